@@ -1,0 +1,15 @@
+// PLACEHOLDER until `cargo xtask codegen` writes this folder.
+/// Placeholder error code type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// Any code.
+    Unknown(String),
+}
+impl ErrorCode {
+    /// Parse.
+    pub fn from_wire(s: &str) -> Self { ErrorCode::Unknown(s.to_string()) }
+    /// Wire.
+    pub fn wire(&self) -> &str { match self { ErrorCode::Unknown(s) => s } }
+    /// Names.
+    pub fn param_names(&self) -> &'static [&'static str] { &[] }
+}

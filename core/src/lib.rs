@@ -1,0 +1,14 @@
+//! xenpool: a typed, pool-aware client for the XenAPI of XenServer / XCP-ng pools.
+#![warn(missing_docs)]
+
+pub mod call;
+pub mod error;
+#[allow(missing_docs)]
+pub mod generated;
+pub mod types;
+pub mod wire;
+
+pub use call::Caller;
+pub use error::{ApiError, Error, Result};
+pub use generated::ErrorCode;
+pub use types::{DateTime, Ref, XenClass};
