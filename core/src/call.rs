@@ -1,6 +1,7 @@
 //! The seam between the generated API and whatever carries calls to a host.
 
 use std::future::Future;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
@@ -14,7 +15,19 @@ use crate::wire::Value;
 pub trait Caller: Send + Sync {
     /// Calls `method` (wire name, e.g. `VM.start` or `Async.VM.start`) with `params`.
     /// When `with_session` is true the caller's session reference is sent as the first
-    /// parameter. The result is decoded straight into `T`.
+    /// parameter. The result is decoded straight into `T`. `timeout` overrides the
+    /// connection's call timeout (long polls such as `event.from` need more).
+    fn call_with_timeout<T>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<T>> + Send
+    where
+        T: DeserializeOwned + Send + 'static;
+
+    /// [`Caller::call_with_timeout`] with the connection's own call timeout.
     fn call<T>(
         &self,
         method: &str,
@@ -22,7 +35,10 @@ pub trait Caller: Send + Sync {
         params: Vec<Value>,
     ) -> impl Future<Output = Result<T>> + Send
     where
-        T: DeserializeOwned + Send + 'static;
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.call_with_timeout(method, with_session, params, None)
+    }
 }
 
 /// Decodes any result and throws it away: XenAPI's `void` is an empty string on the wire.

@@ -1,14 +1,23 @@
 //! xenpool: a typed, pool-aware client for the XenAPI of XenServer / XCP-ng pools.
 #![warn(missing_docs)]
 
+pub mod blocking;
 pub mod call;
+pub mod connection;
 pub mod error;
 #[allow(missing_docs)]
 pub mod generated;
+pub mod secret;
+pub mod tls;
+pub mod transport;
 pub mod types;
 pub mod wire;
 
 pub use call::Caller;
+pub use connection::{Connection, LoginKind};
 pub use error::{ApiError, Error, Result};
 pub use generated::ErrorCode;
+pub use secret::{Credentials, Secret};
+pub use tls::{Fingerprint, Tls, fetch_fingerprint};
+pub use transport::{ConnectOptions, Protocol};
 pub use types::{DateTime, Ref, XenClass};

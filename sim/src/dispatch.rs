@@ -1,0 +1,193 @@
+//! From a decoded call to a reply, in xapi's order (wire-protocol.md §1, §4, §8):
+//! method lookup, parameter count, emergency mode, session check (`HOST_IS_SLAVE` on
+//! members), removed messages, unmarshalling, async mode, then the handler — an explicit
+//! one, the generic implicit-message store, or `NOT_IMPLEMENTED`.
+
+use std::sync::Arc;
+
+use xenpool::ErrorCode;
+use xenpool::meta::{self, Lifecycle, MessageMeta};
+use xenpool::wire::Value;
+
+use crate::db::coerce::coerce;
+use crate::failure::{Failure, Outcome};
+use crate::handlers::{self, Handler};
+use crate::sim::Sim;
+
+/// Trailing parameters that may be omitted, with the value xapi then uses (the datamodel
+/// export carries no parameter defaults; these are the ones the fact sheets name).
+pub fn param_default(class: &str, message: &str, param: &str) -> Option<Value> {
+    Some(match (class, message, param) {
+        ("session", "login_with_password", "version") => Value::String("1.1".into()),
+        ("session", "login_with_password", "originator") => Value::String(String::new()),
+        ("host", "evacuate", "network") => Value::String("OpaqueRef:NULL".into()),
+        ("host", "evacuate", "evacuate_batch_size") => Value::Int(0),
+        _ => return None,
+    })
+}
+
+/// Calls allowed on a member in emergency mode (datamodel.ml `emergency_calls`).
+const EMERGENCY_CALLS: &[&str] = &[
+    "pool.emergency_reset_master",
+    "pool.emergency_transition_to_master",
+    "pool.slave_reset_master",
+    "pool.transition_to_master",
+    "pool.ping_slave",
+    "session.slave_local_login",
+    "session.slave_local_login_with_password",
+    "session.local_logout",
+    "host.propose_new_master",
+    "host.commit_new_master",
+    "host.abort_new_master",
+    "host.local_assert_healthy",
+    "host.signal_networking_change",
+    "host.local_management_reconfigure",
+    "host.ha_xapi_healthcheck",
+    "host.emergency_ha_disable",
+    "host.management_disable",
+    "host.get_system_status_capabilities",
+    "host.is_in_emergency_mode",
+    "host.shutdown_agent",
+];
+
+/// Who is calling, once the session is checked.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The serving host (index into `World::hosts`).
+    pub host: usize,
+    /// The session reference, for messages that take one.
+    pub session: Option<String>,
+    /// True for a `slave_local_login` session.
+    pub local: bool,
+    /// `class.message`, without `Async.`.
+    pub method: String,
+    /// The task of an `Async.` call.
+    pub task: Option<String>,
+}
+
+/// Wire aliases xapi accepts for emergency calls.
+fn canonical(method: &str) -> &str {
+    match method {
+        "pool.slave_reset_master" => "pool.emergency_reset_master",
+        "pool.transition_to_master" => "pool.emergency_transition_to_master",
+        other => other,
+    }
+}
+
+/// Splits `class.message`, or the alternative `class_message` spelling.
+fn split(method: &str) -> Option<(&'static meta::ClassMeta, &'static MessageMeta)> {
+    if let Some((class, message)) = method.split_once('.') {
+        let c = meta::class(class)?;
+        return Some((c, c.message(message)?));
+    }
+    method.char_indices().filter(|(_, ch)| *ch == '_').find_map(|(i, _)| {
+        let c = meta::class(&method[..i])?;
+        Some((c, c.message(&method[i + 1..])?))
+    })
+}
+
+/// Handles one call on `host`.
+pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value>) -> Outcome {
+    if label == "system.listMethods" {
+        let names = meta::classes()
+            .iter()
+            .flat_map(|c| c.messages.iter().filter(|m| !m.hidden).map(move |m| Value::String(format!("{}.{}", c.name, m.name))))
+            .collect();
+        return Ok(Value::Array(names));
+    }
+    if label.starts_with("system.isAlive:") {
+        return Ok(params.into_iter().next().unwrap_or(Value::String(String::new())));
+    }
+    let (is_async, sent) = match label.strip_prefix("Async.") {
+        Some(rest) => (true, rest),
+        None => (false, label),
+    };
+    let method = canonical(sent);
+    let Some((class, message)) = split(method) else {
+        // An unknown method with a session first validates the session.
+        if let Some(Value::String(s)) = params.first() {
+            if s.starts_with("OpaqueRef:") {
+                sim.check_session(host, s, sent)?;
+            }
+        }
+        return Err(Failure::new(ErrorCode::MessageMethodUnknown, [label]));
+    };
+    let wire_name = format!("{}.{}", class.name, message.name);
+
+    // Parameter count: the session does not count; omitted trailing defaults are filled.
+    let offset = usize::from(message.session);
+    let received = params.len().saturating_sub(offset);
+    let declared = message.params.len();
+    let mandatory = message.params.iter().filter(|p| param_default(class.name, message.name, p.name).is_none()).count();
+    let count_ok = if mandatory == declared { received == declared } else { received >= mandatory };
+    if params.len() < offset || !count_ok {
+        return Err(Failure::new(
+            ErrorCode::MessageParameterCountMismatch,
+            [sent.to_string(), mandatory.to_string(), received.to_string()],
+        ));
+    }
+    params.truncate(offset + declared);
+    for p in &message.params[received..] {
+        params.push(param_default(class.name, message.name, p.name).unwrap_or(Value::Nil));
+    }
+
+    // Emergency mode: a member whose coordinator is gone serves only the emergency calls.
+    if let Some(error) = sim.emergency_error(host) {
+        if !EMERGENCY_CALLS.contains(&method) {
+            return Err(error);
+        }
+    }
+
+    let mut caller = Caller { host, session: None, local: false, method: wire_name.clone(), task: None };
+    if message.session {
+        let Value::String(session) = &params[0] else {
+            return Err(Failure::new(ErrorCode::SessionInvalid, [render(&params[0])]));
+        };
+        caller.local = sim.check_session(host, session, method)?;
+        caller.session = Some(session.clone());
+    }
+    if message.lifecycle == Lifecycle::Removed {
+        return Err(Failure::code(ErrorCode::MessageRemoved));
+    }
+    let mut args = Vec::with_capacity(declared);
+    for (p, v) in message.params.iter().zip(params.into_iter().skip(offset)) {
+        args.push(coerce(&p.ty, v).map_err(|e| Failure(e.to_failure()))?);
+    }
+    if is_async && !message.is_async {
+        return Err(Failure(vec!["Fault".into(), format!("No async mode for this operation (rpc: {label})")]));
+    }
+    let handler = match handlers::registry().get(wire_name.as_str()) {
+        Some(h) => h.clone(),
+        None if message.implicit => Handler::Sync(handlers::generic::handle),
+        None => return Err(Failure::new(ErrorCode::NotImplemented, [wire_name])),
+    };
+    if is_async {
+        let task = sim.create_task(&caller, label);
+        caller.task = Some(task.clone());
+        let sim2 = sim.clone();
+        let caller2 = caller.clone();
+        tokio::spawn(async move {
+            let outcome = run(&sim2, &caller2, message, handler, args).await;
+            sim2.finish_task(&caller2, &task, outcome);
+        });
+        return Ok(Value::String(caller.task.clone().unwrap_or_default()));
+    }
+    run(sim, &caller, message, handler, args).await
+}
+
+async fn run(sim: &Sim, caller: &Caller, message: &'static MessageMeta, handler: Handler, args: Vec<Value>) -> Outcome {
+    match handler {
+        Handler::Sync(f) => {
+            let mut world = sim.world();
+            f(&mut handlers::Ctx { world: &mut world, caller, message, sim }, args)
+        }
+        Handler::Async(f) => f(sim.clone(), Arc::new(caller.clone()), args).await,
+    }
+}
+
+fn render(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
