@@ -209,6 +209,22 @@ impl<'de> Parser<'de> {
         }
     }
 
+    /// Expects the document element `<name>`: another element is a well-formed message of
+    /// the wrong kind.
+    fn expect_root(&mut self, name: &str) -> Result<()> {
+        match self.next_tag()? {
+            Event::Start(s) if s.name().0 == name => Ok(()),
+            ev @ (Event::Start(_) | Event::Empty(_)) => Err(bad_envelope(format!(
+                "expected <{name}>, found {}",
+                describe_event(&ev)
+            ))),
+            other => Err(malformed(format!(
+                "expected <{name}>, found {}",
+                describe_event(&other)
+            ))),
+        }
+    }
+
     /// Expects the end tag of the innermost open element (`name` is for messages only:
     /// quick-xml has already matched end tags to start tags).
     fn expect_end(&mut self, name: &str) -> Result<()> {
@@ -804,11 +820,7 @@ fn decode_fault(p: &mut Parser<'_>) -> Result<Vec<String>> {
 /// Reads `<methodResponse>` and either `<params><param>` (returns the value head) or a
 /// `<fault>` (returns its description).
 fn open_response<'de>(p: &mut Parser<'de>) -> Result<Result<Head<'de>, Vec<String>>> {
-    if p.expect_start("methodResponse")
-        .map_err(|e| bad_envelope(e.message))?
-    {
-        return Err(bad_envelope("empty <methodResponse/>"));
-    }
+    p.expect_root("methodResponse")?;
     match p.next_tag()? {
         Event::Start(s) if s.name().0 == "params" => {
             if p.expect_start("param")? {
@@ -922,11 +934,7 @@ pub fn decode_bare_response<T: DeserializeOwned>(
 pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
     check_size(body, limits)?;
     let mut p = Parser::new(body, limits.max_depth);
-    if p.expect_start("methodCall")
-        .map_err(|e| bad_envelope(e.message))?
-    {
-        return Err(bad_envelope("empty <methodCall/>"));
-    }
+    p.expect_root("methodCall")?;
     let method = if p.expect_start("methodName")? {
         String::new()
     } else {
