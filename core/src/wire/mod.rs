@@ -4,7 +4,10 @@
 //! Server side (the simulator): [`decode_call`] and [`encode_response`].
 //! Facts: `../shared/xapi/wire-protocol.md` §2–3.
 
+mod convert;
+pub mod jsonrpc;
 mod value;
+pub mod xmlrpc;
 
 pub use value::Value;
 
@@ -42,7 +45,10 @@ impl Default for Limits {
     fn default() -> Self {
         // 1 GiB holds get_all_records of a very large pool; depth 64 is far beyond any
         // XenAPI type (the deepest is a map of maps of sets).
-        Limits { max_body_bytes: 1 << 30, max_depth: 64 }
+        Limits {
+            max_body_bytes: 1 << 30,
+            max_depth: 64,
+        }
     }
 }
 
@@ -99,13 +105,19 @@ pub struct ProtocolError {
 impl ProtocolError {
     /// Builds an error of `kind`.
     pub fn new(kind: ProtocolErrorKind, message: impl Into<String>) -> Self {
-        ProtocolError { kind, message: message.into() }
+        ProtocolError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
 /// Encodes a client call. `id` is used by JSON-RPC only.
 pub fn encode_call(format: Format, method: &str, params: &[Value], id: u64) -> Vec<u8> {
-    todo!("wire: encode_call {format:?} {method} {params:?} {id}")
+    match format {
+        Format::XmlRpc => xmlrpc::encode_call(method, params),
+        Format::JsonRpc(version) => jsonrpc::encode_call(version, method, params, id),
+    }
 }
 
 /// Decodes a host's response straight into `T`.
@@ -114,27 +126,40 @@ pub fn decode_response<T: DeserializeOwned>(
     body: &[u8],
     limits: &Limits,
 ) -> Result<Response<T>, ProtocolError> {
-    todo!("wire: decode_response {format:?} {} {limits:?}", body.len())
+    match format {
+        Format::XmlRpc => xmlrpc::decode_response(body, limits),
+        Format::JsonRpc(_) => jsonrpc::decode_response(body, limits),
+    }
 }
 
 /// Decodes a request body as a server. `json` selects JSON-RPC (path `/jsonrpc`) over XML-RPC.
 pub fn decode_call(json: bool, body: &[u8], limits: &Limits) -> Result<Call, ProtocolError> {
-    todo!("wire: decode_call {json} {} {limits:?}", body.len())
+    if json {
+        jsonrpc::decode_call(body, limits)
+    } else {
+        xmlrpc::decode_call(body, limits)
+    }
 }
 
 /// Encodes a server's reply to `call`.
-pub fn encode_response(call_format: Format, id: Option<&serde_json::Value>, result: Result<&Value, &[String]>) -> Vec<u8> {
-    todo!("wire: encode_response {call_format:?} {id:?} {result:?}")
+pub fn encode_response(
+    call_format: Format,
+    id: Option<&serde_json::Value>,
+    result: Result<&Value, &[String]>,
+) -> Vec<u8> {
+    match call_format {
+        Format::XmlRpc => xmlrpc::encode_response(result),
+        Format::JsonRpc(version) => jsonrpc::encode_response(version, id, result),
+    }
 }
 
 /// Converts any serialisable value to a [`Value`].
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ProtocolError> {
-    let _ = value;
-    todo!("wire: to_value")
+    convert::to_value(value)
 }
 
 /// Converts a [`Value`] into a typed value (lenient the way xapi is: ints from digit
 /// strings, case-insensitive enums).
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ProtocolError> {
-    todo!("wire: from_value {value:?}")
+    convert::from_value(value)
 }

@@ -1,0 +1,802 @@
+//! JSON-RPC 1.0 and 2.0 as xapi speaks them (wire-protocol.md §2), both directions.
+//!
+//! xapi writes non-finite floats as bare `NaN`, `Infinity`, `-Infinity`, which serde_json
+//! (rightly) rejects. Bodies are pre-scanned once (nesting depth and bare tokens, outside
+//! strings); only a body that has such tokens is rewritten, turning each into a marked
+//! string that the lenient adapter below hands to `f64` fields as the float it was.
+
+use std::fmt;
+use std::io::Write as _;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess,
+    SeqAccess, VariantAccess, Visitor,
+};
+
+use super::value::parse_float;
+use super::xmlrpc::write_double;
+use super::{Call, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, Value};
+
+type Result<T, E = ProtocolError> = std::result::Result<T, E>;
+
+fn bad_envelope(msg: impl Into<String>) -> ProtocolError {
+    ProtocolError::new(ProtocolErrorKind::BadEnvelope, msg)
+}
+
+fn from_json_error(e: serde_json::Error) -> ProtocolError {
+    let kind = match e.classify() {
+        serde_json::error::Category::Data => ProtocolErrorKind::WrongType,
+        _ => ProtocolErrorKind::Malformed,
+    };
+    ProtocolError::new(kind, e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// Pre-scan and rewrite of bare non-finite numbers.
+
+/// Prefix marking a string that was a bare `NaN`/`Infinity` token.
+const MARK: char = '\0';
+
+/// One pass over the body: enforces `max_depth` (brackets outside strings) and reports
+/// whether a bare `NaN`/`Infinity` token occurs (valid JSON has no `N`/`I` outside strings).
+fn scan(body: &[u8], max_depth: usize) -> Result<bool> {
+    let mut depth = 0usize;
+    let mut bare = false;
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'"' => {
+                i += 1;
+                // Jump over the string: to the next quote not escaped by a backslash.
+                loop {
+                    let Some(rest) = body.get(i..) else {
+                        return Ok(bare);
+                    };
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        Some(j) if rest[j] == b'\\' => i += j + 2,
+                        Some(j) => {
+                            i += j + 1;
+                            break;
+                        }
+                        None => return Ok(bare),
+                    }
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Err(ProtocolError::new(
+                        ProtocolErrorKind::TooDeep,
+                        format!("arrays/objects nested deeper than {max_depth}"),
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'N' | b'I' => bare = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(bare)
+}
+
+/// Rewrites bare `NaN`, `Infinity`, `-Infinity` outside strings into marked strings.
+fn rewrite_bare(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut i = 0;
+    let mut in_string = false;
+    while let Some(&b) = body.get(i) {
+        if in_string {
+            out.push(b);
+            if b == b'\\' {
+                if let Some(&next) = body.get(i + 1) {
+                    out.push(next);
+                }
+                i += 2;
+                continue;
+            }
+            in_string = b != b'"';
+            i += 1;
+            continue;
+        }
+        let rest = &body[i..];
+        let token: &[u8] = if rest.starts_with(b"NaN") {
+            b"NaN"
+        } else if rest.starts_with(b"Infinity") {
+            b"Infinity"
+        } else if rest.starts_with(b"-Infinity") {
+            b"-Infinity"
+        } else {
+            in_string = b == b'"';
+            out.push(b);
+            i += 1;
+            continue;
+        };
+        out.extend_from_slice(b"\"\\u0000");
+        out.extend_from_slice(token);
+        out.push(b'"');
+        i += token.len();
+    }
+    out
+}
+
+fn marked_float(s: &str) -> Option<f64> {
+    s.strip_prefix(MARK).and_then(parse_float)
+}
+
+// ---------------------------------------------------------------------------------------
+// The lenient adapter: ints from digit strings, floats from ints/numeric strings/marked
+// tokens, unit from anything (`void` is ""), applied at every depth.
+
+struct Lenient<D>(D);
+
+macro_rules! lenient_int {
+    ($($method:ident),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            self.0.deserialize_any(IntVisitor(visitor))
+        }
+    )*};
+}
+
+macro_rules! lenient_forward {
+    ($($method:ident),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            self.0.$method(Wrap(visitor))
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
+    type Error = D::Error;
+
+    lenient_int!(
+        deserialize_i8,
+        deserialize_i16,
+        deserialize_i32,
+        deserialize_i64,
+        deserialize_u8,
+        deserialize_u16,
+        deserialize_u32,
+        deserialize_u64
+    );
+
+    lenient_forward!(
+        deserialize_any,
+        deserialize_bool,
+        deserialize_i128,
+        deserialize_u128,
+        deserialize_char,
+        deserialize_str,
+        deserialize_string,
+        deserialize_bytes,
+        deserialize_byte_buf,
+        deserialize_option,
+        deserialize_seq,
+        deserialize_map,
+        deserialize_identifier
+    );
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(FloatVisitor(visitor))
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(FloatVisitor(visitor))
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        // `void` is "" on the wire: skip whatever is there.
+        self.0.deserialize_ignored_any(visitor)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_ignored_any(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_ignored_any(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_newtype_struct(name, Wrap(visitor))
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple(len, Wrap(visitor))
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple_struct(name, len, Wrap(visitor))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_struct(name, fields, Wrap(visitor))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_enum(name, variants, Wrap(visitor))
+    }
+}
+
+/// Wraps a visitor so that everything it is handed stays lenient.
+struct Wrap<V>(V);
+
+macro_rules! wrap_scalar {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+            self.0.$method(v)
+        }
+    )*};
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    wrap_scalar!(visit_bool: bool, visit_i8: i8, visit_i16: i16, visit_i32: i32, visit_i64: i64,
+        visit_i128: i128, visit_u8: u8, visit_u16: u16, visit_u32: u32, visit_u64: u64,
+        visit_u128: u128, visit_f32: f32, visit_f64: f64, visit_char: char, visit_bytes: &[u8],
+        visit_byte_buf: Vec<u8>);
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        match marked_float(v) {
+            Some(d) => self.0.visit_f64(d),
+            None => self.0.visit_str(v),
+        }
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        match marked_float(v) {
+            Some(d) => self.0.visit_f64(d),
+            None => self.0.visit_borrowed_str(v),
+        }
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        match marked_float(&v) {
+            Some(d) => self.0.visit_f64(d),
+            None => self.0.visit_string(v),
+        }
+    }
+    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+        self.0.visit_borrowed_bytes(v)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_none()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.visit_some(Lenient(d))
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.visit_newtype_struct(Lenient(d))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_seq(Lenient(a))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(Lenient(a))
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_enum(Lenient(a))
+    }
+}
+
+/// Ints: numbers, or strings of decimal digits.
+struct IntVisitor<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for IntVisitor<V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer or a string of decimal digits")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
+        self.0.visit_i64(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
+        self.0.visit_u64(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
+        self.0.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
+        let t = v.trim();
+        if let Ok(i) = t.parse::<i64>() {
+            self.0.visit_i64(i)
+        } else if let Ok(u) = t.parse::<u64>() {
+            self.0.visit_u64(u)
+        } else {
+            Err(E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+    }
+}
+
+/// Floats: numbers, numeric strings (`"nan"`, `"1e3"`) and marked bare tokens.
+struct FloatVisitor<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for FloatVisitor<V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number or a numeric string")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V::Value, E> {
+        self.0.visit_f64(v as f64)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
+        self.0.visit_f64(v as f64)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V::Value, E> {
+        self.0.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
+        match parse_float(v.strip_prefix(MARK).unwrap_or(v)) {
+            Some(d) => self.0.visit_f64(d),
+            None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+        }
+    }
+}
+
+struct LenientSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for LenientSeed<S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
+        self.0.deserialize(Lenient(d))
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Lenient<A> {
+    type Error = A::Error;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
+        self.0.next_element_seed(LenientSeed(seed))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Lenient<A> {
+    type Error = A::Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        self.0.next_key_seed(LenientSeed(seed))
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        self.0.next_value_seed(LenientSeed(seed))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
+    }
+}
+
+impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Lenient<A> {
+    type Error = A::Error;
+    type Variant = Lenient<A::Variant>;
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self::Variant), A::Error> {
+        let (v, variant) = self.0.variant_seed(LenientSeed(seed))?;
+        Ok((v, Lenient(variant)))
+    }
+}
+
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Lenient<A> {
+    type Error = A::Error;
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.0.unit_variant()
+    }
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
+        self.0.newtype_variant_seed(LenientSeed(seed))
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, A::Error> {
+        self.0.tuple_variant(len, Wrap(v))
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, A::Error> {
+        self.0.struct_variant(fields, Wrap(v))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Envelopes.
+
+fn check_size(body: &[u8], limits: &Limits) -> Result<()> {
+    if body.len() > limits.max_body_bytes {
+        return Err(ProtocolError::new(
+            ProtocolErrorKind::TooLarge,
+            format!(
+                "body of {} bytes exceeds the limit of {}",
+                body.len(),
+                limits.max_body_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `f` over the body: plain serde_json first; through the lenient adapter when the
+/// body had bare non-finite tokens (after rewriting them) or the plain pass hit a type
+/// mismatch that leniency may fix (ints sent as digit strings).
+fn with_deserializer<R>(
+    body: &[u8],
+    bare: bool,
+    plain: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+    ) -> serde_json::Result<R>,
+    lenient: impl FnOnce(
+        Lenient<&mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>>,
+    ) -> serde_json::Result<R>,
+) -> Result<R> {
+    fn finish<R>(
+        de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+        r: serde_json::Result<R>,
+    ) -> serde_json::Result<R> {
+        let r = r?;
+        de.end()?;
+        Ok(r)
+    }
+    if !bare {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let first = plain(&mut de);
+        match finish(&mut de, first) {
+            Ok(r) => return Ok(r),
+            Err(e) if e.classify() != serde_json::error::Category::Data => {
+                return Err(from_json_error(e));
+            }
+            Err(_) => {}
+        }
+    }
+    let rewritten;
+    let input = if bare {
+        rewritten = rewrite_bare(body);
+        &rewritten[..]
+    } else {
+        body
+    };
+    let mut de = serde_json::Deserializer::from_slice(input);
+    let r = lenient(Lenient(&mut de));
+    finish(&mut de, r).map_err(from_json_error)
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Field {
+    Result,
+    Error,
+    Id,
+    #[serde(other)]
+    Other,
+}
+
+/// `result` that may be `null` (1.0 failures carry `"result": null`).
+struct MaybeNull<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for MaybeNull<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = MaybeNull<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a result")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeNull(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeNull(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                T::deserialize(d).map(|v| MaybeNull(Some(v)))
+            }
+        }
+        d.deserialize_option(V(PhantomData))
+    }
+}
+
+struct Parts<T> {
+    result: Option<Option<T>>,
+    error: Option<serde_json::Value>,
+}
+
+struct EnvelopeVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<T> {
+    type Value = Parts<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC response object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parts<T>, A::Error> {
+        let mut parts = Parts {
+            result: None,
+            error: None,
+        };
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Result => parts.result = Some(map.next_value::<MaybeNull<T>>()?.0),
+                Field::Error => parts.error = Some(map.next_value()?),
+                Field::Id | Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(parts)
+    }
+}
+
+fn error_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Decodes a 1.0 or 2.0 response (and xapi's pre-dispatch corner case) into `T`.
+pub(crate) fn decode_response<T: DeserializeOwned>(
+    body: &[u8],
+    limits: &Limits,
+) -> Result<Response<T>> {
+    check_size(body, limits)?;
+    // The envelope object does not count towards the caller's depth limit.
+    let bare = scan(body, limits.max_depth.saturating_add(1))?;
+    let parts: Parts<T> = with_deserializer(
+        body,
+        bare,
+        |de| de.deserialize_map(EnvelopeVisitor(PhantomData)),
+        |de| de.deserialize_map(EnvelopeVisitor(PhantomData)),
+    )?;
+    match parts.error {
+        Some(serde_json::Value::Null) | None => {}
+        // 1.0, and 2.0-shaped replies from before dispatch: `["CODE", params…]` (§2).
+        Some(serde_json::Value::Array(items)) => {
+            return Ok(Response::Failure(items.iter().map(error_text).collect()));
+        }
+        // 2.0: `{"code": 1, "message": CODE, "data": [params…]}`.
+        Some(serde_json::Value::Object(obj)) => {
+            let mut description = vec![obj.get("message").map(error_text).unwrap_or_default()];
+            match obj.get("data") {
+                Some(serde_json::Value::Array(data)) => {
+                    description.extend(data.iter().map(error_text));
+                }
+                Some(serde_json::Value::Null) | None => {}
+                Some(other) => description.push(error_text(other)),
+            }
+            return Ok(Response::Failure(description));
+        }
+        Some(other) => return Err(bad_envelope(format!("unexpected error member {other}"))),
+    }
+    match parts.result {
+        Some(Some(v)) => Ok(Response::Success(v)),
+        // `"result": null` without an error: only types that accept null fit.
+        Some(None) => T::deserialize(serde::de::value::UnitDeserializer::<ProtocolError>::new())
+            .map(Response::Success)
+            .map_err(|_| bad_envelope("result is null and there is no error")),
+        None => Err(bad_envelope("response has neither result nor error")),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawCall {
+    #[serde(default)]
+    jsonrpc: Option<serde_json::Value>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    params: Option<Value>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+}
+
+/// Decodes a 1.0 or 2.0 request as a server.
+pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
+    check_size(body, limits)?;
+    // Envelope object and params array do not count towards the depth limit.
+    let bare = scan(body, limits.max_depth.saturating_add(2))?;
+    let raw: RawCall = with_deserializer(
+        body,
+        bare,
+        |de| RawCall::deserialize(de),
+        |de| RawCall::deserialize(de),
+    )?;
+    let version = match &raw.jsonrpc {
+        None => JsonVersion::V1,
+        Some(serde_json::Value::String(v)) if v == "2.0" => JsonVersion::V2,
+        Some(other) => {
+            return Err(ProtocolError::new(
+                ProtocolErrorKind::Malformed,
+                format!("unsupported jsonrpc version {other}"),
+            ));
+        }
+    };
+    let method = raw
+        .method
+        .ok_or_else(|| bad_envelope("request has no method"))?;
+    let id = match raw.id {
+        // Notifications are refused, as xapi does (HTTP 500).
+        None | Some(serde_json::Value::Null) => return Err(bad_envelope("request has no id")),
+        Some(id) => id,
+    };
+    let params = match (version, raw.params) {
+        (_, Some(Value::Array(items))) => items,
+        // 2.0 only: an object is one struct param; absent or null means none.
+        (JsonVersion::V2, Some(s @ Value::Struct(_))) => vec![s],
+        (JsonVersion::V2, None | Some(Value::Nil)) => Vec::new(),
+        (JsonVersion::V1, _) => return Err(bad_envelope("JSON-RPC 1.0 params must be an array")),
+        (JsonVersion::V2, Some(_)) => {
+            return Err(bad_envelope("params must be an array or an object"));
+        }
+    };
+    Ok(Call {
+        method,
+        params,
+        format: Format::JsonRpc(version),
+        id: Some(id),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding.
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Writes `v` as JSON, with non-finite doubles as bare `NaN`/`Infinity`/`-Infinity` as
+/// xapi writes them (wire-protocol.md §2).
+pub fn write_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::String(s) | Value::DateTime(s) => write_str(out, s),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Double(d) if d.is_finite() => {
+            let _ = serde_json::to_writer(&mut *out, d);
+        }
+        Value::Double(d) => write_double(out, *d, "NaN", "Infinity", "-Infinity"),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Struct(members) => {
+            out.push(b'{');
+            for (i, (k, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, k);
+                out.push(b':');
+                write_value(out, item);
+            }
+            out.push(b'}');
+        }
+        Value::Nil => out.extend_from_slice(b"null"),
+    }
+}
+
+pub(crate) fn encode_call(
+    version: JsonVersion,
+    method: &str,
+    params: &[Value],
+    id: u64,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + params.len() * 48);
+    out.push(b'{');
+    if version == JsonVersion::V2 {
+        out.extend_from_slice(b"\"jsonrpc\":\"2.0\",");
+    }
+    out.extend_from_slice(b"\"method\":");
+    write_str(&mut out, method);
+    out.extend_from_slice(b",\"params\":[");
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(&mut out, p);
+    }
+    let _ = write!(out, "],\"id\":{id}}}");
+    out
+}
+
+fn write_id(out: &mut Vec<u8>, id: Option<&serde_json::Value>) {
+    match id {
+        Some(id) => {
+            let _ = serde_json::to_writer(&mut *out, id);
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+pub(crate) fn encode_response(
+    version: JsonVersion,
+    id: Option<&serde_json::Value>,
+    result: Result<&Value, &[String]>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    match (version, result) {
+        (JsonVersion::V1, Ok(v)) => {
+            out.extend_from_slice(b"{\"result\":");
+            write_value(&mut out, v);
+            out.extend_from_slice(b",\"error\":null,\"id\":");
+        }
+        (JsonVersion::V1, Err(description)) => {
+            out.extend_from_slice(b"{\"result\":null,\"error\":[");
+            for (i, d) in description.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(&mut out, d);
+            }
+            out.extend_from_slice(b"],\"id\":");
+        }
+        (JsonVersion::V2, Ok(v)) => {
+            out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"result\":");
+            write_value(&mut out, v);
+            out.extend_from_slice(b",\"id\":");
+        }
+        (JsonVersion::V2, Err(description)) => {
+            // `code` is always 1; the XenAPI code is the message (§2).
+            out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":");
+            write_str(&mut out, description.first().map_or("", String::as_str));
+            out.extend_from_slice(b",\"data\":[");
+            for (i, d) in description.iter().skip(1).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(&mut out, d);
+            }
+            out.extend_from_slice(b"]},\"id\":");
+        }
+    }
+    write_id(&mut out, id);
+    out.push(b'}');
+    out
+}
