@@ -1,10 +1,12 @@
 //! xenpool: a typed, pool-aware client for the XenAPI of XenServer / XCP-ng pools.
 #![warn(missing_docs)]
 
+extern crate self as xenpool;
+
 pub mod call;
 pub mod error;
-#[allow(missing_docs)]
 pub mod generated;
+pub mod meta;
 pub mod types;
 pub mod wire;
 
