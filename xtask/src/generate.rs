@@ -62,7 +62,9 @@ impl Module {
     }
 
     /// Everything in one file, children as inline modules (for the test fixture).
-    pub fn into_single_file(self, banner: &str) -> String {
+    /// The root's inner docs become plain comments: `include!` accepts no inner attributes.
+    pub fn into_single_file(mut self, banner: &str) -> String {
+        self.header = self.header.replace("//!", "//");
         format!("{banner}\n{}", self.inline_body())
     }
 
@@ -900,4 +902,132 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
     }
     s.push_str("];\n\n/// All tables together.\npub static API: Api = Api { classes: CLASSES, enums: ENUMS, errors: ERRORS };\n");
     Module::new("metadata", header, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn class(
+        name: &str,
+        fields: serde_json::Value,
+        messages: serde_json::Value,
+    ) -> serde_json::Value {
+        json!({"name": name, "lifecycle": {"state": "Published_s"}, "fields": fields, "messages": messages})
+    }
+
+    fn field(name: &str) -> serde_json::Value {
+        json!({"name": name, "type": "string", "qualifier": "RW", "lifecycle": {"state": "Published_s"}})
+    }
+
+    fn message(name: &str, params: serde_json::Value, is_async: bool) -> serde_json::Value {
+        json!({"name": name, "params": params, "result": "void", "lifecycle": {"state": "Published_s"},
+               "implicit": false, "async": is_async, "session": false})
+    }
+
+    fn run(classes: serde_json::Value, enums: serde_json::Value) -> Result<Module> {
+        let dm: Datamodel =
+            serde_json::from_value(json!({"classes": classes, "enums": enums})).unwrap();
+        let errors: Errors = serde_json::from_value(json!({"errors": []})).unwrap();
+        generate(dm, &errors, false)
+    }
+
+    fn collision(classes: serde_json::Value, enums: serde_json::Value) -> String {
+        let err = run(classes, enums)
+            .err()
+            .expect("generation must fail")
+            .to_string();
+        assert!(err.contains("collision"), "{err}");
+        err
+    }
+
+    #[test]
+    fn accepts_a_clean_model() {
+        let task = class(
+            "task",
+            json!([field("uuid")]),
+            json!([message("start", json!([]), true)]),
+        );
+        let module = run(json!([task]), json!({"mode": ["a-b", "A_B"]})).unwrap();
+        let text = module.into_single_file("// banner");
+        assert!(text.contains("pub async fn async_start("));
+        assert!(text.contains("AB2"), "deduplicated variant");
+    }
+
+    #[test]
+    fn class_collisions_fail() {
+        let err = collision(
+            json!([
+                class("VM", json!([]), json!([])),
+                class("Vm", json!([]), json!([]))
+            ]),
+            json!({}),
+        );
+        assert!(err.contains("`VM`") && err.contains("`Vm`"), "{err}");
+        collision(
+            json!([
+                class("VM_record", json!([]), json!([])),
+                class("VM", json!([]), json!([]))
+            ]),
+            json!({}),
+        );
+        collision(
+            json!([class("vm", json!([]), json!([]))]),
+            json!({"VM": []}),
+        );
+        collision(json!([]), json!({"error_code": []}));
+    }
+
+    #[test]
+    fn field_message_and_param_collisions_fail() {
+        collision(
+            json!([class("x", json!([field("MAC"), field("mac")]), json!([]))]),
+            json!({}),
+        );
+        collision(
+            json!([class(
+                "task",
+                json!([]),
+                json!([
+                    message("start", json!([]), true),
+                    message("async_start", json!([]), false)
+                ])
+            )]),
+            json!({}),
+        );
+        collision(
+            json!([class(
+                "x",
+                json!([]),
+                json!([
+                    message("Go", json!([]), false),
+                    message("go", json!([]), false)
+                ])
+            )]),
+            json!({}),
+        );
+        let params =
+            json!([{"name": "self", "type": "string"}, {"name": "Self", "type": "string"}]);
+        collision(
+            json!([class("x", json!([]), json!([message("m", params, false)]))]),
+            json!({}),
+        );
+    }
+
+    #[test]
+    fn async_needs_a_task_class() {
+        let err = run(
+            json!([class(
+                "x",
+                json!([]),
+                json!([message("m", json!([]), true)])
+            )]),
+            json!({}),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("task"), "{err}");
+    }
 }

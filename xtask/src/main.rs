@@ -31,9 +31,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (the parent of `xtask/`). Cargo sets `CARGO_MANIFEST_DIR` at run time
+/// for `cargo run`/`cargo test`; it beats the compile-time value, which a target directory
+/// shared between clones can leave pointing at another clone.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask sits inside the workspace")
         .to_path_buf()
