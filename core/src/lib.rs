@@ -1,13 +1,17 @@
 //! xenpool: a typed, pool-aware client for the XenAPI of XenServer / XCP-ng pools.
 #![warn(missing_docs)]
 
+extern crate self as xenpool;
+
 pub mod blocking;
 pub mod call;
 pub mod connection;
 pub mod error;
-#[allow(missing_docs)]
+pub mod event;
 pub mod generated;
+pub mod meta;
 pub mod secret;
+pub mod task;
 pub mod tls;
 pub mod transport;
 pub mod types;

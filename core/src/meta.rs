@@ -1,0 +1,386 @@
+//! Static description of the XenAPI (classes, fields, messages, enums, error codes) for
+//! dynamic dispatch: the simulator's generic object store and the language bindings.
+//!
+//! The tables themselves are generated (`crate::generated::metadata`); this module holds
+//! their types and the lookups. Type names render back to the datamodel spelling, so
+//! `Ty::Map(&Ty::String, &Ty::String).to_string() == "(string -> string) map"`.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::Value;
+
+/// A datamodel type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// `string`
+    String,
+    /// `int` (int64)
+    Int,
+    /// `float` (double)
+    Float,
+    /// `bool`
+    Bool,
+    /// `datetime`
+    DateTime,
+    /// `enum <name>`
+    Enum(&'static str),
+    /// `<class> ref`
+    Ref(&'static str),
+    /// `<ty> set`
+    Set(&'static Ty),
+    /// `(<key> -> <value>) map`
+    Map(&'static Ty, &'static Ty),
+    /// `<class> record`
+    Record(&'static str),
+    /// `<ty> option` (record fields only: absent member = `None`)
+    Option(&'static Ty),
+    /// Anything the generator does not model (e.g. `an event batch`), kept verbatim;
+    /// the typed API uses [`Value`] for it.
+    Opaque(&'static str),
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::String => f.write_str("string"),
+            Ty::Int => f.write_str("int"),
+            Ty::Float => f.write_str("float"),
+            Ty::Bool => f.write_str("bool"),
+            Ty::DateTime => f.write_str("datetime"),
+            Ty::Enum(name) => write!(f, "enum {name}"),
+            Ty::Ref(class) => write!(f, "{class} ref"),
+            Ty::Set(t) => write!(f, "{t} set"),
+            Ty::Map(k, v) => write!(f, "({k} -> {v}) map"),
+            Ty::Record(class) => write!(f, "{class} record"),
+            Ty::Option(t) => write!(f, "{t} option"),
+            Ty::Opaque(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Who may change a field (datamodel.json `qualifier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Qualifier {
+    /// `RW`: settable by clients, a constructor argument.
+    Rw,
+    /// `RO/constructor` (OCaml `StaticRO`): set only through the constructor.
+    StaticRo,
+    /// `RO/runtime` (OCaml `DynamicRO`): maintained by the server.
+    DynamicRo,
+}
+
+impl Qualifier {
+    /// The datamodel.json spelling (`RW`, `RO/constructor`, `RO/runtime`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Qualifier::Rw => "RW",
+            Qualifier::StaticRo => "RO/constructor",
+            Qualifier::DynamicRo => "RO/runtime",
+        }
+    }
+}
+
+/// Lifecycle state of a class, field or message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lifecycle {
+    /// `Published_s`
+    Published,
+    /// `Prototyped_s`
+    Prototyped,
+    /// `Deprecated_s`
+    Deprecated,
+    /// `Removed_s`: hosts answer `MESSAGE_REMOVED`; older hosts may still send the field.
+    Removed,
+}
+
+/// One class of the API.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassMeta {
+    /// Wire name (`VM`, `host`, `PIF`).
+    pub name: &'static str,
+    /// Name of the generated marker type (`Vm`, `Host`, `Pif`).
+    pub rust_name: &'static str,
+    /// Lifecycle state of the class.
+    pub lifecycle: Lifecycle,
+    /// Every field, in datamodel order.
+    pub fields: &'static [FieldMeta],
+    /// Every message (explicit, implicit and the hidden `get_all_*_where`), in datamodel order.
+    pub messages: &'static [MessageMeta],
+}
+
+impl ClassMeta {
+    /// The field with wire name `name`.
+    pub fn field(&self, name: &str) -> Option<&'static FieldMeta> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The message with wire name `name` (without the class prefix).
+    pub fn message(&self, name: &str) -> Option<&'static MessageMeta> {
+        self.messages.iter().find(|m| m.name == name)
+    }
+}
+
+/// One field of a class (one member of its record).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldMeta {
+    /// Wire name, the record member name (`name_label`, `VCPUs_max`).
+    pub name: &'static str,
+    /// Type.
+    pub ty: Ty,
+    /// Who may change it.
+    pub qualifier: Qualifier,
+    /// Datamodel default in upstream rendering (see datamodel.json `conventions`), if any.
+    pub default: Option<&'static str>,
+    /// Lifecycle state.
+    pub lifecycle: Lifecycle,
+}
+
+/// One parameter of a message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamMeta {
+    /// Wire name.
+    pub name: &'static str,
+    /// Type.
+    pub ty: Ty,
+}
+
+/// One message of a class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MessageMeta {
+    /// Wire name without the class (`start`); the method is `<class>.<name>`.
+    pub name: &'static str,
+    /// Parameters after `session_id`.
+    pub params: &'static [ParamMeta],
+    /// Result type; `None` for `void`.
+    pub result: Option<Ty>,
+    /// True if `Async.<class>.<name>` exists.
+    pub is_async: bool,
+    /// True if the first wire parameter is `session_id`.
+    pub session: bool,
+    /// True for messages generated from fields and class flags (getters, setters, ...).
+    pub implicit: bool,
+    /// True for messages served but absent from xenapi.json (`get_all_records_where`, `get_all_where`).
+    pub hidden: bool,
+    /// Error codes declared for the message (servers may raise others).
+    pub errors: &'static [&'static str],
+    /// Lifecycle state.
+    pub lifecycle: Lifecycle,
+}
+
+/// One enumeration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnumMeta {
+    /// Datamodel name (`vm_power_state`).
+    pub name: &'static str,
+    /// Generated type name (`VmPowerState`).
+    pub rust_name: &'static str,
+    /// Wire values in datamodel order.
+    pub values: &'static [&'static str],
+}
+
+/// One error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorMeta {
+    /// Wire code (`HOST_IS_SLAVE`).
+    pub code: &'static str,
+    /// Declared parameter names, in wire order (empty when undeclared).
+    pub params: &'static [&'static str],
+    /// False when errors.json has no parameter declaration for the code (`null`).
+    pub declared: bool,
+}
+
+/// A complete set of tables (the crate's own is [`api`]; test fixtures build their own).
+#[derive(Debug, Clone, Copy)]
+pub struct Api {
+    /// Classes in datamodel order.
+    pub classes: &'static [ClassMeta],
+    /// Enumerations sorted by name.
+    pub enums: &'static [EnumMeta],
+    /// Error codes sorted by code.
+    pub errors: &'static [ErrorMeta],
+}
+
+impl Api {
+    /// The class with exact wire name `name`.
+    pub fn class(&self, name: &str) -> Option<&'static ClassMeta> {
+        self.classes.iter().find(|c| c.name == name)
+    }
+
+    /// The class whose wire name equals `name` ignoring ASCII case (`event.from` reports
+    /// class names lower-cased, e.g. `vm`).
+    pub fn class_ignore_case(&self, name: &str) -> Option<&'static ClassMeta> {
+        self.class(name).or_else(|| {
+            self.classes
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The message `class.message` (exact wire spelling).
+    pub fn message(&self, class: &str, message: &str) -> Option<&'static MessageMeta> {
+        self.class(class)?.message(message)
+    }
+
+    /// The enumeration named `name` (`vm_power_state`).
+    pub fn enumeration(&self, name: &str) -> Option<&'static EnumMeta> {
+        self.enums
+            .binary_search_by(|e| e.name.cmp(name))
+            .ok()
+            .map(|i| &self.enums[i])
+    }
+
+    /// The error code `code` (`HOST_IS_SLAVE`).
+    pub fn error(&self, code: &str) -> Option<&'static ErrorMeta> {
+        self.errors
+            .binary_search_by(|e| e.code.cmp(code))
+            .ok()
+            .map(|i| &self.errors[i])
+    }
+}
+
+/// The tables of this crate's API.
+pub fn api() -> &'static Api {
+    &crate::generated::metadata::API
+}
+
+/// Every class, in datamodel order.
+pub fn classes() -> &'static [ClassMeta] {
+    api().classes
+}
+
+/// The class with exact wire name `name`.
+pub fn class(name: &str) -> Option<&'static ClassMeta> {
+    api().class(name)
+}
+
+/// The class whose wire name equals `name` ignoring ASCII case.
+pub fn class_ignore_case(name: &str) -> Option<&'static ClassMeta> {
+    api().class_ignore_case(name)
+}
+
+/// The message `class.message`.
+pub fn message(class: &str, message: &str) -> Option<&'static MessageMeta> {
+    api().message(class, message)
+}
+
+/// The enumeration named `name`.
+pub fn enumeration(name: &str) -> Option<&'static EnumMeta> {
+    api().enumeration(name)
+}
+
+/// The error code `code`.
+pub fn error(code: &str) -> Option<&'static ErrorMeta> {
+    api().error(code)
+}
+
+/// A [`Value`] that (de)serialises as itself, for the datamodel types the generator keeps
+/// opaque (`an event batch`, `<class> record`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opaque(pub Value);
+
+impl Serialize for Opaque {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        opaque::serialize(&self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Opaque {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opaque::deserialize(d).map(Opaque)
+    }
+}
+
+/// `#[serde(with = "::xenpool::meta::opaque")]` for [`Value`] record fields.
+pub mod opaque {
+    use super::*;
+
+    /// Serialises a [`Value`] as the corresponding serde data.
+    pub fn serialize<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Value::String(x) => s.serialize_str(x),
+            Value::Int(x) => s.serialize_i64(*x),
+            Value::Bool(x) => s.serialize_bool(*x),
+            Value::Double(x) => s.serialize_f64(*x),
+            Value::DateTime(x) => s.serialize_newtype_struct(crate::types::DATETIME_NEWTYPE, x),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Opaque(item.clone()))?;
+                }
+                seq.end()
+            }
+            Value::Struct(members) => {
+                let mut map = s.serialize_map(Some(members.len()))?;
+                for (k, item) in members {
+                    map.serialize_entry(k, &Opaque(item.clone()))?;
+                }
+                map.end()
+            }
+            Value::Nil => s.serialize_unit(),
+        }
+    }
+
+    /// Deserialises any self-describing data into a [`Value`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+
+    struct ValueVisitor;
+
+    impl<'de> Visitor<'de> for ValueVisitor {
+        type Value = Value;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any XenAPI value")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::Int(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+            Ok(i64::try_from(v)
+                .map(Value::Int)
+                .unwrap_or(Value::Double(v as f64)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::Double(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_string()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+            Ok(Value::Nil)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+            Ok(Value::Nil)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            deserialize(d)
+        }
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            deserialize(d)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(Opaque(item)) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut members = indexmap::IndexMap::new();
+            while let Some((k, Opaque(v))) = map.next_entry::<String, Opaque>()? {
+                members.insert(k, v);
+            }
+            Ok(Value::Struct(members))
+        }
+    }
+}
