@@ -43,3 +43,18 @@ pub trait Caller: Send + Sync {
 
 /// Decodes any result and throws it away: XenAPI's `void` is an empty string on the wire.
 pub type Void = serde::de::IgnoredAny;
+
+impl<C: Caller> Caller for &C {
+    fn call_with_timeout<T>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<T>> + Send
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        (**self).call_with_timeout(method, with_session, params, timeout)
+    }
+}

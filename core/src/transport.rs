@@ -317,21 +317,24 @@ async fn read_capped(
     Ok(body)
 }
 
-/// The TLS failure buried in a reqwest error, if that is what it is.
+/// The TLS failure buried in a reqwest error, if that is what it is. `io::Error` hides its
+/// payload from `source()`, so payloads are searched too.
 fn tls_cause(e: &reqwest::Error) -> Option<String> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
+    fn search(err: &(dyn std::error::Error + 'static), depth: usize) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
         if let Some(rustls_error) = err.downcast_ref::<rustls::Error>() {
             return Some(rustls_error.to_string());
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Some(inner.to_string());
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(found) = search(inner, depth + 1) {
+                return Some(found);
             }
         }
-        source = err.source();
+        err.source().and_then(|next| search(next, depth + 1))
     }
-    None
+    search(e, 0)
 }
 
 /// A reqwest error with its causes, e.g. "error sending request: connection refused".

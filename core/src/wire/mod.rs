@@ -163,3 +163,21 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ProtocolError
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ProtocolError> {
     convert::from_value(value)
 }
+
+/// Decodes an XML-RPC `<value>` fragment into `T`: how xapi stores `task.result`, even for
+/// JSON-RPC users (wire-protocol.md §5). An empty result (void) decodes as `""`.
+pub fn decode_value_fragment<T: DeserializeOwned>(fragment: &str) -> Result<T, ProtocolError> {
+    if fragment.trim().is_empty() {
+        return from_value(Value::String(String::new()));
+    }
+    from_value(xmlrpc::decode_value(fragment.as_bytes(), &Limits::default())?)
+}
+
+/// Encodes a value as the XML-RPC `<value>` fragment xapi stores in `task.result`.
+pub fn encode_value_fragment(value: &Value) -> String {
+    let mut out = Vec::with_capacity(64);
+    xmlrpc::write_value(&mut out, value, xmlrpc::IntStyle::Response);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+pub use xmlrpc::encode_bare_response;
