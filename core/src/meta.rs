@@ -225,6 +225,19 @@ impl Api {
         self.class(class)?.message(message)
     }
 
+    /// Resolves a wire method name (`VM.start`, `Async.VM.start`) to its class and message;
+    /// the flag is true for the `Async.` form (only when the message has one).
+    pub fn method(&self, wire: &str) -> Option<(&'static ClassMeta, &'static MessageMeta, bool)> {
+        let (is_async, rest) = match wire.strip_prefix("Async.") {
+            Some(rest) => (true, rest),
+            None => (false, wire),
+        };
+        let (class, message) = rest.split_once('.')?;
+        let class = self.class(class)?;
+        let message = class.message(message)?;
+        (!is_async || message.is_async).then_some((class, message, is_async))
+    }
+
     /// The enumeration named `name` (`vm_power_state`).
     pub fn enumeration(&self, name: &str) -> Option<&'static EnumMeta> {
         self.enums
@@ -265,6 +278,11 @@ pub fn class_ignore_case(name: &str) -> Option<&'static ClassMeta> {
 /// The message `class.message`.
 pub fn message(class: &str, message: &str) -> Option<&'static MessageMeta> {
     api().message(class, message)
+}
+
+/// Resolves a wire method name (`VM.start`, `Async.VM.start`); see [`Api::method`].
+pub fn method(wire: &str) -> Option<(&'static ClassMeta, &'static MessageMeta, bool)> {
+    api().method(wire)
 }
 
 /// The enumeration named `name`.

@@ -15,15 +15,30 @@ use xenpool::{Ref, XenClass};
 
 #[test]
 fn enum_values_parse_case_insensitively() {
-    assert_eq!(BondMode::from_str("BALANCE-SLB").unwrap(), BondMode::BalanceSlb);
-    assert_eq!(BondMode::from_str("balance-slb").unwrap(), BondMode::BalanceSlb);
-    assert_eq!("Active-Backup".parse::<BondMode>().unwrap(), BondMode::ActiveBackup);
+    assert_eq!(
+        BondMode::from_str("BALANCE-SLB").unwrap(),
+        BondMode::BalanceSlb
+    );
+    assert_eq!(
+        BondMode::from_str("balance-slb").unwrap(),
+        BondMode::BalanceSlb
+    );
+    assert_eq!(
+        "Active-Backup".parse::<BondMode>().unwrap(),
+        BondMode::ActiveBackup
+    );
     assert_eq!(BondMode::from_wire("802.3AD"), BondMode::V8023ad);
-    assert_eq!(BondMode::from_wire("round-robin"), BondMode::Unknown("round-robin".into()));
+    assert_eq!(
+        BondMode::from_wire("round-robin"),
+        BondMode::Unknown("round-robin".into())
+    );
     assert_eq!(BondMode::BalanceSlb.wire(), "balance-slb");
     assert_eq!(BondMode::V8023ad.to_string(), "802.3ad");
     assert_eq!(BondMode::Unknown("x".into()).wire(), "x");
-    assert_eq!(BondMode::WIRE_VALUES, &["balance-slb", "active-backup", "802.3ad", "lacp"]);
+    assert_eq!(
+        BondMode::WIRE_VALUES,
+        &["balance-slb", "active-backup", "802.3ad", "lacp"]
+    );
     assert_eq!(BondMode::default(), BondMode::Unknown(String::new()));
     assert_eq!(Match::from_wire("YES"), Match::Yes);
 }
@@ -45,17 +60,36 @@ fn values_differing_only_in_case_stay_distinct() {
 
 #[test]
 fn enums_deserialize_through_serde() {
-    let v: Vec<BondMode> = serde_json::from_str(r#"["LACP", "active-backup", "new-mode"]"#).unwrap();
-    assert_eq!(v, [BondMode::Lacp, BondMode::ActiveBackup, BondMode::Unknown("new-mode".into())]);
-    assert_eq!(serde_json::to_string(&BondMode::BalanceSlb).unwrap(), r#""balance-slb""#);
+    let v: Vec<BondMode> =
+        serde_json::from_str(r#"["LACP", "active-backup", "new-mode"]"#).unwrap();
+    assert_eq!(
+        v,
+        [
+            BondMode::Lacp,
+            BondMode::ActiveBackup,
+            BondMode::Unknown("new-mode".into())
+        ]
+    );
+    assert_eq!(
+        serde_json::to_string(&BondMode::BalanceSlb).unwrap(),
+        r#""balance-slb""#
+    );
     assert!(serde_json::from_str::<BondMode>("3").is_err());
 }
 
 #[test]
 fn record_defaults_follow_the_datamodel() {
     let r = ModRecord::default();
-    assert_eq!(r.type_, BondMode::BalanceSlb, "single enum default from the datamodel");
-    assert_eq!(r.fallback_mode, CasePair::Unknown(String::new()), "default that is no value");
+    assert_eq!(
+        r.type_,
+        BondMode::BalanceSlb,
+        "single enum default from the datamodel"
+    );
+    assert_eq!(
+        r.fallback_mode,
+        CasePair::Unknown(String::new()),
+        "default that is no value"
+    );
     assert_eq!(r.match_, Match::Unknown(String::new()), "no default");
     assert!(r.self_.is_null());
     assert_eq!(r.maybe, None);
@@ -91,7 +125,10 @@ fn records_decode_partial_input_with_keyword_and_renamed_fields() {
     assert_eq!(r.vcpus_max, 4);
     assert_eq!(r.weights, HashMap::from([(3, 0.5)]));
     assert_eq!(r.by_mode[&BondMode::BalanceSlb], "y");
-    assert_eq!(r.by_ref[&Ref::new("OpaqueRef:2")], [Ref::new("OpaqueRef:t")]);
+    assert_eq!(
+        r.by_ref[&Ref::new("OpaqueRef:2")],
+        [Ref::new("OpaqueRef:t")]
+    );
     assert_eq!(r.nested["a"]["b"], "c");
     assert_eq!(r.maybe.as_deref(), Some("here"));
     assert_eq!(r.stat.as_ref().map(|s| s.progress), Some(0.25));
@@ -110,11 +147,23 @@ fn records_decode_partial_input_with_keyword_and_renamed_fields() {
 fn markers_and_error_codes() {
     assert_eq!(Mod::WIRE_NAME, "mod");
     assert_eq!(generated::Task::WIRE_NAME, "task");
-    assert_eq!(ErrorCode::from_wire("HOST_IS_SLAVE"), ErrorCode::HostIsSlave);
+    assert_eq!(
+        ErrorCode::from_wire("HOST_IS_SLAVE"),
+        ErrorCode::HostIsSlave
+    );
     assert_eq!(ErrorCode::from_wire("UNKNOWN"), ErrorCode::UnknownValue);
-    assert_eq!(ErrorCode::from_wire("NEW_CODE"), ErrorCode::Unknown("NEW_CODE".into()));
-    assert_eq!(ErrorCode::SrBackendFailure73.to_string(), "SR_BACKEND_FAILURE_73");
-    assert_eq!(ErrorCode::TypeError.param_names(), ["type", "Self", "ref", "source", "VM"]);
+    assert_eq!(
+        ErrorCode::from_wire("NEW_CODE"),
+        ErrorCode::Unknown("NEW_CODE".into())
+    );
+    assert_eq!(
+        ErrorCode::SrBackendFailure73.to_string(),
+        "SR_BACKEND_FAILURE_73"
+    );
+    assert_eq!(
+        ErrorCode::TypeError.param_names(),
+        ["type", "Self", "ref", "source", "VM"]
+    );
     assert!(ErrorCode::Undeclared.param_names().is_empty());
     for code in ErrorCode::ALL {
         assert_eq!(&ErrorCode::from_wire(code.wire()), code);
@@ -133,8 +182,14 @@ fn metadata_describes_the_fixture() {
     assert_eq!(field.ty, Ty::Enum("bond_mode"));
     assert_eq!(field.qualifier, Qualifier::Rw);
     assert_eq!(field.default, Some("balance-slb"));
-    assert_eq!(class.field("enabled").unwrap().lifecycle, Lifecycle::Removed);
-    assert_eq!(class.field("snapshot").unwrap().ty, Ty::Opaque("<class> record"));
+    assert_eq!(
+        class.field("enabled").unwrap().lifecycle,
+        Lifecycle::Removed
+    );
+    assert_eq!(
+        class.field("snapshot").unwrap().ty,
+        Ty::Opaque("<class> record")
+    );
     assert_eq!(
         class.field("by_ref").unwrap().ty,
         Ty::Map(&Ty::Ref("mod"), &Ty::Set(&Ty::Ref("task")))
@@ -142,7 +197,12 @@ fn metadata_describes_the_fixture() {
 
     let m = API.message("mod", "type").unwrap();
     let names: Vec<_> = m.params.iter().map(|p| p.name).collect();
-    assert_eq!(names, ["self", "type", "ref", "match", "c", "where", "at", "ratio", "n", "opt"]);
+    assert_eq!(
+        names,
+        [
+            "self", "type", "ref", "match", "c", "where", "at", "ratio", "n", "opt"
+        ]
+    );
     assert!(m.is_async && m.session && !m.implicit && !m.hidden);
     assert_eq!(m.result, None);
     assert_eq!(m.errors, ["TYPE_ERROR", "HOST_IS_SLAVE"]);
@@ -158,7 +218,10 @@ fn metadata_describes_the_fixture() {
         let w = API.message(class, "get_all_where").unwrap();
         assert_eq!(w.result.unwrap().to_string(), format!("{class} ref set"));
     }
-    assert!(API.message("session", "get_all_where").is_none(), "only classes with get_all_records");
+    assert!(
+        API.message("session", "get_all_where").is_none(),
+        "only classes with get_all_records"
+    );
 
     assert_eq!(API.enumeration("bond_mode").unwrap().rust_name, "BondMode");
     assert_eq!(API.enumeration("case_pair").unwrap().values.len(), 7);
@@ -184,7 +247,10 @@ fn metadata_types_render_the_datamodel_spelling() {
         for message in class["messages"].as_array().unwrap() {
             let m = meta.message(message["name"].as_str().unwrap()).unwrap();
             let result = message["result"].as_str().unwrap();
-            assert_eq!(m.result.map(|t| t.to_string()).unwrap_or("void".into()), result);
+            assert_eq!(
+                m.result.map(|t| t.to_string()).unwrap_or("void".into()),
+                result
+            );
             let params: Vec<_> = message["params"].as_array().unwrap().iter().collect();
             let params = if m.session { &params[1..] } else { &params[..] };
             for (p, want) in m.params.iter().zip(params) {
@@ -205,7 +271,82 @@ fn futures_are_send<C: xenpool::Caller>(c: &C) {
     assert_send(&Mod::get_record(c, &r));
     let by = HashMap::new();
     let rec = generated::TaskRecord::default();
-    let f = Mod::async_type_(c, &r, &BondMode::Lacp, "x", &[1], true, &by, xenpool::DateTime::UNSET, 0.5, 3, &rec);
+    let f = Mod::async_type_(
+        c,
+        &r,
+        &BondMode::Lacp,
+        "x",
+        &[1],
+        true,
+        &by,
+        xenpool::DateTime::UNSET,
+        0.5,
+        3,
+        &rec,
+    );
     assert_send(&f);
     assert_send(&Mod::from(c, &[], "", 1.0));
+}
+
+/// A caller that records what it was asked and answers with canned JSON (no wire encoding).
+struct Fake {
+    reply: serde_json::Value,
+    seen: std::sync::Mutex<Vec<(String, bool, usize)>>,
+}
+
+impl xenpool::Caller for Fake {
+    fn call<T>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<xenpool::wire::Value>,
+    ) -> impl std::future::Future<Output = xenpool::Result<T>> + Send
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.seen
+            .lock()
+            .unwrap()
+            .push((method.to_string(), with_session, params.len()));
+        let result = serde_json::from_value::<T>(self.reply.clone())
+            .map_err(|e| xenpool::Error::InvalidArgument(e.to_string()));
+        async move { result }
+    }
+}
+
+fn fake(reply: serde_json::Value) -> Fake {
+    Fake {
+        reply,
+        seen: Default::default(),
+    }
+}
+
+#[test]
+fn parameterless_calls_reach_the_caller_with_wire_names() {
+    use futures::executor::block_on;
+
+    let c = fake(serde_json::json!({"OpaqueRef:1": {"type": "lacp", "VCPUs_max": 2}}));
+    let all = block_on(Mod::get_all_records(&c)).unwrap();
+    assert_eq!(all[&Ref::new("OpaqueRef:1")].type_, BondMode::Lacp);
+    assert_eq!(all[&Ref::new("OpaqueRef:1")].vcpus_max, 2);
+
+    let c = fake(serde_json::json!([4, 5]));
+    assert_eq!(block_on(Mod::old(&c)).unwrap(), [4, 5]);
+    assert_eq!(c.seen.lock().unwrap()[0], ("mod.old".to_string(), true, 0));
+
+    let c = fake(serde_json::json!(""));
+    block_on(generated::Session::logout(&c)).unwrap();
+    assert_eq!(
+        c.seen.lock().unwrap()[0],
+        ("session.logout".to_string(), true, 0)
+    );
+
+    let c = fake(serde_json::json!({"events": [], "valid_ref_counts": {}, "token": "t"}));
+    // `from` takes parameters, which need the wire layer; its opaque result decodes so:
+    let batch = serde_json::from_value::<xenpool::meta::Opaque>(c.reply.clone())
+        .unwrap()
+        .0;
+    assert!(
+        matches!(batch, xenpool::wire::Value::Struct(m) if m["token"] == xenpool::wire::Value::String("t".into()))
+    );
 }

@@ -18,11 +18,17 @@ fn marker_types_carry_wire_names() {
 
 #[test]
 fn enums_parse_like_xapi() {
-    assert_eq!(VmPowerState::from_str("running").unwrap(), VmPowerState::Running);
+    assert_eq!(
+        VmPowerState::from_str("running").unwrap(),
+        VmPowerState::Running
+    );
     assert_eq!(VmPowerState::from_wire("Halted"), VmPowerState::Halted);
     assert_eq!(BondMode::from_wire("BALANCE-SLB"), BondMode::BalanceSlb);
     assert_eq!(PrimaryAddressType::Ipv4.wire(), "IPv4");
-    assert_eq!(VmPowerState::from_wire("Levitating"), VmPowerState::Unknown("Levitating".into()));
+    assert_eq!(
+        VmPowerState::from_wire("Levitating"),
+        VmPowerState::Unknown("Levitating".into())
+    );
 }
 
 #[test]
@@ -39,7 +45,10 @@ fn records_default_and_decode_partially() {
 
 #[test]
 fn error_codes_round_trip() {
-    assert_eq!(ErrorCode::from_wire("HOST_IS_SLAVE"), ErrorCode::HostIsSlave);
+    assert_eq!(
+        ErrorCode::from_wire("HOST_IS_SLAVE"),
+        ErrorCode::HostIsSlave
+    );
     assert_eq!(ErrorCode::HostIsSlave.param_names(), ["Master IP address"]);
     assert_eq!(ErrorCode::SrBackendFailure.wire(), "SR_BACKEND_FAILURE");
     for code in ErrorCode::ALL {
@@ -47,12 +56,16 @@ fn error_codes_round_trip() {
         assert_eq!(meta::error(code.wire()).unwrap().params, code.param_names());
     }
     assert_eq!(ErrorCode::ALL.len(), meta::api().errors.len());
-    assert_eq!(ErrorCode::from_wire("FROM_THE_FUTURE"), ErrorCode::Unknown("FROM_THE_FUTURE".into()));
+    assert_eq!(
+        ErrorCode::from_wire("FROM_THE_FUTURE"),
+        ErrorCode::Unknown("FROM_THE_FUTURE".into())
+    );
 }
 
 #[test]
 fn api_error_has_named_accessors() {
-    let e = ApiError::from_description("pool.join", vec!["HOST_IS_SLAVE".into(), "10.0.0.1".into()]);
+    let e =
+        ApiError::from_description("pool.join", vec!["HOST_IS_SLAVE".into(), "10.0.0.1".into()]);
     assert_eq!(e.code, ErrorCode::HostIsSlave);
     // errors.json declares "Master IP address"; accessors use the sanitised name.
     assert_eq!(e.master_ip_address(), Some("10.0.0.1"));
@@ -70,26 +83,55 @@ fn metadata_lookups() {
     assert!(start.is_async && start.session && !start.implicit);
     assert_eq!(start.params.len(), 3);
     assert_eq!(start.result, None);
+    let (class, m, is_async) = meta::method("Async.VM.start").unwrap();
+    assert_eq!((class.name, m.name, is_async), ("VM", "start", true));
+    assert!(meta::method("VM.start").is_some_and(|(_, _, a)| !a));
+    assert!(
+        meta::method("Async.VM.get_power_state").is_none(),
+        "no async form"
+    );
+    assert!(meta::method("VM.nope").is_none() && meta::method("nodot").is_none());
     let w = meta::message("VM", "get_all_records_where").unwrap();
     assert!(w.hidden);
     assert_eq!(w.result.unwrap().to_string(), "(VM ref -> VM record) map");
-    assert_eq!(vm.field("power_state").unwrap().ty, Ty::Enum("vm_power_state"));
-    assert_eq!(meta::enumeration("bond_mode").unwrap().values, ["balance-slb", "active-backup", "lacp"]);
+    assert_eq!(
+        vm.field("power_state").unwrap().ty,
+        Ty::Enum("vm_power_state")
+    );
+    assert_eq!(
+        meta::enumeration("bond_mode").unwrap().values,
+        ["balance-slb", "active-backup", "lacp"]
+    );
     assert_eq!(
         meta::message("event", "from").unwrap().result,
         Some(Ty::Opaque("an event batch"))
     );
     assert!(meta::message("session", "login_with_password").is_some_and(|m| !m.session));
-    let hidden = meta::classes().iter().flat_map(|c| c.messages).filter(|m| m.hidden).count();
-    let all = meta::classes().iter().map(|c| c.messages.len()).sum::<usize>();
+    let hidden = meta::classes()
+        .iter()
+        .flat_map(|c| c.messages)
+        .filter(|m| m.hidden)
+        .count();
+    let all = meta::classes()
+        .iter()
+        .map(|c| c.messages.len())
+        .sum::<usize>();
     assert_eq!(all - hidden, 1828);
-    assert!(meta::classes().iter().flat_map(|c| c.fields).any(|f| f.lifecycle == Lifecycle::Removed));
+    assert!(
+        meta::classes()
+            .iter()
+            .flat_map(|c| c.fields)
+            .any(|f| f.lifecycle == Lifecycle::Removed)
+    );
 }
 
 /// Against the datamodel itself when `../shared/xapi` is present: every type renders back.
 #[test]
 fn metadata_matches_datamodel_json() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/xapi/datamodel.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/xapi/datamodel.json"
+    );
     let Ok(text) = std::fs::read_to_string(path) else {
         eprintln!("skipping: {path} not found");
         return;
@@ -106,7 +148,10 @@ fn metadata_matches_datamodel_json() {
         }
         for want in class["messages"].as_array().unwrap() {
             let m = meta.message(want["name"].as_str().unwrap()).unwrap();
-            assert_eq!(m.result.map(|t| t.to_string()).unwrap_or("void".into()), want["result"]);
+            assert_eq!(
+                m.result.map(|t| t.to_string()).unwrap_or("void".into()),
+                want["result"]
+            );
             assert_eq!(m.is_async, want["async"] == true);
             let params = want["params"].as_array().unwrap();
             let params = if m.session { &params[1..] } else { &params[..] };
