@@ -150,10 +150,6 @@ impl Ctx {
             Ty::Int | Ty::Float | Ty::Bool | Ty::DateTime => (self.rust(t), format!("&{name}")),
             Ty::String => ("&str".into(), name.into()),
             Ty::Set(inner) => (format!("&[{}]", self.rust(inner)), name.into()),
-            Ty::Opaque(_) => (
-                format!("&{}", self.rust(t)),
-                format!("&::xenpool::meta::Opaque({name}.clone())"),
-            ),
             _ => (format!("&{}", self.rust(t)), name.into()),
         }
     }
@@ -370,7 +366,6 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
                 "None".to_string()
             }
             Ty::Opaque(_) => {
-                fields.push_str("#[serde(with = \"::xenpool::meta::opaque\")]\n");
                 manual_default = true;
                 "::xenpool::wire::Value::Struct(Default::default())".to_string()
             }
@@ -481,21 +476,11 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
             )
         } else {
             let t = ctx.ty(&m.result);
-            if let Ty::Opaque(_) = t {
-                (
-                    ctx.rust(&t),
-                    format!(
-                        "Ok(c.call::<::xenpool::meta::Opaque>({}, {session}, {values}).await?.0)",
-                        lit(&method)
-                    ),
-                )
-            } else {
-                let r = ctx.rust(&t);
-                (
-                    r.clone(),
-                    format!("c.call::<{r}>({}, {session}, {values}).await", lit(&method)),
-                )
-            }
+            let r = ctx.rust(&t);
+            (
+                r.clone(),
+                format!("c.call::<{r}>({}, {session}, {values}).await", lit(&method)),
+            )
         };
         let _ = writeln!(
             fns,

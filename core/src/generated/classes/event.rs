@@ -14,7 +14,6 @@ impl ::xenpool::XenClass for Event {
 #[serde(default)]
 pub struct EventRecord {
     /// `snapshot`: `<class> record` (RO/runtime).
-    #[serde(with = "::xenpool::meta::opaque")]
     pub snapshot: ::xenpool::wire::Value,
     /// `id`: `int` (RO/constructor).
     pub id: i64,
@@ -113,7 +112,7 @@ impl Event {
         token: &str,
         timeout: f64,
     ) -> ::xenpool::Result<::xenpool::wire::Value> {
-        Ok(c.call::<::xenpool::meta::Opaque>(
+        c.call::<::xenpool::wire::Value>(
             "event.from",
             true,
             vec![
@@ -122,8 +121,7 @@ impl Event {
                 ::xenpool::wire::to_value(&timeout)?,
             ],
         )
-        .await?
-        .0)
+        .await
     }
 
     /// `event.get_current_id`.
