@@ -42,18 +42,18 @@ pub const RELATIONS: &[(&str, &str, &str, &str)] = &[
 ];
 
 type Relation = (&'static str, &'static str, &'static str, &'static str);
+type Index = std::collections::HashMap<&'static str, std::collections::HashMap<&'static str, Vec<&'static Relation>>>;
 
 /// The relations in which `class.field` is the reference side (indexed once: this runs
 /// for every field of every object created).
-pub fn pointing_from(class: &str, field: &str) -> impl Iterator<Item = &'static Relation> {
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<(&'static str, &'static str), Vec<&'static Relation>>> =
-        std::sync::OnceLock::new();
+pub fn pointing_from(class: &str, field: &str) -> &'static [&'static Relation] {
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
     let index = INDEX.get_or_init(|| {
-        let mut m: std::collections::HashMap<(&'static str, &'static str), Vec<&'static Relation>> = Default::default();
+        let mut m = Index::new();
         for r in RELATIONS {
-            m.entry((r.2, r.3)).or_default().push(r);
+            m.entry(r.2).or_default().entry(r.3).or_default().push(r);
         }
         m
     });
-    index.get(&(class, field)).into_iter().flatten().copied()
+    index.get(class).and_then(|f| f.get(field)).map(Vec::as_slice).unwrap_or(&[])
 }
