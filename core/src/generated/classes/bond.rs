@@ -44,7 +44,7 @@ impl Default for BondRecord {
             mode: crate::generated::BondMode::BalanceSlb,
             properties: Default::default(),
             links_up: Default::default(),
-            auto_update_mac: Default::default(),
+            auto_update_mac: true,
         }
     }
 }

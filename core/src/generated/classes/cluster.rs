@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Cluster {
 
 /// All fields of a `Cluster` object, as `Cluster.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ClusterRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -43,6 +43,28 @@ pub struct ClusterRecord {
     pub cluster_config: ::std::collections::HashMap<String, String>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,
+}
+
+impl Default for ClusterRecord {
+    fn default() -> Self {
+        ClusterRecord {
+            uuid: Default::default(),
+            cluster_hosts: Default::default(),
+            pending_forget: Default::default(),
+            cluster_token: Default::default(),
+            cluster_stack: "corosync".to_string(),
+            is_quorate: Default::default(),
+            quorum: Default::default(),
+            live_hosts: Default::default(),
+            allowed_operations: Default::default(),
+            current_operations: Default::default(),
+            pool_auto_join: true,
+            token_timeout: 20.0,
+            token_timeout_coefficient: 1.0,
+            cluster_config: Default::default(),
+            other_config: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `Cluster` class.

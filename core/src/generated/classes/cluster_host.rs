@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for ClusterHost {
 
 /// All fields of a `Cluster_host` object, as `Cluster_host.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct ClusterHostRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -37,6 +37,24 @@ pub struct ClusterHostRecord {
         ::std::collections::HashMap<String, crate::generated::ClusterHostOperation>,
     /// `other_config`: `(string -> string) map` (RO/constructor).
     pub other_config: ::std::collections::HashMap<String, String>,
+}
+
+impl Default for ClusterHostRecord {
+    fn default() -> Self {
+        ClusterHostRecord {
+            uuid: Default::default(),
+            cluster: Default::default(),
+            host: Default::default(),
+            enabled: Default::default(),
+            pif: Default::default(),
+            joined: true,
+            live: Default::default(),
+            last_update_live: Default::default(),
+            allowed_operations: Default::default(),
+            current_operations: Default::default(),
+            other_config: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `Cluster_host` class.

@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Feature {
 
 /// All fields of a `Feature` object, as `Feature.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct FeatureRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -27,6 +27,20 @@ pub struct FeatureRecord {
     pub version: String,
     /// `host`: `host ref` (RO/runtime).
     pub host: ::xenpool::Ref<crate::generated::Host>,
+}
+
+impl Default for FeatureRecord {
+    fn default() -> Self {
+        FeatureRecord {
+            uuid: Default::default(),
+            name_label: Default::default(),
+            name_description: Default::default(),
+            enabled: Default::default(),
+            experimental: Default::default(),
+            version: "1.0".to_string(),
+            host: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `Feature` class.

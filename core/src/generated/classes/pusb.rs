@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Pusb {
 
 /// All fields of a `PUSB` object, as `PUSB.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct PusbRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -42,6 +42,27 @@ pub struct PusbRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `speed`: `float` (RO/constructor).
     pub speed: f64,
+}
+
+impl Default for PusbRecord {
+    fn default() -> Self {
+        PusbRecord {
+            uuid: Default::default(),
+            usb_group: Default::default(),
+            host: Default::default(),
+            path: Default::default(),
+            vendor_id: Default::default(),
+            vendor_desc: Default::default(),
+            product_id: Default::default(),
+            product_desc: Default::default(),
+            serial: Default::default(),
+            version: Default::default(),
+            description: Default::default(),
+            passthrough_enabled: Default::default(),
+            other_config: Default::default(),
+            speed: -1.0,
+        }
+    }
 }
 
 /// Messages of the `PUSB` class.

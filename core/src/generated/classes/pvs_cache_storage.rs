@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for PvsCacheStorage {
 
 /// All fields of a `PVS_cache_storage` object, as `PVS_cache_storage.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct PvsCacheStorageRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -27,6 +27,19 @@ pub struct PvsCacheStorageRecord {
     /// `VDI`: `VDI ref` (RO/runtime).
     #[serde(rename = "VDI")]
     pub vdi: ::xenpool::Ref<crate::generated::Vdi>,
+}
+
+impl Default for PvsCacheStorageRecord {
+    fn default() -> Self {
+        PvsCacheStorageRecord {
+            uuid: Default::default(),
+            host: Default::default(),
+            sr: Default::default(),
+            site: Default::default(),
+            size: 21474836480,
+            vdi: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `PVS_cache_storage` class.

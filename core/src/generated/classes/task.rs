@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Task {
 
 /// All fields of a `task` object, as `task.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct TaskRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -49,6 +49,30 @@ pub struct TaskRecord {
     pub subtasks: Vec<::xenpool::Ref<crate::generated::Task>>,
     /// `backtrace`: `string` (RO/runtime).
     pub backtrace: String,
+}
+
+impl Default for TaskRecord {
+    fn default() -> Self {
+        TaskRecord {
+            uuid: Default::default(),
+            name_label: Default::default(),
+            name_description: Default::default(),
+            allowed_operations: Default::default(),
+            current_operations: Default::default(),
+            created: Default::default(),
+            finished: Default::default(),
+            status: Default::default(),
+            resident_on: Default::default(),
+            progress: Default::default(),
+            type_: Default::default(),
+            result: Default::default(),
+            error_info: Default::default(),
+            other_config: Default::default(),
+            subtask_of: Default::default(),
+            subtasks: Default::default(),
+            backtrace: "()".to_string(),
+        }
+    }
 }
 
 /// Messages of the `task` class.

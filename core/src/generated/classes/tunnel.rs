@@ -35,7 +35,10 @@ impl Default for TunnelRecord {
             uuid: Default::default(),
             access_pif: Default::default(),
             transport_pif: Default::default(),
-            status: Default::default(),
+            status: ::std::collections::HashMap::from([(
+                "active".to_string(),
+                "false".to_string(),
+            )]),
             other_config: Default::default(),
             protocol: crate::generated::TunnelProtocol::Gre,
         }

@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Vbd {
 
 /// All fields of a `VBD` object, as `VBD.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct VbdRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -60,6 +60,35 @@ pub struct VbdRecord {
     pub qos_supported_algorithms: Vec<String>,
     /// `metrics`: `VBD_metrics ref` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     pub metrics: ::xenpool::Ref<crate::generated::VbdMetrics>,
+}
+
+impl Default for VbdRecord {
+    fn default() -> Self {
+        VbdRecord {
+            uuid: Default::default(),
+            allowed_operations: Default::default(),
+            current_operations: Default::default(),
+            vm: Default::default(),
+            vdi: Default::default(),
+            device: Default::default(),
+            userdevice: Default::default(),
+            bootable: Default::default(),
+            mode: Default::default(),
+            type_: Default::default(),
+            unpluggable: true,
+            storage_lock: Default::default(),
+            empty: Default::default(),
+            other_config: Default::default(),
+            currently_attached: Default::default(),
+            status_code: Default::default(),
+            status_detail: Default::default(),
+            runtime_properties: Default::default(),
+            qos_algorithm_type: Default::default(),
+            qos_algorithm_params: Default::default(),
+            qos_supported_algorithms: Default::default(),
+            metrics: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `VBD` class.

@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Vgpu {
 
 /// All fields of a `VGPU` object, as `VGPU.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct VgpuRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -41,6 +41,25 @@ pub struct VgpuRecord {
     /// `PCI`: `PCI ref` (RO/runtime).
     #[serde(rename = "PCI")]
     pub pci: ::xenpool::Ref<crate::generated::Pci>,
+}
+
+impl Default for VgpuRecord {
+    fn default() -> Self {
+        VgpuRecord {
+            uuid: Default::default(),
+            vm: Default::default(),
+            gpu_group: Default::default(),
+            device: "0".to_string(),
+            currently_attached: Default::default(),
+            other_config: Default::default(),
+            type_: Default::default(),
+            resident_on: Default::default(),
+            scheduled_to_be_resident_on: Default::default(),
+            compatibility_metadata: Default::default(),
+            extra_args: Default::default(),
+            pci: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `VGPU` class.

@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Vlan {
 
 /// All fields of a `VLAN` object, as `VLAN.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct VlanRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -25,6 +25,18 @@ pub struct VlanRecord {
     pub tag: i64,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,
+}
+
+impl Default for VlanRecord {
+    fn default() -> Self {
+        VlanRecord {
+            uuid: Default::default(),
+            tagged_pif: Default::default(),
+            untagged_pif: Default::default(),
+            tag: -1,
+            other_config: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `VLAN` class.

@@ -10,7 +10,7 @@ impl ::xenpool::XenClass for Vmss {
 
 /// All fields of a `VMSS` object, as `VMSS.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 #[serde(default)]
 pub struct VmssRecord {
     /// `uuid`: `string` (RO/runtime).
@@ -35,6 +35,23 @@ pub struct VmssRecord {
     /// `VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "VMs")]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
+}
+
+impl Default for VmssRecord {
+    fn default() -> Self {
+        VmssRecord {
+            uuid: Default::default(),
+            name_label: Default::default(),
+            name_description: Default::default(),
+            enabled: true,
+            type_: Default::default(),
+            retained_snapshots: 7,
+            frequency: Default::default(),
+            schedule: Default::default(),
+            last_run_time: Default::default(),
+            vms: Default::default(),
+        }
+    }
 }
 
 /// Messages of the `VMSS` class.
