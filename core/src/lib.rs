@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod generated;
 pub mod meta;
+pub mod pool;
 pub mod secret;
 pub mod task;
 pub mod tls;

@@ -28,6 +28,9 @@ struct Cli {
     /// Delay before refusing a wrong password, in milliseconds (xapi: 5000).
     #[arg(long, default_value_t = 5000)]
     auth_delay_ms: u64,
+    /// Print the endpoints as one line of JSON (for scripts) instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,6 +100,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.addressing(Addressing::DistinctPorts);
     }
     let sim = builder.start().await?;
+    if cli.json {
+        let mut description = xenpool_sim::control::describe(&sim);
+        description["control"] = serde_json::Value::from(sim.control_url());
+        println!("{description}");
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
     println!("xenpool-sim: scenario {}", cli.scenario);
     println!("{:<12} {:<28} {:<10} {:<14} fingerprint (SHA-256)", "host", "url", "user", "password");
     for h in sim.hosts() {

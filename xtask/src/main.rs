@@ -1,8 +1,10 @@
-//! Project automation: `cargo xtask codegen [--check] [--datamodel P] [--errors P] [--out DIR]`.
+//! Project automation: `cargo xtask codegen [--check] [--datamodel P] [--errors P] [--out DIR]`
+//! and `cargo xtask test [--no-fuzz] [--fuzz-seconds N]`.
 
 mod generate;
 mod model;
 mod names;
+mod test;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -12,14 +14,15 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-const STALE: &str = "generated code is stale: run `cargo xtask codegen` and commit";
+pub(crate) const STALE: &str = "generated code is stale: run `cargo xtask codegen` and commit";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen(&args[1..]),
+        Some("test") => test::test(&workspace_root(), &args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask codegen [--check] [--datamodel PATH] [--errors PATH] [--out DIR]"
+            "usage: cargo xtask codegen [--check] [--datamodel PATH] [--errors PATH] [--out DIR]\n       cargo xtask test [--no-fuzz] [--fuzz-seconds N]"
         )),
     };
     match result {
@@ -59,7 +62,7 @@ enum Target {
     File(PathBuf),
 }
 
-fn codegen(args: &[String]) -> Result<ExitCode> {
+pub(crate) fn codegen(args: &[String]) -> Result<ExitCode> {
     let root = workspace_root();
     let shared = root.join("..").join("shared").join("xapi");
     let mut check = false;

@@ -1,0 +1,9 @@
+//! Pool workflows, hand-written on the generated API (facts: `../shared/xapi/pool-operations.md`):
+//! a failover-aware pool connection, typed views, the join pre-flight, pool operations with
+//! dry runs and progress, and an event-fed object cache.
+
+pub mod report;
+pub mod validate;
+
+pub use report::{Check, CheckStatus, JoinReport};
+pub use validate::{ValidateOptions, validate_join};

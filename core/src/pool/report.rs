@@ -1,0 +1,1 @@
+//! The join pre-flight's report (written by the validator work).

@@ -1,0 +1,1 @@
+//! The join pre-flight (written by the validator work).

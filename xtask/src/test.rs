@@ -1,0 +1,70 @@
+//! `cargo xtask test`: every check CI runs, in order, stopping at the first failure.
+//! Cheap checks first: generated code fresh, formatting, clippy, the Rust tests, the
+//! official Python client against the simulator, then a bounded fuzzing run.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn run(what: &str, cmd: &mut Command) -> Result<()> {
+    eprintln!("\n==> {what}");
+    let status = cmd.status().with_context(|| format!("cannot start: {cmd:?}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root);
+    c
+}
+
+/// Runs the suite. `--no-fuzz` skips fuzzing; `--fuzz-seconds N` sets its length per target.
+pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
+    let fuzz = !args.iter().any(|a| a == "--no-fuzz");
+    let fuzz_seconds = args
+        .iter()
+        .position(|a| a == "--fuzz-seconds")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+        .unwrap_or("20")
+        .to_string();
+
+    eprintln!("==> generated code is fresh");
+    if crate::codegen(&["--check".to_string()])? != ExitCode::SUCCESS {
+        bail!("{}", crate::STALE);
+    }
+    run("formatting", cargo(root).args(["fmt", "--all", "--check"]))?;
+    run("clippy", cargo(root).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    run("Rust tests", cargo(root).args(["test", "--workspace", "--locked"]))?;
+
+    // The official XenAPI client from PyPI against the simulator.
+    let venv = root.join("target").join("xtask-venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        run("Python environment", Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(
+        "Python test dependencies",
+        Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "XenAPI>=24", "pytest>=8"]),
+    )?;
+    run(
+        "official XenAPI client against the simulator",
+        Command::new(&python)
+            .args(["-m", "pytest", "-q", "sim/tests/python"])
+            .current_dir(root)
+            .env("XENPOOL_SIM", root.join("target").join("debug").join("xenpool-sim")),
+    )?;
+
+    if fuzz {
+        run(
+            &format!("fuzzing the decoders ({fuzz_seconds} s per target)"),
+            Command::new("bash").arg(root.join("core").join("fuzz").join("run.sh")).arg(&fuzz_seconds).current_dir(root),
+        )?;
+    }
+    eprintln!("\nall checks passed");
+    Ok(ExitCode::SUCCESS)
+}
