@@ -4,6 +4,3 @@
 
 pub mod report;
 pub mod validate;
-
-pub use report::{Check, CheckStatus, JoinReport};
-pub use validate::{ValidateOptions, validate_join};
