@@ -169,6 +169,16 @@ impl Connection {
         Ok(())
     }
 
+    /// Points this session at another host of the same pool (keeping the session, which
+    /// lives in the pool database), e.g. a member to probe after the coordinator died.
+    pub fn retarget(&self, address: &str, tls: Tls) -> Result<()> {
+        let current = self.snapshot()?.0;
+        let next = Arc::new(current.for_address(address, tls)?);
+        let mut state = self.inner.state.lock().map_err(|_| poisoned())?;
+        state.transport = next;
+        Ok(())
+    }
+
     /// Points the session at the coordinator named by a `HOST_IS_SLAVE` reply.
     fn follow(&self, from: &Transport, master: &str, reply_fingerprint: Option<crate::tls::Fingerprint>) -> Result<()> {
         let next = Arc::new(from.for_address(master, tls_for_master(from, master, reply_fingerprint)?)?);

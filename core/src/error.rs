@@ -64,6 +64,27 @@ pub enum Error {
     /// The caller passed something unusable (a malformed URL, an empty name). Nothing was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// A pool workflow's pre-checks refused the operation before anything was changed
+    /// (the master cannot be ejected, the target host lacks the VM's storage, …).
+    #[error("{operation} refused: {}", problems.join("; "))]
+    Refused {
+        /// The workflow, e.g. `eject`.
+        operation: String,
+        /// Every reason, in words.
+        problems: Vec<String>,
+    },
+
+    /// The coordinator stopped answering after a call that changes state was sent: it may
+    /// or may not have happened, so it was not retried. Check the pool's state (the
+    /// connection has moved to the new coordinator) before trying again.
+    #[error("{method} may or may not have happened: {reason}")]
+    Indeterminate {
+        /// The XenAPI method.
+        method: String,
+        /// What was lost, in words.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -83,10 +104,10 @@ impl Error {
     /// Whether the host may have received the request (and so may have acted on it).
     pub fn may_have_reached_host(&self) -> bool {
         match self {
-            Error::Api(_) | Error::Protocol(_) => true,
+            Error::Api(_) | Error::Protocol(_) | Error::Indeterminate { .. } => true,
             Error::Transport { may_have_reached_host, .. }
             | Error::Timeout { may_have_reached_host, .. } => *may_have_reached_host,
-            Error::Tls { .. } | Error::InvalidArgument(_) => false,
+            Error::Tls { .. } | Error::InvalidArgument(_) | Error::Refused { .. } => false,
         }
     }
 }

@@ -137,13 +137,21 @@ impl Transport {
     /// host (xapi names the coordinator by bare address in `HOST_IS_SLAVE`).
     pub fn for_address(&self, address: &str, tls: Tls) -> Result<Self> {
         let mut url = self.base.clone();
-        let host = if address.contains(':') && !address.starts_with('[') {
-            format!("[{address}]")
-        } else {
-            address.to_string()
+        // xapi names hosts by bare address; `host:port` (one colon) also works, for pools
+        // whose members listen on other ports.
+        let (host, port) = match address.parse::<std::net::SocketAddr>() {
+            Ok(sock) => (sock.ip().to_string(), Some(sock.port())),
+            Err(_) => match address.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().ok()),
+                _ => (address.trim_matches(|c| c == '[' || c == ']').to_string(), None),
+            },
         };
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
         url.set_host(Some(&host))
             .map_err(|e| Error::InvalidArgument(format!("not a host address: {address:?} ({e})")))?;
+        if let Some(port) = port {
+            url.set_port(Some(port)).map_err(|_| Error::InvalidArgument(format!("bad port in {address:?}")))?;
+        }
         let options = Arc::new(ConnectOptions { tls, ..(*self.options).clone() });
         let next = Transport::new(url.as_str(), options)?;
         next.format.store(self.format.load(Ordering::Relaxed), Ordering::Relaxed);

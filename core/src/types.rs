@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize, Serializer};
 pub trait XenClass: 'static {
     /// The class name exactly as on the wire (`VM`, `host`, `PIF`).
     const WIRE_NAME: &'static str;
+    /// The record type (`VmRecord` for `Vm`).
+    type Record: serde::de::DeserializeOwned + Clone + Send + Sync + 'static;
 }
 
 /// The wire spelling of the null reference.

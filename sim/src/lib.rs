@@ -169,9 +169,9 @@ impl SimulatorBuilder {
         }
         let listeners = bind_all(&scenario, self.addressing, self.port).await?;
         let endpoints: Vec<(String, u16)> = listeners.iter().map(|(a, l)| (a.clone(), l.local_addr().map(|x| x.port()).unwrap_or(0))).collect();
-        let certs: Vec<Option<(tokio_rustls::TlsAcceptor, xenpool::Fingerprint)>> =
+        let certs: Vec<Option<(tokio_rustls::TlsAcceptor, Certificate)>> =
             endpoints.iter().map(|(a, _)| self.tls.then(|| make_tls(a))).collect();
-        let fingerprints: Vec<Option<xenpool::Fingerprint>> = certs.iter().map(|c| c.as_ref().map(|(_, f)| *f)).collect();
+        let fingerprints: Vec<Option<Certificate>> = certs.iter().map(|c| c.as_ref().map(|(_, f)| f.clone())).collect();
         let world = build_world(&scenario, &endpoints, &fingerprints, self.addressing, self.config.clone());
         let sim = Sim::new(world);
         let mut servers = Vec::new();
@@ -254,10 +254,19 @@ async fn bind_all(scenario: &Scenario, addressing: Addressing, port: u16) -> Res
     }
 }
 
-fn make_tls(address: &str) -> (tokio_rustls::TlsAcceptor, xenpool::Fingerprint) {
+/// A host's certificate: its fingerprint and PEM text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certificate {
+    /// SHA-256 of the DER.
+    pub fingerprint: xenpool::Fingerprint,
+    /// The certificate, PEM.
+    pub pem: String,
+}
+
+fn make_tls(address: &str) -> (tokio_rustls::TlsAcceptor, Certificate) {
     let cert = rcgen::generate_simple_self_signed(vec![address.to_string(), "localhost".into()]).expect("rcgen makes a certificate");
     let der = cert.cert.der().to_vec();
-    let fingerprint = xenpool::Fingerprint::of_der(&der);
+    let certificate = Certificate { fingerprint: xenpool::Fingerprint::of_der(&der), pem: cert.cert.pem() };
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
@@ -265,12 +274,12 @@ fn make_tls(address: &str) -> (tokio_rustls::TlsAcceptor, xenpool::Fingerprint) 
         .with_no_client_auth()
         .with_single_cert(vec![der.into()], key)
         .expect("a fresh certificate and key match");
-    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), fingerprint)
+    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), certificate)
 }
 
 /// Builds the world a scenario describes: every host installed standalone, then pools
 /// formed by the same merge a join performs, then shared storage, bonds, VMs and HA.
-pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], fingerprints: &[Option<xenpool::Fingerprint>], addressing: Addressing, config: Config) -> World {
+pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificates: &[Option<Certificate>], addressing: Addressing, config: Config) -> World {
     let mut world = World::new(config);
     for (i, profile) in scenario.hosts.iter().enumerate() {
         let (address, port) = endpoints[i].clone();
@@ -293,7 +302,8 @@ pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], fingerprint
             master_address: None,
             local_sessions: Default::default(),
             profile: profile.clone(),
-            fingerprint: fingerprints.get(i).copied().flatten(),
+            fingerprint: certificates.get(i).cloned().flatten().map(|c| c.fingerprint),
+            certificate_pem: certificates.get(i).cloned().flatten().map(|c| c.pem),
         });
     }
     for spec in &scenario.pools {
@@ -394,7 +404,7 @@ pub struct SimulatorInner {
     servers: Mutex<Vec<Option<HostServer>>>,
     acceptors: Vec<Option<tokio_rustls::TlsAcceptor>>,
     endpoints: Vec<(String, u16)>,
-    fingerprints: Vec<Option<xenpool::Fingerprint>>,
+    fingerprints: Vec<Option<Certificate>>,
     scheme: &'static str,
     addressing: Addressing,
     scenario: Mutex<Scenario>,
@@ -462,7 +472,7 @@ impl Simulator {
                 url: format!("{}://{}:{}", self.inner.scheme, self.inner.endpoints[i].0, h.port),
                 username: "root".into(),
                 password: world.pools.get(&h.pool).map(|p| p.root_password.clone()).unwrap_or_default(),
-                fingerprint: self.inner.fingerprints[i],
+                fingerprint: self.inner.fingerprints[i].as_ref().map(|c| c.fingerprint),
                 alive: h.alive,
                 master_address: h.master_address.clone(),
             })

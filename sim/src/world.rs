@@ -76,6 +76,8 @@ pub struct SimHost {
     pub profile: HostProfile,
     /// Its TLS certificate's SHA-256 fingerprint.
     pub fingerprint: Option<xenpool::Fingerprint>,
+    /// Its TLS certificate, PEM (HTTPS mode).
+    pub certificate_pem: Option<String>,
 }
 
 /// A pool's database and the things that live beside it.

@@ -330,7 +330,7 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
         "/// Marker for the `{wire}` class, used as `Ref<{rust}>`.{}\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]\n\
          pub struct {rust};\n\
-         impl ::xenpool::XenClass for {rust} {{ const WIRE_NAME: &'static str = {}; }}\n",
+         impl ::xenpool::XenClass for {rust} {{ const WIRE_NAME: &'static str = {}; type Record = {rust}Record; }}\n",
         lifecycle_note(&class.lifecycle.state),
         lit(wire)
     );

@@ -2,5 +2,15 @@
 //! a failover-aware pool connection, typed views, the join pre-flight, pool operations with
 //! dry runs and progress, and an event-fed object cache.
 
+pub mod cache;
+pub mod connection;
+pub mod ops;
+pub mod plan;
 pub mod report;
 pub mod validate;
+pub mod views;
+
+pub use cache::ObjectCache;
+pub use connection::{Member, PoolConnection};
+pub use plan::{OpOptions, Plan, ProgressEvent};
+pub use views::PoolSnapshot;

@@ -31,6 +31,12 @@ pub fn register(r: &mut Registry) {
     }));
     r.insert("host.get_management_interface", Handler::Sync(management_interface));
     r.insert("host.destroy", Handler::Sync(destroy));
+    r.insert("host.get_server_certificate", Handler::Sync(|ctx, args| {
+        let host = ctx.existing("host", &args[0])?;
+        let pool = ctx.pool_id();
+        let index = ctx.world.host_by_ref(pool, &host).ok_or_else(|| Failure::handle_invalid("host", &host))?;
+        Ok(s(ctx.world.hosts[index].certificate_pem.clone().unwrap_or_default()))
+    }));
     r.insert("host.is_in_emergency_mode", Handler::Sync(|ctx, _| {
         let world = &*ctx.world;
         Ok(Value::Bool(world.hosts[ctx.caller.host].master_address.is_some() && ctx.sim_emergency()))

@@ -6,6 +6,7 @@
 pub struct Auth;
 impl ::xenpool::XenClass for Auth {
     const WIRE_NAME: &'static str = "auth";
+    type Record = AuthRecord;
 }
 
 /// All fields of a `auth` object, as `auth.get_record` returns them. Members missing on

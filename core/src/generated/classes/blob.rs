@@ -6,6 +6,7 @@
 pub struct Blob;
 impl ::xenpool::XenClass for Blob {
     const WIRE_NAME: &'static str = "blob";
+    type Record = BlobRecord;
 }
 
 /// All fields of a `blob` object, as `blob.get_record` returns them. Members missing on

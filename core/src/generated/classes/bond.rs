@@ -6,6 +6,7 @@
 pub struct Bond;
 impl ::xenpool::XenClass for Bond {
     const WIRE_NAME: &'static str = "Bond";
+    type Record = BondRecord;
 }
 
 /// All fields of a `Bond` object, as `Bond.get_record` returns them. Members missing on

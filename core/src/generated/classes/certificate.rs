@@ -6,6 +6,7 @@
 pub struct Certificate;
 impl ::xenpool::XenClass for Certificate {
     const WIRE_NAME: &'static str = "Certificate";
+    type Record = CertificateRecord;
 }
 
 /// All fields of a `Certificate` object, as `Certificate.get_record` returns them. Members missing on

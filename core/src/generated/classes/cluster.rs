@@ -6,6 +6,7 @@
 pub struct Cluster;
 impl ::xenpool::XenClass for Cluster {
     const WIRE_NAME: &'static str = "Cluster";
+    type Record = ClusterRecord;
 }
 
 /// All fields of a `Cluster` object, as `Cluster.get_record` returns them. Members missing on

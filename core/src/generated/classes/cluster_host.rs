@@ -6,6 +6,7 @@
 pub struct ClusterHost;
 impl ::xenpool::XenClass for ClusterHost {
     const WIRE_NAME: &'static str = "Cluster_host";
+    type Record = ClusterHostRecord;
 }
 
 /// All fields of a `Cluster_host` object, as `Cluster_host.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Console;
 impl ::xenpool::XenClass for Console {
     const WIRE_NAME: &'static str = "console";
+    type Record = ConsoleRecord;
 }
 
 /// All fields of a `console` object, as `console.get_record` returns them. Members missing on

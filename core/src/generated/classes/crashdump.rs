@@ -6,6 +6,7 @@
 pub struct Crashdump;
 impl ::xenpool::XenClass for Crashdump {
     const WIRE_NAME: &'static str = "crashdump";
+    type Record = CrashdumpRecord;
 }
 
 /// All fields of a `crashdump` object, as `crashdump.get_record` returns them. Members missing on

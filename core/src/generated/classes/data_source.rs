@@ -6,6 +6,7 @@
 pub struct DataSource;
 impl ::xenpool::XenClass for DataSource {
     const WIRE_NAME: &'static str = "data_source";
+    type Record = DataSourceRecord;
 }
 
 /// All fields of a `data_source` object, as `data_source.get_record` returns them. Members missing on

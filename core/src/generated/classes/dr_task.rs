@@ -6,6 +6,7 @@
 pub struct DrTask;
 impl ::xenpool::XenClass for DrTask {
     const WIRE_NAME: &'static str = "DR_task";
+    type Record = DrTaskRecord;
 }
 
 /// All fields of a `DR_task` object, as `DR_task.get_record` returns them. Members missing on

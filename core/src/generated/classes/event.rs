@@ -6,6 +6,7 @@
 pub struct Event;
 impl ::xenpool::XenClass for Event {
     const WIRE_NAME: &'static str = "event";
+    type Record = EventRecord;
 }
 
 /// All fields of a `event` object, as `event.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Feature;
 impl ::xenpool::XenClass for Feature {
     const WIRE_NAME: &'static str = "Feature";
+    type Record = FeatureRecord;
 }
 
 /// All fields of a `Feature` object, as `Feature.get_record` returns them. Members missing on

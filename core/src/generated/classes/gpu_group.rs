@@ -6,6 +6,7 @@
 pub struct GpuGroup;
 impl ::xenpool::XenClass for GpuGroup {
     const WIRE_NAME: &'static str = "GPU_group";
+    type Record = GpuGroupRecord;
 }
 
 /// All fields of a `GPU_group` object, as `GPU_group.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Host;
 impl ::xenpool::XenClass for Host {
     const WIRE_NAME: &'static str = "host";
+    type Record = HostRecord;
 }
 
 /// All fields of a `host` object, as `host.get_record` returns them. Members missing on

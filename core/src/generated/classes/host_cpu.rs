@@ -6,6 +6,7 @@
 pub struct HostCpu;
 impl ::xenpool::XenClass for HostCpu {
     const WIRE_NAME: &'static str = "host_cpu";
+    type Record = HostCpuRecord;
 }
 
 /// All fields of a `host_cpu` object, as `host_cpu.get_record` returns them. Members missing on

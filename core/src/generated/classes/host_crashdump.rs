@@ -6,6 +6,7 @@
 pub struct HostCrashdump;
 impl ::xenpool::XenClass for HostCrashdump {
     const WIRE_NAME: &'static str = "host_crashdump";
+    type Record = HostCrashdumpRecord;
 }
 
 /// All fields of a `host_crashdump` object, as `host_crashdump.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct HostMetrics;
 impl ::xenpool::XenClass for HostMetrics {
     const WIRE_NAME: &'static str = "host_metrics";
+    type Record = HostMetricsRecord;
 }
 
 /// All fields of a `host_metrics` object, as `host_metrics.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct HostPatch;
 impl ::xenpool::XenClass for HostPatch {
     const WIRE_NAME: &'static str = "host_patch";
+    type Record = HostPatchRecord;
 }
 
 /// All fields of a `host_patch` object, as `host_patch.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Lvhd;
 impl ::xenpool::XenClass for Lvhd {
     const WIRE_NAME: &'static str = "LVHD";
+    type Record = LvhdRecord;
 }
 
 /// All fields of a `LVHD` object, as `LVHD.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Message;
 impl ::xenpool::XenClass for Message {
     const WIRE_NAME: &'static str = "message";
+    type Record = MessageRecord;
 }
 
 /// All fields of a `message` object, as `message.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Network;
 impl ::xenpool::XenClass for Network {
     const WIRE_NAME: &'static str = "network";
+    type Record = NetworkRecord;
 }
 
 /// All fields of a `network` object, as `network.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct NetworkSriov;
 impl ::xenpool::XenClass for NetworkSriov {
     const WIRE_NAME: &'static str = "network_sriov";
+    type Record = NetworkSriovRecord;
 }
 
 /// All fields of a `network_sriov` object, as `network_sriov.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Observer;
 impl ::xenpool::XenClass for Observer {
     const WIRE_NAME: &'static str = "Observer";
+    type Record = ObserverRecord;
 }
 
 /// All fields of a `Observer` object, as `Observer.get_record` returns them. Members missing on

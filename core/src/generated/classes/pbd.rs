@@ -6,6 +6,7 @@
 pub struct Pbd;
 impl ::xenpool::XenClass for Pbd {
     const WIRE_NAME: &'static str = "PBD";
+    type Record = PbdRecord;
 }
 
 /// All fields of a `PBD` object, as `PBD.get_record` returns them. Members missing on

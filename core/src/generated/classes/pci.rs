@@ -6,6 +6,7 @@
 pub struct Pci;
 impl ::xenpool::XenClass for Pci {
     const WIRE_NAME: &'static str = "PCI";
+    type Record = PciRecord;
 }
 
 /// All fields of a `PCI` object, as `PCI.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Pgpu;
 impl ::xenpool::XenClass for Pgpu {
     const WIRE_NAME: &'static str = "PGPU";
+    type Record = PgpuRecord;
 }
 
 /// All fields of a `PGPU` object, as `PGPU.get_record` returns them. Members missing on

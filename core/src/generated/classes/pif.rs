@@ -6,6 +6,7 @@
 pub struct Pif;
 impl ::xenpool::XenClass for Pif {
     const WIRE_NAME: &'static str = "PIF";
+    type Record = PifRecord;
 }
 
 /// All fields of a `PIF` object, as `PIF.get_record` returns them. Members missing on

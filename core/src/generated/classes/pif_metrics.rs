@@ -6,6 +6,7 @@
 pub struct PifMetrics;
 impl ::xenpool::XenClass for PifMetrics {
     const WIRE_NAME: &'static str = "PIF_metrics";
+    type Record = PifMetricsRecord;
 }
 
 /// All fields of a `PIF_metrics` object, as `PIF_metrics.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Pool;
 impl ::xenpool::XenClass for Pool {
     const WIRE_NAME: &'static str = "pool";
+    type Record = PoolRecord;
 }
 
 /// All fields of a `pool` object, as `pool.get_record` returns them. Members missing on

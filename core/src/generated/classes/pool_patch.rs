@@ -6,6 +6,7 @@
 pub struct PoolPatch;
 impl ::xenpool::XenClass for PoolPatch {
     const WIRE_NAME: &'static str = "pool_patch";
+    type Record = PoolPatchRecord;
 }
 
 /// All fields of a `pool_patch` object, as `pool_patch.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct PoolUpdate;
 impl ::xenpool::XenClass for PoolUpdate {
     const WIRE_NAME: &'static str = "pool_update";
+    type Record = PoolUpdateRecord;
 }
 
 /// All fields of a `pool_update` object, as `pool_update.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct ProbeResult;
 impl ::xenpool::XenClass for ProbeResult {
     const WIRE_NAME: &'static str = "probe_result";
+    type Record = ProbeResultRecord;
 }
 
 /// All fields of a `probe_result` object, as `probe_result.get_record` returns them. Members missing on

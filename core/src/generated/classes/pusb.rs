@@ -6,6 +6,7 @@
 pub struct Pusb;
 impl ::xenpool::XenClass for Pusb {
     const WIRE_NAME: &'static str = "PUSB";
+    type Record = PusbRecord;
 }
 
 /// All fields of a `PUSB` object, as `PUSB.get_record` returns them. Members missing on

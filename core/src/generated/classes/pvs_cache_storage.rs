@@ -6,6 +6,7 @@
 pub struct PvsCacheStorage;
 impl ::xenpool::XenClass for PvsCacheStorage {
     const WIRE_NAME: &'static str = "PVS_cache_storage";
+    type Record = PvsCacheStorageRecord;
 }
 
 /// All fields of a `PVS_cache_storage` object, as `PVS_cache_storage.get_record` returns them. Members missing on

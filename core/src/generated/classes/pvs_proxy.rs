@@ -6,6 +6,7 @@
 pub struct PvsProxy;
 impl ::xenpool::XenClass for PvsProxy {
     const WIRE_NAME: &'static str = "PVS_proxy";
+    type Record = PvsProxyRecord;
 }
 
 /// All fields of a `PVS_proxy` object, as `PVS_proxy.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct PvsServer;
 impl ::xenpool::XenClass for PvsServer {
     const WIRE_NAME: &'static str = "PVS_server";
+    type Record = PvsServerRecord;
 }
 
 /// All fields of a `PVS_server` object, as `PVS_server.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct PvsSite;
 impl ::xenpool::XenClass for PvsSite {
     const WIRE_NAME: &'static str = "PVS_site";
+    type Record = PvsSiteRecord;
 }
 
 /// All fields of a `PVS_site` object, as `PVS_site.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Repository;
 impl ::xenpool::XenClass for Repository {
     const WIRE_NAME: &'static str = "Repository";
+    type Record = RepositoryRecord;
 }
 
 /// All fields of a `Repository` object, as `Repository.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Role;
 impl ::xenpool::XenClass for Role {
     const WIRE_NAME: &'static str = "role";
+    type Record = RoleRecord;
 }
 
 /// All fields of a `role` object, as `role.get_record` returns them. Members missing on

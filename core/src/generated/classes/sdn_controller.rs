@@ -6,6 +6,7 @@
 pub struct SdnController;
 impl ::xenpool::XenClass for SdnController {
     const WIRE_NAME: &'static str = "SDN_controller";
+    type Record = SdnControllerRecord;
 }
 
 /// All fields of a `SDN_controller` object, as `SDN_controller.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Secret;
 impl ::xenpool::XenClass for Secret {
     const WIRE_NAME: &'static str = "secret";
+    type Record = SecretRecord;
 }
 
 /// All fields of a `secret` object, as `secret.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Session;
 impl ::xenpool::XenClass for Session {
     const WIRE_NAME: &'static str = "session";
+    type Record = SessionRecord;
 }
 
 /// All fields of a `session` object, as `session.get_record` returns them. Members missing on

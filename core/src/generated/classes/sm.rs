@@ -6,6 +6,7 @@
 pub struct Sm;
 impl ::xenpool::XenClass for Sm {
     const WIRE_NAME: &'static str = "SM";
+    type Record = SmRecord;
 }
 
 /// All fields of a `SM` object, as `SM.get_record` returns them. Members missing on

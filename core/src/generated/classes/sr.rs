@@ -6,6 +6,7 @@
 pub struct Sr;
 impl ::xenpool::XenClass for Sr {
     const WIRE_NAME: &'static str = "SR";
+    type Record = SrRecord;
 }
 
 /// All fields of a `SR` object, as `SR.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct SrStat;
 impl ::xenpool::XenClass for SrStat {
     const WIRE_NAME: &'static str = "sr_stat";
+    type Record = SrStatRecord;
 }
 
 /// All fields of a `sr_stat` object, as `sr_stat.get_record` returns them. Members missing on

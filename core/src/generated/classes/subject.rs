@@ -6,6 +6,7 @@
 pub struct Subject;
 impl ::xenpool::XenClass for Subject {
     const WIRE_NAME: &'static str = "subject";
+    type Record = SubjectRecord;
 }
 
 /// All fields of a `subject` object, as `subject.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Task;
 impl ::xenpool::XenClass for Task {
     const WIRE_NAME: &'static str = "task";
+    type Record = TaskRecord;
 }
 
 /// All fields of a `task` object, as `task.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Tunnel;
 impl ::xenpool::XenClass for Tunnel {
     const WIRE_NAME: &'static str = "tunnel";
+    type Record = TunnelRecord;
 }
 
 /// All fields of a `tunnel` object, as `tunnel.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct UsbGroup;
 impl ::xenpool::XenClass for UsbGroup {
     const WIRE_NAME: &'static str = "USB_group";
+    type Record = UsbGroupRecord;
 }
 
 /// All fields of a `USB_group` object, as `USB_group.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct User;
 impl ::xenpool::XenClass for User {
     const WIRE_NAME: &'static str = "user";
+    type Record = UserRecord;
 }
 
 /// All fields of a `user` object, as `user.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Vbd;
 impl ::xenpool::XenClass for Vbd {
     const WIRE_NAME: &'static str = "VBD";
+    type Record = VbdRecord;
 }
 
 /// All fields of a `VBD` object, as `VBD.get_record` returns them. Members missing on

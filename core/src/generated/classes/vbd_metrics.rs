@@ -6,6 +6,7 @@
 pub struct VbdMetrics;
 impl ::xenpool::XenClass for VbdMetrics {
     const WIRE_NAME: &'static str = "VBD_metrics";
+    type Record = VbdMetricsRecord;
 }
 
 /// All fields of a `VBD_metrics` object, as `VBD_metrics.get_record` returns them. Members missing on

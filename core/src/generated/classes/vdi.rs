@@ -6,6 +6,7 @@
 pub struct Vdi;
 impl ::xenpool::XenClass for Vdi {
     const WIRE_NAME: &'static str = "VDI";
+    type Record = VdiRecord;
 }
 
 /// All fields of a `VDI` object, as `VDI.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct VdiNbdServerInfo;
 impl ::xenpool::XenClass for VdiNbdServerInfo {
     const WIRE_NAME: &'static str = "vdi_nbd_server_info";
+    type Record = VdiNbdServerInfoRecord;
 }
 
 /// All fields of a `vdi_nbd_server_info` object, as `vdi_nbd_server_info.get_record` returns them. Members missing on

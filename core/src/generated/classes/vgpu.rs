@@ -6,6 +6,7 @@
 pub struct Vgpu;
 impl ::xenpool::XenClass for Vgpu {
     const WIRE_NAME: &'static str = "VGPU";
+    type Record = VgpuRecord;
 }
 
 /// All fields of a `VGPU` object, as `VGPU.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct VgpuType;
 impl ::xenpool::XenClass for VgpuType {
     const WIRE_NAME: &'static str = "VGPU_type";
+    type Record = VgpuTypeRecord;
 }
 
 /// All fields of a `VGPU_type` object, as `VGPU_type.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Vif;
 impl ::xenpool::XenClass for Vif {
     const WIRE_NAME: &'static str = "VIF";
+    type Record = VifRecord;
 }
 
 /// All fields of a `VIF` object, as `VIF.get_record` returns them. Members missing on

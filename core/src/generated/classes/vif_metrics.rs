@@ -6,6 +6,7 @@
 pub struct VifMetrics;
 impl ::xenpool::XenClass for VifMetrics {
     const WIRE_NAME: &'static str = "VIF_metrics";
+    type Record = VifMetricsRecord;
 }
 
 /// All fields of a `VIF_metrics` object, as `VIF_metrics.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Vlan;
 impl ::xenpool::XenClass for Vlan {
     const WIRE_NAME: &'static str = "VLAN";
+    type Record = VlanRecord;
 }
 
 /// All fields of a `VLAN` object, as `VLAN.get_record` returns them. Members missing on

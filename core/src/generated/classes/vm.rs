@@ -6,6 +6,7 @@
 pub struct Vm;
 impl ::xenpool::XenClass for Vm {
     const WIRE_NAME: &'static str = "VM";
+    type Record = VmRecord;
 }
 
 /// All fields of a `VM` object, as `VM.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct VmAppliance;
 impl ::xenpool::XenClass for VmAppliance {
     const WIRE_NAME: &'static str = "VM_appliance";
+    type Record = VmApplianceRecord;
 }
 
 /// All fields of a `VM_appliance` object, as `VM_appliance.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct VmGuestMetrics;
 impl ::xenpool::XenClass for VmGuestMetrics {
     const WIRE_NAME: &'static str = "VM_guest_metrics";
+    type Record = VmGuestMetricsRecord;
 }
 
 /// All fields of a `VM_guest_metrics` object, as `VM_guest_metrics.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct VmMetrics;
 impl ::xenpool::XenClass for VmMetrics {
     const WIRE_NAME: &'static str = "VM_metrics";
+    type Record = VmMetricsRecord;
 }
 
 /// All fields of a `VM_metrics` object, as `VM_metrics.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Vmpp;
 impl ::xenpool::XenClass for Vmpp {
     const WIRE_NAME: &'static str = "VMPP";
+    type Record = VmppRecord;
 }
 
 /// All fields of a `VMPP` object, as `VMPP.get_record` returns them. Members missing on

@@ -6,6 +6,7 @@
 pub struct Vmss;
 impl ::xenpool::XenClass for Vmss {
     const WIRE_NAME: &'static str = "VMSS";
+    type Record = VmssRecord;
 }
 
 /// All fields of a `VMSS` object, as `VMSS.get_record` returns them. Members missing on

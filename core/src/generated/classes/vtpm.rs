@@ -6,6 +6,7 @@
 pub struct Vtpm;
 impl ::xenpool::XenClass for Vtpm {
     const WIRE_NAME: &'static str = "VTPM";
+    type Record = VtpmRecord;
 }
 
 /// All fields of a `VTPM` object, as `VTPM.get_record` returns them. Members missing on

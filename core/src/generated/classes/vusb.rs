@@ -6,6 +6,7 @@
 pub struct Vusb;
 impl ::xenpool::XenClass for Vusb {
     const WIRE_NAME: &'static str = "VUSB";
+    type Record = VusbRecord;
 }
 
 /// All fields of a `VUSB` object, as `VUSB.get_record` returns them. Members missing on

@@ -1,0 +1,153 @@
+//! An object cache kept current by `event.from`: bootstrapped with an `event.inject` token
+//! followed by `get_all_records` (so no change between the two is missed), refetched when
+//! the host reports lost events, with `wait_for` to wait until an object satisfies a
+//! condition.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::call::Caller;
+use crate::error::{Error, Result};
+use crate::event::{EventOperation, EventWatcher, WatchItem};
+use crate::generated::Pool;
+use crate::types::{Ref, XenClass};
+use crate::wire::{self, Value};
+
+type Tables = HashMap<String, HashMap<String, Value>>;
+
+struct Inner {
+    tables: RwLock<Tables>,
+    changes: tokio::sync::watch::Sender<u64>,
+}
+
+/// Records of the watched classes, kept up to date in the background.
+pub struct ObjectCache {
+    inner: Arc<Inner>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for ObjectCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let counts: HashMap<String, usize> = self.inner.tables.read().map(|t| t.iter().map(|(k, v)| (k.clone(), v.len())).collect()).unwrap_or_default();
+        f.debug_struct("ObjectCache").field("objects", &counts).finish()
+    }
+}
+
+impl Drop for ObjectCache {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads every record of `classes` after taking a token, so the event stream from that
+/// token covers anything that changes during the reads.
+async fn bootstrap<C: Caller>(caller: &C, classes: &[String]) -> Result<(Tables, String)> {
+    let pool = Pool::get_all(caller).await?.into_iter().next().ok_or_else(|| Error::InvalidArgument("no pool object".into()))?;
+    let token: String = caller.call("event.inject", true, vec![Value::String("pool".into()), Value::String(pool.into_string())]).await?;
+    let mut tables = Tables::new();
+    for class in classes {
+        let records: HashMap<String, Value> = caller.call(&format!("{class}.get_all_records"), true, vec![]).await?;
+        tables.insert(class.to_ascii_lowercase(), records);
+    }
+    Ok((tables, token))
+}
+
+impl ObjectCache {
+    /// Starts caching `classes` (wire names such as `VM`, `host`, `PIF`).
+    pub async fn start<C: Caller + Clone + 'static>(caller: C, classes: &[&str]) -> Result<Self> {
+        let classes: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
+        let (tables, token) = bootstrap(&caller, &classes).await?;
+        let inner = Arc::new(Inner { tables: RwLock::new(tables), changes: tokio::sync::watch::Sender::new(0) });
+        let shared = inner.clone();
+        let task = tokio::spawn(async move {
+            let subscriptions: Vec<String> = classes.iter().map(|c| c.to_ascii_lowercase()).collect();
+            let mut watcher = EventWatcher::from_token(caller.clone(), subscriptions.clone(), &token);
+            loop {
+                match watcher.next().await {
+                    Ok(WatchItem::Events(events)) => {
+                        if let Ok(mut tables) = shared.tables.write() {
+                            for e in events {
+                                let table = tables.entry(e.class.clone()).or_default();
+                                match (e.operation, e.snapshot) {
+                                    (EventOperation::Del, _) => {
+                                        table.remove(&e.reference);
+                                    }
+                                    (_, Some(snapshot)) => {
+                                        table.insert(e.reference, snapshot);
+                                    }
+                                    (_, None) => {}
+                                }
+                            }
+                        }
+                        shared.changes.send_modify(|n| *n += 1);
+                    }
+                    Ok(WatchItem::Resync) => match bootstrap(&caller, &classes).await {
+                        Ok((tables, token)) => {
+                            if let Ok(mut t) = shared.tables.write() {
+                                *t = tables;
+                            }
+                            watcher = EventWatcher::from_token(caller.clone(), subscriptions.clone(), &token);
+                            shared.changes.send_modify(|n| *n += 1);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "object cache: refetch failed; retrying");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "object cache: event.from failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(ObjectCache { inner, task })
+    }
+
+    fn read<T: DeserializeOwned>(&self, class: &str, reference: &str) -> Option<T> {
+        let tables = self.inner.tables.read().ok()?;
+        let value = tables.get(&class.to_ascii_lowercase())?.get(reference)?.clone();
+        wire::from_value(value).ok()
+    }
+
+    /// The cached record of an object.
+    pub fn get<C: XenClass>(&self, r: &Ref<C>) -> Option<C::Record> {
+        self.read(C::WIRE_NAME, r.as_str())
+    }
+
+    /// Every cached object of class `C`.
+    pub fn all<C: XenClass>(&self) -> HashMap<Ref<C>, C::Record> {
+        let Ok(tables) = self.inner.tables.read() else { return HashMap::new() };
+        tables
+            .get(&C::WIRE_NAME.to_ascii_lowercase())
+            .map(|t| t.iter().filter_map(|(k, v)| wire::from_value(v.clone()).ok().map(|rec| (Ref::new(k.clone()), rec))).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the object's record satisfies `predicate` (returning that record), or
+    /// fails with [`Error::Timeout`].
+    pub async fn wait_for<C: XenClass>(&self, r: &Ref<C>, predicate: impl Fn(&C::Record) -> bool, timeout: Duration) -> Result<C::Record> {
+        let mut changes = self.inner.changes.subscribe();
+        let wait = async {
+            loop {
+                if let Some(record) = self.get(r) {
+                    if predicate(&record) {
+                        return Ok(record);
+                    }
+                }
+                if changes.changed().await.is_err() {
+                    return Err(Error::InvalidArgument("the object cache stopped".into()));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.map_err(|_| Error::Timeout {
+            url: String::new(),
+            method: format!("waiting for {} {r}", C::WIRE_NAME),
+            after: timeout,
+            may_have_reached_host: false,
+        })?
+    }
+}

@@ -1,0 +1,223 @@
+//! A connection to a whole pool rather than one host: it follows `HOST_IS_SLAVE`,
+//! remembers every member, and when the coordinator stops answering (HA election,
+//! `designate_new_master`, emergency transition) probes the members and carries on with
+//! the new coordinator. Reads are retried after a failover; a call that changes state and
+//! may or may not have happened is never retried blindly ([`Error::Indeterminate`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::de::DeserializeOwned;
+
+use crate::call::Caller;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::generated::{ErrorCode, Host, Pool};
+use crate::secret::Credentials;
+use crate::tls::{Fingerprint, Tls};
+use crate::transport::ConnectOptions;
+use crate::wire::Value;
+
+/// A pool member as remembered for failover.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// `host.name_label`.
+    pub name: String,
+    /// `host.address`, what `HOST_IS_SLAVE` and `pool.join` use.
+    pub address: String,
+    /// Its certificate fingerprint, learnt from the coordinator, for pinned connections.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+struct Inner {
+    conn: Connection,
+    members: Mutex<Vec<Member>>,
+    failover_timeout: Duration,
+}
+
+/// A session on a pool that survives coordinator changes. Cheap to clone.
+#[derive(Clone)]
+pub struct PoolConnection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PoolConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolConnection").field("coordinator", &self.coordinator_address()).field("members", &self.members()).finish()
+    }
+}
+
+impl Pool {
+    /// Connects to the pool that `address` (any member, or its coordinator) belongs to.
+    pub async fn connect(address: &str, credentials: Credentials, tls: Tls) -> Result<PoolConnection> {
+        PoolConnection::connect(address, credentials, ConnectOptions { tls, ..ConnectOptions::default() }).await
+    }
+}
+
+/// Methods that only read, so they can be sent again after a failover.
+pub fn is_idempotent(method: &str) -> bool {
+    if method.starts_with("Async.") {
+        return false;
+    }
+    let message = method.split_once('.').map_or(method, |(_, m)| m);
+    message.starts_with("get_")
+        || message.starts_with("assert_")
+        || message.starts_with("compute_")
+        || message.starts_with("ha_compute_")
+        || matches!(method, "event.from" | "event.get_current_id" | "event.inject" | "host.get_servertime" | "host.get_server_localtime")
+}
+
+/// The SHA-256 fingerprint of a PEM certificate.
+pub fn fingerprint_of_pem(pem: &str) -> Option<Fingerprint> {
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    Some(Fingerprint::of_der(der.as_ref()))
+}
+
+impl PoolConnection {
+    /// Logs in through `address` and learns the members.
+    pub async fn connect(address: &str, credentials: Credentials, options: ConnectOptions) -> Result<Self> {
+        let conn = Connection::login(address, credentials, options).await?;
+        Self::from_connection(conn).await
+    }
+
+    /// Wraps an existing session and learns the members.
+    pub async fn from_connection(conn: Connection) -> Result<Self> {
+        let pool = PoolConnection { inner: Arc::new(Inner { conn, members: Mutex::new(vec![]), failover_timeout: Duration::from_secs(30) }) };
+        pool.refresh_members().await?;
+        Ok(pool)
+    }
+
+    /// How long to keep probing members for a new coordinator (30 s by default).
+    pub fn with_failover_timeout(self, timeout: Duration) -> Self {
+        let inner = Arc::try_unwrap(self.inner).map(|mut i| {
+            i.failover_timeout = timeout;
+            i
+        });
+        match inner {
+            Ok(i) => PoolConnection { inner: Arc::new(i) },
+            Err(shared) => PoolConnection { inner: shared },
+        }
+    }
+
+    /// The session underneath (on the current coordinator).
+    pub fn connection(&self) -> &Connection {
+        &self.inner.conn
+    }
+
+    /// The members as last learnt.
+    pub fn members(&self) -> Vec<Member> {
+        self.inner.members.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The address of the host now serving the session.
+    pub fn coordinator_address(&self) -> String {
+        self.inner.conn.host_address()
+    }
+
+    /// Reads the members' addresses (and certificates, for pinned connections) again.
+    pub async fn refresh_members(&self) -> Result<Vec<Member>> {
+        let hosts = Host::get_all_records(&self.inner.conn).await?;
+        let pinned = matches!(self.inner.conn.options().tls, Tls::Pinned(_));
+        let mut members = Vec::with_capacity(hosts.len());
+        for (host, record) in hosts {
+            let fingerprint = if pinned {
+                // Learnt over the pinned coordinator connection, so it can be trusted.
+                Host::get_server_certificate(&self.inner.conn, &host).await.ok().and_then(|pem| fingerprint_of_pem(&pem))
+            } else {
+                None
+            };
+            members.push(Member { name: record.name_label, address: record.address, fingerprint });
+        }
+        members.sort_by(|a, b| a.address.cmp(&b.address));
+        if let Ok(mut m) = self.inner.members.lock() {
+            *m = members.clone();
+        }
+        Ok(members)
+    }
+
+    /// Logs out. Calls afterwards fail.
+    pub async fn close(&self) -> Result<()> {
+        self.inner.conn.logout().await
+    }
+
+    fn tls_for(&self, member: &Member) -> Option<Tls> {
+        match &self.inner.conn.options().tls {
+            Tls::Pinned(_) => member.fingerprint.map(Tls::Pinned),
+            other => Some(other.clone()),
+        }
+    }
+
+    /// True if the current coordinator still answers a trivial read.
+    async fn coordinator_answers(&self) -> bool {
+        self.inner.conn.call_with_timeout::<Value>("pool.get_all", true, vec![], Some(Duration::from_secs(3))).await.is_ok()
+    }
+
+    /// Finds the new coordinator by probing the remembered members. Members in emergency
+    /// mode (`HOST_STILL_BOOTING`: their coordinator is gone and none was elected yet) are
+    /// asked again until the failover timeout.
+    pub async fn failover(&self) -> Result<()> {
+        let dead = self.coordinator_address();
+        let members = self.members();
+        let deadline = Instant::now() + self.inner.failover_timeout;
+        let mut last_problem = String::from("no member to ask");
+        while Instant::now() < deadline {
+            for member in members.iter().filter(|m| m.address != dead).chain(members.iter().filter(|m| m.address == dead)) {
+                let Some(tls) = self.tls_for(member) else {
+                    last_problem = format!("no pinned certificate for member {}", member.address);
+                    continue;
+                };
+                self.inner.conn.retarget(&member.address, tls)?;
+                match self.inner.conn.call_with_timeout::<Value>("pool.get_all", true, vec![], Some(Duration::from_secs(3))).await {
+                    Ok(_) => {
+                        tracing::info!(from = %dead, to = %self.coordinator_address(), "pool coordinator changed; carrying on");
+                        let _ = self.refresh_members().await;
+                        return Ok(());
+                    }
+                    Err(e) => last_problem = format!("{}: {e}", member.address),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Err(Error::Transport {
+            url: dead.clone(),
+            message: format!(
+                "the pool coordinator {dead} stopped answering and no member took over within {:?} (last: {last_problem}); \
+                 without HA, make a member coordinator with pool.emergency_transition_to_master and then pool.recover_slaves",
+                self.inner.failover_timeout
+            ),
+            may_have_reached_host: false,
+        })
+    }
+}
+
+fn lost_coordinator(e: &Error) -> bool {
+    matches!(e, Error::Transport { .. } | Error::Timeout { .. }) || e.is_code(&ErrorCode::HostStillBooting)
+}
+
+impl Caller for PoolConnection {
+    async fn call_with_timeout<T>(&self, method: &str, with_session: bool, params: Vec<Value>, timeout: Option<Duration>) -> Result<T>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let first = self.inner.conn.call_with_timeout::<T>(method, with_session, params.clone(), timeout).await;
+        let error = match first {
+            Err(e) if lost_coordinator(&e) => e,
+            other => return other,
+        };
+        // A slow call is not a dead coordinator.
+        if matches!(error, Error::Timeout { .. }) && self.coordinator_answers().await {
+            return Err(error);
+        }
+        let sent = error.may_have_reached_host();
+        self.failover().await?;
+        if sent && !is_idempotent(method) {
+            return Err(Error::Indeterminate {
+                method: method.to_string(),
+                reason: format!("the coordinator stopped answering after the call was sent ({error}); now connected to {}", self.coordinator_address()),
+            });
+        }
+        self.inner.conn.call_with_timeout::<T>(method, with_session, params, timeout).await
+    }
+}
