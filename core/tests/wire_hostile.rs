@@ -51,6 +51,10 @@ fn malformed_xml() {
     for body in [
         &b"<methodResponse><params><param><value>&bogus;</value></param></params></methodResponse>"[..],
         b"<methodResponse><params><param><value>x</string></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><string>x</value></string></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value><array><data></array></data></value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct></value></struct></param></params></methodResponse>",
         b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member></struct></value></param></params>",
         b"\xff\xfe garbage",
         b"",
