@@ -15,6 +15,8 @@ use quick_xml::events::Event;
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, IntoDeserializer, Visitor};
 
+pub use super::xml_ser::to_xml;
+
 use super::convert::{KeyDeserializer, enum_variant, in_member, wrong_type};
 use super::value::parse_float;
 use super::{Call, Format, Limits, ProtocolError, ProtocolErrorKind, Response, Value};
