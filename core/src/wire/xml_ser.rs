@@ -181,13 +181,13 @@ impl<'a> ser::Serializer for XmlSerializer<'a> {
         name: &'static str,
         v: &T,
     ) -> Result<()> {
-        if name == DATETIME_NEWTYPE {
-            if let Value::String(text) = to_value(v)? {
-                self.out.extend_from_slice(b"<value><dateTime.iso8601>");
-                write_escaped(self.out, &text);
-                self.out.extend_from_slice(b"</dateTime.iso8601></value>");
-                return Ok(());
-            }
+        if name == DATETIME_NEWTYPE
+            && let Value::String(text) = to_value(v)?
+        {
+            self.out.extend_from_slice(b"<value><dateTime.iso8601>");
+            write_escaped(self.out, &text);
+            self.out.extend_from_slice(b"</dateTime.iso8601></value>");
+            return Ok(());
         }
         v.serialize(self)
     }

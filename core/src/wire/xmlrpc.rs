@@ -462,7 +462,7 @@ impl<'de> Parser<'de> {
 }
 
 /// Parses decimal int text; the error carries the text for the message.
-fn parse_int(t: &Cow<'_, str>) -> Result<i64, Head<'static>> {
+fn parse_int(t: &str) -> Result<i64, Head<'static>> {
     t.trim()
         .parse()
         .map_err(|_| Head::Str(Cow::Owned(truncate(t).to_owned())))
@@ -870,8 +870,7 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
     let mut value: Option<T> = None;
     let mut description: Option<Vec<String>> = None;
     // xapi writes Status first, but member order is not part of the protocol.
-    while !done {
-        let Some(key) = p.member_key()? else { break };
+    while let Some(key) = if done { None } else { p.member_key()? } {
         let head = p.member_value()?;
         let de = ValueDe { p: &mut p, head };
         match &*key {
@@ -939,8 +938,8 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
     } else {
         p.read_text("methodName", None)?.trim().to_owned()
     };
-    if method.is_empty() {
-        return Err(bad_envelope("empty <methodName>"));
+    if method.is_empty() || method.bytes().any(|b| b < 0x20) {
+        return Err(bad_envelope(format!("bad method name {method:?}")));
     }
     let mut params = Vec::new();
     match p.next_tag()? {
