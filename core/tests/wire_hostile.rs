@@ -259,5 +259,8 @@ fn garbage_never_panics() {
 fn method_names_with_control_bytes_are_refused() {
     // Found by cargo fuzz: such a name could not be re-encoded (control bytes are dropped).
     let body = b"<methodCall><methodName>\0\0</methodName></methodCall>";
-    assert_eq!(decode_call(false, body, &L).unwrap_err().kind, ProtocolErrorKind::BadEnvelope);
+    assert_eq!(
+        decode_call(false, body, &L).unwrap_err().kind,
+        ProtocolErrorKind::BadEnvelope
+    );
 }

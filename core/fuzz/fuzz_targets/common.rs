@@ -22,7 +22,10 @@ pub struct Rec {
     t: DateTime,
 }
 
-const LIMITS: Limits = Limits { max_body_bytes: 1 << 20, max_depth: 32 };
+const LIMITS: Limits = Limits {
+    max_body_bytes: 1 << 20,
+    max_depth: 32,
+};
 
 pub fn response(format: Format, data: &[u8]) {
     let _ = decode_response::<Rec>(format, data, &LIMITS);
@@ -32,13 +35,20 @@ pub fn response(format: Format, data: &[u8]) {
         let id = serde_json::json!(1);
         let again = encode_response(format, Some(&id), Ok(&v));
         let back = decode_response::<Value>(format, &again, &LIMITS);
-        assert!(back.is_ok(), "re-encoded response does not decode: {back:?}");
+        assert!(
+            back.is_ok(),
+            "re-encoded response does not decode: {back:?}"
+        );
     }
 }
 
 pub fn call(json: bool, data: &[u8]) {
     if let Ok(call) = decode_call(json, data, &LIMITS) {
-        let format = if json { Format::JsonRpc(JsonVersion::V2) } else { Format::XmlRpc };
+        let format = if json {
+            Format::JsonRpc(JsonVersion::V2)
+        } else {
+            Format::XmlRpc
+        };
         let body = xenpool::wire::encode_call(format, &call.method, &call.params, 1);
         let back = decode_call(json, &body, &LIMITS);
         assert!(back.is_ok(), "re-encoded call does not decode: {back:?}");
