@@ -51,6 +51,10 @@ fn malformed_xml() {
     for body in [
         &b"<methodResponse><params><param><value>&bogus;</value></param></params></methodResponse>"[..],
         b"<methodResponse><params><param><value>x</string></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><string>x</value></string></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value><array><data></array></data></value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct></value></struct></param></params></methodResponse>",
         b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member></struct></value></param></params>",
         b"\xff\xfe garbage",
         b"",
@@ -249,4 +253,14 @@ fn garbage_never_panics() {
             let _ = decode_call(f != XML, &b, &L);
         }
     }
+}
+
+#[test]
+fn method_names_with_control_bytes_are_refused() {
+    // Found by cargo fuzz: such a name could not be re-encoded (control bytes are dropped).
+    let body = b"<methodCall><methodName>\0\0</methodName></methodCall>";
+    assert_eq!(
+        decode_call(false, body, &L).unwrap_err().kind,
+        ProtocolErrorKind::BadEnvelope
+    );
 }

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use serde_json::json;
+use xenpool::wire::xmlrpc::{self, IntStyle};
 use xenpool::wire::{
     Format, JsonVersion, Limits, Response, Value, decode_call, decode_response, encode_call,
     encode_response,
@@ -134,6 +135,16 @@ proptest! {
         let body = encode_response(Format::XmlRpc, None, Ok(&v));
         let back: Value = success(decode_response(Format::XmlRpc, &body, &L).unwrap());
         prop_assert!(same(&back, &as_response_reader_sees(&v)), "{back:?}");
+    }
+
+    #[test]
+    fn serde_xml_serializer_matches_the_value_encoder(v in value(), request in any::<bool>()) {
+        let style = if request { IntStyle::Request } else { IntStyle::Response };
+        let mut direct = Vec::new();
+        xmlrpc::to_xml(&mut direct, &v, style).unwrap();
+        let mut via_value = Vec::new();
+        xmlrpc::write_value(&mut via_value, &v, style);
+        prop_assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(via_value).unwrap());
     }
 
     #[test]

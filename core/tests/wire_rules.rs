@@ -758,3 +758,51 @@ fn value_serde_through_json() {
     assert_eq!(text, r#"{"a":[1,"x",null]}"#);
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
 }
+
+#[test]
+fn typed_params_serialize_straight_to_xml() {
+    #[derive(serde::Serialize)]
+    enum Mode {
+        #[serde(rename = "balance-slb")]
+        BalanceSlb,
+    }
+    #[derive(serde::Serialize)]
+    struct Args {
+        name_label: String,
+        memory: i64,
+        ha: bool,
+        t: DateTime,
+        mode: Mode,
+        keys: std::collections::BTreeMap<i64, String>,
+    }
+    let args = Args {
+        name_label: "a<b".into(),
+        memory: 1 << 33,
+        ha: true,
+        t: DateTime::parse("20261121T10:11:12Z").unwrap(),
+        mode: Mode::BalanceSlb,
+        keys: [(1, "x".to_string())].into(),
+    };
+    for style in [
+        wire::xmlrpc::IntStyle::Request,
+        wire::xmlrpc::IntStyle::Response,
+    ] {
+        let mut direct = Vec::new();
+        wire::xmlrpc::to_xml(&mut direct, &args, style).unwrap();
+        let mut via = Vec::new();
+        wire::xmlrpc::write_value(&mut via, &to_value(&args).unwrap(), style);
+        assert_eq!(
+            String::from_utf8(direct).unwrap(),
+            String::from_utf8(via).unwrap()
+        );
+    }
+    let mut out = Vec::new();
+    wire::xmlrpc::to_xml(&mut out, &args, wire::xmlrpc::IntStyle::Request).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("<member><name>memory</name><value><i8>8589934592</i8></value></member>"));
+    assert!(out.contains(
+        "<member><name>t</name><value><dateTime.iso8601>20261121T10:11:12Z</dateTime.iso8601></value></member>"
+    ));
+    assert!(out.contains("<member><name>mode</name><value>balance-slb</value></member>"));
+    assert!(out.contains("<member><name>keys</name><value><struct><member><name>1</name><value>x</value></member></struct></value></member>"));
+}

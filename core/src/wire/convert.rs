@@ -238,10 +238,10 @@ impl ser::Serializer for ValueSerializer {
         v: &T,
     ) -> Result<Value, ProtocolError> {
         let inner = v.serialize(self)?;
-        if name == DATETIME_NEWTYPE {
-            if let Value::String(s) = inner {
-                return Ok(Value::DateTime(s));
-            }
+        if name == DATETIME_NEWTYPE
+            && let Value::String(s) = inner
+        {
+            return Ok(Value::DateTime(s));
         }
         Ok(inner)
     }

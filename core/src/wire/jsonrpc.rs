@@ -1,10 +1,13 @@
 //! JSON-RPC 1.0 and 2.0 as xapi speaks them (wire-protocol.md §2), both directions.
 //!
-//! xapi writes non-finite floats as bare `NaN`, `Infinity`, `-Infinity`, which serde_json
-//! (rightly) rejects. Bodies are pre-scanned once (nesting depth and bare tokens, outside
-//! strings); only a body that has such tokens is rewritten, turning each into a marked
-//! string that the lenient adapter below hands to `f64` fields as the float it was.
+//! Decoding runs serde_json through a lenient adapter (ints from digit strings, floats from
+//! numeric strings, `void` from anything) that also counts nesting against
+//! [`Limits::max_depth`]. xapi writes non-finite floats as bare `NaN`, `Infinity`,
+//! `-Infinity`, which serde_json (rightly) rejects: only when it does is the body scanned,
+//! each such token outside strings rewritten into a marked string, and decoded again; the
+//! adapter hands marked strings to `f64` fields (and `Value::Double`) as the float they were.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::Write as _;
 use std::marker::PhantomData;
@@ -26,9 +29,13 @@ fn bad_envelope(msg: impl Into<String>) -> ProtocolError {
 }
 
 fn from_json_error(e: serde_json::Error) -> ProtocolError {
-    let kind = match e.classify() {
-        serde_json::error::Category::Data => ProtocolErrorKind::WrongType,
-        _ => ProtocolErrorKind::Malformed,
+    let text = e.to_string();
+    let kind = if text.starts_with(TOO_DEEP) || text.starts_with("recursion limit exceeded") {
+        ProtocolErrorKind::TooDeep
+    } else if e.classify() == serde_json::error::Category::Data {
+        ProtocolErrorKind::WrongType
+    } else {
+        ProtocolErrorKind::Malformed
     };
     ProtocolError::new(kind, e.to_string())
 }
@@ -39,11 +46,9 @@ fn from_json_error(e: serde_json::Error) -> ProtocolError {
 /// Prefix marking a string that was a bare `NaN`/`Infinity` token.
 const MARK: char = '\0';
 
-/// One pass over the body: enforces `max_depth` (brackets outside strings) and reports
-/// whether a bare `NaN`/`Infinity` token occurs (valid JSON has no `N`/`I` outside strings).
-fn scan(body: &[u8], max_depth: usize) -> Result<bool> {
-    let mut depth = 0usize;
-    let mut bare = false;
+/// Whether a bare `NaN`/`Infinity` token occurs outside strings (valid JSON has no `N` or
+/// `I` there). Only run after serde_json has refused a body.
+fn has_bare_tokens(body: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = body.get(i) {
         match b {
@@ -52,7 +57,7 @@ fn scan(body: &[u8], max_depth: usize) -> Result<bool> {
                 // Jump over the string: to the next quote not escaped by a backslash.
                 loop {
                     let Some(rest) = body.get(i..) else {
-                        return Ok(bare);
+                        return false;
                     };
                     match memchr::memchr2(b'"', b'\\', rest) {
                         Some(j) if rest[j] == b'\\' => i += j + 2,
@@ -60,27 +65,17 @@ fn scan(body: &[u8], max_depth: usize) -> Result<bool> {
                             i += j + 1;
                             break;
                         }
-                        None => return Ok(bare),
+                        None => return false,
                     }
                 }
                 continue;
             }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max_depth {
-                    return Err(ProtocolError::new(
-                        ProtocolErrorKind::TooDeep,
-                        format!("arrays/objects nested deeper than {max_depth}"),
-                    ));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b'N' | b'I' => bare = true,
+            b'N' | b'I' => return true,
             _ => {}
         }
         i += 1;
     }
-    Ok(bare)
+    false
 }
 
 /// Rewrites bare `NaN`, `Infinity`, `-Infinity` outside strings into marked strings.
@@ -131,7 +126,31 @@ fn marked_float(s: &str) -> Option<f64> {
 // The lenient adapter: ints from digit strings, floats from ints/numeric strings/marked
 // tokens, unit from anything (`void` is ""), applied at every depth.
 
-struct Lenient<D>(D);
+struct Lenient<'a, D>(D, &'a Depth);
+
+/// Nesting depth so far, against the limit.
+struct Depth {
+    now: Cell<usize>,
+    max: usize,
+}
+
+const TOO_DEEP: &str = "arrays/objects nested too deep";
+
+impl Depth {
+    fn enter<E: de::Error>(&self) -> Result<(), E> {
+        let n = self.now.get() + 1;
+        self.now.set(n);
+        if n > self.max {
+            Err(E::custom(TOO_DEEP))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn leave(&self) {
+        self.now.set(self.now.get().saturating_sub(1));
+    }
+}
 
 macro_rules! lenient_int {
     ($($method:ident),*) => {$(
@@ -144,12 +163,12 @@ macro_rules! lenient_int {
 macro_rules! lenient_forward {
     ($($method:ident),*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-            self.0.$method(Wrap(visitor))
+            self.0.$method(Wrap(visitor, self.1))
         }
     )*};
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<'_, D> {
     type Error = D::Error;
 
     lenient_int!(
@@ -209,7 +228,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_newtype_struct(name, Wrap(visitor))
+        self.0
+            .deserialize_newtype_struct(name, Wrap(visitor, self.1))
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(
@@ -217,7 +237,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple(len, Wrap(visitor))
+        self.0.deserialize_tuple(len, Wrap(visitor, self.1))
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -226,7 +246,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple_struct(name, len, Wrap(visitor))
+        self.0
+            .deserialize_tuple_struct(name, len, Wrap(visitor, self.1))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -235,7 +256,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_struct(name, fields, Wrap(visitor))
+        self.0
+            .deserialize_struct(name, fields, Wrap(visitor, self.1))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -244,12 +266,13 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Lenient<D> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_enum(name, variants, Wrap(visitor))
+        self.0
+            .deserialize_enum(name, variants, Wrap(visitor, self.1))
     }
 }
 
 /// Wraps a visitor so that everything it is handed stays lenient.
-struct Wrap<V>(V);
+struct Wrap<'a, V>(V, &'a Depth);
 
 macro_rules! wrap_scalar {
     ($($method:ident: $ty:ty),*) => {$(
@@ -259,7 +282,7 @@ macro_rules! wrap_scalar {
     )*};
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -299,19 +322,27 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
         self.0.visit_unit()
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        self.0.visit_some(Lenient(d))
+        self.0.visit_some(Lenient(d, self.1))
     }
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        self.0.visit_newtype_struct(Lenient(d))
+        self.0.visit_newtype_struct(Lenient(d, self.1))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
-        self.0.visit_seq(Lenient(a))
+        let depth = self.1;
+        depth.enter::<A::Error>()?;
+        let r = self.0.visit_seq(Lenient(a, depth));
+        depth.leave();
+        r
     }
     fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
-        self.0.visit_map(Lenient(a))
+        let depth = self.1;
+        depth.enter::<A::Error>()?;
+        let r = self.0.visit_map(Lenient(a, depth));
+        depth.leave();
+        r
     }
     fn visit_enum<A: EnumAccess<'de>>(self, a: A) -> Result<Self::Value, A::Error> {
-        self.0.visit_enum(Lenient(a))
+        self.0.visit_enum(Lenient(a, self.1))
     }
 }
 
@@ -369,73 +400,74 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for FloatVisitor<V> {
     }
 }
 
-struct LenientSeed<S>(S);
+struct LenientSeed<'a, S>(S, &'a Depth);
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for LenientSeed<S> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for LenientSeed<'_, S> {
     type Value = S::Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.0.deserialize(Lenient(d))
+        self.0.deserialize(Lenient(d, self.1))
     }
 }
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Lenient<A> {
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Lenient<'_, A> {
     type Error = A::Error;
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.0.next_element_seed(LenientSeed(seed))
+        self.0.next_element_seed(LenientSeed(seed, self.1))
     }
     fn size_hint(&self) -> Option<usize> {
         self.0.size_hint()
     }
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Lenient<A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Lenient<'_, A> {
     type Error = A::Error;
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
-        self.0.next_key_seed(LenientSeed(seed))
+        self.0.next_key_seed(LenientSeed(seed, self.1))
     }
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        self.0.next_value_seed(LenientSeed(seed))
+        self.0.next_value_seed(LenientSeed(seed, self.1))
     }
     fn size_hint(&self) -> Option<usize> {
         self.0.size_hint()
     }
 }
 
-impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Lenient<A> {
+impl<'a, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Lenient<'a, A> {
     type Error = A::Error;
-    type Variant = Lenient<A::Variant>;
+    type Variant = Lenient<'a, A::Variant>;
     fn variant_seed<S: DeserializeSeed<'de>>(
         self,
         seed: S,
     ) -> Result<(S::Value, Self::Variant), A::Error> {
-        let (v, variant) = self.0.variant_seed(LenientSeed(seed))?;
-        Ok((v, Lenient(variant)))
+        let depth = self.1;
+        let (v, variant) = self.0.variant_seed(LenientSeed(seed, depth))?;
+        Ok((v, Lenient(variant, depth)))
     }
 }
 
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Lenient<A> {
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Lenient<'_, A> {
     type Error = A::Error;
     fn unit_variant(self) -> Result<(), A::Error> {
         self.0.unit_variant()
     }
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
-        self.0.newtype_variant_seed(LenientSeed(seed))
+        self.0.newtype_variant_seed(LenientSeed(seed, self.1))
     }
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, A::Error> {
-        self.0.tuple_variant(len, Wrap(v))
+        self.0.tuple_variant(len, Wrap(v, self.1))
     }
     fn struct_variant<V: Visitor<'de>>(
         self,
         fields: &'static [&'static str],
         v: V,
     ) -> Result<V::Value, A::Error> {
-        self.0.struct_variant(fields, Wrap(v))
+        self.0.struct_variant(fields, Wrap(v, self.1))
     }
 }
 
@@ -456,48 +488,33 @@ fn check_size(body: &[u8], limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// Runs `f` over the body: plain serde_json first; through the lenient adapter when the
-/// body had bare non-finite tokens (after rewriting them) or the plain pass hit a type
-/// mismatch that leniency may fix (ints sent as digit strings).
-fn with_deserializer<R>(
+type JsonDe<'a> = serde_json::Deserializer<serde_json::de::SliceRead<'a>>;
+
+/// Runs `f` over the body through the lenient adapter, which also enforces `max_depth`.
+/// xapi's bare `NaN`/`Infinity` are syntax errors to serde_json: only then is the body
+/// scanned, rewritten and decoded again.
+fn decode_with<R>(
     body: &[u8],
-    bare: bool,
-    plain: impl FnOnce(
-        &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
-    ) -> serde_json::Result<R>,
-    lenient: impl FnOnce(
-        Lenient<&mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>>,
-    ) -> serde_json::Result<R>,
+    max_depth: usize,
+    f: impl Fn(Lenient<'_, &mut JsonDe<'_>>) -> serde_json::Result<R>,
 ) -> Result<R> {
-    fn finish<R>(
-        de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
-        r: serde_json::Result<R>,
-    ) -> serde_json::Result<R> {
-        let r = r?;
+    let run = |input: &[u8]| -> serde_json::Result<R> {
+        let depth = Depth {
+            now: Cell::new(0),
+            max: max_depth,
+        };
+        let mut de = serde_json::Deserializer::from_slice(input);
+        let r = f(Lenient(&mut de, &depth))?;
         de.end()?;
         Ok(r)
-    }
-    if !bare {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let first = plain(&mut de);
-        match finish(&mut de, first) {
-            Ok(r) => return Ok(r),
-            Err(e) if e.classify() != serde_json::error::Category::Data => {
-                return Err(from_json_error(e));
-            }
-            Err(_) => {}
-        }
-    }
-    let rewritten;
-    let input = if bare {
-        rewritten = rewrite_bare(body);
-        &rewritten[..]
-    } else {
-        body
     };
-    let mut de = serde_json::Deserializer::from_slice(input);
-    let r = lenient(Lenient(&mut de));
-    finish(&mut de, r).map_err(from_json_error)
+    match run(body) {
+        Ok(r) => Ok(r),
+        Err(e) if e.classify() == serde_json::error::Category::Syntax && has_bare_tokens(body) => {
+            run(&rewrite_bare(body)).map_err(from_json_error)
+        }
+        Err(e) => Err(from_json_error(e)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -579,13 +596,9 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
 ) -> Result<Response<T>> {
     check_size(body, limits)?;
     // The envelope object does not count towards the caller's depth limit.
-    let bare = scan(body, limits.max_depth.saturating_add(1))?;
-    let parts: Parts<T> = with_deserializer(
-        body,
-        bare,
-        |de| de.deserialize_map(EnvelopeVisitor(PhantomData)),
-        |de| de.deserialize_map(EnvelopeVisitor(PhantomData)),
-    )?;
+    let parts: Parts<T> = decode_with(body, limits.max_depth.saturating_add(1), |de| {
+        de.deserialize_map(EnvelopeVisitor(PhantomData))
+    })?;
     match parts.error {
         Some(serde_json::Value::Null) | None => {}
         // 1.0, and 2.0-shaped replies from before dispatch: `["CODE", params…]` (§2).
@@ -632,13 +645,9 @@ struct RawCall {
 pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
     check_size(body, limits)?;
     // Envelope object and params array do not count towards the depth limit.
-    let bare = scan(body, limits.max_depth.saturating_add(2))?;
-    let raw: RawCall = with_deserializer(
-        body,
-        bare,
-        |de| RawCall::deserialize(de),
-        |de| RawCall::deserialize(de),
-    )?;
+    let raw: RawCall = decode_with(body, limits.max_depth.saturating_add(2), |de| {
+        RawCall::deserialize(de)
+    })?;
     let version = match &raw.jsonrpc {
         None => JsonVersion::V1,
         Some(serde_json::Value::String(v)) if v == "2.0" => JsonVersion::V2,

@@ -7,6 +7,7 @@
 mod convert;
 pub mod jsonrpc;
 mod value;
+mod xml_ser;
 pub mod xmlrpc;
 
 pub use value::Value;

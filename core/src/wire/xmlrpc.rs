@@ -15,6 +15,8 @@ use quick_xml::events::Event;
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, IntoDeserializer, Visitor};
 
+pub use super::xml_ser::to_xml;
+
 use super::convert::{KeyDeserializer, enum_variant, in_member, wrong_type};
 use super::value::parse_float;
 use super::{Call, Format, Limits, ProtocolError, ProtocolErrorKind, Response, Value};
@@ -133,20 +135,19 @@ fn resolve_ref(name: &str) -> Result<Cow<'static, str>> {
 pub(crate) struct Parser<'de> {
     reader: Reader<&'de [u8]>,
     input: &'de [u8],
-    peeked: Option<Event<'de>>,
     depth: usize,
     max_depth: usize,
 }
 
 impl<'de> Parser<'de> {
     pub(crate) fn new(input: &'de [u8], max_depth: usize) -> Self {
-        let reader = Reader::from_reader(input);
-        // quick-xml checks that every end tag matches its start tag (`check_end_names`),
-        // so below an end event is known to close the element the grammar expects.
+        let mut reader = Reader::from_reader(input);
+        // The grammar below knows which end tag it expects at every point and checks it,
+        // so quick-xml need not keep its own stack of open names.
+        reader.config_mut().check_end_names = false;
         Parser {
             reader,
             input,
-            peeked: None,
             depth: 0,
             max_depth,
         }
@@ -168,10 +169,8 @@ impl<'de> Parser<'de> {
     }
 
     /// The next event, skipping comments, processing instructions and the declaration.
+    #[inline]
     fn next(&mut self) -> Result<Event<'de>> {
-        if let Some(e) = self.peeked.take() {
-            return Ok(e);
-        }
         loop {
             match self.reader.read_event() {
                 Ok(Event::Comment(_) | Event::PI(_) | Event::Decl(_)) => {}
@@ -188,6 +187,7 @@ impl<'de> Parser<'de> {
     }
 
     /// The next event that is not whitespace between tags.
+    #[inline]
     fn next_tag(&mut self) -> Result<Event<'de>> {
         loop {
             match self.next()? {
@@ -225,11 +225,10 @@ impl<'de> Parser<'de> {
         }
     }
 
-    /// Expects the end tag of the innermost open element (`name` is for messages only:
-    /// quick-xml has already matched end tags to start tags).
+    /// Expects `</name>`.
     fn expect_end(&mut self, name: &str) -> Result<()> {
         match self.next_tag()? {
-            Event::End(_) => Ok(()),
+            Event::End(e) if e.name().0 == name => Ok(()),
             other => Err(malformed(format!(
                 "expected </{name}>, found {}",
                 describe_event(&other)
@@ -248,13 +247,13 @@ impl<'de> Parser<'de> {
     }
 
     /// Reads character data up to and including the end tag of the current element.
-    fn read_text(&mut self, mut acc: Option<Cow<'de, str>>) -> Result<Cow<'de, str>> {
+    fn read_text(&mut self, end: &str, mut acc: Option<Cow<'de, str>>) -> Result<Cow<'de, str>> {
         loop {
             match self.next()? {
                 Event::Text(t) => push_text(&mut acc, t.xml10_content()),
                 Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
                 Event::CData(c) => push_text(&mut acc, c.into_inner()),
-                Event::End(_) => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
+                Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
                 other => {
                     return Err(malformed(format!(
                         "expected text, found {}",
@@ -298,23 +297,23 @@ impl<'de> Parser<'de> {
     fn open_value(&mut self) -> Result<Head<'de>> {
         match self.next()? {
             // `<value></value>` is "" (also xapi's `void`).
-            Event::End(_) => Ok(Head::Str(Cow::Borrowed(""))),
+            Event::End(e) if e.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
             Event::Text(t) => {
                 let first = t.xml10_content();
                 match self.next()? {
                     // The common case: untagged text, a string (or an xapi int64).
-                    Event::End(_) => Ok(Head::Str(first)),
+                    Event::End(e) if e.name().0 == "value" => Ok(Head::Str(first)),
                     Event::Start(s) if is_ws(&first) => self.open_typed(s.name().0, false),
                     Event::Empty(s) if is_ws(&first) => self.open_typed(s.name().0, true),
                     Event::GeneralRef(r) => {
                         let mut acc = Some(first);
                         push_text(&mut acc, resolve_ref(&r)?);
-                        Ok(Head::Str(self.read_text(acc)?))
+                        Ok(Head::Str(self.read_text("value", acc)?))
                     }
                     Event::CData(c) => {
                         let mut acc = Some(first);
                         push_text(&mut acc, c.into_inner());
-                        Ok(Head::Str(self.read_text(acc)?))
+                        Ok(Head::Str(self.read_text("value", acc)?))
                     }
                     other => Err(malformed(format!(
                         "text mixed with {} in <value>",
@@ -322,8 +321,8 @@ impl<'de> Parser<'de> {
                     ))),
                 }
             }
-            Event::GeneralRef(r) => Ok(Head::Str(self.read_text(Some(resolve_ref(&r)?))?)),
-            Event::CData(c) => Ok(Head::Str(self.read_text(Some(c.into_inner()))?)),
+            Event::GeneralRef(r) => Ok(Head::Str(self.read_text("value", Some(resolve_ref(&r)?))?)),
+            Event::CData(c) => Ok(Head::Str(self.read_text("value", Some(c.into_inner()))?)),
             Event::Start(s) => self.open_typed(s.name().0, false),
             Event::Empty(s) => self.open_typed(s.name().0, true),
             other => Err(malformed(format!(
@@ -338,7 +337,7 @@ impl<'de> Parser<'de> {
             if empty {
                 Ok(Cow::Borrowed(""))
             } else {
-                p.read_text(None)
+                p.read_text(tag, None)
             }
         };
         let head = match tag {
@@ -370,7 +369,7 @@ impl<'de> Parser<'de> {
                         self.expect_end("array")?;
                         Ok(Head::Array { done: true })
                     }
-                    Event::End(_) => Ok(Head::Array { done: true }),
+                    Event::End(e) if e.name().0 == "array" => Ok(Head::Array { done: true }),
                     other => Err(malformed(format!(
                         "expected <data>, found {}",
                         describe_event(&other)
@@ -392,14 +391,14 @@ impl<'de> Parser<'de> {
     fn member_key(&mut self) -> Result<Option<Cow<'de, str>>> {
         match self.next_tag()? {
             Event::Start(m) if m.name().0 == "member" => match self.next_tag()? {
-                Event::Start(n) if n.name().0 == "name" => Ok(Some(self.read_text(None)?)),
+                Event::Start(n) if n.name().0 == "name" => Ok(Some(self.read_text("name", None)?)),
                 Event::Empty(n) if n.name().0 == "name" => Ok(Some(Cow::Borrowed(""))),
                 other => Err(malformed(format!(
                     "expected <name>, found {}",
                     describe_event(&other)
                 ))),
             },
-            Event::End(_) => Ok(None),
+            Event::End(e) if e.name().0 == "struct" => Ok(None),
             other => Err(malformed(format!(
                 "expected <member>, found {}",
                 describe_event(&other)
@@ -416,7 +415,7 @@ impl<'de> Parser<'de> {
     /// In an array: the next element's head, or `None` after `</data></array>`.
     fn element(&mut self) -> Result<Option<Head<'de>>> {
         match self.next_tag()? {
-            Event::End(_) => {
+            Event::End(e) if e.name().0 == "data" => {
                 self.expect_end("array")?;
                 Ok(None)
             }
@@ -463,7 +462,7 @@ impl<'de> Parser<'de> {
 }
 
 /// Parses decimal int text; the error carries the text for the message.
-fn parse_int(t: &Cow<'_, str>) -> Result<i64, Head<'static>> {
+fn parse_int(t: &str) -> Result<i64, Head<'static>> {
     t.trim()
         .parse()
         .map_err(|_| Head::Str(Cow::Owned(truncate(t).to_owned())))
@@ -871,8 +870,7 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
     let mut value: Option<T> = None;
     let mut description: Option<Vec<String>> = None;
     // xapi writes Status first, but member order is not part of the protocol.
-    while !done {
-        let Some(key) = p.member_key()? else { break };
+    while let Some(key) = if done { None } else { p.member_key()? } {
         let head = p.member_value()?;
         let de = ValueDe { p: &mut p, head };
         match &*key {
@@ -938,10 +936,10 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
     let method = if p.expect_start("methodName")? {
         String::new()
     } else {
-        p.read_text(None)?.trim().to_owned()
+        p.read_text("methodName", None)?.trim().to_owned()
     };
-    if method.is_empty() {
-        return Err(bad_envelope("empty <methodName>"));
+    if method.is_empty() || method.bytes().any(|b| b < 0x20) {
+        return Err(bad_envelope(format!("bad method name {method:?}")));
     }
     let mut params = Vec::new();
     match p.next_tag()? {
@@ -954,7 +952,7 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
                         params.push(p.parse_value(head)?);
                         p.expect_end("param")?;
                     }
-                    Event::End(_) => break,
+                    Event::End(e) if e.name().0 == "params" => break,
                     other => {
                         return Err(malformed(format!(
                             "expected <param>, found {}",
@@ -966,7 +964,7 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
             p.expect_end("methodCall")?;
         }
         Event::Empty(s) if s.name().0 == "params" => p.expect_end("methodCall")?,
-        Event::End(_) => {}
+        Event::End(e) if e.name().0 == "methodCall" => {}
         other => {
             return Err(malformed(format!(
                 "expected <params>, found {}",

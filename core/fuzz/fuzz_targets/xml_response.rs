@@ -1,0 +1,7 @@
+#![no_main]
+
+mod common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    common::response(xenpool::wire::Format::XmlRpc, data);
+});
