@@ -33,7 +33,8 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::InvalidArgument(
-            "the blocking API was called from inside an async runtime; use the async API there".into(),
+            "the blocking API was called from inside an async runtime; use the async API there"
+                .into(),
         ));
     }
     Ok(runtime().block_on(future))
@@ -53,8 +54,16 @@ impl Connection {
     }
 
     /// See [`crate::Connection::login_local_emergency`].
-    pub fn login_local_emergency(url: &str, credentials: Credentials, options: ConnectOptions) -> Result<Self> {
-        let inner = block_on(crate::Connection::login_local_emergency(url, credentials, options))??;
+    pub fn login_local_emergency(
+        url: &str,
+        credentials: Credentials,
+        options: ConnectOptions,
+    ) -> Result<Self> {
+        let inner = block_on(crate::Connection::login_local_emergency(
+            url,
+            credentials,
+            options,
+        ))??;
         Ok(Connection { inner })
     }
 
@@ -70,13 +79,26 @@ impl Connection {
     }
 
     /// A raw call with typed result.
-    pub fn call<T: DeserializeOwned + Send + 'static>(&self, method: &str, params: Vec<Value>) -> Result<T> {
+    pub fn call<T: DeserializeOwned + Send + 'static>(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<T> {
         block_on(self.inner.call(method, true, params))?
     }
 
     /// A raw call with an explicit session flag and timeout, returning a dynamic [`Value`].
-    pub fn call_value(&self, method: &str, with_session: bool, params: Vec<Value>, timeout: Option<Duration>) -> Result<Value> {
-        block_on(self.inner.call_with_timeout(method, with_session, params, timeout))?
+    pub fn call_value(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value> {
+        block_on(
+            self.inner
+                .call_with_timeout(method, with_session, params, timeout),
+        )?
     }
 
     /// Logs out now.

@@ -60,32 +60,51 @@ impl fmt::Debug for Connection {
         let state = self.inner.state.lock();
         let mut d = f.debug_struct("Connection");
         if let Ok(s) = state {
-            d.field("url", &s.transport.url()).field("closed", &s.closed);
+            d.field("url", &s.transport.url())
+                .field("closed", &s.closed);
         }
-        d.field("username", &self.inner.credentials.username).field("kind", &self.inner.kind).finish()
+        d.field("username", &self.inner.credentials.username)
+            .field("kind", &self.inner.kind)
+            .finish()
     }
 }
 
 impl Connection {
     /// Logs into the pool that `url` belongs to. If `url` is a member, follows
     /// `HOST_IS_SLAVE` to the coordinator.
-    pub async fn login(url: &str, credentials: Credentials, options: ConnectOptions) -> Result<Self> {
+    pub async fn login(
+        url: &str,
+        credentials: Credentials,
+        options: ConnectOptions,
+    ) -> Result<Self> {
         let transport = Arc::new(Transport::new(url, Arc::new(options))?);
         Self::login_on(transport, credentials, LoginKind::Pool).await
     }
 
     /// Emergency login to one member with `session.slave_local_login_with_password`: no
     /// redirect, works while the coordinator is down (wire-protocol.md §8).
-    pub async fn login_local_emergency(url: &str, credentials: Credentials, options: ConnectOptions) -> Result<Self> {
+    pub async fn login_local_emergency(
+        url: &str,
+        credentials: Credentials,
+        options: ConnectOptions,
+    ) -> Result<Self> {
         let transport = Arc::new(Transport::new(url, Arc::new(options))?);
         Self::login_on(transport, credentials, LoginKind::LocalEmergency).await
     }
 
-    async fn login_on(transport: Arc<Transport>, credentials: Credentials, kind: LoginKind) -> Result<Self> {
+    async fn login_on(
+        transport: Arc<Transport>,
+        credentials: Credentials,
+        kind: LoginKind,
+    ) -> Result<Self> {
         let (transport, session) = login(transport, &credentials, kind).await?;
         Ok(Connection {
             inner: Arc::new(Inner {
-                state: Mutex::new(State { transport, session, closed: false }),
+                state: Mutex::new(State {
+                    transport,
+                    session,
+                    closed: false,
+                }),
                 relogin: tokio::sync::Mutex::new(()),
                 credentials,
                 kind,
@@ -108,17 +127,29 @@ impl Connection {
 
     /// The session reference (`OpaqueRef:…`).
     pub fn session_ref(&self) -> String {
-        self.inner.state.lock().map(|s| s.session.clone()).unwrap_or_default()
+        self.inner
+            .state
+            .lock()
+            .map(|s| s.session.clone())
+            .unwrap_or_default()
     }
 
     /// The URL of the host now serving this session (the coordinator after redirects).
     pub fn url(&self) -> String {
-        self.inner.state.lock().map(|s| s.transport.url().to_string()).unwrap_or_default()
+        self.inner
+            .state
+            .lock()
+            .map(|s| s.transport.url().to_string())
+            .unwrap_or_default()
     }
 
     /// The address of the host now serving this session.
     pub fn host_address(&self) -> String {
-        self.inner.state.lock().map(|s| s.transport.host().to_string()).unwrap_or_default()
+        self.inner
+            .state
+            .lock()
+            .map(|s| s.transport.host().to_string())
+            .unwrap_or_default()
     }
 
     /// The user this session logged in as.
@@ -133,7 +164,11 @@ impl Connection {
 
     /// The connection options in use.
     pub fn options(&self) -> Arc<ConnectOptions> {
-        self.inner.state.lock().map(|s| s.transport.options().clone()).unwrap_or_default()
+        self.inner
+            .state
+            .lock()
+            .map(|s| s.transport.options().clone())
+            .unwrap_or_default()
     }
 
     /// Logs out (`session.logout`, or `session.local_logout` after an emergency login).
@@ -162,7 +197,8 @@ impl Connection {
             state.transport.clone()
         };
         tracing::debug!(url = %transport.url(), "session invalid; logging in again");
-        let (transport, session) = login(transport, &self.inner.credentials, self.inner.kind).await?;
+        let (transport, session) =
+            login(transport, &self.inner.credentials, self.inner.kind).await?;
         let mut state = self.inner.state.lock().map_err(|_| poisoned())?;
         state.transport = transport;
         state.session = session;
@@ -180,8 +216,14 @@ impl Connection {
     }
 
     /// Points the session at the coordinator named by a `HOST_IS_SLAVE` reply.
-    fn follow(&self, from: &Transport, master: &str, reply_fingerprint: Option<crate::tls::Fingerprint>) -> Result<()> {
-        let next = Arc::new(from.for_address(master, tls_for_master(from, master, reply_fingerprint)?)?);
+    fn follow(
+        &self,
+        from: &Transport,
+        master: &str,
+        reply_fingerprint: Option<crate::tls::Fingerprint>,
+    ) -> Result<()> {
+        let next =
+            Arc::new(from.for_address(master, tls_for_master(from, master, reply_fingerprint)?)?);
         tracing::info!(from = %from.url(), to = %next.url(), "following HOST_IS_SLAVE to the coordinator");
         let mut state = self.inner.state.lock().map_err(|_| poisoned())?;
         if state.transport.url() == from.url() {
@@ -211,7 +253,10 @@ impl Caller for Connection {
                 full.push(Value::String(session.clone()));
             }
             full.extend(params.iter().cloned());
-            let Reply { response, master_fingerprint } = transport.call::<T>(method, &full, timeout).await?;
+            let Reply {
+                response,
+                master_fingerprint,
+            } = transport.call::<T>(method, &full, timeout).await?;
             let error = match response {
                 Response::Success(value) => return Ok(value),
                 Response::Failure(description) => ApiError::from_description(method, description),
@@ -224,7 +269,9 @@ impl Caller for Connection {
                     self.relogin(&session).await?;
                 }
                 ErrorCode::HostIsSlave
-                    if with_session && redirects < MAX_REDIRECTS && self.inner.kind == LoginKind::Pool =>
+                    if with_session
+                        && redirects < MAX_REDIRECTS
+                        && self.inner.kind == LoginKind::Pool =>
                 {
                     redirects += 1;
                     let master = error.params.first().cloned().unwrap_or_default();
@@ -238,12 +285,15 @@ impl Caller for Connection {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let Ok(state) = self.state.get_mut() else { return };
+        let Ok(state) = self.state.get_mut() else {
+            return;
+        };
         if state.closed {
             return;
         }
         state.closed = true;
-        let (transport, session, kind) = (state.transport.clone(), state.session.clone(), self.kind);
+        let (transport, session, kind) =
+            (state.transport.clone(), state.session.clone(), self.kind);
         // Best effort: without a runtime there is nothing to run the logout on; xapi
         // reaps idle sessions after 24 h.
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -261,34 +311,59 @@ fn poisoned() -> Error {
 }
 
 /// Which certificate policy to use for the coordinator a member redirected us to.
-fn tls_for_master(from: &Transport, master: &str, reply_fingerprint: Option<crate::tls::Fingerprint>) -> Result<Tls> {
+fn tls_for_master(
+    from: &Transport,
+    master: &str,
+    reply_fingerprint: Option<crate::tls::Fingerprint>,
+) -> Result<Tls> {
     match &from.options().tls {
         // The member is pinned, so what it says about its coordinator's certificate is
         // trustworthy (x-xenapi-response-host-certificate-thumbprint).
-        Tls::Pinned(_) => reply_fingerprint.map(Tls::Pinned).ok_or_else(|| Error::Tls {
-            url: from.url().to_string(),
-            message: format!(
-                "this host is a pool member; its coordinator {master} did not come with a \
+        Tls::Pinned(_) => reply_fingerprint
+            .map(Tls::Pinned)
+            .ok_or_else(|| Error::Tls {
+                url: from.url().to_string(),
+                message: format!(
+                    "this host is a pool member; its coordinator {master} did not come with a \
                  certificate fingerprint, so pin the coordinator's fingerprint instead"
-            ),
-        }),
+                ),
+            }),
         other => Ok(other.clone()),
     }
 }
 
-async fn login(mut transport: Arc<Transport>, credentials: &Credentials, kind: LoginKind) -> Result<(Arc<Transport>, String)> {
-    let originator = transport.options().originator.clone().unwrap_or_else(|| USER_AGENT_STRING.to_string());
+async fn login(
+    mut transport: Arc<Transport>,
+    credentials: &Credentials,
+    kind: LoginKind,
+) -> Result<(Arc<Transport>, String)> {
+    let originator = transport
+        .options()
+        .originator
+        .clone()
+        .unwrap_or_else(|| USER_AGENT_STRING.to_string());
     for _ in 0..=MAX_REDIRECTS {
         let user = Value::String(credentials.username.clone());
         let password = Value::String(credentials.password.expose().to_string());
         let (method, params) = match kind {
             LoginKind::Pool => (
                 "session.login_with_password",
-                vec![user, password, Value::String(API_VERSION.into()), Value::String(originator.clone())],
+                vec![
+                    user,
+                    password,
+                    Value::String(API_VERSION.into()),
+                    Value::String(originator.clone()),
+                ],
             ),
-            LoginKind::LocalEmergency => ("session.slave_local_login_with_password", vec![user, password]),
+            LoginKind::LocalEmergency => (
+                "session.slave_local_login_with_password",
+                vec![user, password],
+            ),
         };
-        let Reply { response, master_fingerprint } = transport.call::<String>(method, &params, None).await?;
+        let Reply {
+            response,
+            master_fingerprint,
+        } = transport.call::<String>(method, &params, None).await?;
         match response {
             Response::Success(session) => return Ok((transport, session)),
             Response::Failure(description) => {
@@ -304,7 +379,9 @@ async fn login(mut transport: Arc<Transport>, credentials: &Credentials, kind: L
             }
         }
     }
-    Err(Error::InvalidArgument(format!("more than {MAX_REDIRECTS} HOST_IS_SLAVE redirects at login")))
+    Err(Error::InvalidArgument(format!(
+        "more than {MAX_REDIRECTS} HOST_IS_SLAVE redirects at login"
+    )))
 }
 
 async fn logout(transport: &Transport, session: &str, kind: LoginKind) -> Result<()> {
@@ -312,13 +389,19 @@ async fn logout(transport: &Transport, session: &str, kind: LoginKind) -> Result
         LoginKind::Pool => "session.logout",
         LoginKind::LocalEmergency => "session.local_logout",
     };
-    let reply = transport.call::<Void>(method, &[Value::String(session.to_string())], None).await?;
+    let reply = transport
+        .call::<Void>(method, &[Value::String(session.to_string())], None)
+        .await?;
     match reply.response {
         Response::Success(_) => Ok(()),
         Response::Failure(d) => {
             let error = ApiError::from_description(method, d);
             // Already gone (expired, or a pool transition): nothing left to close.
-            if error.code == ErrorCode::SessionInvalid { Ok(()) } else { Err(Error::Api(error)) }
+            if error.code == ErrorCode::SessionInvalid {
+                Ok(())
+            } else {
+                Err(Error::Api(error))
+            }
         }
     }
 }

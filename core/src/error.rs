@@ -105,8 +105,14 @@ impl Error {
     pub fn may_have_reached_host(&self) -> bool {
         match self {
             Error::Api(_) | Error::Protocol(_) | Error::Indeterminate { .. } => true,
-            Error::Transport { may_have_reached_host, .. }
-            | Error::Timeout { may_have_reached_host, .. } => *may_have_reached_host,
+            Error::Transport {
+                may_have_reached_host,
+                ..
+            }
+            | Error::Timeout {
+                may_have_reached_host,
+                ..
+            } => *may_have_reached_host,
             Error::Tls { .. } | Error::InvalidArgument(_) | Error::Refused { .. } => false,
         }
     }
@@ -131,7 +137,11 @@ impl ApiError {
         } else {
             ErrorCode::from_wire(&description.remove(0))
         };
-        ApiError { code, params: description, method: method.into() }
+        ApiError {
+            code,
+            params: description,
+            method: method.into(),
+        }
     }
 
     /// The parameter declared under `name` for this code in errors.json, if sent.

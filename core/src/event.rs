@@ -60,7 +60,9 @@ pub struct Event {
 impl Event {
     /// The snapshot decoded as a record type, e.g. `event.snapshot_as::<VmRecord>()`.
     pub fn snapshot_as<T: DeserializeOwned>(&self) -> Option<Result<T>> {
-        self.snapshot.clone().map(|v| wire::from_value(v).map_err(Error::Protocol))
+        self.snapshot
+            .clone()
+            .map(|v| wire::from_value(v).map_err(Error::Protocol))
     }
 }
 
@@ -91,7 +93,11 @@ impl<C: Caller> EventWatcher<C> {
     }
 
     /// Watches from a token returned earlier (e.g. by `event.inject`).
-    pub fn from_token(caller: C, classes: impl IntoIterator<Item = impl Into<String>>, token: &str) -> Self {
+    pub fn from_token(
+        caller: C,
+        classes: impl IntoIterator<Item = impl Into<String>>,
+        token: &str,
+    ) -> Self {
         EventWatcher {
             caller,
             classes: classes.into_iter().map(Into::into).collect(),
@@ -120,12 +126,19 @@ impl<C: Caller> EventWatcher<C> {
         ];
         // The host holds the call for up to `poll`; give the HTTP exchange slack on top.
         let http_timeout = self.poll + Duration::from_secs(30);
-        match self.caller.call_with_timeout::<EventBatch>("event.from", true, params, Some(http_timeout)).await {
+        match self
+            .caller
+            .call_with_timeout::<EventBatch>("event.from", true, params, Some(http_timeout))
+            .await
+        {
             Ok(batch) => {
                 self.token = batch.token.clone();
                 Ok(Some(batch))
             }
-            Err(e) if e.is_code(&ErrorCode::EventsLost) || e.is_code(&ErrorCode::EventFromTokenParseFailure) => {
+            Err(e)
+                if e.is_code(&ErrorCode::EventsLost)
+                    || e.is_code(&ErrorCode::EventFromTokenParseFailure) =>
+            {
                 tracing::warn!(error = %e, "event token lost; starting again from scratch");
                 self.token.clear();
                 Ok(None)

@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-
 /// A datamodel type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ty {

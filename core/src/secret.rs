@@ -55,7 +55,10 @@ pub struct Credentials {
 impl Credentials {
     /// Builds credentials.
     pub fn new(username: impl Into<String>, password: impl Into<Secret>) -> Self {
-        Credentials { username: username.into(), password: password.into() }
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
     }
 }
 
@@ -66,7 +69,11 @@ mod tests {
     #[test]
     fn password_is_masked_everywhere() {
         let c = Credentials::new("root", "hunter2-very-secret");
-        for text in [format!("{c:?}"), format!("{:?}", c.password), format!("{}", c.password)] {
+        for text in [
+            format!("{c:?}"),
+            format!("{:?}", c.password),
+            format!("{}", c.password),
+        ] {
             assert!(!text.contains("hunter2"), "{text}");
         }
         assert_eq!(c.password.expose(), "hunter2-very-secret");

@@ -27,7 +27,11 @@ pub struct WaitOptions {
 
 impl Default for WaitOptions {
     fn default() -> Self {
-        WaitOptions { timeout: None, destroy: true, use_events: true }
+        WaitOptions {
+            timeout: None,
+            destroy: true,
+            use_events: true,
+        }
     }
 }
 
@@ -49,7 +53,11 @@ impl TaskOutcome {
 
 /// Waits for `task` to finish. The task's failure comes back as the [`Error::Api`] it
 /// carries (its `method` is the task's name, e.g. `Async.VM.start`).
-pub async fn wait<C: Caller>(caller: &C, task: &Ref<Task>, options: &WaitOptions) -> Result<TaskOutcome> {
+pub async fn wait<C: Caller>(
+    caller: &C,
+    task: &Ref<Task>,
+    options: &WaitOptions,
+) -> Result<TaskOutcome> {
     wait_or_cancel(caller, task, options, std::future::pending()).await
 }
 
@@ -89,10 +97,10 @@ pub async fn wait_or_cancel<C: Caller>(
         }
     };
     let record = finished?;
-    if options.destroy {
-        if let Err(e) = Task::destroy(caller, task).await {
-            tracing::debug!(error = %e, "task.destroy after completion failed");
-        }
+    if options.destroy
+        && let Err(e) = Task::destroy(caller, task).await
+    {
+        tracing::debug!(error = %e, "task.destroy after completion failed");
     }
     outcome(record)
 }
@@ -107,23 +115,40 @@ async fn cancel_and_follow<C: Caller>(caller: &C, task: &Ref<Task>) -> Result<Ta
 
 fn outcome(record: TaskRecord) -> Result<TaskOutcome> {
     match record.status {
-        TaskStatusType::Success => Ok(TaskOutcome { raw_result: record.result.clone(), record }),
+        TaskStatusType::Success => Ok(TaskOutcome {
+            raw_result: record.result.clone(),
+            record,
+        }),
         _ => {
             let mut description = record.error_info.clone();
             if description.is_empty() {
-                let code = if record.status == TaskStatusType::Cancelled { "TASK_CANCELLED" } else { "INTERNAL_ERROR" };
+                let code = if record.status == TaskStatusType::Cancelled {
+                    "TASK_CANCELLED"
+                } else {
+                    "INTERNAL_ERROR"
+                };
                 description.push(code.to_string());
             }
-            Err(Error::Api(ApiError::from_description(record.name_label.clone(), description)))
+            Err(Error::Api(ApiError::from_description(
+                record.name_label.clone(),
+                description,
+            )))
         }
     }
 }
 
 fn is_finished(status: &TaskStatusType) -> bool {
-    matches!(status, TaskStatusType::Success | TaskStatusType::Failure | TaskStatusType::Cancelled)
+    matches!(
+        status,
+        TaskStatusType::Success | TaskStatusType::Failure | TaskStatusType::Cancelled
+    )
 }
 
-async fn follow_to_end<C: Caller>(caller: &C, task: &Ref<Task>, use_events: bool) -> Result<TaskRecord> {
+async fn follow_to_end<C: Caller>(
+    caller: &C,
+    task: &Ref<Task>,
+    use_events: bool,
+) -> Result<TaskRecord> {
     if use_events {
         match follow_with_events(caller, task).await {
             Err(Error::Api(e)) if events_unsupported(&e) => {
@@ -136,7 +161,10 @@ async fn follow_to_end<C: Caller>(caller: &C, task: &Ref<Task>, use_events: bool
 }
 
 fn events_unsupported(e: &ApiError) -> bool {
-    matches!(e.code, ErrorCode::MessageMethodUnknown | ErrorCode::NotImplemented)
+    matches!(
+        e.code,
+        ErrorCode::MessageMethodUnknown | ErrorCode::NotImplemented
+    )
 }
 
 async fn follow_with_events<C: Caller>(caller: &C, task: &Ref<Task>) -> Result<TaskRecord> {

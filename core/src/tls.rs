@@ -35,7 +35,10 @@ impl FromStr for Fingerprint {
             .iter()
             .find_map(|p| trimmed.strip_prefix(p))
             .unwrap_or(trimmed);
-        let hex_digits: String = body.chars().filter(|c| *c != ':' && !c.is_whitespace()).collect();
+        let hex_digits: String = body
+            .chars()
+            .filter(|c| *c != ':' && !c.is_whitespace())
+            .collect();
         let bytes = hex::decode(&hex_digits).map_err(|_| {
             Error::InvalidArgument(format!("not a SHA-256 fingerprint (hex expected): {s:?}"))
         })?;
@@ -139,7 +142,12 @@ impl ServerCertVerifier for PinVerifier {
     }
 }
 
-fn pin_config(pin: Option<Fingerprint>) -> (rustls::ClientConfig, Arc<std::sync::Mutex<Option<Fingerprint>>>) {
+fn pin_config(
+    pin: Option<Fingerprint>,
+) -> (
+    rustls::ClientConfig,
+    Arc<std::sync::Mutex<Option<Fingerprint>>>,
+) {
     let provider = provider();
     let seen = Arc::new(std::sync::Mutex::new(None));
     let verifier = PinVerifier {
@@ -192,23 +200,35 @@ pub async fn fetch_fingerprint(address: &str, timeout: Duration) -> Result<Finge
         .map_err(|_| Error::InvalidArgument(format!("not a host name or address: {host:?}")))?;
     let url = format!("https://{host}:{port}");
     let attempt = async {
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| {
-            Error::Transport { url: url.clone(), message: e.to_string(), may_have_reached_host: false }
-        })?;
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| Error::Transport {
+                url: url.clone(),
+                message: e.to_string(),
+                may_have_reached_host: false,
+            })?;
         connector
             .connect(server_name, tcp)
             .await
-            .map_err(|e| Error::Tls { url: url.clone(), message: e.to_string() })?;
+            .map_err(|e| Error::Tls {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
         Ok::<_, Error>(())
     };
-    tokio::time::timeout(timeout, attempt).await.map_err(|_| Error::Timeout {
-        url: url.clone(),
-        method: "TLS handshake".into(),
-        after: timeout,
-        may_have_reached_host: false,
-    })??;
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .map_err(|_| Error::Timeout {
+            url: url.clone(),
+            method: "TLS handshake".into(),
+            after: timeout,
+            may_have_reached_host: false,
+        })??;
     let fingerprint = seen.lock().ok().and_then(|s| *s);
-    fingerprint.ok_or_else(|| Error::Tls { url, message: "the host sent no certificate".into() })
+    fingerprint.ok_or_else(|| Error::Tls {
+        url,
+        message: "the host sent no certificate".into(),
+    })
 }
 
 fn host_and_port(address: &str) -> Result<(String, u16)> {
@@ -248,8 +268,14 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(host_and_port("127.0.0.1").unwrap(), ("127.0.0.1".into(), 443));
-        assert_eq!(host_and_port("https://127.0.0.2:8443/").unwrap(), ("127.0.0.2".into(), 8443));
+        assert_eq!(
+            host_and_port("127.0.0.1").unwrap(),
+            ("127.0.0.1".into(), 443)
+        );
+        assert_eq!(
+            host_and_port("https://127.0.0.2:8443/").unwrap(),
+            ("127.0.0.2".into(), 8443)
+        );
         assert_eq!(host_and_port("[::1]:9").unwrap(), ("::1".into(), 9));
         assert!(host_and_port("").is_err());
     }

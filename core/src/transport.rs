@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::tls::{self, Fingerprint, Tls};
-use crate::wire::{self, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, Value};
+use crate::wire::{
+    self, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, Value,
+};
 
 /// The `User-Agent` and default session originator: `xenpool/<version>`.
 pub const USER_AGENT_STRING: &str = concat!("xenpool/", env!("CARGO_PKG_VERSION"));
@@ -95,12 +97,17 @@ impl Transport {
     /// A transport for `url`: `https://host[:port]`, `http://host[:port]` or a bare host
     /// (HTTPS assumed).
     pub fn new(url: &str, options: Arc<ConnectOptions>) -> Result<Self> {
-        let with_scheme =
-            if url.contains("://") { url.to_string() } else { format!("https://{url}") };
+        let with_scheme = if url.contains("://") {
+            url.to_string()
+        } else {
+            format!("https://{url}")
+        };
         let mut base = reqwest::Url::parse(&with_scheme)
             .map_err(|e| Error::InvalidArgument(format!("not a URL: {url:?} ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(Error::InvalidArgument(format!("not an http(s) URL: {url:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "not an http(s) URL: {url:?}"
+            )));
         }
         base.set_path("/");
         base.set_query(None);
@@ -115,7 +122,10 @@ impl Transport {
             headers.insert(name, value);
         }
         if matches!(options.tls, Tls::Pinned(_)) {
-            headers.insert(THUMBPRINT_REQUEST, HeaderValue::from_static("sha-256:master"));
+            headers.insert(
+                THUMBPRINT_REQUEST,
+                HeaderValue::from_static("sha-256:master"),
+            );
         }
         let builder = reqwest::Client::builder()
             .default_headers(headers)
@@ -130,7 +140,13 @@ impl Transport {
             Protocol::JsonRpc => FORMAT_JSON,
             Protocol::XmlRpc => FORMAT_XML,
         };
-        Ok(Transport { base, client, options, format: AtomicU8::new(format), next_id: AtomicU64::new(1) })
+        Ok(Transport {
+            base,
+            client,
+            options,
+            format: AtomicU8::new(format),
+            next_id: AtomicU64::new(1),
+        })
     }
 
     /// A transport to another host of the same pool: same scheme and port, `address` as
@@ -143,18 +159,31 @@ impl Transport {
             Ok(sock) => (sock.ip().to_string(), Some(sock.port())),
             Err(_) => match address.rsplit_once(':') {
                 Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().ok()),
-                _ => (address.trim_matches(|c| c == '[' || c == ']').to_string(), None),
+                _ => (
+                    address.trim_matches(|c| c == '[' || c == ']').to_string(),
+                    None,
+                ),
             },
         };
-        let host = if host.contains(':') { format!("[{host}]") } else { host };
-        url.set_host(Some(&host))
-            .map_err(|e| Error::InvalidArgument(format!("not a host address: {address:?} ({e})")))?;
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        url.set_host(Some(&host)).map_err(|e| {
+            Error::InvalidArgument(format!("not a host address: {address:?} ({e})"))
+        })?;
         if let Some(port) = port {
-            url.set_port(Some(port)).map_err(|_| Error::InvalidArgument(format!("bad port in {address:?}")))?;
+            url.set_port(Some(port))
+                .map_err(|_| Error::InvalidArgument(format!("bad port in {address:?}")))?;
         }
-        let options = Arc::new(ConnectOptions { tls, ..(*self.options).clone() });
+        let options = Arc::new(ConnectOptions {
+            tls,
+            ..(*self.options).clone()
+        });
         let next = Transport::new(url.as_str(), options)?;
-        next.format.store(self.format.load(Ordering::Relaxed), Ordering::Relaxed);
+        next.format
+            .store(self.format.load(Ordering::Relaxed), Ordering::Relaxed);
         Ok(next)
     }
 
@@ -183,7 +212,12 @@ impl Transport {
     }
 
     /// Sends one call and decodes the reply into `T`.
-    pub async fn call<T>(&self, method: &str, params: &[Value], timeout: Option<Duration>) -> Result<Reply<T>>
+    pub async fn call<T>(
+        &self,
+        method: &str,
+        params: &[Value],
+        timeout: Option<Duration>,
+    ) -> Result<Reply<T>>
     where
         T: DeserializeOwned + Send + 'static,
     {
@@ -201,7 +235,10 @@ impl Transport {
             Exchange::NoSuchEndpoint(status) if auto => {
                 tracing::debug!(url = %self.base, %status, "no JSON-RPC endpoint; using XML-RPC");
                 self.format.store(FORMAT_XML, Ordering::Relaxed);
-                match self.exchange(Format::XmlRpc, method, params, timeout).await? {
+                match self
+                    .exchange(Format::XmlRpc, method, params, timeout)
+                    .await?
+                {
                     Exchange::Done(reply) => Ok(reply),
                     Exchange::NoSuchEndpoint(status) => Err(self.http_error(status, false)),
                 }
@@ -218,7 +255,13 @@ impl Transport {
         }
     }
 
-    async fn exchange<T>(&self, format: Format, method: &str, params: &[Value], timeout: Duration) -> Result<Exchange<T>>
+    async fn exchange<T>(
+        &self,
+        format: Format,
+        method: &str,
+        params: &[Value],
+        timeout: Duration,
+    ) -> Result<Exchange<T>>
     where
         T: DeserializeOwned + Send + 'static,
     {
@@ -228,7 +271,10 @@ impl Transport {
             Format::XmlRpc => ("/", "text/xml"),
             Format::JsonRpc(_) => ("/jsonrpc", "application/json"),
         };
-        let url = self.base.join(path).expect("a fixed path joins any base URL");
+        let url = self
+            .base
+            .join(path)
+            .expect("a fixed path joins any base URL");
         let limits = self.options.limits;
         let request = async {
             let response = self
@@ -253,15 +299,21 @@ impl Transport {
                 .get(THUMBPRINT_RESPONSE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok());
-            let bytes = read_capped(response, limits.max_body_bytes, |e| self.request_error(e, method, timeout)).await?;
+            let bytes = read_capped(response, limits.max_body_bytes, |e| {
+                self.request_error(e, method, timeout)
+            })
+            .await?;
             Ok(Ok((bytes, master_fingerprint)))
         };
-        let outcome = tokio::time::timeout(timeout, request).await.map_err(|_| Error::Timeout {
-            url: url.to_string(),
-            method: method.to_string(),
-            after: timeout,
-            may_have_reached_host: true,
-        })??;
+        let outcome =
+            tokio::time::timeout(timeout, request)
+                .await
+                .map_err(|_| Error::Timeout {
+                    url: url.to_string(),
+                    method: method.to_string(),
+                    after: timeout,
+                    may_have_reached_host: true,
+                })??;
         let (bytes, master_fingerprint) = match outcome {
             Ok(ok) => ok,
             Err(status) => return Ok(Exchange::NoSuchEndpoint(status)),
@@ -271,9 +323,17 @@ impl Transport {
         } else {
             tokio::task::spawn_blocking(move || wire::decode_response::<T>(format, &bytes, &limits))
                 .await
-                .map_err(|e| Error::Protocol(ProtocolError::new(ProtocolErrorKind::Malformed, format!("decoder stopped: {e}"))))??
+                .map_err(|e| {
+                    Error::Protocol(ProtocolError::new(
+                        ProtocolErrorKind::Malformed,
+                        format!("decoder stopped: {e}"),
+                    ))
+                })??
         };
-        Ok(Exchange::Done(Reply { response, master_fingerprint }))
+        Ok(Exchange::Done(Reply {
+            response,
+            master_fingerprint,
+        }))
     }
 
     fn request_error(&self, e: reqwest::Error, method: &str, timeout: Duration) -> Error {
@@ -286,11 +346,19 @@ impl Transport {
             return Error::Timeout {
                 url,
                 method: method.to_string(),
-                after: if connecting { self.options.connect_timeout } else { timeout },
+                after: if connecting {
+                    self.options.connect_timeout
+                } else {
+                    timeout
+                },
                 may_have_reached_host: !connecting,
             };
         }
-        Error::Transport { url, message: describe(&e), may_have_reached_host: !e.is_connect() }
+        Error::Transport {
+            url,
+            message: describe(&e),
+            may_have_reached_host: !e.is_connect(),
+        }
     }
 }
 
@@ -310,10 +378,10 @@ async fn read_capped(
             format!("response body of {n} bytes exceeds the limit of {max} bytes"),
         ))
     };
-    if let Some(length) = response.content_length() {
-        if length > max as u64 {
-            return Err(too_large(length.to_string()));
-        }
+    if let Some(length) = response.content_length()
+        && length > max as u64
+    {
+        return Err(too_large(length.to_string()));
     }
     let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
     while let Some(chunk) = response.chunk().await.map_err(&on_error)? {
@@ -335,10 +403,12 @@ fn tls_cause(e: &reqwest::Error) -> Option<String> {
         if let Some(rustls_error) = err.downcast_ref::<rustls::Error>() {
             return Some(rustls_error.to_string());
         }
-        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(found) = search(inner, depth + 1) {
-                return Some(found);
-            }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && let Some(found) = search(inner, depth + 1)
+        {
+            return Some(found);
         }
         err.source().and_then(|next| search(next, depth + 1))
     }

@@ -30,7 +30,10 @@ pub struct Ref<C> {
 impl<C> Ref<C> {
     /// Wraps a raw reference string.
     pub fn new(raw: impl Into<String>) -> Self {
-        Ref { raw: raw.into(), class: PhantomData }
+        Ref {
+            raw: raw.into(),
+            class: PhantomData,
+        }
     }
 
     /// The null reference, `OpaqueRef:NULL`.
@@ -153,7 +156,12 @@ impl DateTime {
     pub fn parse(text: &str) -> Option<Self> {
         use chrono::{NaiveDateTime, TimeZone, Utc};
         let t = text.trim();
-        for format in ["%Y%m%dT%H:%M:%SZ", "%Y%m%dT%H:%M:%S", "%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S"] {
+        for format in [
+            "%Y%m%dT%H:%M:%SZ",
+            "%Y%m%dT%H:%M:%S",
+            "%Y%m%dT%H%M%SZ",
+            "%Y%m%dT%H%M%S",
+        ] {
             if let Ok(naive) = NaiveDateTime::parse_from_str(t, format) {
                 return Some(DateTime(Utc.from_utc_datetime(&naive)));
             }
@@ -220,10 +228,12 @@ impl<'de> Deserialize<'de> for DateTime {
                 f.write_str("a XenAPI datetime such as 20261121T10:11:12Z")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<DateTime, E> {
-                DateTime::parse(v)
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+                DateTime::parse(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
-            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<DateTime, D::Error> {
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<DateTime, D::Error> {
                 d.deserialize_str(self)
             }
         }

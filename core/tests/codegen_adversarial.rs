@@ -134,7 +134,10 @@ fn records_decode_partial_input_with_keyword_and_renamed_fields() {
     assert_eq!(r.stat.as_ref().map(|s| s.progress), Some(0.25));
     assert!(matches!(&r.snapshot, xenpool::wire::Value::Struct(m) if m.contains_key("any")));
     assert_eq!(r.created.to_wire(), "20261121T10:11:12Z");
-    assert!(!r.enabled);
+    assert!(
+        r.enabled,
+        "a missing member takes the datamodel default (true here)"
+    );
 
     let back = serde_json::to_value(&r).unwrap();
     assert_eq!(back["type"], "active-backup");

@@ -12,7 +12,11 @@ use xenpool::{Caller, ConnectOptions, Connection, Credentials, Error, ErrorCode,
 const PROTOCOLS: [Protocol; 2] = [Protocol::JsonRpc, Protocol::XmlRpc];
 
 fn options(host: &FakeHost, protocol: Protocol) -> ConnectOptions {
-    ConnectOptions { tls: Tls::Pinned(host.fingerprint), protocol, ..ConnectOptions::default() }
+    ConnectOptions {
+        tls: Tls::Pinned(host.fingerprint),
+        protocol,
+        ..ConnectOptions::default()
+    }
 }
 
 fn creds(password: &str) -> Credentials {
@@ -35,7 +39,9 @@ async fn simple_host(behaviour: Behaviour) -> (FakeHost, Arc<Sessions>) {
                 return r;
             }
             match call.method.as_str() {
-                "host.get_all" => Reply::Ok(Value::Array(vec![Value::String("OpaqueRef:h1".into())])),
+                "host.get_all" => {
+                    Reply::Ok(Value::Array(vec![Value::String("OpaqueRef:h1".into())]))
+                }
                 "host.get_name_label" => Reply::Ok(Value::String("x".repeat(10_000))),
                 _ => Reply::Fail(vec!["MESSAGE_METHOD_UNKNOWN".into(), call.method.clone()]),
             }
@@ -53,8 +59,17 @@ async fn host_get_all(c: &Connection) -> xenpool::Result<Vec<String>> {
 async fn wrong_password_is_the_typed_authentication_failure_without_the_password() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     for protocol in PROTOCOLS {
-        let err = Connection::login(&host.url(), creds("hunter2-wrong"), options(&host, protocol)).await.unwrap_err();
-        assert!(err.is_code(&ErrorCode::SessionAuthenticationFailed), "{err:?}");
+        let err = Connection::login(
+            &host.url(),
+            creds("hunter2-wrong"),
+            options(&host, protocol),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.is_code(&ErrorCode::SessionAuthenticationFailed),
+            "{err:?}"
+        );
         let api = err.api().unwrap();
         assert_eq!(api.method, "session.login_with_password");
         assert_eq!(api.params.first().map(String::as_str), Some("root"));
@@ -69,21 +84,42 @@ async fn wrong_password_is_the_typed_authentication_failure_without_the_password
 async fn login_sends_api_version_and_originator_and_logout_closes_the_session() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol)).await.unwrap();
-        assert_eq!(host_get_all(&c).await.unwrap(), vec!["OpaqueRef:h1".to_string()]);
+        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol))
+            .await
+            .unwrap();
+        assert_eq!(
+            host_get_all(&c).await.unwrap(),
+            vec!["OpaqueRef:h1".to_string()]
+        );
         assert_eq!(sessions.live_count(), 1);
         c.logout().await.unwrap();
         assert_eq!(sessions.live_count(), 0);
-        assert!(host_get_all(&c).await.is_err(), "calls after logout must fail");
+        assert!(
+            host_get_all(&c).await.is_err(),
+            "calls after logout must fail"
+        );
         c.logout().await.unwrap();
     }
     let seen = host.seen.lock().unwrap().clone();
-    let login = seen.iter().filter_map(|s| s.call.as_ref()).find(|c| c.method == "session.login_with_password").unwrap();
+    let login = seen
+        .iter()
+        .filter_map(|s| s.call.as_ref())
+        .find(|c| c.method == "session.login_with_password")
+        .unwrap();
     assert_eq!(login.params.len(), 4);
-    assert_eq!(login.params[2], Value::String(xenpool::connection::API_VERSION.into()));
-    assert_eq!(login.params[3], Value::String(format!("xenpool/{}", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        login.params[2],
+        Value::String(xenpool::connection::API_VERSION.into())
+    );
+    assert_eq!(
+        login.params[3],
+        Value::String(format!("xenpool/{}", env!("CARGO_PKG_VERSION")))
+    );
     let debug = format!("{seen:?}");
-    assert!(debug.contains("secret"), "the fake host saw the password on the wire (sanity)");
+    assert!(
+        debug.contains("secret"),
+        "the fake host saw the password on the wire (sanity)"
+    );
 }
 
 #[tokio::test]
@@ -92,13 +128,20 @@ async fn custom_headers_and_user_agent_arrive_on_every_call() {
     let mut opts = options(&host, Protocol::JsonRpc);
     opts.headers = vec![("x-trace-id".into(), "abc123".into())];
     opts.originator = Some("my-automation".into());
-    let c = Connection::login(&host.url(), creds("secret"), opts).await.unwrap();
+    let c = Connection::login(&host.url(), creds("secret"), opts)
+        .await
+        .unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
     let seen = host.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3);
     for s in &seen {
-        let h = |name: &str| s.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let h = |name: &str| {
+            s.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(h("x-trace-id").as_deref(), Some("abc123"));
         assert!(h("user-agent").unwrap().starts_with("xenpool/"));
     }
@@ -110,7 +153,9 @@ async fn custom_headers_and_user_agent_arrive_on_every_call() {
 async fn session_invalid_logs_in_again_once_and_retries() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol)).await.unwrap();
+        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol))
+            .await
+            .unwrap();
         let first = c.session_ref();
         sessions.live.lock().unwrap().clear(); // the host forgot us (xapi restart, 24 h idle)
         assert_eq!(host_get_all(&c).await.unwrap().len(), 1);
@@ -129,14 +174,28 @@ async fn session_invalid_twice_gives_the_error_instead_of_looping() {
         0,
         Behaviour::default(),
         Arc::new(move |call: &Call| {
-            s.handle(call).unwrap_or_else(|| Reply::Fail(vec!["SESSION_INVALID".into(), "OpaqueRef:x".into()]))
+            s.handle(call).unwrap_or_else(|| {
+                Reply::Fail(vec!["SESSION_INVALID".into(), "OpaqueRef:x".into()])
+            })
         }),
     )
     .await;
-    let c = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::JsonRpc)).await.unwrap();
+    let c = Connection::login(
+        &host.url(),
+        creds("secret"),
+        options(&host, Protocol::JsonRpc),
+    )
+    .await
+    .unwrap();
     let err = host_get_all(&c).await.unwrap_err();
     assert!(err.is_code(&ErrorCode::SessionInvalid), "{err:?}");
-    assert_eq!(host.methods().iter().filter(|m| *m == "session.login_with_password").count(), 2);
+    assert_eq!(
+        host.methods()
+            .iter()
+            .filter(|m| *m == "session.login_with_password")
+            .count(),
+        2
+    );
 }
 
 /// A two-host pool on 127.0.0.1 (coordinator) and 127.0.0.2 (member) on one port.
@@ -148,10 +207,14 @@ async fn pool(pin_header: bool) -> (FakeHost, FakeHost, Arc<Sessions>) {
         0,
         Behaviour::default(),
         Arc::new(move |call: &Call| {
-            s.handle(call).or_else(|| s.check(call)).unwrap_or_else(|| match call.method.as_str() {
-                "host.get_all" => Reply::Ok(Value::Array(vec![Value::String("OpaqueRef:h1".into())])),
-                _ => Reply::Fail(vec!["MESSAGE_METHOD_UNKNOWN".into(), call.method.clone()]),
-            })
+            s.handle(call)
+                .or_else(|| s.check(call))
+                .unwrap_or_else(|| match call.method.as_str() {
+                    "host.get_all" => {
+                        Reply::Ok(Value::Array(vec![Value::String("OpaqueRef:h1".into())]))
+                    }
+                    _ => Reply::Fail(vec!["MESSAGE_METHOD_UNKNOWN".into(), call.method.clone()]),
+                })
         }),
     )
     .await;
@@ -166,7 +229,10 @@ async fn pool(pin_header: bool) -> (FakeHost, FakeHost, Arc<Sessions>) {
             if pin_header {
                 Reply::FailWithHeaders(
                     description,
-                    vec![("x-xenapi-response-host-certificate-thumbprint".into(), fingerprint.clone())],
+                    vec![(
+                        "x-xenapi-response-host-certificate-thumbprint".into(),
+                        fingerprint.clone(),
+                    )],
                 )
             } else {
                 Reply::Fail(description)
@@ -181,14 +247,21 @@ async fn pool(pin_header: bool) -> (FakeHost, FakeHost, Arc<Sessions>) {
 async fn host_is_slave_at_login_is_followed_to_the_coordinator() {
     let (master, member, sessions) = pool(true).await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&member.url(), creds("secret"), options(&member, protocol)).await.unwrap();
+        let c = Connection::login(&member.url(), creds("secret"), options(&member, protocol))
+            .await
+            .unwrap();
         assert_eq!(c.host_address(), "127.0.0.1");
         assert_eq!(host_get_all(&c).await.unwrap().len(), 1);
         c.logout().await.unwrap();
     }
     assert_eq!(sessions.live_count(), 0);
     assert!(master.methods().contains(&"host.get_all".to_string()));
-    assert!(member.methods().iter().all(|m| m == "session.login_with_password"));
+    assert!(
+        member
+            .methods()
+            .iter()
+            .all(|m| m == "session.login_with_password")
+    );
     // Pinned: the member was asked for the coordinator's certificate thumbprint.
     let asked = member.seen.lock().unwrap()[0]
         .headers
@@ -200,7 +273,13 @@ async fn host_is_slave_at_login_is_followed_to_the_coordinator() {
 #[tokio::test]
 async fn pinned_redirect_without_a_thumbprint_is_refused() {
     let (_master, member, _sessions) = pool(false).await;
-    let err = Connection::login(&member.url(), creds("secret"), options(&member, Protocol::JsonRpc)).await.unwrap_err();
+    let err = Connection::login(
+        &member.url(),
+        creds("secret"),
+        options(&member, Protocol::JsonRpc),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(err.to_string().contains("127.0.0.1"), "{err}");
 }
@@ -222,17 +301,28 @@ async fn host_is_slave_during_a_call_moves_the_session_to_the_new_coordinator() 
             if d.load(std::sync::atomic::Ordering::SeqCst) {
                 return Reply::FailWithHeaders(
                     vec!["HOST_IS_SLAVE".into(), "127.0.0.1".into()],
-                    vec![("x-xenapi-response-host-certificate-thumbprint".into(), fingerprint.clone())],
+                    vec![(
+                        "x-xenapi-response-host-certificate-thumbprint".into(),
+                        fingerprint.clone(),
+                    )],
                 );
             }
-            s.handle(call).or_else(|| s.check(call)).unwrap_or(Reply::Ok(Value::Array(vec![])))
+            s.handle(call)
+                .or_else(|| s.check(call))
+                .unwrap_or(Reply::Ok(Value::Array(vec![])))
         }),
     )
     .await;
-    let c = Connection::login(&old.url(), creds("secret"), options(&old, Protocol::XmlRpc)).await.unwrap();
+    let c = Connection::login(&old.url(), creds("secret"), options(&old, Protocol::XmlRpc))
+        .await
+        .unwrap();
     assert_eq!(host_get_all(&c).await.unwrap().len(), 0);
     demoted.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(host_get_all(&c).await.unwrap().len(), 1, "answered by the new coordinator");
+    assert_eq!(
+        host_get_all(&c).await.unwrap().len(),
+        1,
+        "answered by the new coordinator"
+    );
     assert_eq!(c.host_address(), "127.0.0.1");
     c.logout().await.unwrap();
     assert_eq!(sessions.live_count(), 0);
@@ -240,24 +330,45 @@ async fn host_is_slave_during_a_call_moves_the_session_to_the_new_coordinator() 
 
 #[tokio::test]
 async fn jsonrpc_falls_back_to_xmlrpc_once_and_remembers() {
-    let (host, _sessions) = simple_host(Behaviour { no_jsonrpc: true, ..Behaviour::default() }).await;
-    let c = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::Auto)).await.unwrap();
+    let (host, _sessions) = simple_host(Behaviour {
+        no_jsonrpc: true,
+        ..Behaviour::default()
+    })
+    .await;
+    let c = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::Auto))
+        .await
+        .unwrap();
     host_get_all(&c).await.unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
     assert_eq!(host.paths(), vec!["/jsonrpc", "/", "/", "/", "/"]);
 
     let (json_host, _s) = simple_host(Behaviour::default()).await;
-    let c = Connection::login(&json_host.url(), creds("secret"), options(&json_host, Protocol::Auto)).await.unwrap();
+    let c = Connection::login(
+        &json_host.url(),
+        creds("secret"),
+        options(&json_host, Protocol::Auto),
+    )
+    .await
+    .unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
-    assert!(json_host.paths().iter().all(|p| p == "/jsonrpc"), "JSON-RPC is the default");
+    assert!(
+        json_host.paths().iter().all(|p| p == "/jsonrpc"),
+        "JSON-RPC is the default"
+    );
 }
 
 #[tokio::test]
 async fn forced_xmlrpc_never_touches_jsonrpc() {
     let (host, _sessions) = simple_host(Behaviour::default()).await;
-    let c = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::XmlRpc)).await.unwrap();
+    let c = Connection::login(
+        &host.url(),
+        creds("secret"),
+        options(&host, Protocol::XmlRpc),
+    )
+    .await
+    .unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
     assert!(host.paths().iter().all(|p| p == "/"));
@@ -269,20 +380,43 @@ async fn tls_is_verified_by_default_and_pins_are_enforced() {
     let url = host.url();
 
     // Self-signed and not in any trust store: refused by default.
-    let err = Connection::login(&url, creds("secret"), ConnectOptions::default()).await.unwrap_err();
+    let err = Connection::login(&url, creds("secret"), ConnectOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(!err.may_have_reached_host());
 
     // A wrong pin is refused, naming both fingerprints.
     let wrong = xenpool::Fingerprint([7; 32]);
-    let opts = ConnectOptions { tls: Tls::Pinned(wrong), ..ConnectOptions::default() };
-    let err = Connection::login(&url, creds("secret"), opts).await.unwrap_err();
+    let opts = ConnectOptions {
+        tls: Tls::Pinned(wrong),
+        ..ConnectOptions::default()
+    };
+    let err = Connection::login(&url, creds("secret"), opts)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
-    assert!(err.to_string().contains(&host.fingerprint.to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&host.fingerprint.to_string()),
+        "{err}"
+    );
 
     // Trusting the certificate as a root works, as do the pin and explicit insecure mode.
-    for tls in [Tls::TrustedRoots(vec![host.cert_pem.clone().into_bytes()]), Tls::Pinned(host.fingerprint), Tls::Insecure] {
-        let c = Connection::login(&url, creds("secret"), ConnectOptions { tls, ..ConnectOptions::default() }).await.unwrap();
+    for tls in [
+        Tls::TrustedRoots(vec![host.cert_pem.clone().into_bytes()]),
+        Tls::Pinned(host.fingerprint),
+        Tls::Insecure,
+    ] {
+        let c = Connection::login(
+            &url,
+            creds("secret"),
+            ConnectOptions {
+                tls,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+        .unwrap();
         c.logout().await.unwrap();
     }
 }
@@ -290,18 +424,31 @@ async fn tls_is_verified_by_default_and_pins_are_enforced() {
 #[tokio::test]
 async fn fetch_fingerprint_reads_the_hosts_certificate() {
     let (host, _sessions) = simple_host(Behaviour::default()).await;
-    let got = xenpool::fetch_fingerprint(&host.url(), Duration::from_secs(5)).await.unwrap();
+    let got = xenpool::fetch_fingerprint(&host.url(), Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(got, host.fingerprint);
 }
 
 #[tokio::test]
 async fn slow_calls_time_out_with_a_typed_error() {
-    let (host, _sessions) = simple_host(Behaviour { delay: Some(Duration::from_secs(3)), ..Behaviour::default() }).await;
+    let (host, _sessions) = simple_host(Behaviour {
+        delay: Some(Duration::from_secs(3)),
+        ..Behaviour::default()
+    })
+    .await;
     let mut opts = options(&host, Protocol::JsonRpc);
     opts.call_timeout = Duration::from_millis(300);
-    let err = Connection::login(&host.url(), creds("secret"), opts).await.unwrap_err();
+    let err = Connection::login(&host.url(), creds("secret"), opts)
+        .await
+        .unwrap_err();
     match err {
-        Error::Timeout { method, after, may_have_reached_host, .. } => {
+        Error::Timeout {
+            method,
+            after,
+            may_have_reached_host,
+            ..
+        } => {
             assert_eq!(method, "session.login_with_password");
             assert_eq!(after, Duration::from_millis(300));
             assert!(may_have_reached_host);
@@ -313,11 +460,28 @@ async fn slow_calls_time_out_with_a_typed_error() {
 #[tokio::test]
 async fn unreachable_hosts_give_a_transport_error_that_says_nothing_was_sent() {
     // A port on loopback that nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = Connection::login(&format!("https://127.0.0.1:{port}"), creds("secret"), ConnectOptions::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Transport { may_have_reached_host: false, .. }), "{err:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Connection::login(
+        &format!("https://127.0.0.1:{port}"),
+        creds("secret"),
+        ConnectOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                may_have_reached_host: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -325,8 +489,17 @@ async fn oversized_bodies_are_refused() {
     let (host, _sessions) = simple_host(Behaviour::default()).await;
     let mut opts = options(&host, Protocol::JsonRpc);
     opts.limits.max_body_bytes = 4096;
-    let c = Connection::login(&host.url(), creds("secret"), opts).await.unwrap();
-    let err = c.call::<String>("host.get_name_label", true, vec![Value::String("OpaqueRef:h1".into())]).await.unwrap_err();
+    let c = Connection::login(&host.url(), creds("secret"), opts)
+        .await
+        .unwrap();
+    let err = c
+        .call::<String>(
+            "host.get_name_label",
+            true,
+            vec![Value::String("OpaqueRef:h1".into())],
+        )
+        .await
+        .unwrap_err();
     match err {
         Error::Protocol(p) => assert_eq!(p.kind, xenpool::wire::ProtocolErrorKind::TooLarge),
         other => panic!("expected TooLarge, got {other:?}"),
@@ -340,10 +513,21 @@ async fn malformed_bodies_are_protocol_errors() {
         "127.0.0.1",
         0,
         Behaviour::default(),
-        Arc::new(|_call: &Call| Reply::Http(200, b"<methodResponse><params><param><value><struct>".to_vec())),
+        Arc::new(|_call: &Call| {
+            Reply::Http(
+                200,
+                b"<methodResponse><params><param><value><struct>".to_vec(),
+            )
+        }),
     )
     .await;
-    let err = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::XmlRpc)).await.unwrap_err();
+    let err = Connection::login(
+        &host.url(),
+        creds("secret"),
+        options(&host, Protocol::XmlRpc),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
 }
 
@@ -351,7 +535,13 @@ async fn malformed_bodies_are_protocol_errors() {
 async fn dropping_the_last_handle_logs_out() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     {
-        let c = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::JsonRpc)).await.unwrap();
+        let c = Connection::login(
+            &host.url(),
+            creds("secret"),
+            options(&host, Protocol::JsonRpc),
+        )
+        .await
+        .unwrap();
         let clone = c.clone();
         drop(c);
         host_get_all(&clone).await.unwrap();
@@ -381,14 +571,25 @@ async fn emergency_local_login_stays_on_the_member_and_uses_local_logout() {
         }),
     )
     .await;
-    let c = Connection::login_local_emergency(&member.url(), creds("secret"), options(&member, Protocol::XmlRpc))
+    let c = Connection::login_local_emergency(
+        &member.url(),
+        creds("secret"),
+        options(&member, Protocol::XmlRpc),
+    )
+    .await
+    .unwrap();
+    let _: String = c
+        .call("host.get_by_uuid", true, vec![Value::String("u".into())])
         .await
         .unwrap();
-    let _: String = c.call("host.get_by_uuid", true, vec![Value::String("u".into())]).await.unwrap();
     c.logout().await.unwrap();
     assert_eq!(
         member.methods(),
-        vec!["session.slave_local_login_with_password", "host.get_by_uuid", "session.local_logout"]
+        vec![
+            "session.slave_local_login_with_password",
+            "host.get_by_uuid",
+            "session.local_logout"
+        ]
     );
     assert_eq!(sessions.live_count(), 0);
 }
@@ -403,7 +604,13 @@ fn the_blocking_facade_works_without_a_runtime_and_refuses_inside_one() {
     let refs: Vec<String> = c.call("host.get_all", vec![]).unwrap();
     assert_eq!(refs, vec!["OpaqueRef:h1"]);
     drop(c);
-    assert_eq!(sessions.live_count(), 0, "dropping a blocking connection logs out");
-    let inside = rt.block_on(async { xenpool::blocking::Connection::login(&url, creds("secret"), opts).map(|_| ()) });
+    assert_eq!(
+        sessions.live_count(),
+        0,
+        "dropping a blocking connection logs out"
+    );
+    let inside = rt.block_on(async {
+        xenpool::blocking::Connection::login(&url, creds("secret"), opts).map(|_| ())
+    });
     assert!(matches!(inside, Err(Error::InvalidArgument(_))));
 }

@@ -71,8 +71,12 @@ pub async fn apply(sim: &Simulator, op: Op) -> Result<serde_json::Value, String>
     let e = |e: crate::SimError| e.to_string();
     match op {
         Op::Reset => sim.reset(),
-        Op::Load { scenario } => sim.load(Scenario::load(&scenario).map_err(|e| e.to_string())?).map_err(e)?,
-        Op::Latency { host, ms } => sim.set_latency(&host, Duration::from_millis(ms)).map_err(e)?,
+        Op::Load { scenario } => sim
+            .load(Scenario::load(&scenario).map_err(|e| e.to_string())?)
+            .map_err(e)?,
+        Op::Latency { host, ms } => sim
+            .set_latency(&host, Duration::from_millis(ms))
+            .map_err(e)?,
         Op::Drop { host, on } => sim.drop_connections(&host, on).map_err(e)?,
         Op::Kill { host } => sim.kill(&host).map_err(e)?,
         Op::Restart { host } => sim.restart(&host).await.map_err(e)?,
@@ -97,13 +101,22 @@ pub fn describe(sim: &Simulator) -> serde_json::Value {
 fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, "application/json".parse().expect("valid"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        "application/json".parse().expect("valid"),
+    );
     r
 }
 
-async fn handle(inner: Weak<SimulatorInner>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    inner: Weak<SimulatorInner>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let Some(inner) = inner.upgrade() else {
-        return Ok(reply(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": "the simulator is stopping" })));
+        return Ok(reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "error": "the simulator is stopping" }),
+        ));
     };
     let sim = Simulator::from_inner(inner);
     if req.method() == Method::GET {
@@ -111,11 +124,21 @@ async fn handle(inner: Weak<SimulatorInner>, req: Request<Incoming>) -> Result<R
     }
     let body = match Limited::new(req.into_body(), 1 << 20).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() }))),
+        Err(e) => {
+            return Ok(reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": e.to_string() }),
+            ));
+        }
     };
     let op: Op = match serde_json::from_slice(&body) {
         Ok(op) => op,
-        Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, json!({ "error": format!("bad request: {e}") }))),
+        Err(e) => {
+            return Ok(reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": format!("bad request: {e}") }),
+            ));
+        }
     };
     Ok(match apply(&sim, op).await {
         Ok(v) => reply(StatusCode::OK, v),
@@ -128,11 +151,15 @@ pub fn spawn(inner: Weak<SimulatorInner>, listener: TcpListener) -> HostServer {
     let connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
     let accept = tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
             let inner = inner.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(inner.clone(), req));
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tcp), service).await;
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
             });
         }
     });

@@ -80,10 +80,13 @@ fn split(method: &str) -> Option<(&'static meta::ClassMeta, &'static MessageMeta
         let c = meta::class(class)?;
         return Some((c, c.message(message)?));
     }
-    method.char_indices().filter(|(_, ch)| *ch == '_').find_map(|(i, _)| {
-        let c = meta::class(&method[..i])?;
-        Some((c, c.message(&method[i + 1..])?))
-    })
+    method
+        .char_indices()
+        .filter(|(_, ch)| *ch == '_')
+        .find_map(|(i, _)| {
+            let c = meta::class(&method[..i])?;
+            Some((c, c.message(&method[i + 1..])?))
+        })
 }
 
 /// Handles one call on `host`.
@@ -91,12 +94,20 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     if label == "system.listMethods" {
         let names = meta::classes()
             .iter()
-            .flat_map(|c| c.messages.iter().filter(|m| !m.hidden).map(move |m| Value::String(format!("{}.{}", c.name, m.name))))
+            .flat_map(|c| {
+                c.messages
+                    .iter()
+                    .filter(|m| !m.hidden)
+                    .map(move |m| Value::String(format!("{}.{}", c.name, m.name)))
+            })
             .collect();
         return Ok(Value::Array(names));
     }
     if label.starts_with("system.isAlive:") {
-        return Ok(params.into_iter().next().unwrap_or(Value::String(String::new())));
+        return Ok(params
+            .into_iter()
+            .next()
+            .unwrap_or(Value::String(String::new())));
     }
     let (is_async, sent) = match label.strip_prefix("Async.") {
         Some(rest) => (true, rest),
@@ -105,10 +116,10 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     let method = canonical(sent);
     let Some((class, message)) = split(method) else {
         // An unknown method with a session first validates the session.
-        if let Some(Value::String(s)) = params.first() {
-            if s.starts_with("OpaqueRef:") {
-                sim.check_session(host, s, sent)?;
-            }
+        if let Some(Value::String(s)) = params.first()
+            && s.starts_with("OpaqueRef:")
+        {
+            sim.check_session(host, s, sent)?;
         }
         return Err(Failure::new(ErrorCode::MessageMethodUnknown, [label]));
     };
@@ -118,12 +129,24 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     let offset = usize::from(message.session);
     let received = params.len().saturating_sub(offset);
     let declared = message.params.len();
-    let mandatory = message.params.iter().filter(|p| param_default(class.name, message.name, p.name).is_none()).count();
-    let count_ok = if mandatory == declared { received == declared } else { received >= mandatory };
+    let mandatory = message
+        .params
+        .iter()
+        .filter(|p| param_default(class.name, message.name, p.name).is_none())
+        .count();
+    let count_ok = if mandatory == declared {
+        received == declared
+    } else {
+        received >= mandatory
+    };
     if params.len() < offset || !count_ok {
         return Err(Failure::new(
             ErrorCode::MessageParameterCountMismatch,
-            [sent.to_string(), mandatory.to_string(), received.to_string()],
+            [
+                sent.to_string(),
+                mandatory.to_string(),
+                received.to_string(),
+            ],
         ));
     }
     params.truncate(offset + declared);
@@ -132,16 +155,25 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     }
 
     // Emergency mode: a member whose coordinator is gone serves only the emergency calls.
-    if let Some(error) = sim.emergency_error(host) {
-        if !EMERGENCY_CALLS.contains(&method) {
-            return Err(error);
-        }
+    if let Some(error) = sim.emergency_error(host)
+        && !EMERGENCY_CALLS.contains(&method)
+    {
+        return Err(error);
     }
 
-    let mut caller = Caller { host, session: None, local: false, method: wire_name.clone(), task: None };
+    let mut caller = Caller {
+        host,
+        session: None,
+        local: false,
+        method: wire_name.clone(),
+        task: None,
+    };
     if message.session {
         let Value::String(session) = &params[0] else {
-            return Err(Failure::new(ErrorCode::SessionInvalid, [render(&params[0])]));
+            return Err(Failure::new(
+                ErrorCode::SessionInvalid,
+                [render(&params[0])],
+            ));
         };
         caller.local = sim.check_session(host, session, method)?;
         caller.session = Some(session.clone());
@@ -154,10 +186,13 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
         args.push(coerce(&p.ty, v).map_err(|e| Failure(e.to_failure()))?);
     }
     if is_async && !message.is_async {
-        return Err(Failure(vec!["Fault".into(), format!("No async mode for this operation (rpc: {label})")]));
+        return Err(Failure(vec![
+            "Fault".into(),
+            format!("No async mode for this operation (rpc: {label})"),
+        ]));
     }
     let handler = match handlers::registry().get(wire_name.as_str()) {
-        Some(h) => h.clone(),
+        Some(h) => *h,
         None if message.implicit => Handler::Sync(handlers::generic::handle),
         None => return Err(Failure::new(ErrorCode::NotImplemented, [wire_name])),
     };
@@ -175,11 +210,25 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     run(sim, &caller, message, handler, args).await
 }
 
-async fn run(sim: &Sim, caller: &Caller, message: &'static MessageMeta, handler: Handler, args: Vec<Value>) -> Outcome {
+async fn run(
+    sim: &Sim,
+    caller: &Caller,
+    message: &'static MessageMeta,
+    handler: Handler,
+    args: Vec<Value>,
+) -> Outcome {
     match handler {
         Handler::Sync(f) => {
             let mut world = sim.world();
-            f(&mut handlers::Ctx { world: &mut world, caller, message, sim }, args)
+            f(
+                &mut handlers::Ctx {
+                    world: &mut world,
+                    caller,
+                    message,
+                    sim,
+                },
+                args,
+            )
         }
         Handler::Async(f) => f(sim.clone(), Arc::new(caller.clone()), args).await,
     }

@@ -99,7 +99,15 @@ pub struct HostInfo {
 
 impl Default for SimulatorBuilder {
     fn default() -> Self {
-        SimulatorBuilder { scenario: None, addressing: Addressing::default(), port: 0, tls: true, config: Config::default(), control: false, vms: None }
+        SimulatorBuilder {
+            scenario: None,
+            addressing: Addressing::default(),
+            port: 0,
+            tls: true,
+            config: Config::default(),
+            control: false,
+            vms: None,
+        }
     }
 }
 
@@ -168,15 +176,34 @@ impl SimulatorBuilder {
             scenario = scenario.with_generated_vms(n);
         }
         let listeners = bind_all(&scenario, self.addressing, self.port).await?;
-        let endpoints: Vec<(String, u16)> = listeners.iter().map(|(a, l)| (a.clone(), l.local_addr().map(|x| x.port()).unwrap_or(0))).collect();
-        let certs: Vec<Option<(tokio_rustls::TlsAcceptor, Certificate)>> =
-            endpoints.iter().map(|(a, _)| self.tls.then(|| make_tls(a))).collect();
-        let fingerprints: Vec<Option<Certificate>> = certs.iter().map(|c| c.as_ref().map(|(_, f)| f.clone())).collect();
-        let world = build_world(&scenario, &endpoints, &fingerprints, self.addressing, self.config.clone());
+        let endpoints: Vec<(String, u16)> = listeners
+            .iter()
+            .map(|(a, l)| (a.clone(), l.local_addr().map(|x| x.port()).unwrap_or(0)))
+            .collect();
+        let certs: Vec<Option<(tokio_rustls::TlsAcceptor, Certificate)>> = endpoints
+            .iter()
+            .map(|(a, _)| self.tls.then(|| make_tls(a)))
+            .collect();
+        let fingerprints: Vec<Option<Certificate>> = certs
+            .iter()
+            .map(|c| c.as_ref().map(|(_, f)| f.clone()))
+            .collect();
+        let world = build_world(
+            &scenario,
+            &endpoints,
+            &fingerprints,
+            self.addressing,
+            self.config.clone(),
+        );
         let sim = Sim::new(world);
         let mut servers = Vec::new();
         for (i, (_, listener)) in listeners.into_iter().enumerate() {
-            servers.push(Some(server::spawn(sim.clone(), i, listener, certs[i].as_ref().map(|(a, _)| a.clone()))));
+            servers.push(Some(server::spawn(
+                sim.clone(),
+                i,
+                listener,
+                certs[i].as_ref().map(|(a, _)| a.clone()),
+            )));
         }
         let simulator = Simulator {
             inner: Arc::new(SimulatorInner {
@@ -198,11 +225,18 @@ impl SimulatorBuilder {
     }
 }
 
-async fn bind_all(scenario: &Scenario, addressing: Addressing, port: u16) -> Result<Vec<(String, tokio::net::TcpListener)>, SimError> {
+async fn bind_all(
+    scenario: &Scenario,
+    addressing: Addressing,
+    port: u16,
+) -> Result<Vec<(String, tokio::net::TcpListener)>, SimError> {
     let bind = |address: String, port: u16| async move {
         tokio::net::TcpListener::bind((address.as_str(), port))
             .await
-            .map_err(|e| SimError::Bind { address: format!("{address}:{port}"), message: e.to_string() })
+            .map_err(|e| SimError::Bind {
+                address: format!("{address}:{port}"),
+                message: e.to_string(),
+            })
     };
     let addresses: Vec<String> = scenario
         .hosts
@@ -249,7 +283,10 @@ async fn bind_all(scenario: &Scenario, addressing: Addressing, port: u16) -> Res
                     break;
                 }
             }
-            Err(last.unwrap_or(SimError::Bind { address: addresses[0].clone(), message: "no common free port".into() }))
+            Err(last.unwrap_or(SimError::Bind {
+                address: addresses[0].clone(),
+                message: "no common free port".into(),
+            }))
         }
     }
 }
@@ -264,22 +301,37 @@ pub struct Certificate {
 }
 
 fn make_tls(address: &str) -> (tokio_rustls::TlsAcceptor, Certificate) {
-    let cert = rcgen::generate_simple_self_signed(vec![address.to_string(), "localhost".into()]).expect("rcgen makes a certificate");
+    let cert = rcgen::generate_simple_self_signed(vec![address.to_string(), "localhost".into()])
+        .expect("rcgen makes a certificate");
     let der = cert.cert.der().to_vec();
-    let certificate = Certificate { fingerprint: xenpool::Fingerprint::of_der(&der), pem: cert.cert.pem() };
+    let certificate = Certificate {
+        fingerprint: xenpool::Fingerprint::of_der(&der),
+        pem: cert.cert.pem(),
+    };
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("default TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![der.into()], key)
-        .expect("a fresh certificate and key match");
-    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), certificate)
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("default TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![der.into()], key)
+    .expect("a fresh certificate and key match");
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        certificate,
+    )
 }
 
 /// Builds the world a scenario describes: every host installed standalone, then pools
 /// formed by the same merge a join performs, then shared storage, bonds, VMs and HA.
-pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificates: &[Option<Certificate>], addressing: Addressing, config: Config) -> World {
+pub fn build_world(
+    scenario: &Scenario,
+    endpoints: &[(String, u16)],
+    certificates: &[Option<Certificate>],
+    addressing: Addressing,
+    config: Config,
+) -> World {
     let mut world = World::new(config);
     for (i, profile) in scenario.hosts.iter().enumerate() {
         let (address, port) = endpoints[i].clone();
@@ -302,38 +354,81 @@ pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificate
             master_address: None,
             local_sessions: Default::default(),
             profile: profile.clone(),
-            fingerprint: certificates.get(i).cloned().flatten().map(|c| c.fingerprint),
+            fingerprint: certificates
+                .get(i)
+                .cloned()
+                .flatten()
+                .map(|c| c.fingerprint),
             certificate_pem: certificates.get(i).cloned().flatten().map(|c| c.pem),
         });
     }
     for spec in &scenario.pools {
-        let Some(master) = world.host_by_name(&spec.master) else { continue };
+        let Some(master) = world.host_by_name(&spec.master) else {
+            continue;
+        };
         for member in &spec.members {
             if let Some(m) = world.host_by_name(member) {
                 handlers::pool::merge_into_pool(&mut world, m, master);
             }
         }
         let pool_id = world.hosts[master].pool;
-        let hosts: Vec<String> = world.members(pool_id).iter().map(|&i| world.hosts[i].host_ref.clone()).collect();
+        let hosts: Vec<String> = world
+            .members(pool_id)
+            .iter()
+            .map(|&i| world.hosts[i].host_ref.clone())
+            .collect();
         let db = &mut world.pools.get_mut(&pool_id).expect("pool").db;
         let pool_ref = World::pool_ref(db);
         db.update("pool", &pool_ref, |r| {
             r.insert("name_label".into(), Value::String(spec.name.clone()));
         });
-        let mut srs: IndexMap<String, String> = db.all("SR").map(|(k, r)| (r.get("name_label").and_then(Value::as_str).unwrap_or_default().to_string(), k.clone())).collect();
+        let mut srs: IndexMap<String, String> = db
+            .all("SR")
+            .map(|(k, r)| {
+                (
+                    r.get("name_label")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    k.clone(),
+                )
+            })
+            .collect();
         for sr in &spec.shared_srs {
-            let sr_ref = profile::create_sr(db, &profile::SrProfile { shared: true, ..sr.clone() });
+            let sr_ref = profile::create_sr(
+                db,
+                &profile::SrProfile {
+                    shared: true,
+                    ..sr.clone()
+                },
+            );
             let mut device_config = IndexMap::new();
             if sr.kind == "nfs" {
                 device_config.insert("server".to_string(), Value::String(sr.server.clone()));
-                device_config.insert("serverpath".to_string(), Value::String(sr.serverpath.clone()));
+                device_config.insert(
+                    "serverpath".to_string(),
+                    Value::String(sr.serverpath.clone()),
+                );
             }
             for h in &hosts {
-                db.create("PBD", record([("host", Value::String(h.clone())), ("SR", Value::String(sr_ref.clone())), ("device_config", Value::Struct(device_config.clone())), ("currently_attached", Value::Bool(true))]));
+                db.create(
+                    "PBD",
+                    record([
+                        ("host", Value::String(h.clone())),
+                        ("SR", Value::String(sr_ref.clone())),
+                        ("device_config", Value::Struct(device_config.clone())),
+                        ("currently_attached", Value::Bool(true)),
+                    ]),
+                );
             }
             srs.insert(sr.name.clone(), sr_ref);
         }
-        if let Some(first) = spec.shared_srs.first().and_then(|s| srs.get(&s.name)).cloned() {
+        if let Some(first) = spec
+            .shared_srs
+            .first()
+            .and_then(|s| srs.get(&s.name))
+            .cloned()
+        {
             db.update("pool", &pool_ref, |r| {
                 for k in ["default_SR", "suspend_image_SR", "crash_dump_SR"] {
                     r.insert(k.into(), Value::String(first.clone()));
@@ -344,7 +439,14 @@ pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificate
             let network = db.create(
                 "network",
                 record([
-                    ("name_label", Value::String(if bond.network.is_empty() { format!("Bond {n}") } else { bond.network.clone() })),
+                    (
+                        "name_label",
+                        Value::String(if bond.network.is_empty() {
+                            format!("Bond {n}")
+                        } else {
+                            bond.network.clone()
+                        }),
+                    ),
                     ("bridge", Value::String(format!("xapi{n}"))),
                     ("MTU", Value::Int(1500)),
                     ("managed", Value::Bool(true)),
@@ -354,11 +456,30 @@ pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificate
                 let members: Vec<String> = bond
                     .members
                     .iter()
-                    .filter_map(|d| db.find("PIF", |r| r.get("host").and_then(Value::as_str) == Some(h) && r.get("device").and_then(Value::as_str) == Some(d)).into_iter().next())
+                    .filter_map(|d| {
+                        db.find("PIF", |r| {
+                            r.get("host").and_then(Value::as_str) == Some(h)
+                                && r.get("device").and_then(Value::as_str) == Some(d)
+                        })
+                        .into_iter()
+                        .next()
+                    })
                     .collect();
                 if !members.is_empty() {
-                    let mode = if bond.mode.is_empty() { "active-backup" } else { &bond.mode };
-                    handlers::network::make_bond(db, h, &members, mode, &network, None, IndexMap::new());
+                    let mode = if bond.mode.is_empty() {
+                        "active-backup"
+                    } else {
+                        &bond.mode
+                    };
+                    handlers::network::make_bond(
+                        db,
+                        h,
+                        &members,
+                        mode,
+                        &network,
+                        None,
+                        IndexMap::new(),
+                    );
                 }
             }
         }
@@ -368,7 +489,10 @@ pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificate
         for group in &spec.vm_groups {
             for _ in 0..group.count {
                 n += 1;
-                let vm = profile::VmProfile { name: group.vm.name.replace("{n}", &n.to_string()), ..group.vm.clone() };
+                let vm = profile::VmProfile {
+                    name: group.vm.name.replace("{n}", &n.to_string()),
+                    ..group.vm.clone()
+                };
                 let host = &hosts[n % hosts.len()];
                 create_vm(db, &vm, host, &srs, &cpu);
             }
@@ -376,16 +500,30 @@ pub fn build_world(scenario: &Scenario, endpoints: &[(String, u16)], certificate
         for h in &hosts {
             handlers::vm::refresh_free_memory(db, h);
         }
-        if spec.ha {
-            if let Some(sr) = spec.shared_srs.first().and_then(|s| srs.get(&s.name)).cloned() {
-                let statefile = db.create("VDI", record([("name_label", Value::String("Statefile for HA".into())), ("SR", Value::String(sr)), ("type", Value::String("ha_statefile".into()))]));
-                db.update("pool", &pool_ref, |r| {
-                    r.insert("ha_enabled".into(), Value::Bool(true));
-                    r.insert("ha_statefiles".into(), Value::Array(vec![Value::String(statefile)]));
-                    r.insert("ha_cluster_stack".into(), Value::String("xhad".into()));
-                    r.insert("ha_host_failures_to_tolerate".into(), Value::Int(1));
-                });
-            }
+        if spec.ha
+            && let Some(sr) = spec
+                .shared_srs
+                .first()
+                .and_then(|s| srs.get(&s.name))
+                .cloned()
+        {
+            let statefile = db.create(
+                "VDI",
+                record([
+                    ("name_label", Value::String("Statefile for HA".into())),
+                    ("SR", Value::String(sr)),
+                    ("type", Value::String("ha_statefile".into())),
+                ]),
+            );
+            db.update("pool", &pool_ref, |r| {
+                r.insert("ha_enabled".into(), Value::Bool(true));
+                r.insert(
+                    "ha_statefiles".into(),
+                    Value::Array(vec![Value::String(statefile)]),
+                );
+                r.insert("ha_cluster_stack".into(), Value::String("xhad".into()));
+                r.insert("ha_host_failures_to_tolerate".into(), Value::Int(1));
+            });
         }
     }
     world
@@ -432,7 +570,16 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("hosts", &self.hosts().iter().map(|h| h.url.clone()).collect::<Vec<_>>()).finish()
+        f.debug_struct("Simulator")
+            .field(
+                "hosts",
+                &self
+                    .hosts()
+                    .iter()
+                    .map(|h| h.url.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
@@ -469,9 +616,16 @@ impl Simulator {
                 uuid: h.uuid.clone(),
                 address: h.address.clone(),
                 port: h.port,
-                url: format!("{}://{}:{}", self.inner.scheme, self.inner.endpoints[i].0, h.port),
+                url: format!(
+                    "{}://{}:{}",
+                    self.inner.scheme, self.inner.endpoints[i].0, h.port
+                ),
                 username: "root".into(),
-                password: world.pools.get(&h.pool).map(|p| p.root_password.clone()).unwrap_or_default(),
+                password: world
+                    .pools
+                    .get(&h.pool)
+                    .map(|p| p.root_password.clone())
+                    .unwrap_or_default(),
                 fingerprint: self.inner.fingerprints[i].as_ref().map(|c| c.fingerprint),
                 alive: h.alive,
                 master_address: h.master_address.clone(),
@@ -481,11 +635,16 @@ impl Simulator {
 
     /// One host by scenario name or uuid.
     pub fn host(&self, name: &str) -> Result<HostInfo, SimError> {
-        self.hosts().into_iter().find(|h| h.name == name || h.uuid == name).ok_or_else(|| SimError::UnknownHost(name.into()))
+        self.hosts()
+            .into_iter()
+            .find(|h| h.name == name || h.uuid == name)
+            .ok_or_else(|| SimError::UnknownHost(name.into()))
     }
 
     fn index(&self, name: &str) -> Result<usize, SimError> {
-        self.world().host_by_name(name).ok_or_else(|| SimError::UnknownHost(name.into()))
+        self.world()
+            .host_by_name(name)
+            .ok_or_else(|| SimError::UnknownHost(name.into()))
     }
 
     /// Sessions alive in the whole simulation (pool sessions and local ones).
@@ -520,7 +679,14 @@ impl Simulator {
     /// mode.
     pub fn kill(&self, host: &str) -> Result<(), SimError> {
         let i = self.index(host)?;
-        if let Some(Some(s)) = self.inner.servers.lock().expect("servers").get_mut(i).map(Option::take) {
+        if let Some(Some(s)) = self
+            .inner
+            .servers
+            .lock()
+            .expect("servers")
+            .get_mut(i)
+            .map(Option::take)
+        {
             s.stop();
         }
         let (ha, delay) = {
@@ -529,7 +695,10 @@ impl Simulator {
             let pool = world.hosts[i].pool;
             let db = &world.pools[&pool].db;
             let pool_ref = World::pool_ref(db);
-            let ha = matches!(db.get_field("pool", &pool_ref, "ha_enabled"), Some(Value::Bool(true)));
+            let ha = matches!(
+                db.get_field("pool", &pool_ref, "ha_enabled"),
+                Some(Value::Bool(true))
+            );
             (ha, world.config.ha_election_delay)
         };
         if ha {
@@ -551,9 +720,17 @@ impl Simulator {
         let (address, port) = self.inner.endpoints[i].clone();
         let listener = tokio::net::TcpListener::bind((address.as_str(), port))
             .await
-            .map_err(|e| SimError::Bind { address: format!("{address}:{port}"), message: e.to_string() })?;
+            .map_err(|e| SimError::Bind {
+                address: format!("{address}:{port}"),
+                message: e.to_string(),
+            })?;
         self.inner.sim.host_restarted(i);
-        let server = server::spawn(self.inner.sim.clone(), i, listener, self.inner.acceptors[i].clone());
+        let server = server::spawn(
+            self.inner.sim.clone(),
+            i,
+            listener,
+            self.inner.acceptors[i].clone(),
+        );
         self.inner.servers.lock().expect("servers")[i] = Some(server);
         Ok(())
     }
@@ -569,7 +746,11 @@ impl Simulator {
         if scenario.hosts.len() != self.inner.endpoints.len() {
             return Err(SimError::Scenario(scenario::ScenarioError {
                 name: scenario.name.clone(),
-                message: format!("has {} hosts; this simulator serves {} (start a new one)", scenario.hosts.len(), self.inner.endpoints.len()),
+                message: format!(
+                    "has {} hosts; this simulator serves {} (start a new one)",
+                    scenario.hosts.len(),
+                    self.inner.endpoints.len()
+                ),
             }));
         }
         self.replace(&scenario);
@@ -579,20 +760,39 @@ impl Simulator {
 
     fn replace(&self, scenario: &Scenario) {
         let config = self.world().config.clone();
-        let world = build_world(scenario, &self.inner.endpoints, &self.inner.fingerprints, self.inner.addressing, config);
+        let world = build_world(
+            scenario,
+            &self.inner.endpoints,
+            &self.inner.fingerprints,
+            self.inner.addressing,
+            config,
+        );
         *self.world() = world;
     }
 
     /// The control endpoint's URL, if started.
     pub fn control_url(&self) -> Option<String> {
-        self.inner.control.lock().ok().and_then(|c| c.as_ref().map(|(_, u)| u.clone()))
+        self.inner
+            .control
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|(_, u)| u.clone()))
     }
 
     async fn start_control(&self) -> Result<(), SimError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
-            .map_err(|e| SimError::Bind { address: "127.0.0.1:0".into(), message: e.to_string() })?;
-        let url = format!("http://{}", listener.local_addr().map_err(|e| SimError::Bind { address: "127.0.0.1".into(), message: e.to_string() })?);
+            .map_err(|e| SimError::Bind {
+                address: "127.0.0.1:0".into(),
+                message: e.to_string(),
+            })?;
+        let url = format!(
+            "http://{}",
+            listener.local_addr().map_err(|e| SimError::Bind {
+                address: "127.0.0.1".into(),
+                message: e.to_string()
+            })?
+        );
         let server = control::spawn(Arc::downgrade(&self.inner), listener);
         *self.inner.control.lock().expect("control") = Some((server, url));
         Ok(())

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use xenpool_sim::{Addressing, Scenario, Simulator, handlers};
 
 #[derive(Parser, Debug)]
-#[command(name = "xenpool-sim", version, about = "A multi-host XenAPI simulator on loopback")]
+#[command(
+    name = "xenpool-sim",
+    version,
+    about = "A multi-host XenAPI simulator on loopback"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -55,12 +59,24 @@ fn coverage() {
     println!("{:<24} {:>11} {:>7}", "class", "implemented", "total");
     for class in xenpool::meta::classes() {
         let total = class.messages.len();
-        let implemented = class.messages.iter().filter(|m| m.implicit || registry.contains_key(format!("{}.{}", class.name, m.name).as_str())).count();
+        let implemented = class
+            .messages
+            .iter()
+            .filter(|m| {
+                m.implicit || registry.contains_key(format!("{}.{}", class.name, m.name).as_str())
+            })
+            .count();
         done += implemented;
         all += total;
         println!("{:<24} {:>11} {:>7}", class.name, implemented, total);
     }
-    println!("{:<24} {:>11} {:>7}  ({:.0}%)", "all", done, all, 100.0 * done as f64 / all as f64);
+    println!(
+        "{:<24} {:>11} {:>7}  ({:.0}%)",
+        "all",
+        done,
+        all,
+        100.0 * done as f64 / all as f64
+    );
 }
 
 #[tokio::main]
@@ -108,21 +124,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     println!("xenpool-sim: scenario {}", cli.scenario);
-    println!("{:<12} {:<28} {:<10} {:<14} fingerprint (SHA-256)", "host", "url", "user", "password");
+    println!(
+        "{:<12} {:<28} {:<10} {:<14} fingerprint (SHA-256)",
+        "host", "url", "user", "password"
+    );
     for h in sim.hosts() {
-        let role = h.master_address.as_ref().map(|m| format!(" (member of {m})")).unwrap_or_default();
+        let role = h
+            .master_address
+            .as_ref()
+            .map(|m| format!(" (member of {m})"))
+            .unwrap_or_default();
         println!(
             "{:<12} {:<28} {:<10} {:<14} {}{}",
             h.name,
             h.url,
             h.username,
             h.password,
-            h.fingerprint.map(|f| f.to_string()).unwrap_or_else(|| "-".into()),
+            h.fingerprint
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "-".into()),
             role
         );
     }
     if let Some(url) = sim.control_url() {
-        println!("control: {url}  (GET for status; POST {{\"op\": \"kill\", \"host\": \"NAME\"}}, restart, latency, drop, skew, reset)");
+        println!(
+            "control: {url}  (GET for status; POST {{\"op\": \"kill\", \"host\": \"NAME\"}}, restart, latency, drop, skew, reset)"
+        );
     }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
@@ -132,15 +159,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// A minimal HTTP/1.1 POST to the control endpoint (loopback only).
 async fn control_request(url: &str, body: &str) -> Result<String, Box<dyn std::error::Error>> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authority = url.strip_prefix("http://").ok_or("the control URL starts with http://")?.trim_end_matches('/');
+    let authority = url
+        .strip_prefix("http://")
+        .ok_or("the control URL starts with http://")?
+        .trim_end_matches('/');
     let host = authority.split(':').next().unwrap_or_default();
     if !xenpool_sim::scenario::is_loopback(host) && host != "localhost" {
         return Err("the control endpoint is only reachable on loopback".into());
     }
     let mut stream = tokio::net::TcpStream::connect(authority).await?;
-    let request = format!("POST / HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut response = String::new();
     stream.read_to_string(&mut response).await?;
-    Ok(response.split("\r\n\r\n").nth(1).unwrap_or(&response).to_string())
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or(&response)
+        .to_string())
 }

@@ -13,7 +13,12 @@ fn s(v: &str) -> Value {
 }
 
 fn strings<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Value {
-    Value::Struct(pairs.into_iter().map(|(k, v)| (k.to_string(), Value::String(v))).collect())
+    Value::Struct(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect(),
+    )
 }
 
 /// A simulated host, as written in a scenario.
@@ -68,8 +73,16 @@ impl Default for HostProfile {
             licence: LicenceProfile::default(),
             cpu: CpuProfile::default(),
             nics: vec![
-                NicProfile { device: "eth0".into(), mode: "static".into(), management: true, ..Default::default() },
-                NicProfile { device: "eth1".into(), ..Default::default() },
+                NicProfile {
+                    device: "eth0".into(),
+                    mode: "static".into(),
+                    management: true,
+                    ..Default::default()
+                },
+                NicProfile {
+                    device: "eth1".into(),
+                    ..Default::default()
+                },
             ],
             bonds: vec![],
             vlans: vec![],
@@ -325,7 +338,14 @@ const GIB: i64 = 1024 * MIB;
 
 /// A locally administered MAC derived from a host index and NIC position.
 pub fn mac_for(seed: u64, nic: usize) -> String {
-    format!("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", (seed >> 24) as u8, (seed >> 16) as u8, (seed >> 8) as u8, seed as u8, nic as u8)
+    format!(
+        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        (seed >> 24) as u8,
+        (seed >> 16) as u8,
+        (seed >> 8) as u8,
+        seed as u8,
+        nic as u8
+    )
 }
 
 impl HostProfile {
@@ -406,15 +426,27 @@ pub struct Built {
 
 /// Builds the database of a freshly installed standalone host: a one-host pool.
 /// `seed` makes MACs unique; `address` is the management IP.
-pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address: &str, seed: u64) -> Built {
+pub fn build_standalone(
+    db: &mut Db,
+    profile: &HostProfile,
+    uuid: &str,
+    address: &str,
+    seed: u64,
+) -> Built {
     // Objects are created before the objects that point at them, so relation sets fill in.
     let metrics = db.create(
         "host_metrics",
         record([
             ("memory_total", Value::Int(profile.memory_mib * MIB)),
-            ("memory_free", Value::Int(profile.memory_mib * MIB - 4 * GIB)),
+            (
+                "memory_free",
+                Value::Int(profile.memory_mib * MIB - 4 * GIB),
+            ),
             ("live", Value::Bool(true)),
-            ("last_updated", Value::DateTime(xenpool::DateTime::now().to_wire())),
+            (
+                "last_updated",
+                Value::DateTime(xenpool::DateTime::now().to_wire()),
+            ),
         ]),
     );
     let host = db.create(
@@ -443,7 +475,10 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
         record([
             ("name_label", s("")),
             ("master", s(&host)),
-            ("cpu_info", pool_cpu_info(&[profile.cpu.clone()])),
+            (
+                "cpu_info",
+                pool_cpu_info(std::slice::from_ref(&profile.cpu)),
+            ),
             ("restrictions", profile.license_params()),
             ("tls_verification_enabled", Value::Bool(true)),
             ("migration_compression", Value::Bool(false)),
@@ -456,9 +491,24 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
                 ("host", s(&host)),
                 ("number", Value::Int(n)),
                 ("vendor", s(&profile.cpu.vendor)),
-                ("speed", Value::Int(profile.cpu.speed.split('.').next().unwrap_or("0").parse().unwrap_or(0))),
+                (
+                    "speed",
+                    Value::Int(
+                        profile
+                            .cpu
+                            .speed
+                            .split('.')
+                            .next()
+                            .unwrap_or("0")
+                            .parse()
+                            .unwrap_or(0),
+                    ),
+                ),
                 ("modelname", s(&profile.cpu.modelname)),
-                ("family", Value::Int(profile.cpu.family.parse().unwrap_or(0))),
+                (
+                    "family",
+                    Value::Int(profile.cpu.family.parse().unwrap_or(0)),
+                ),
                 ("model", Value::Int(profile.cpu.model.parse().unwrap_or(0))),
                 ("stepping", s(&profile.cpu.stepping)),
                 ("flags", s(&profile.cpu.flags)),
@@ -490,24 +540,41 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
     // Networking: one network per NIC (bridge xenbrN), management on the flagged NIC.
     let mut pif_by_device = IndexMap::new();
     for (i, nic) in profile.nics.iter().enumerate() {
-        let bridge = format!("xenbr{}", nic.device.trim_start_matches(|c: char| !c.is_ascii_digit()));
+        let bridge = format!(
+            "xenbr{}",
+            nic.device.trim_start_matches(|c: char| !c.is_ascii_digit())
+        );
         let network = db.create(
             "network",
             record([
-                ("name_label", s(&format!("Pool-wide network associated with {}", nic.device))),
+                (
+                    "name_label",
+                    s(&format!("Pool-wide network associated with {}", nic.device)),
+                ),
                 ("bridge", s(&bridge)),
                 ("MTU", Value::Int(if nic.mtu > 0 { nic.mtu } else { 1500 })),
                 ("managed", Value::Bool(true)),
             ]),
         );
-        let speed = if nic.speed_mbps > 0 { nic.speed_mbps } else { 1000 };
+        let speed = if nic.speed_mbps > 0 {
+            nic.speed_mbps
+        } else {
+            1000
+        };
         let metrics = db.create(
             "PIF_metrics",
             record([
                 ("carrier", Value::Bool(true)),
                 ("speed", Value::Int(speed)),
                 ("duplex", Value::Bool(true)),
-                ("device_name", s(if speed >= 10000 { "10 Gigabit Ethernet" } else { "Gigabit Ethernet" })),
+                (
+                    "device_name",
+                    s(if speed >= 10000 {
+                        "10 Gigabit Ethernet"
+                    } else {
+                        "Gigabit Ethernet"
+                    }),
+                ),
             ]),
         );
         let mode = match nic.mode.to_ascii_lowercase().as_str() {
@@ -515,14 +582,25 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
             "dhcp" => "DHCP",
             _ => "None",
         };
-        let ip = if nic.management { address.to_string() } else { nic.ip.clone() };
+        let ip = if nic.management {
+            address.to_string()
+        } else {
+            nic.ip.clone()
+        };
         let pif = db.create(
             "PIF",
             record([
                 ("device", s(&nic.device)),
                 ("network", s(&network)),
                 ("host", s(&host)),
-                ("MAC", s(&if nic.mac.is_empty() { mac_for(seed, i) } else { nic.mac.clone() })),
+                (
+                    "MAC",
+                    s(&if nic.mac.is_empty() {
+                        mac_for(seed, i)
+                    } else {
+                        nic.mac.clone()
+                    }),
+                ),
                 ("MTU", Value::Int(if nic.mtu > 0 { nic.mtu } else { 1500 })),
                 ("VLAN", Value::Int(-1)),
                 ("metrics", s(&metrics)),
@@ -531,8 +609,22 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
                 ("ip_configuration_mode", s(mode)),
                 ("IP", s(if mode == "None" { "" } else { &ip })),
                 ("netmask", s(if mode == "None" { "" } else { "255.0.0.0" })),
-                ("gateway", s(if mode == "None" || !nic.management { "" } else { "127.0.0.254" })),
-                ("DNS", s(if nic.management && mode != "None" { "127.0.0.53" } else { "" })),
+                (
+                    "gateway",
+                    s(if mode == "None" || !nic.management {
+                        ""
+                    } else {
+                        "127.0.0.254"
+                    }),
+                ),
+                (
+                    "DNS",
+                    s(if nic.management && mode != "None" {
+                        "127.0.0.53"
+                    } else {
+                        ""
+                    }),
+                ),
                 ("management", Value::Bool(nic.management)),
                 ("primary_address_type", s("IPv4")),
                 ("ipv6_configuration_mode", s("None")),
@@ -549,11 +641,21 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
             ("name_label", s("Host internal management network")),
             ("bridge", s("xenapi")),
             ("managed", Value::Bool(true)),
-            ("other_config", strings([("is_guest_installer_network", "true".to_string()), ("is_host_internal_management_network", "true".to_string())])),
+            (
+                "other_config",
+                strings([
+                    ("is_guest_installer_network", "true".to_string()),
+                    ("is_host_internal_management_network", "true".to_string()),
+                ]),
+            ),
         ]),
     );
     for (n, bond) in profile.bonds.iter().enumerate() {
-        let members: Vec<String> = bond.members.iter().filter_map(|d| pif_by_device.get(d).cloned()).collect();
+        let members: Vec<String> = bond
+            .members
+            .iter()
+            .filter_map(|d| pif_by_device.get(d).cloned())
+            .collect();
         if members.is_empty() {
             continue;
         }
@@ -604,7 +706,10 @@ pub fn build_standalone(db: &mut Db, profile: &HostProfile, uuid: &str, address:
     let dom0 = db.create(
         "VM",
         record([
-            ("name_label", s(&format!("Control domain on host: {}", profile.name))),
+            (
+                "name_label",
+                s(&format!("Control domain on host: {}", profile.name)),
+            ),
             ("power_state", s("Running")),
             ("is_control_domain", Value::Bool(true)),
             ("resident_on", s(&host)),
@@ -661,7 +766,18 @@ pub fn ensure_sm(db: &mut Db, kind: &str) {
     if db.find_one("SM", "type", kind).is_some() {
         return;
     }
-    let features = ["SR_PROBE", "SR_UPDATE", "VDI_CREATE", "VDI_DELETE", "VDI_ATTACH", "VDI_DETACH", "VDI_GENERATE_CONFIG", "VDI_SNAPSHOT", "VDI_CLONE", "VDI_RESIZE"];
+    let features = [
+        "SR_PROBE",
+        "SR_UPDATE",
+        "VDI_CREATE",
+        "VDI_DELETE",
+        "VDI_ATTACH",
+        "VDI_DETACH",
+        "VDI_GENERATE_CONFIG",
+        "VDI_SNAPSHOT",
+        "VDI_CLONE",
+        "VDI_RESIZE",
+    ];
     db.create(
         "SM",
         record([
@@ -670,19 +786,42 @@ pub fn ensure_sm(db: &mut Db, kind: &str) {
             ("vendor", s("xenpool-sim")),
             ("version", s("1.0")),
             ("required_api_version", s("1.0")),
-            ("capabilities", Value::Array(features.iter().map(|f| s(f)).collect())),
-            ("features", Value::Struct(features.iter().map(|f| (f.to_string(), Value::Int(1))).collect())),
+            (
+                "capabilities",
+                Value::Array(features.iter().map(|f| s(f)).collect()),
+            ),
+            (
+                "features",
+                Value::Struct(
+                    features
+                        .iter()
+                        .map(|f| (f.to_string(), Value::Int(1)))
+                        .collect(),
+                ),
+            ),
         ]),
     );
 }
 
 /// Creates a VM (with metrics, disks and a VIF on the management network) on `host`.
-pub fn create_vm(db: &mut Db, vm: &VmProfile, host: &str, srs: &IndexMap<String, String>, cpu: &CpuProfile) -> String {
+pub fn create_vm(
+    db: &mut Db,
+    vm: &VmProfile,
+    host: &str,
+    srs: &IndexMap<String, String>,
+    cpu: &CpuProfile,
+) -> String {
     let memory = vm.memory_mib * MIB;
     let running = matches!(vm.power_state.as_str(), "Running" | "Paused");
     let metrics = db.create(
         "VM_metrics",
-        record([("memory_actual", Value::Int(if running { memory } else { 0 })), ("VCPUs_number", Value::Int(vm.vcpus))]),
+        record([
+            (
+                "memory_actual",
+                Value::Int(if running { memory } else { 0 }),
+            ),
+            ("VCPUs_number", Value::Int(vm.vcpus)),
+        ]),
     );
     let mut current_operations = IndexMap::new();
     for op in &vm.current_operations {
@@ -706,7 +845,10 @@ pub fn create_vm(db: &mut Db, vm: &VmProfile, host: &str, srs: &IndexMap<String,
             ("metrics", s(&metrics)),
             ("current_operations", Value::Struct(current_operations)),
             ("ha_restart_priority", s(&vm.ha_restart_priority)),
-            ("ha_always_run", Value::Bool(vm.ha_restart_priority == "restart")),
+            (
+                "ha_always_run",
+                Value::Bool(vm.ha_restart_priority == "restart"),
+            ),
             ("HVM_boot_policy", s("BIOS order")),
             ("domain_type", s("hvm")),
             ("domid", Value::Int(if running { 1 } else { -1 })),
@@ -715,13 +857,18 @@ pub fn create_vm(db: &mut Db, vm: &VmProfile, host: &str, srs: &IndexMap<String,
                 if vm.power_state == "Halted" {
                     Value::Struct(IndexMap::new())
                 } else {
-                    strings([("vendor", cpu.vendor.clone()), ("features", cpu.features_hvm.clone())])
+                    strings([
+                        ("vendor", cpu.vendor.clone()),
+                        ("features", cpu.features_hvm.clone()),
+                    ])
                 },
             ),
         ]),
     );
     for (i, disk) in vm.disks.iter().enumerate() {
-        let Some(sr) = srs.get(&disk.sr).cloned() else { continue };
+        let Some(sr) = srs.get(&disk.sr).cloned() else {
+            continue;
+        };
         let vdi = db.create(
             "VDI",
             record([
@@ -748,19 +895,19 @@ pub fn create_vm(db: &mut Db, vm: &VmProfile, host: &str, srs: &IndexMap<String,
             ]),
         );
     }
-    if vm.power_state == "Suspended" {
-        if let Some(sr) = srs.values().next().cloned() {
-            let suspend = db.create(
-                "VDI",
-                record([
-                    ("name_label", s(&format!("Suspend image for {}", vm.name))),
-                    ("SR", s(&sr)),
-                    ("virtual_size", Value::Int(memory)),
-                    ("type", s("suspend")),
-                ]),
-            );
-            db.set_field("VM", &vm_ref, "suspend_VDI", s(&suspend));
-        }
+    if vm.power_state == "Suspended"
+        && let Some(sr) = srs.values().next().cloned()
+    {
+        let suspend = db.create(
+            "VDI",
+            record([
+                ("name_label", s(&format!("Suspend image for {}", vm.name))),
+                ("SR", s(&sr)),
+                ("virtual_size", Value::Int(memory)),
+                ("type", s("suspend")),
+            ]),
+        );
+        db.set_field("VM", &vm_ref, "suspend_VDI", s(&suspend));
     }
     vm_ref
 }
@@ -791,12 +938,19 @@ pub fn pool_cpu_info(cpus: &[CpuProfile]) -> Value {
 
 /// Parses `xxxxxxxx-xxxxxxxx-…` feature words.
 pub fn parse_features(text: &str) -> Vec<u32> {
-    text.split('-').filter(|w| !w.is_empty()).filter_map(|w| u32::from_str_radix(w, 16).ok()).collect()
+    text.split('-')
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| u32::from_str_radix(w, 16).ok())
+        .collect()
 }
 
 /// Renders feature words.
 pub fn render(words: &[u32]) -> String {
-    words.iter().map(|w| format!("{w:08x}")).collect::<Vec<_>>().join("-")
+    words
+        .iter()
+        .map(|w| format!("{w:08x}"))
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// ANDs a feature vector into an accumulated one (shorter vectors zero-extended; an empty
@@ -816,7 +970,11 @@ pub fn level(acc: Option<Vec<u32>>, text: &str) -> Vec<u32> {
 /// Looks up a record's string map member.
 pub fn map_get(record: &Record, field: &str, key: &str) -> String {
     match record.get(field) {
-        Some(Value::Struct(m)) => m.get(key).and_then(Value::as_str).unwrap_or_default().to_string(),
+        Some(Value::Struct(m)) => m
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         _ => String::new(),
     }
 }

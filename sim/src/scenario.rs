@@ -81,7 +81,13 @@ pub struct VmGroup {
 
 impl Default for VmGroup {
     fn default() -> Self {
-        VmGroup { count: 1, vm: VmProfile { name: "vm{n}".into(), ..VmProfile::default() } }
+        VmGroup {
+            count: 1,
+            vm: VmProfile {
+                name: "vm{n}".into(),
+                ..VmProfile::default()
+            },
+        }
     }
 }
 
@@ -122,10 +128,21 @@ fn merge(base: &toml::Value, over: &toml::Value) -> toml::Value {
 impl Scenario {
     /// A built-in scenario by name.
     pub fn builtin(name: &str) -> Result<Scenario, ScenarioError> {
-        let text = BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| ScenarioError {
-            name: name.into(),
-            message: format!("no such built-in scenario (have: {})", BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")),
-        })?;
+        let text = BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| ScenarioError {
+                name: name.into(),
+                message: format!(
+                    "no such built-in scenario (have: {})",
+                    BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
         Scenario::parse(name, text)
     }
 
@@ -134,21 +151,35 @@ impl Scenario {
         if BUILTIN.iter().any(|(n, _)| *n == name_or_path) {
             return Scenario::builtin(name_or_path);
         }
-        let text = std::fs::read_to_string(name_or_path)
-            .map_err(|e| ScenarioError { name: name_or_path.into(), message: format!("cannot read it: {e}") })?;
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError {
+            name: name_or_path.into(),
+            message: format!("cannot read it: {e}"),
+        })?;
         Scenario::parse(name_or_path, &text)
     }
 
     /// Parses scenario TOML: `[defaults]` merged under each `[[host]]`, `count` expanded.
     pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        let err = |message: String| ScenarioError { name: name.into(), message };
+        let err = |message: String| ScenarioError {
+            name: name.into(),
+            message,
+        };
         let mut doc: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
-        let defaults = doc.remove("defaults").unwrap_or(toml::Value::Table(toml::Table::new()));
+        let defaults = doc
+            .remove("defaults")
+            .unwrap_or(toml::Value::Table(toml::Table::new()));
         let hosts = doc.remove("host").unwrap_or(toml::Value::Array(vec![]));
         let mut expanded = Vec::new();
         for host in hosts.as_array().cloned().unwrap_or_default() {
-            let mut table = host.as_table().cloned().ok_or_else(|| err("[[host]] entries must be tables".into()))?;
-            let count = table.remove("count").and_then(|c| c.as_integer()).unwrap_or(1).max(1);
+            let mut table = host
+                .as_table()
+                .cloned()
+                .ok_or_else(|| err("[[host]] entries must be tables".into()))?;
+            let count = table
+                .remove("count")
+                .and_then(|c| c.as_integer())
+                .unwrap_or(1)
+                .max(1);
             for n in 1..=count {
                 let mut one = merge(&defaults, &toml::Value::Table(table.clone()));
                 if let Some(toml::Value::String(name)) = one.get_mut("name") {
@@ -158,7 +189,9 @@ impl Scenario {
             }
         }
         doc.insert("host".into(), toml::Value::Array(expanded));
-        let scenario: Scenario = toml::Value::Table(doc).try_into().map_err(|e: toml::de::Error| err(e.to_string()))?;
+        let scenario: Scenario = toml::Value::Table(doc)
+            .try_into()
+            .map_err(|e: toml::de::Error| err(e.to_string()))?;
         scenario.validate().map_err(err)?;
         Ok(scenario)
     }
@@ -170,7 +203,10 @@ impl Scenario {
                 return Err(format!("two hosts are named {:?}", h.name));
             }
             if !h.address.is_empty() && !is_loopback(&h.address) {
-                return Err(format!("host {:?}: {} is not a loopback address (127.0.0.0/8 or ::1)", h.name, h.address));
+                return Err(format!(
+                    "host {:?}: {} is not a loopback address (127.0.0.0/8 or ::1)",
+                    h.name, h.address
+                ));
             }
         }
         let mut in_pool = std::collections::HashSet::new();
@@ -192,7 +228,10 @@ impl Scenario {
         let groups: usize = self.pools.iter().map(|p| p.vm_groups.len()).sum();
         if groups == 0 {
             if let Some(p) = self.pools.first_mut() {
-                p.vm_groups.push(VmGroup { count: total, ..VmGroup::default() });
+                p.vm_groups.push(VmGroup {
+                    count: total,
+                    ..VmGroup::default()
+                });
             }
             return self;
         }
@@ -207,7 +246,9 @@ impl Scenario {
 
 /// True for 127.0.0.0/8 and ::1.
 pub fn is_loopback(address: &str) -> bool {
-    address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -225,9 +266,14 @@ mod tests {
 
     #[test]
     fn bad_scenarios_say_what_is_wrong() {
-        let e = Scenario::parse("t", "name = \"t\"\n[[host]]\nname = \"a\"\naddress = \"10.0.0.1\"\n").unwrap_err();
+        let e = Scenario::parse(
+            "t",
+            "name = \"t\"\n[[host]]\nname = \"a\"\naddress = \"10.0.0.1\"\n",
+        )
+        .unwrap_err();
         assert!(e.message.contains("loopback"), "{e}");
-        let e = Scenario::parse("t", "name = \"t\"\n[[host]]\nname = \"a\"\ncolour = 1\n").unwrap_err();
+        let e =
+            Scenario::parse("t", "name = \"t\"\n[[host]]\nname = \"a\"\ncolour = 1\n").unwrap_err();
         assert!(e.message.contains("colour"), "{e}");
         let e = Scenario::parse("t", "name = \"t\"\n[[pool]]\nmaster = \"ghost\"\n").unwrap_err();
         assert!(e.message.contains("ghost"), "{e}");
@@ -236,7 +282,14 @@ mod tests {
     #[test]
     fn defaults_merge_and_count_expands() {
         let s = Scenario::parse("t", "name = \"t\"\n[defaults]\npassword = \"pw\"\n[defaults.cpu]\nvendor = \"AuthenticAMD\"\n[[host]]\nname = \"n{n}\"\ncount = 3\n[host.cpu]\nmodel = \"1\"\n").unwrap();
-        assert_eq!(s.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["n1", "n2", "n3"]);
-        assert!(s.hosts.iter().all(|h| h.password == "pw" && h.cpu.vendor == "AuthenticAMD" && h.cpu.model == "1"));
+        assert_eq!(
+            s.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+            ["n1", "n2", "n3"]
+        );
+        assert!(
+            s.hosts.iter().all(|h| h.password == "pw"
+                && h.cpu.vendor == "AuthenticAMD"
+                && h.cpu.model == "1")
+        );
     }
 }

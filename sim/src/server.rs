@@ -2,7 +2,6 @@
 //! `/json`), JSON-RPC at `/jsonrpc`, CORS pre-flight, xapi's HTTP 500 for bodies it cannot
 //! parse (wire-protocol.md §1), and the fault controls (latency, dropped connections).
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -13,7 +12,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
-use xenpool::wire::{self, Format, Limits, Value};
+use xenpool::wire::{self, Limits};
 
 use crate::dispatch;
 use crate::failure::Failure;
@@ -32,7 +31,10 @@ pub struct HostServer {
 impl HostServer {
     /// Wraps an accept loop and its connections.
     pub fn new(accept: AbortHandle, connections: Arc<Mutex<Vec<AbortHandle>>>) -> Self {
-        HostServer { accept, connections }
+        HostServer {
+            accept,
+            connections,
+        }
     }
 
     /// Closes the listener and every open connection (the host "dies").
@@ -47,16 +49,28 @@ impl HostServer {
 }
 
 /// Serves host `index` of the simulation on `listener`.
-pub fn spawn(sim: Sim, index: usize, listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>) -> HostServer {
+pub fn spawn(
+    sim: Sim,
+    index: usize,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> HostServer {
     let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
     let conns = connections.clone();
     let accept = tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
             let sim = sim.clone();
             let tls = tls.clone();
             let handle = tokio::spawn(async move {
-                if sim.world().hosts.get(index).is_none_or(|h| h.drop_connections) {
+                if sim
+                    .world()
+                    .hosts
+                    .get(index)
+                    .is_none_or(|h| h.drop_connections)
+                {
                     return; // drop it on the floor
                 }
                 let service = service_fn(move |req| {
@@ -67,7 +81,9 @@ pub fn spawn(sim: Sim, index: usize, listener: TcpListener, tls: Option<tokio_ru
                 match tls {
                     Some(acceptor) => {
                         if let Ok(stream) = acceptor.accept(tcp).await {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
                         }
                     }
                     None => {
@@ -81,7 +97,10 @@ pub fn spawn(sim: Sim, index: usize, listener: TcpListener, tls: Option<tokio_ru
             }
         }
     });
-    HostServer { accept: accept.abort_handle(), connections }
+    HostServer {
+        accept: accept.abort_handle(),
+        connections,
+    }
 }
 
 /// An error from the service closes the connection without an answer.
@@ -96,13 +115,24 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-fn respond(status: StatusCode, content_type: &str, body: Vec<u8>, headers: &[(&str, String)]) -> Response<Full<Bytes>> {
+fn respond(
+    status: StatusCode,
+    content_type: &str,
+    body: Vec<u8>,
+    headers: &[(&str, String)],
+) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(hyper::header::CONTENT_TYPE, content_type.parse().expect("a valid content type"));
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        content_type.parse().expect("a valid content type"),
+    );
     for (k, v) in headers {
-        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(k.as_bytes()), v.parse()) {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            v.parse(),
+        ) {
             h.insert(name, value);
         }
     }
@@ -110,15 +140,29 @@ fn respond(status: StatusCode, content_type: &str, body: Vec<u8>, headers: &[(&s
 }
 
 fn html_500(message: &str) -> Response<Full<Bytes>> {
-    let body = format!("<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>{}</body></html>", html_escape(message));
-    respond(StatusCode::INTERNAL_SERVER_ERROR, "text/html", body.into_bytes(), &[])
+    let body = format!(
+        "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>{}</body></html>",
+        html_escape(message)
+    );
+    respond(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "text/html",
+        body.into_bytes(),
+        &[],
+    )
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
-async fn serve(sim: Sim, index: usize, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn serve(
+    sim: Sim,
+    index: usize,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let (latency, drop) = {
         let world = sim.world();
         let h = &world.hosts[index];
@@ -130,7 +174,13 @@ async fn serve(sim: Sim, index: usize, req: Request<Incoming>) -> Result<Respons
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let cors = [("access-control-allow-origin", "*".to_string()), ("access-control-allow-headers", "X-Requested-With".to_string())];
+    let cors = [
+        ("access-control-allow-origin", "*".to_string()),
+        (
+            "access-control-allow-headers",
+            "X-Requested-With".to_string(),
+        ),
+    ];
     if req.method() == Method::OPTIONS {
         return Ok(respond(StatusCode::OK, "text/plain", vec![], &cors));
     }
@@ -138,40 +188,56 @@ async fn serve(sim: Sim, index: usize, req: Request<Incoming>) -> Result<Respons
     let json = match (req.method(), path.as_str()) {
         (&Method::POST, "/" | "/RPC2" | "/json") => false,
         (&Method::POST, "/jsonrpc") => true,
-        _ => return Ok(respond(StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec(), &[])),
+        _ => {
+            return Ok(respond(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                b"not found".to_vec(),
+                &[],
+            ));
+        }
     };
-    let wants_thumbprint = req.headers().contains_key("x-xenapi-request-host-certificate-thumbprint");
+    let wants_thumbprint = req
+        .headers()
+        .contains_key("x-xenapi-request-host-certificate-thumbprint");
     let body = match Limited::new(req.into_body(), MAX_REQUEST).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return Ok(html_500(&format!("request body: {e}"))),
     };
-    let limits = Limits { max_body_bytes: MAX_REQUEST, ..Limits::default() };
+    let limits = Limits {
+        max_body_bytes: MAX_REQUEST,
+        ..Limits::default()
+    };
     let call = match wire::decode_call(json, &body, &limits) {
         Ok(call) => call,
         Err(e) => return Ok(html_500(&e.to_string())),
     };
     let outcome = dispatch::dispatch(&sim, index, &call.method, call.params).await;
     let mut headers: Vec<(&str, String)> = cors.to_vec();
-    if let Err(Failure(d)) = &outcome {
-        if wants_thumbprint && d.first().is_some_and(|c| c == "HOST_IS_SLAVE") {
-            if let Some(fp) = master_fingerprint(&sim, index) {
-                headers.push(("x-xenapi-response-host-certificate-thumbprint", fp));
-            }
-        }
+    if let Err(Failure(d)) = &outcome
+        && wants_thumbprint
+        && d.first().is_some_and(|c| c == "HOST_IS_SLAVE")
+        && let Some(fp) = master_fingerprint(&sim, index)
+    {
+        headers.push(("x-xenapi-response-host-certificate-thumbprint", fp));
     }
     let content_type = if json { "application/json" } else { "text/xml" };
     // system.listMethods is answered bare on XML-RPC, without the Status/Value envelope.
-    if !json && call.method == "system.listMethods" {
-        if let Ok(v) = &outcome {
-            return Ok(respond(StatusCode::OK, content_type, wire::encode_bare_response(v), &headers));
-        }
+    if !json
+        && call.method == "system.listMethods"
+        && let Ok(v) = &outcome
+    {
+        return Ok(respond(
+            StatusCode::OK,
+            content_type,
+            wire::encode_bare_response(v),
+            &headers,
+        ));
     }
     let bytes = match &outcome {
         Ok(v) => wire::encode_response(call.format, call.id.as_ref(), Ok(v)),
         Err(Failure(d)) => wire::encode_response(call.format, call.id.as_ref(), Err(d.as_slice())),
     };
-    let _ = Format::XmlRpc;
-    let _: Option<Value> = None;
     Ok(respond(StatusCode::OK, content_type, bytes, &headers))
 }
 
@@ -181,6 +247,3 @@ fn master_fingerprint(sim: &Sim, index: usize) -> Option<String> {
     let m = world.host_by_address(master)?;
     world.hosts[m].fingerprint.map(|f| f.to_string())
 }
-
-/// The `Infallible` alias hyper wants for never-failing bodies.
-pub type Never = Infallible;

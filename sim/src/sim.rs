@@ -26,19 +26,29 @@ impl std::fmt::Debug for Sim {
 impl Sim {
     /// Wraps a world.
     pub fn new(world: World) -> Self {
-        Sim(Arc::new(Inner { world: Mutex::new(world) }))
+        Sim(Arc::new(Inner {
+            world: Mutex::new(world),
+        }))
     }
 
     /// Locks the world. Never hold the guard across an `.await`.
     pub fn world(&self) -> MutexGuard<'_, World> {
         // A handler that panicked left the world as it was mid-change; keep serving.
-        self.0.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// xapi's `Session_check.check`: a local session is good on its own host; otherwise a
     /// member answers `HOST_IS_SLAVE [coordinator]`, and the coordinator checks the
     /// session exists. Returns whether the session is a local one.
-    pub fn check_session(&self, host: usize, session: &str, _method: &str) -> Result<bool, Failure> {
+    pub fn check_session(
+        &self,
+        host: usize,
+        session: &str,
+        _method: &str,
+    ) -> Result<bool, Failure> {
         let world = self.world();
         let h = &world.hosts[host];
         if h.local_sessions.contains(session) {
@@ -58,7 +68,9 @@ impl Sim {
     pub fn emergency_error(&self, host: usize) -> Option<Failure> {
         let world = self.world();
         let master = world.hosts[host].master_address.as_ref()?;
-        let reachable = world.host_by_address(master).is_some_and(|m| world.hosts[m].alive);
+        let reachable = world
+            .host_by_address(master)
+            .is_some_and(|m| world.hosts[m].alive);
         (!reachable).then(|| Failure::code(ErrorCode::HostStillBooting))
     }
 
@@ -75,7 +87,10 @@ impl Sim {
                 ("created", Value::DateTime(now)),
                 ("resident_on", Value::String(host_ref)),
                 ("progress", Value::Double(0.0)),
-                ("allowed_operations", Value::Array(vec![Value::String("cancel".into())])),
+                (
+                    "allowed_operations",
+                    Value::Array(vec![Value::String("cancel".into())]),
+                ),
             ]),
         )
     }
@@ -92,12 +107,21 @@ impl Sim {
             match outcome {
                 Ok(value) => {
                     r.insert("status".into(), Value::String("success".into()));
-                    r.insert("result".into(), Value::String(xenpool::wire::encode_value_fragment(&value)));
+                    r.insert(
+                        "result".into(),
+                        Value::String(xenpool::wire::encode_value_fragment(&value)),
+                    );
                 }
                 Err(Failure(description)) => {
                     let cancelled = description.first().is_some_and(|c| c == "TASK_CANCELLED");
-                    r.insert("status".into(), Value::String(if cancelled { "cancelled" } else { "failure" }.into()));
-                    r.insert("error_info".into(), Value::Array(description.into_iter().map(Value::String).collect()));
+                    r.insert(
+                        "status".into(),
+                        Value::String(if cancelled { "cancelled" } else { "failure" }.into()),
+                    );
+                    r.insert(
+                        "error_info".into(),
+                        Value::Array(description.into_iter().map(Value::String).collect()),
+                    );
                 }
             }
         });
@@ -115,9 +139,16 @@ impl Sim {
 
     /// True when the caller's task was asked to cancel.
     pub fn cancelling(&self, caller: &Caller) -> bool {
-        let Some(task) = &caller.task else { return false };
+        let Some(task) = &caller.task else {
+            return false;
+        };
         let world = self.world();
-        world.pool(caller.host).db.get_field("task", task, "status").and_then(Value::as_str) == Some("cancelling")
+        world
+            .pool(caller.host)
+            .db
+            .get_field("task", task, "status")
+            .and_then(Value::as_str)
+            == Some("cancelling")
     }
 }
 
@@ -134,11 +165,21 @@ impl Sim {
         let dead_ref = world.hosts[index].host_ref.clone();
         let was_master = world.coordinator(pool) == Some(index);
         if was_master {
-            let survivor = world.members(pool).into_iter().find(|&i| world.hosts[i].alive);
+            let survivor = world
+                .members(pool)
+                .into_iter()
+                .find(|&i| world.hosts[i].alive);
             let Some(survivor) = survivor else { return };
             crate::handlers::pool::make_coordinator(&mut world, pool, survivor);
             let uuid = world.hosts[survivor].uuid.clone();
-            message(&mut world.pools.get_mut(&pool).expect("pool").db, "POOL_MASTER_TRANSITION", 1, "Host", &uuid, "This host is now the pool coordinator");
+            message(
+                &mut world.pools.get_mut(&pool).expect("pool").db,
+                "POOL_MASTER_TRANSITION",
+                1,
+                "Host",
+                &uuid,
+                "This host is now the pool coordinator",
+            );
         }
         let dead_uuid = world.hosts[index].uuid.clone();
         let db = &mut world.pools.get_mut(&pool).expect("pool").db;
@@ -146,8 +187,18 @@ impl Sim {
         db.update("host_metrics", &metrics, |r| {
             r.insert("live".into(), Value::Bool(false));
         });
-        message(db, "HA_HOST_FAILED", 2, "Host", &dead_uuid, "Host failed; HA is restarting its protected VMs");
-        let guests = db.find("VM", |r| r.get("resident_on").and_then(Value::as_str) == Some(&dead_ref) && r.get("is_control_domain") != Some(&Value::Bool(true)));
+        message(
+            db,
+            "HA_HOST_FAILED",
+            2,
+            "Host",
+            &dead_uuid,
+            "Host failed; HA is restarting its protected VMs",
+        );
+        let guests = db.find("VM", |r| {
+            r.get("resident_on").and_then(Value::as_str) == Some(&dead_ref)
+                && r.get("is_control_domain") != Some(&Value::Bool(true))
+        });
         let mut protected = Vec::new();
         for vm in guests {
             crate::handlers::vm::halt(db, &vm);
@@ -159,7 +210,11 @@ impl Sim {
         // `restart` VMs first, then best-effort ones if there is room.
         protected.sort_by_key(|(restart, _)| !restart);
         for (_, vm) in protected {
-            let target = crate::handlers::vm::candidate_hosts(db, &vm).into_iter().find(|h| crate::handlers::vm::assert_can_boot_here(db, &vm, h, false, false).is_ok());
+            let target = crate::handlers::vm::candidate_hosts(db, &vm)
+                .into_iter()
+                .find(|h| {
+                    crate::handlers::vm::assert_can_boot_here(db, &vm, h, false, false).is_ok()
+                });
             if let Some(h) = target {
                 crate::handlers::vm::place(db, &vm, &h);
             }
@@ -173,7 +228,8 @@ impl Sim {
         world.hosts[index].alive = true;
         let pool = world.hosts[index].pool;
         if let Some(coordinator) = world.coordinator(pool) {
-            world.hosts[index].master_address = (coordinator != index).then(|| world.hosts[coordinator].address.clone());
+            world.hosts[index].master_address =
+                (coordinator != index).then(|| world.hosts[coordinator].address.clone());
         }
         let host_ref = world.hosts[index].host_ref.clone();
         let db = &mut world.pools.get_mut(&pool).expect("pool").db;
@@ -188,17 +244,33 @@ impl Sim {
     pub fn reset_to_standalone(&self, index: usize) {
         let mut world = self.world();
         let h = world.hosts[index].clone();
-        let password = world.pools.get(&h.pool).map(|p| p.root_password.clone()).unwrap_or_default();
+        let password = world
+            .pools
+            .get(&h.pool)
+            .map(|p| p.root_password.clone())
+            .unwrap_or_default();
         // A fresh install: no VMs, no bonds or VLANs, local storage only.
         let profile = crate::profile::HostProfile {
             vms: vec![],
             bonds: vec![],
             vlans: vec![],
-            srs: h.profile.srs.iter().filter(|s| !s.shared).cloned().collect(),
+            srs: h
+                .profile
+                .srs
+                .iter()
+                .filter(|s| !s.shared)
+                .cloned()
+                .collect(),
             ..h.profile.clone()
         };
         let mut db = crate::db::Db::new();
-        let built = crate::profile::build_standalone(&mut db, &profile, &h.uuid, &h.address, index as u64 + 1);
+        let built = crate::profile::build_standalone(
+            &mut db,
+            &profile,
+            &h.uuid,
+            &h.address,
+            index as u64 + 1,
+        );
         let pool = world.add_pool(db, password);
         let host = &mut world.hosts[index];
         host.pool = pool;
@@ -209,7 +281,14 @@ impl Sim {
 }
 
 /// Creates an alert message.
-pub fn message(db: &mut crate::db::Db, name: &str, priority: i64, class: &str, obj_uuid: &str, body: &str) {
+pub fn message(
+    db: &mut crate::db::Db,
+    name: &str,
+    priority: i64,
+    class: &str,
+    obj_uuid: &str,
+    body: &str,
+) {
     db.create(
         "message",
         record([
@@ -217,7 +296,10 @@ pub fn message(db: &mut crate::db::Db, name: &str, priority: i64, class: &str, o
             ("priority", Value::Int(priority)),
             ("cls", Value::String(class.into())),
             ("obj_uuid", Value::String(obj_uuid.into())),
-            ("timestamp", Value::DateTime(xenpool::DateTime::now().to_wire())),
+            (
+                "timestamp",
+                Value::DateTime(xenpool::DateTime::now().to_wire()),
+            ),
             ("body", Value::String(body.into())),
         ]),
     );

@@ -104,13 +104,17 @@ pub struct World {
 impl World {
     /// An empty world.
     pub fn new(config: Config) -> Self {
-        World { config, ..Default::default() }
+        World {
+            config,
+            ..Default::default()
+        }
     }
 
     /// Adds a pool database and returns its id.
     pub fn add_pool(&mut self, db: Db, root_password: String) -> PoolId {
         self.next_pool += 1;
-        self.pools.insert(self.next_pool, PoolState { db, root_password });
+        self.pools
+            .insert(self.next_pool, PoolState { db, root_password });
         self.next_pool
     }
 
@@ -121,7 +125,9 @@ impl World {
 
     /// The host with this scenario name or uuid.
     pub fn host_by_name(&self, name: &str) -> Option<usize> {
-        self.hosts.iter().position(|h| h.name == name || h.uuid == name)
+        self.hosts
+            .iter()
+            .position(|h| h.name == name || h.uuid == name)
     }
 
     /// The pool a host belongs to.
@@ -142,7 +148,9 @@ impl World {
 
     /// Hosts in a pool.
     pub fn members(&self, pool: PoolId) -> Vec<usize> {
-        (0..self.hosts.len()).filter(|&i| self.hosts[i].pool == pool).collect()
+        (0..self.hosts.len())
+            .filter(|&i| self.hosts[i].pool == pool)
+            .collect()
     }
 
     /// The host that the pool database names as coordinator.
@@ -150,12 +158,17 @@ impl World {
         let db = &self.pools.get(&pool)?.db;
         let (_, record) = db.all("pool").next()?;
         let master = record.get("master")?.as_str()?;
-        self.hosts.iter().position(|h| h.pool == pool && h.host_ref == master)
+        self.hosts
+            .iter()
+            .position(|h| h.pool == pool && h.host_ref == master)
     }
 
     /// The pool object's reference in a database.
     pub fn pool_ref(db: &Db) -> String {
-        db.all("pool").next().map(|(r, _)| r.clone()).unwrap_or_default()
+        db.all("pool")
+            .next()
+            .map(|(r, _)| r.clone())
+            .unwrap_or_default()
     }
 
     /// The host's current time, with its clock offset.
@@ -165,13 +178,22 @@ impl World {
 
     /// The simulator host behind a `host` reference in a pool.
     pub fn host_by_ref(&self, pool: PoolId, host_ref: &str) -> Option<usize> {
-        self.hosts.iter().position(|h| h.pool == pool && h.host_ref == host_ref)
+        self.hosts
+            .iter()
+            .position(|h| h.pool == pool && h.host_ref == host_ref)
     }
 
     /// Number of live sessions in every pool database and on every host.
     pub fn session_count(&self) -> usize {
-        self.pools.values().map(|p| p.db.count("session")).sum::<usize>()
-            + self.hosts.iter().map(|h| h.local_sessions.len()).sum::<usize>()
+        self.pools
+            .values()
+            .map(|p| p.db.count("session"))
+            .sum::<usize>()
+            + self
+                .hosts
+                .iter()
+                .map(|h| h.local_sessions.len())
+                .sum::<usize>()
     }
 }
 

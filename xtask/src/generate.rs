@@ -895,6 +895,53 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
     Module::new("metadata", header, s)
 }
 
+/// The Rust expression for a datamodel default that differs from the type's own
+/// `Default` (so a record built with `..Default::default()` and sent to a constructor
+/// carries what xapi would have filled in, e.g. `network.managed = true`).
+fn scalar_default(t: &Ty, text: &str) -> Option<String> {
+    let text = text.trim();
+    match t {
+        Ty::Bool => (text == "true").then(|| "true".to_string()),
+        Ty::Int => text
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v != 0)
+            .map(|v| format!("{v}")),
+        Ty::Float => text
+            .trim_end_matches('.')
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v != 0.0)
+            .map(|v| format!("{v:?}")),
+        Ty::String => {
+            let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+            (!inner.is_empty()).then(|| format!("{}.to_string()", lit(inner)))
+        }
+        Ty::Map(k, v) if matches!(**k, Ty::String) && matches!(**v, Ty::String) => {
+            let body = text.strip_prefix('{')?.strip_suffix('}')?.trim();
+            if body.is_empty() {
+                return None;
+            }
+            let mut pairs = Vec::new();
+            for entry in body.split(',') {
+                let (key, value) = entry.split_once("->")?;
+                let key = key.trim().strip_prefix('"')?.strip_suffix('"')?;
+                let value = value.trim().strip_prefix('"')?.strip_suffix('"')?;
+                pairs.push(format!(
+                    "({}.to_string(), {}.to_string())",
+                    lit(key),
+                    lit(value)
+                ));
+            }
+            Some(format!(
+                "::std::collections::HashMap::from([{}])",
+                pairs.join(", ")
+            ))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1020,36 +1067,5 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("task"), "{err}");
-    }
-}
-
-/// The Rust expression for a datamodel default that differs from the type's own
-/// `Default` (so a record built with `..Default::default()` and sent to a constructor
-/// carries what xapi would have filled in, e.g. `network.managed = true`).
-fn scalar_default(t: &Ty, text: &str) -> Option<String> {
-    let text = text.trim();
-    match t {
-        Ty::Bool => (text == "true").then(|| "true".to_string()),
-        Ty::Int => text.parse::<i64>().ok().filter(|v| *v != 0).map(|v| format!("{v}")),
-        Ty::Float => text.trim_end_matches('.').parse::<f64>().ok().filter(|v| *v != 0.0).map(|v| format!("{v:?}")),
-        Ty::String => {
-            let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-            (!inner.is_empty()).then(|| format!("{}.to_string()", lit(inner)))
-        }
-        Ty::Map(k, v) if matches!(**k, Ty::String) && matches!(**v, Ty::String) => {
-            let body = text.strip_prefix('{')?.strip_suffix('}')?.trim();
-            if body.is_empty() {
-                return None;
-            }
-            let mut pairs = Vec::new();
-            for entry in body.split(',') {
-                let (key, value) = entry.split_once("->")?;
-                let key = key.trim().strip_prefix('"')?.strip_suffix('"')?;
-                let value = value.trim().strip_prefix('"')?.strip_suffix('"')?;
-                pairs.push(format!("({}.to_string(), {}.to_string())", lit(key), lit(value)));
-            }
-            Some(format!("::std::collections::HashMap::from([{}])", pairs.join(", ")))
-        }
-        _ => None,
     }
 }

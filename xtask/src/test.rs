@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 
 fn run(what: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("\n==> {what}");
-    let status = cmd.status().with_context(|| format!("cannot start: {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start: {cmd:?}"))?;
     if !status.success() {
         bail!("{what} failed ({status})");
     }
@@ -38,31 +40,62 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
         bail!("{}", crate::STALE);
     }
     run("formatting", cargo(root).args(["fmt", "--all", "--check"]))?;
-    run("clippy", cargo(root).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
-    run("Rust tests", cargo(root).args(["test", "--workspace", "--locked"]))?;
+    run(
+        "clippy",
+        cargo(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run(
+        "Rust tests",
+        cargo(root).args(["test", "--workspace", "--locked"]),
+    )?;
 
     // The official XenAPI client from PyPI against the simulator.
     let venv = root.join("target").join("xtask-venv");
     let python = venv.join("bin").join("python");
     if !python.exists() {
-        run("Python environment", Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(
+            "Python environment",
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        )?;
     }
     run(
         "Python test dependencies",
-        Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "XenAPI>=24", "pytest>=8"]),
+        Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "XenAPI>=24",
+            "pytest>=8",
+        ]),
     )?;
     run(
         "official XenAPI client against the simulator",
         Command::new(&python)
             .args(["-m", "pytest", "-q", "sim/tests/python"])
             .current_dir(root)
-            .env("XENPOOL_SIM", root.join("target").join("debug").join("xenpool-sim")),
+            .env(
+                "XENPOOL_SIM",
+                root.join("target").join("debug").join("xenpool-sim"),
+            ),
     )?;
 
     if fuzz {
         run(
             &format!("fuzzing the decoders ({fuzz_seconds} s per target)"),
-            Command::new("bash").arg(root.join("core").join("fuzz").join("run.sh")).arg(&fuzz_seconds).current_dir(root),
+            Command::new("bash")
+                .arg(root.join("core").join("fuzz").join("run.sh"))
+                .arg(&fuzz_seconds)
+                .current_dir(root),
         )?;
     }
     eprintln!("\nall checks passed");

@@ -31,8 +31,15 @@ pub struct ObjectCache {
 
 impl std::fmt::Debug for ObjectCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let counts: HashMap<String, usize> = self.inner.tables.read().map(|t| t.iter().map(|(k, v)| (k.clone(), v.len())).collect()).unwrap_or_default();
-        f.debug_struct("ObjectCache").field("objects", &counts).finish()
+        let counts: HashMap<String, usize> = self
+            .inner
+            .tables
+            .read()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.len())).collect())
+            .unwrap_or_default();
+        f.debug_struct("ObjectCache")
+            .field("objects", &counts)
+            .finish()
     }
 }
 
@@ -45,11 +52,26 @@ impl Drop for ObjectCache {
 /// Reads every record of `classes` after taking a token, so the event stream from that
 /// token covers anything that changes during the reads.
 async fn bootstrap<C: Caller>(caller: &C, classes: &[String]) -> Result<(Tables, String)> {
-    let pool = Pool::get_all(caller).await?.into_iter().next().ok_or_else(|| Error::InvalidArgument("no pool object".into()))?;
-    let token: String = caller.call("event.inject", true, vec![Value::String("pool".into()), Value::String(pool.into_string())]).await?;
+    let pool = Pool::get_all(caller)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::InvalidArgument("no pool object".into()))?;
+    let token: String = caller
+        .call(
+            "event.inject",
+            true,
+            vec![
+                Value::String("pool".into()),
+                Value::String(pool.into_string()),
+            ],
+        )
+        .await?;
     let mut tables = Tables::new();
     for class in classes {
-        let records: HashMap<String, Value> = caller.call(&format!("{class}.get_all_records"), true, vec![]).await?;
+        let records: HashMap<String, Value> = caller
+            .call(&format!("{class}.get_all_records"), true, vec![])
+            .await?;
         tables.insert(class.to_ascii_lowercase(), records);
     }
     Ok((tables, token))
@@ -60,11 +82,16 @@ impl ObjectCache {
     pub async fn start<C: Caller + Clone + 'static>(caller: C, classes: &[&str]) -> Result<Self> {
         let classes: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
         let (tables, token) = bootstrap(&caller, &classes).await?;
-        let inner = Arc::new(Inner { tables: RwLock::new(tables), changes: tokio::sync::watch::Sender::new(0) });
+        let inner = Arc::new(Inner {
+            tables: RwLock::new(tables),
+            changes: tokio::sync::watch::Sender::new(0),
+        });
         let shared = inner.clone();
         let task = tokio::spawn(async move {
-            let subscriptions: Vec<String> = classes.iter().map(|c| c.to_ascii_lowercase()).collect();
-            let mut watcher = EventWatcher::from_token(caller.clone(), subscriptions.clone(), &token);
+            let subscriptions: Vec<String> =
+                classes.iter().map(|c| c.to_ascii_lowercase()).collect();
+            let mut watcher =
+                EventWatcher::from_token(caller.clone(), subscriptions.clone(), &token);
             loop {
                 match watcher.next().await {
                     Ok(WatchItem::Events(events)) => {
@@ -89,7 +116,11 @@ impl ObjectCache {
                             if let Ok(mut t) = shared.tables.write() {
                                 *t = tables;
                             }
-                            watcher = EventWatcher::from_token(caller.clone(), subscriptions.clone(), &token);
+                            watcher = EventWatcher::from_token(
+                                caller.clone(),
+                                subscriptions.clone(),
+                                &token,
+                            );
                             shared.changes.send_modify(|n| *n += 1);
                         }
                         Err(e) => {
@@ -109,7 +140,10 @@ impl ObjectCache {
 
     fn read<T: DeserializeOwned>(&self, class: &str, reference: &str) -> Option<T> {
         let tables = self.inner.tables.read().ok()?;
-        let value = tables.get(&class.to_ascii_lowercase())?.get(reference)?.clone();
+        let value = tables
+            .get(&class.to_ascii_lowercase())?
+            .get(reference)?
+            .clone();
         wire::from_value(value).ok()
     }
 
@@ -120,34 +154,51 @@ impl ObjectCache {
 
     /// Every cached object of class `C`.
     pub fn all<C: XenClass>(&self) -> HashMap<Ref<C>, C::Record> {
-        let Ok(tables) = self.inner.tables.read() else { return HashMap::new() };
+        let Ok(tables) = self.inner.tables.read() else {
+            return HashMap::new();
+        };
         tables
             .get(&C::WIRE_NAME.to_ascii_lowercase())
-            .map(|t| t.iter().filter_map(|(k, v)| wire::from_value(v.clone()).ok().map(|rec| (Ref::new(k.clone()), rec))).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| {
+                        wire::from_value(v.clone())
+                            .ok()
+                            .map(|rec| (Ref::new(k.clone()), rec))
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// Waits until the object's record satisfies `predicate` (returning that record), or
     /// fails with [`Error::Timeout`].
-    pub async fn wait_for<C: XenClass>(&self, r: &Ref<C>, predicate: impl Fn(&C::Record) -> bool, timeout: Duration) -> Result<C::Record> {
+    pub async fn wait_for<C: XenClass>(
+        &self,
+        r: &Ref<C>,
+        predicate: impl Fn(&C::Record) -> bool,
+        timeout: Duration,
+    ) -> Result<C::Record> {
         let mut changes = self.inner.changes.subscribe();
         let wait = async {
             loop {
-                if let Some(record) = self.get(r) {
-                    if predicate(&record) {
-                        return Ok(record);
-                    }
+                if let Some(record) = self.get(r)
+                    && predicate(&record)
+                {
+                    return Ok(record);
                 }
                 if changes.changed().await.is_err() {
                     return Err(Error::InvalidArgument("the object cache stopped".into()));
                 }
             }
         };
-        tokio::time::timeout(timeout, wait).await.map_err(|_| Error::Timeout {
-            url: String::new(),
-            method: format!("waiting for {} {r}", C::WIRE_NAME),
-            after: timeout,
-            may_have_reached_host: false,
-        })?
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout {
+                url: String::new(),
+                method: format!("waiting for {} {r}", C::WIRE_NAME),
+                after: timeout,
+                may_have_reached_host: false,
+            })?
     }
 }

@@ -45,14 +45,29 @@ pub struct PoolConnection {
 
 impl std::fmt::Debug for PoolConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PoolConnection").field("coordinator", &self.coordinator_address()).field("members", &self.members()).finish()
+        f.debug_struct("PoolConnection")
+            .field("coordinator", &self.coordinator_address())
+            .field("members", &self.members())
+            .finish()
     }
 }
 
 impl Pool {
     /// Connects to the pool that `address` (any member, or its coordinator) belongs to.
-    pub async fn connect(address: &str, credentials: Credentials, tls: Tls) -> Result<PoolConnection> {
-        PoolConnection::connect(address, credentials, ConnectOptions { tls, ..ConnectOptions::default() }).await
+    pub async fn connect(
+        address: &str,
+        credentials: Credentials,
+        tls: Tls,
+    ) -> Result<PoolConnection> {
+        PoolConnection::connect(
+            address,
+            credentials,
+            ConnectOptions {
+                tls,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
     }
 }
 
@@ -66,7 +81,14 @@ pub fn is_idempotent(method: &str) -> bool {
         || message.starts_with("assert_")
         || message.starts_with("compute_")
         || message.starts_with("ha_compute_")
-        || matches!(method, "event.from" | "event.get_current_id" | "event.inject" | "host.get_servertime" | "host.get_server_localtime")
+        || matches!(
+            method,
+            "event.from"
+                | "event.get_current_id"
+                | "event.inject"
+                | "host.get_servertime"
+                | "host.get_server_localtime"
+        )
 }
 
 /// The SHA-256 fingerprint of a PEM certificate.
@@ -77,14 +99,24 @@ pub fn fingerprint_of_pem(pem: &str) -> Option<Fingerprint> {
 
 impl PoolConnection {
     /// Logs in through `address` and learns the members.
-    pub async fn connect(address: &str, credentials: Credentials, options: ConnectOptions) -> Result<Self> {
+    pub async fn connect(
+        address: &str,
+        credentials: Credentials,
+        options: ConnectOptions,
+    ) -> Result<Self> {
         let conn = Connection::login(address, credentials, options).await?;
         Self::from_connection(conn).await
     }
 
     /// Wraps an existing session and learns the members.
     pub async fn from_connection(conn: Connection) -> Result<Self> {
-        let pool = PoolConnection { inner: Arc::new(Inner { conn, members: Mutex::new(vec![]), failover_timeout: Duration::from_secs(30) }) };
+        let pool = PoolConnection {
+            inner: Arc::new(Inner {
+                conn,
+                members: Mutex::new(vec![]),
+                failover_timeout: Duration::from_secs(30),
+            }),
+        };
         pool.refresh_members().await?;
         Ok(pool)
     }
@@ -108,7 +140,11 @@ impl PoolConnection {
 
     /// The members as last learnt.
     pub fn members(&self) -> Vec<Member> {
-        self.inner.members.lock().map(|m| m.clone()).unwrap_or_default()
+        self.inner
+            .members
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// The address of the host now serving the session.
@@ -124,11 +160,18 @@ impl PoolConnection {
         for (host, record) in hosts {
             let fingerprint = if pinned {
                 // Learnt over the pinned coordinator connection, so it can be trusted.
-                Host::get_server_certificate(&self.inner.conn, &host).await.ok().and_then(|pem| fingerprint_of_pem(&pem))
+                Host::get_server_certificate(&self.inner.conn, &host)
+                    .await
+                    .ok()
+                    .and_then(|pem| fingerprint_of_pem(&pem))
             } else {
                 None
             };
-            members.push(Member { name: record.name_label, address: record.address, fingerprint });
+            members.push(Member {
+                name: record.name_label,
+                address: record.address,
+                fingerprint,
+            });
         }
         members.sort_by(|a, b| a.address.cmp(&b.address));
         if let Ok(mut m) = self.inner.members.lock() {
@@ -151,7 +194,11 @@ impl PoolConnection {
 
     /// True if the current coordinator still answers a trivial read.
     async fn coordinator_answers(&self) -> bool {
-        self.inner.conn.call_with_timeout::<Value>("pool.get_all", true, vec![], Some(Duration::from_secs(3))).await.is_ok()
+        self.inner
+            .conn
+            .call_with_timeout::<Value>("pool.get_all", true, vec![], Some(Duration::from_secs(3)))
+            .await
+            .is_ok()
     }
 
     /// Finds the new coordinator by probing the remembered members. Members in emergency
@@ -163,13 +210,27 @@ impl PoolConnection {
         let deadline = Instant::now() + self.inner.failover_timeout;
         let mut last_problem = String::from("no member to ask");
         while Instant::now() < deadline {
-            for member in members.iter().filter(|m| m.address != dead).chain(members.iter().filter(|m| m.address == dead)) {
+            for member in members
+                .iter()
+                .filter(|m| m.address != dead)
+                .chain(members.iter().filter(|m| m.address == dead))
+            {
                 let Some(tls) = self.tls_for(member) else {
                     last_problem = format!("no pinned certificate for member {}", member.address);
                     continue;
                 };
                 self.inner.conn.retarget(&member.address, tls)?;
-                match self.inner.conn.call_with_timeout::<Value>("pool.get_all", true, vec![], Some(Duration::from_secs(3))).await {
+                match self
+                    .inner
+                    .conn
+                    .call_with_timeout::<Value>(
+                        "pool.get_all",
+                        true,
+                        vec![],
+                        Some(Duration::from_secs(3)),
+                    )
+                    .await
+                {
                     Ok(_) => {
                         tracing::info!(from = %dead, to = %self.coordinator_address(), "pool coordinator changed; carrying on");
                         let _ = self.refresh_members().await;
@@ -193,15 +254,26 @@ impl PoolConnection {
 }
 
 fn lost_coordinator(e: &Error) -> bool {
-    matches!(e, Error::Transport { .. } | Error::Timeout { .. }) || e.is_code(&ErrorCode::HostStillBooting)
+    matches!(e, Error::Transport { .. } | Error::Timeout { .. })
+        || e.is_code(&ErrorCode::HostStillBooting)
 }
 
 impl Caller for PoolConnection {
-    async fn call_with_timeout<T>(&self, method: &str, with_session: bool, params: Vec<Value>, timeout: Option<Duration>) -> Result<T>
+    async fn call_with_timeout<T>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<T>
     where
         T: DeserializeOwned + Send + 'static,
     {
-        let first = self.inner.conn.call_with_timeout::<T>(method, with_session, params.clone(), timeout).await;
+        let first = self
+            .inner
+            .conn
+            .call_with_timeout::<T>(method, with_session, params.clone(), timeout)
+            .await;
         let error = match first {
             Err(e) if lost_coordinator(&e) => e,
             other => return other,
@@ -215,9 +287,15 @@ impl Caller for PoolConnection {
         if sent && !is_idempotent(method) {
             return Err(Error::Indeterminate {
                 method: method.to_string(),
-                reason: format!("the coordinator stopped answering after the call was sent ({error}); now connected to {}", self.coordinator_address()),
+                reason: format!(
+                    "the coordinator stopped answering after the call was sent ({error}); now connected to {}",
+                    self.coordinator_address()
+                ),
             });
         }
-        self.inner.conn.call_with_timeout::<T>(method, with_session, params, timeout).await
+        self.inner
+            .conn
+            .call_with_timeout::<T>(method, with_session, params, timeout)
+            .await
     }
 }

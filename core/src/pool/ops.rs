@@ -17,7 +17,10 @@ use crate::transport::ConnectOptions;
 use crate::types::Ref;
 
 fn refused(operation: &str, problems: Vec<String>) -> Error {
-    Error::Refused { operation: operation.to_string(), problems }
+    Error::Refused {
+        operation: operation.to_string(),
+        problems,
+    }
 }
 
 /// What [`eject`] did.
@@ -47,34 +50,77 @@ impl Default for EjectOptions {
 /// Removes a member from the pool, found by uuid, name or address as `xe host-list` users
 /// name hosts. The coordinator is refused. Running VMs are live-migrated away first unless
 /// told otherwise. The host reboots into a fresh install (pool-operations.md §(b)).
-pub async fn eject(pool: &PoolConnection, host: &str, eject: &EjectOptions, options: &OpOptions) -> Result<EjectOutcome> {
+pub async fn eject(
+    pool: &PoolConnection,
+    host: &str,
+    eject: &EjectOptions,
+    options: &OpOptions,
+) -> Result<EjectOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let target = snap.find_host(host)?;
     let name = target.name().to_string();
     if target.is_coordinator() {
         return Err(refused(
             &format!("eject {name}"),
-            vec![format!("{name} is the pool coordinator: designate another host as coordinator first (pool.designate_new_master)")],
+            vec![format!(
+                "{name} is the pool coordinator: designate another host as coordinator first (pool.designate_new_master)"
+            )],
         ));
     }
-    let running: Vec<String> = target.resident_vms().iter().filter(|v| v.is_active()).map(|v| v.name().to_string()).collect();
+    let running: Vec<String> = target
+        .resident_vms()
+        .iter()
+        .filter(|v| v.is_active())
+        .map(|v| v.name().to_string())
+        .collect();
     if !running.is_empty() && !eject.evacuate {
-        return Err(refused(&format!("eject {name}"), vec![format!("VMs are running on {name}: {}; migrate or shut them down, or let eject evacuate them", running.join(", "))]));
+        return Err(refused(
+            &format!("eject {name}"),
+            vec![format!(
+                "VMs are running on {name}: {}; migrate or shut them down, or let eject evacuate them",
+                running.join(", ")
+            )],
+        ));
     }
     let mut plan = Plan::new(format!("eject {name}"));
-    let coordinator = snap.pool().master().map(|m| m.name().to_string()).unwrap_or_default();
+    let coordinator = snap
+        .pool()
+        .master()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default();
     if !running.is_empty() {
-        plan.call(&coordinator, "host.disable", &[&name], "stop new VMs landing on it");
-        plan.call(&coordinator, "Async.host.evacuate", &[&name], format!("live-migrate {} away", running.join(", ")));
+        plan.call(
+            &coordinator,
+            "host.disable",
+            &[&name],
+            "stop new VMs landing on it",
+        );
+        plan.call(
+            &coordinator,
+            "Async.host.evacuate",
+            &[&name],
+            format!("live-migrate {} away", running.join(", ")),
+        );
     }
-    plan.call(&coordinator, "Async.pool.eject", &[&name], "remove it from the pool");
+    plan.call(
+        &coordinator,
+        "Async.pool.eject",
+        &[&name],
+        "remove it from the pool",
+    );
     plan.warn(format!(
         "{name} reboots into a fresh installation: its VMs, local storage, bonds, VLANs and other network settings are gone; \
          only its management interface keeps its IP configuration, so if that changes, reach it through IPMI or the console"
     ));
-    plan.warn(format!("{name} keeps the pool's root password, not the one it had before joining"));
+    plan.warn(format!(
+        "{name} keeps the pool's root password, not the one it had before joining"
+    ));
     if options.dry_run {
-        return Ok(EjectOutcome { plan, executed: false, evacuated: running });
+        return Ok(EjectOutcome {
+            plan,
+            executed: false,
+            evacuated: running,
+        });
     }
     let host_ref = target.r.clone();
     let mut progress = Progress::new(options, plan.calls.len());
@@ -82,12 +128,21 @@ pub async fn eject(pool: &PoolConnection, host: &str, eject: &EjectOptions, opti
         progress.step(format!("disabling {name}"));
         Host::disable(pool, &host_ref).await?;
         progress.step(format!("evacuating {} VMs from {name}", running.len()));
-        run_task(pool, Host::async_evacuate(pool, &host_ref, &Ref::null(), 0), options).await?;
+        run_task(
+            pool,
+            Host::async_evacuate(pool, &host_ref, &Ref::null(), 0),
+            options,
+        )
+        .await?;
     }
     progress.step(format!("ejecting {name}"));
     run_task(pool, Pool::async_eject(pool, &host_ref), options).await?;
     let _ = pool.refresh_members().await;
-    Ok(EjectOutcome { plan, executed: true, evacuated: running })
+    Ok(EjectOutcome {
+        plan,
+        executed: true,
+        evacuated: running,
+    })
 }
 
 /// A bond created on one host.
@@ -116,7 +171,13 @@ pub struct BondOutcome {
 
 /// Creates a bond over the NICs named `devices` on every host of the pool, all carrying
 /// one new network — what XenCenter does for a pool-wide bond.
-pub async fn create_bond(pool: &PoolConnection, devices: &[&str], mode: BondMode, network_name: &str, options: &OpOptions) -> Result<BondOutcome> {
+pub async fn create_bond(
+    pool: &PoolConnection,
+    devices: &[&str],
+    mode: BondMode,
+    network_name: &str,
+    options: &OpOptions,
+) -> Result<BondOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let operation = format!("bond {} as {network_name}", devices.join("+"));
     let mut problems = Vec::new();
@@ -125,7 +186,9 @@ pub async fn create_bond(pool: &PoolConnection, devices: &[&str], mode: BondMode
         let mut pifs = Vec::new();
         for d in devices {
             match host.nic(d) {
-                Some(p) if p.bond().is_some() => problems.push(format!("{} {d} is already in a bond", host.name())),
+                Some(p) if p.bond().is_some() => {
+                    problems.push(format!("{} {d} is already in a bond", host.name()))
+                }
                 Some(p) => pifs.push(p.r.clone()),
                 None => problems.push(format!("{} has no NIC {d}", host.name())),
             }
@@ -138,25 +201,60 @@ pub async fn create_bond(pool: &PoolConnection, devices: &[&str], mode: BondMode
     if !problems.is_empty() {
         return Err(refused(&operation, problems));
     }
-    let coordinator = snap.pool().master().map(|m| m.name().to_string()).unwrap_or_default();
+    let coordinator = snap
+        .pool()
+        .master()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default();
     let mut plan = Plan::new(&operation);
-    plan.call(&coordinator, "network.create", &[network_name], "the network the bonds carry");
+    plan.call(
+        &coordinator,
+        "network.create",
+        &[network_name],
+        "the network the bonds carry",
+    );
     for (host, _, _) in &members {
-        plan.call(&coordinator, "Bond.create", &[&format!("{host}: {}", devices.join("+")), mode.wire()], format!("bond on {host}"));
+        plan.call(
+            &coordinator,
+            "Bond.create",
+            &[&format!("{host}: {}", devices.join("+")), mode.wire()],
+            format!("bond on {host}"),
+        );
     }
     if options.dry_run {
-        return Ok(BondOutcome { plan, executed: false, network: network_name.into(), bonds: vec![] });
+        return Ok(BondOutcome {
+            plan,
+            executed: false,
+            network: network_name.into(),
+            bonds: vec![],
+        });
     }
     let mut progress = Progress::new(options, plan.calls.len());
     progress.step(format!("creating network {network_name}"));
-    let network = Network::create(pool, &NetworkRecord { name_label: network_name.into(), ..Default::default() }).await?;
+    let network = Network::create(
+        pool,
+        &NetworkRecord {
+            name_label: network_name.into(),
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut bonds = Vec::new();
     for (host, _, pifs) in members {
         progress.step(format!("bonding {} on {host}", devices.join("+")));
         let bond = Bond::create(pool, &network, &pifs, "", &mode, &HashMap::new()).await?;
-        bonds.push(HostBond { host, bond: bond.into_string(), members: devices.iter().map(|d| d.to_string()).collect() });
+        bonds.push(HostBond {
+            host,
+            bond: bond.into_string(),
+            members: devices.iter().map(|d| d.to_string()).collect(),
+        });
     }
-    Ok(BondOutcome { plan, executed: true, network: network_name.into(), bonds })
+    Ok(BondOutcome {
+        plan,
+        executed: true,
+        network: network_name.into(),
+        bonds,
+    })
 }
 
 /// A member's bond that does not match the coordinator's bond on the same network.
@@ -182,24 +280,50 @@ pub struct BondProblem {
 /// The coordinator's bond is the reference: a member's bond should use as many NICs of the
 /// same link speeds, none of them carrying management.
 pub fn check_bonds(snap: &PoolSnapshot) -> Vec<BondProblem> {
-    let Some(master) = snap.pool().master() else { return vec![] };
+    let Some(master) = snap.pool().master() else {
+        return vec![];
+    };
     let mut problems = Vec::new();
     for reference in master.pifs().into_iter().filter_map(|p| p.bond_master_of()) {
-        let Some(network) = reference.network() else { continue };
+        let Some(network) = reference.network() else {
+            continue;
+        };
         let mut wanted: Vec<i64> = reference.members().iter().map(|m| m.speed_mbps()).collect();
         wanted.sort_unstable();
         for host in snap.hosts().into_iter().filter(|h| !h.is_coordinator()) {
-            let bond = host.pifs().into_iter().filter(|p| p.record.network == network.r).find_map(|p| p.bond_master_of());
-            let members: Vec<String> = bond.as_ref().map(|b| b.members().iter().map(|m| m.record.device.clone()).collect()).unwrap_or_default();
-            let mut speeds: Vec<i64> = bond.as_ref().map(|b| b.members().iter().map(|m| m.speed_mbps()).collect()).unwrap_or_default();
+            let bond = host
+                .pifs()
+                .into_iter()
+                .filter(|p| p.record.network == network.r)
+                .find_map(|p| p.bond_master_of());
+            let members: Vec<String> = bond
+                .as_ref()
+                .map(|b| {
+                    b.members()
+                        .iter()
+                        .map(|m| m.record.device.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut speeds: Vec<i64> = bond
+                .as_ref()
+                .map(|b| b.members().iter().map(|m| m.speed_mbps()).collect())
+                .unwrap_or_default();
             speeds.sort_unstable();
-            // The right NICs: free physical ones with the reference's speeds.
             let mut expected = Vec::new();
+            // The right NICs: physical ones, free or in this bond, never the one that
+            // carries (or, once the bond is gone, gets back) management.
+            let bond_ref = bond.as_ref().map(|b| b.r.clone());
+            let management_member = bond
+                .as_ref()
+                .filter(|b| b.master().is_some_and(|m| m.record.management))
+                .map(|b| b.record.primary_slave.clone());
             let mut free: Vec<_> = host
                 .pifs()
                 .into_iter()
-                .filter(|p| p.record.physical && (p.bond().is_none() || p.bond().map(|b| b.r.clone()) == bond.as_ref().map(|b| b.r.clone())))
-                .filter(|p| !p.record.management && !(bond.as_ref().is_some_and(|b| b.master().is_some_and(|m| m.record.management)) && p.bond().is_some() && speeds != wanted))
+                .filter(|p| p.record.physical && !p.record.management)
+                .filter(|p| p.bond().map(|b| b.r) == bond_ref || p.bond().is_none())
+                .filter(|p| management_member.as_ref() != Some(&p.r))
                 .collect();
             free.sort_by(|a, b| a.record.device.cmp(&b.record.device));
             for speed in &wanted {
@@ -209,8 +333,13 @@ pub fn check_bonds(snap: &PoolSnapshot) -> Vec<BondProblem> {
             }
             let reason = match &bond {
                 None => Some("no bond on this network".to_string()),
-                Some(_) if speeds != wanted => Some(format!("bonded NICs run at {speeds:?} Mbit/s; the coordinator's bond uses {wanted:?}")),
-                Some(b) if b.master().is_some_and(|m| m.record.management) && !reference.master().is_some_and(|m| m.record.management) => {
+                Some(_) if speeds != wanted => Some(format!(
+                    "bonded NICs run at {speeds:?} Mbit/s; the coordinator's bond uses {wanted:?}"
+                )),
+                Some(b)
+                    if b.master().is_some_and(|m| m.record.management)
+                        && !reference.master().is_some_and(|m| m.record.management) =>
+                {
                     Some("the bond took over the management interface".to_string())
                 }
                 _ => None,
@@ -246,27 +375,78 @@ pub struct RepairOutcome {
 pub async fn repair_bonds(pool: &PoolConnection, options: &OpOptions) -> Result<RepairOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let problems = check_bonds(&snap);
-    let coordinator = snap.pool().master().map(|m| m.name().to_string()).unwrap_or_default();
+    let coordinator = snap
+        .pool()
+        .master()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default();
     let mut plan = Plan::new("repair bonds");
     let mut actions = Vec::new();
     for problem in &problems {
         if problem.expected.is_empty() {
-            plan.warn(format!("{}: no free NICs match the coordinator's bond on {}; fix the cabling", problem.host, problem.network));
+            plan.warn(format!(
+                "{}: no free NICs match the coordinator's bond on {}; fix the cabling",
+                problem.host, problem.network
+            ));
             continue;
         }
         let host = snap.find_host(&problem.host)?;
-        let network = snap.networks.iter().find(|(_, n)| n.name_label == problem.network).map(|(r, _)| r.clone());
-        let reference = snap.pool().master().and_then(|m| m.pifs().into_iter().filter_map(|p| p.bond_master_of()).find(|b| b.network().map(|n| n.r) == network));
-        let (Some(network), Some(reference)) = (network, reference) else { continue };
+        let network = snap
+            .networks
+            .iter()
+            .find(|(_, n)| n.name_label == problem.network)
+            .map(|(r, _)| r.clone());
+        let reference = snap.pool().master().and_then(|m| {
+            m.pifs()
+                .into_iter()
+                .filter_map(|p| p.bond_master_of())
+                .find(|b| b.network().map(|n| n.r) == network)
+        });
+        let (Some(network), Some(reference)) = (network, reference) else {
+            continue;
+        };
         if let Some(bond) = &problem.bond {
-            plan.call(&coordinator, "Bond.destroy", &[bond], format!("remove {}'s bond over {}", problem.host, problem.members.join("+")));
+            plan.call(
+                &coordinator,
+                "Bond.destroy",
+                &[bond],
+                format!(
+                    "remove {}'s bond over {}",
+                    problem.host,
+                    problem.members.join("+")
+                ),
+            );
         }
-        plan.call(&coordinator, "Bond.create", &[&format!("{}: {}", problem.host, problem.expected.join("+")), reference.record.mode.wire()], format!("bond the right NICs of {}", problem.host));
-        let pifs: Vec<Ref<Pif>> = problem.expected.iter().filter_map(|d| host.nic(d)).map(|p| p.r.clone()).collect();
-        actions.push((problem.bond.clone().map(Ref::<Bond>::new), network, pifs, reference.record.mode.clone(), reference.record.properties.clone(), problem.host.clone()));
+        plan.call(
+            &coordinator,
+            "Bond.create",
+            &[
+                &format!("{}: {}", problem.host, problem.expected.join("+")),
+                reference.record.mode.wire(),
+            ],
+            format!("bond the right NICs of {}", problem.host),
+        );
+        let pifs: Vec<Ref<Pif>> = problem
+            .expected
+            .iter()
+            .filter_map(|d| host.nic(d))
+            .map(|p| p.r.clone())
+            .collect();
+        actions.push((
+            problem.bond.clone().map(Ref::<Bond>::new),
+            network,
+            pifs,
+            reference.record.mode.clone(),
+            reference.record.properties.clone(),
+            problem.host.clone(),
+        ));
     }
     if options.dry_run || actions.is_empty() {
-        return Ok(RepairOutcome { plan, executed: !options.dry_run, problems });
+        return Ok(RepairOutcome {
+            plan,
+            executed: !options.dry_run,
+            problems,
+        });
     }
     let mut progress = Progress::new(options, plan.calls.len());
     for (bond, network, pifs, mode, properties, host) in actions {
@@ -277,7 +457,11 @@ pub async fn repair_bonds(pool: &PoolConnection, options: &OpOptions) -> Result<
         progress.step(format!("bonding the right NICs on {host}"));
         Bond::create(pool, &network, &pifs, "", &mode, &properties).await?;
     }
-    Ok(RepairOutcome { plan, executed: true, problems })
+    Ok(RepairOutcome {
+        plan,
+        executed: true,
+        problems,
+    })
 }
 
 /// What [`create_nfs_sr`] did.
@@ -293,7 +477,14 @@ pub struct SrOutcome {
 
 /// Creates an NFS SR shared by every host (a plugged PBD on each) and makes it the pool's
 /// default SR (also for suspend images and crash dumps).
-pub async fn create_nfs_sr(pool: &PoolConnection, name: &str, server: &str, serverpath: &str, nfs_version: Option<&str>, options: &OpOptions) -> Result<SrOutcome> {
+pub async fn create_nfs_sr(
+    pool: &PoolConnection,
+    name: &str,
+    server: &str,
+    serverpath: &str,
+    nfs_version: Option<&str>,
+    options: &OpOptions,
+) -> Result<SrOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let mut problems = Vec::new();
     if server.is_empty() {
@@ -302,10 +493,13 @@ pub async fn create_nfs_sr(pool: &PoolConnection, name: &str, server: &str, serv
     if !serverpath.starts_with('/') {
         problems.push(format!("the export path {serverpath:?} must be absolute"));
     }
-    if let Some(v) = nfs_version {
-        if v != "3" && !v.starts_with('4') {
-            problems.push(format!("NFS version {v} is not supported (3, 4, 4.0 or 4.1)"));
-        }
+    if let Some(v) = nfs_version
+        && v != "3"
+        && !v.starts_with('4')
+    {
+        problems.push(format!(
+            "NFS version {v} is not supported (3, 4, 4.0 or 4.1)"
+        ));
     }
     if snap.srs.values().any(|s| s.name_label == name) {
         problems.push(format!("an SR named {name:?} already exists"));
@@ -313,22 +507,74 @@ pub async fn create_nfs_sr(pool: &PoolConnection, name: &str, server: &str, serv
     if !problems.is_empty() {
         return Err(refused(&format!("create NFS SR {name}"), problems));
     }
-    let master = snap.pool().master().ok_or_else(|| Error::InvalidArgument("the pool has no coordinator".into()))?;
+    let master = snap
+        .pool()
+        .master()
+        .ok_or_else(|| Error::InvalidArgument("the pool has no coordinator".into()))?;
     let mut plan = Plan::new(format!("create NFS SR {name} on {server}:{serverpath}"));
-    plan.call(master.name(), "Async.SR.create", &[master.name(), &format!("server={server} serverpath={serverpath}"), name, "nfs", "shared=true"], "one PBD per host, all plugged");
-    plan.call(master.name(), "pool.set_default_SR", &[name], "new VM disks go there");
-    plan.call(master.name(), "pool.set_suspend_image_SR", &[name], "suspend images too");
-    plan.call(master.name(), "pool.set_crash_dump_SR", &[name], "and crash dumps");
+    plan.call(
+        master.name(),
+        "Async.SR.create",
+        &[
+            master.name(),
+            &format!("server={server} serverpath={serverpath}"),
+            name,
+            "nfs",
+            "shared=true",
+        ],
+        "one PBD per host, all plugged",
+    );
+    plan.call(
+        master.name(),
+        "pool.set_default_SR",
+        &[name],
+        "new VM disks go there",
+    );
+    plan.call(
+        master.name(),
+        "pool.set_suspend_image_SR",
+        &[name],
+        "suspend images too",
+    );
+    plan.call(
+        master.name(),
+        "pool.set_crash_dump_SR",
+        &[name],
+        "and crash dumps",
+    );
     if options.dry_run {
-        return Ok(SrOutcome { plan, executed: false, sr: None });
+        return Ok(SrOutcome {
+            plan,
+            executed: false,
+            sr: None,
+        });
     }
     let mut progress = Progress::new(options, plan.calls.len());
-    let mut config = HashMap::from([("server".to_string(), server.to_string()), ("serverpath".to_string(), serverpath.to_string())]);
+    let mut config = HashMap::from([
+        ("server".to_string(), server.to_string()),
+        ("serverpath".to_string(), serverpath.to_string()),
+    ]);
     if let Some(v) = nfs_version {
         config.insert("nfsversion".into(), v.into());
     }
     progress.step(format!("creating {name} and plugging it on every host"));
-    let outcome = run_task(pool, Sr::async_create(pool, &master.r, &config, 0, name, "", "nfs", "user", true, &HashMap::new()), options).await?;
+    let outcome = run_task(
+        pool,
+        Sr::async_create(
+            pool,
+            &master.r,
+            &config,
+            0,
+            name,
+            "",
+            "nfs",
+            "user",
+            true,
+            &HashMap::new(),
+        ),
+        options,
+    )
+    .await?;
     let sr: Ref<Sr> = outcome.result()?;
     progress.step("setting it as the default SR");
     Pool::set_default_sr(pool, &snap.pool_ref, &sr).await?;
@@ -337,13 +583,23 @@ pub async fn create_nfs_sr(pool: &PoolConnection, name: &str, server: &str, serv
     progress.step("using it for crash dumps");
     Pool::set_crash_dump_sr(pool, &snap.pool_ref, &sr).await?;
     let after = PoolSnapshot::fetch(pool).await?;
-    let view = after.srs.get_key_value(&sr).map(|(r, _)| after.find_sr(&after.srs[r].uuid));
-    if let Some(Ok(v)) = view {
-        if !v.reaches_every_host() {
-            return Err(Error::Refused { operation: format!("create NFS SR {name}"), problems: vec!["the SR was created but is not plugged on every host".into()] });
-        }
+    let view = after
+        .srs
+        .get_key_value(&sr)
+        .map(|(r, _)| after.find_sr(&after.srs[r].uuid));
+    if let Some(Ok(v)) = view
+        && !v.reaches_every_host()
+    {
+        return Err(Error::Refused {
+            operation: format!("create NFS SR {name}"),
+            problems: vec!["the SR was created but is not plugged on every host".into()],
+        });
     }
-    Ok(SrOutcome { plan, executed: true, sr: Some(sr.into_string()) })
+    Ok(SrOutcome {
+        plan,
+        executed: true,
+        sr: Some(sr.into_string()),
+    })
 }
 
 /// What [`migrate`] or [`evacuate`] did.
@@ -360,17 +616,29 @@ pub struct MoveOutcome {
 /// Live-migrates a VM (by name or uuid) to a host (by name, uuid or address), after
 /// checking what XenMotion needs: the VM running, its disks on storage the target
 /// reaches, the target enabled and live with enough free memory.
-pub async fn migrate(pool: &PoolConnection, vm: &str, host: &str, options: &OpOptions) -> Result<MoveOutcome> {
+pub async fn migrate(
+    pool: &PoolConnection,
+    vm: &str,
+    host: &str,
+    options: &OpOptions,
+) -> Result<MoveOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let v = snap.find_vm(vm)?;
     let target = snap.find_host(host)?;
     let operation = format!("migrate {} to {}", v.name(), target.name());
     let mut problems = Vec::new();
     if !v.is_active() {
-        problems.push(format!("{} is {:?}; only a running VM can be live-migrated", v.name(), v.record.power_state));
+        problems.push(format!(
+            "{} is {:?}; only a running VM can be live-migrated",
+            v.name(),
+            v.record.power_state
+        ));
     }
     if !target.record.enabled {
-        problems.push(format!("{} is disabled (maintenance); enable it first", target.name()));
+        problems.push(format!(
+            "{} is disabled (maintenance); enable it first",
+            target.name()
+        ));
     }
     if !target.is_live() {
         problems.push(format!("{} is not live", target.name()));
@@ -378,30 +646,74 @@ pub async fn migrate(pool: &PoolConnection, vm: &str, host: &str, options: &OpOp
     let needed = v.record.memory_dynamic_min;
     let same_host = v.record.resident_on == target.r;
     if !same_host && target.memory_free() < needed {
-        problems.push(format!("{} has {} MiB free; {} needs {} MiB", target.name(), target.memory_free() >> 20, v.name(), needed >> 20));
+        problems.push(format!(
+            "{} has {} MiB free; {} needs {} MiB",
+            target.name(),
+            target.memory_free() >> 20,
+            v.name(),
+            needed >> 20
+        ));
     }
     let disks_srs: Vec<Ref<Sr>> = snap_vm_srs(pool, &v.r).await?;
     for sr in disks_srs {
-        let reachable = snap.pbds.values().any(|p| p.sr == sr && p.host == target.r && p.currently_attached);
+        let reachable = snap
+            .pbds
+            .values()
+            .any(|p| p.sr == sr && p.host == target.r && p.currently_attached);
         if !reachable {
-            let name = snap.srs.get(&sr).map(|s| s.name_label.clone()).unwrap_or_else(|| sr.to_string());
-            problems.push(format!("{} has a disk on {name}, which {} cannot reach: put VM disks on shared storage", v.name(), target.name()));
+            let name = snap
+                .srs
+                .get(&sr)
+                .map(|s| s.name_label.clone())
+                .unwrap_or_else(|| sr.to_string());
+            problems.push(format!(
+                "{} has a disk on {name}, which {} cannot reach: put VM disks on shared storage",
+                v.name(),
+                target.name()
+            ));
         }
     }
     if !problems.is_empty() {
         return Err(refused(&operation, problems));
     }
-    let coordinator = snap.pool().master().map(|m| m.name().to_string()).unwrap_or_default();
+    let coordinator = snap
+        .pool()
+        .master()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default();
     let mut plan = Plan::new(&operation);
-    plan.call(&coordinator, "Async.VM.pool_migrate", &[v.name(), target.name(), "live=true"], "move the running VM");
+    plan.call(
+        &coordinator,
+        "Async.VM.pool_migrate",
+        &[v.name(), target.name(), "live=true"],
+        "move the running VM",
+    );
     let moved = vec![(v.name().to_string(), target.name().to_string())];
     if options.dry_run {
-        return Ok(MoveOutcome { plan, executed: false, moved });
+        return Ok(MoveOutcome {
+            plan,
+            executed: false,
+            moved,
+        });
     }
     let mut progress = Progress::new(options, 1);
     progress.step(operation.clone());
-    run_task(pool, Vm::async_pool_migrate(pool, &v.r, &target.r, &HashMap::from([("live".into(), "true".into())])), options).await?;
-    Ok(MoveOutcome { plan, executed: true, moved })
+    run_task(
+        pool,
+        Vm::async_pool_migrate(
+            pool,
+            &v.r,
+            &target.r,
+            &HashMap::from([("live".into(), "true".into())]),
+        ),
+        options,
+    )
+    .await?;
+    Ok(MoveOutcome {
+        plan,
+        executed: true,
+        moved,
+    })
 }
 
 async fn snap_vm_srs(pool: &PoolConnection, vm: &Ref<Vm>) -> Result<Vec<Ref<Sr>>> {
@@ -423,33 +735,73 @@ async fn snap_vm_srs(pool: &PoolConnection, vm: &Ref<Vm>) -> Result<Vec<Ref<Sr>>
 
 /// Disables a host and live-migrates every VM off it (maintenance mode). The host stays
 /// disabled; `Host::enable` ends maintenance.
-pub async fn evacuate(pool: &PoolConnection, host: &str, options: &OpOptions) -> Result<MoveOutcome> {
+pub async fn evacuate(
+    pool: &PoolConnection,
+    host: &str,
+    options: &OpOptions,
+) -> Result<MoveOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let target = snap.find_host(host)?;
     let name = target.name().to_string();
-    let vms: Vec<String> = target.resident_vms().iter().filter(|v| v.is_active()).map(|v| v.name().to_string()).collect();
-    let coordinator = snap.pool().master().map(|m| m.name().to_string()).unwrap_or_default();
+    let vms: Vec<String> = target
+        .resident_vms()
+        .iter()
+        .filter(|v| v.is_active())
+        .map(|v| v.name().to_string())
+        .collect();
+    let coordinator = snap
+        .pool()
+        .master()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default();
     let mut plan = Plan::new(format!("evacuate {name}"));
-    plan.call(&coordinator, "host.disable", &[&name], "no new VMs land on it");
-    plan.call(&coordinator, "Async.host.evacuate", &[&name], format!("live-migrate {} VMs to other hosts", vms.len()));
+    plan.call(
+        &coordinator,
+        "host.disable",
+        &[&name],
+        "no new VMs land on it",
+    );
+    plan.call(
+        &coordinator,
+        "Async.host.evacuate",
+        &[&name],
+        format!("live-migrate {} VMs to other hosts", vms.len()),
+    );
     plan.warn(format!("{name} stays disabled until enabled again"));
     if options.dry_run {
-        return Ok(MoveOutcome { plan, executed: false, moved: vms.into_iter().map(|v| (v, String::new())).collect() });
+        return Ok(MoveOutcome {
+            plan,
+            executed: false,
+            moved: vms.into_iter().map(|v| (v, String::new())).collect(),
+        });
     }
     let mut progress = Progress::new(options, 2);
     progress.step(format!("disabling {name}"));
     Host::disable(pool, &target.r).await?;
     progress.step(format!("evacuating {} VMs", vms.len()));
-    run_task(pool, Host::async_evacuate(pool, &target.r, &Ref::null(), 0), options).await?;
+    run_task(
+        pool,
+        Host::async_evacuate(pool, &target.r, &Ref::null(), 0),
+        options,
+    )
+    .await?;
     let after = PoolSnapshot::fetch(pool).await?;
     let moved = vms
         .into_iter()
         .map(|v| {
-            let to = after.find_vm(&v).ok().and_then(|vm| vm.resident_on().map(|h| h.name().to_string())).unwrap_or_default();
+            let to = after
+                .find_vm(&v)
+                .ok()
+                .and_then(|vm| vm.resident_on().map(|h| h.name().to_string()))
+                .unwrap_or_default();
             (v, to)
         })
         .collect();
-    Ok(MoveOutcome { plan, executed: true, moved })
+    Ok(MoveOutcome {
+        plan,
+        executed: true,
+        moved,
+    })
 }
 
 /// What [`enable_ha`] did.
@@ -465,18 +817,30 @@ pub struct HaOutcome {
 
 /// Enables HA with a shared SR as heartbeat (the default SR when `heartbeat_sr` is None),
 /// then sets the failures to tolerate to the most the pool can plan for.
-pub async fn enable_ha(pool: &PoolConnection, heartbeat_sr: Option<&str>, options: &OpOptions) -> Result<HaOutcome> {
+pub async fn enable_ha(
+    pool: &PoolConnection,
+    heartbeat_sr: Option<&str>,
+    options: &OpOptions,
+) -> Result<HaOutcome> {
     let snap = PoolSnapshot::fetch(pool).await?;
     let sr = match heartbeat_sr {
         Some(name) => snap.find_sr(name)?,
-        None => snap.pool().default_sr().ok_or_else(|| refused("enable HA", vec!["the pool has no default SR; name a shared SR for the heartbeat".into()]))?,
+        None => snap.pool().default_sr().ok_or_else(|| {
+            refused(
+                "enable HA",
+                vec!["the pool has no default SR; name a shared SR for the heartbeat".into()],
+            )
+        })?,
     };
     let mut problems = Vec::new();
     if snap.pool.ha_enabled {
         problems.push("HA is already enabled".to_string());
     }
     if !sr.record.shared || !sr.reaches_every_host() {
-        problems.push(format!("the heartbeat SR {} must be shared and plugged on every host", sr.record.name_label));
+        problems.push(format!(
+            "the heartbeat SR {} must be shared and plugged on every host",
+            sr.record.name_label
+        ));
     }
     if let Some(dead) = snap.hosts().iter().find(|h| !h.is_live()) {
         problems.push(format!("{} is offline", dead.name()));
@@ -484,29 +848,69 @@ pub async fn enable_ha(pool: &PoolConnection, heartbeat_sr: Option<&str>, option
     if !problems.is_empty() {
         return Err(refused("enable HA", problems));
     }
-    let coordinator = snap.pool().master().map(|m| m.name().to_string()).unwrap_or_default();
-    let mut plan = Plan::new(format!("enable HA with heartbeat on {}", sr.record.name_label));
-    plan.call(&coordinator, "Async.pool.enable_ha", &[&sr.record.name_label], "arm HA on every host");
-    plan.call(&coordinator, "pool.ha_compute_max_host_failures_to_tolerate", &[], "how many failures a plan covers");
-    plan.call(&coordinator, "pool.set_ha_host_failures_to_tolerate", &["<computed>"], "protect against that many");
+    let coordinator = snap
+        .pool()
+        .master()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default();
+    let mut plan = Plan::new(format!(
+        "enable HA with heartbeat on {}",
+        sr.record.name_label
+    ));
+    plan.call(
+        &coordinator,
+        "Async.pool.enable_ha",
+        &[&sr.record.name_label],
+        "arm HA on every host",
+    );
+    plan.call(
+        &coordinator,
+        "pool.ha_compute_max_host_failures_to_tolerate",
+        &[],
+        "how many failures a plan covers",
+    );
+    plan.call(
+        &coordinator,
+        "pool.set_ha_host_failures_to_tolerate",
+        &["<computed>"],
+        "protect against that many",
+    );
     plan.warn("only VMs with restart priority `restart` are restarted after a host failure");
     if options.dry_run {
-        return Ok(HaOutcome { plan, executed: false, failures_to_tolerate: 0 });
+        return Ok(HaOutcome {
+            plan,
+            executed: false,
+            failures_to_tolerate: 0,
+        });
     }
     let mut progress = Progress::new(options, 3);
     progress.step("enabling HA");
-    run_task(pool, Pool::async_enable_ha(pool, &[sr.r.clone()], &HashMap::new()), options).await?;
+    run_task(
+        pool,
+        Pool::async_enable_ha(pool, std::slice::from_ref(&sr.r), &HashMap::new()),
+        options,
+    )
+    .await?;
     progress.step("computing failures to tolerate");
     let n = Pool::ha_compute_max_host_failures_to_tolerate(pool).await?;
     progress.step(format!("tolerating {n} host failures"));
     Pool::set_ha_host_failures_to_tolerate(pool, &snap.pool_ref, n).await?;
-    Ok(HaOutcome { plan, executed: true, failures_to_tolerate: n })
+    Ok(HaOutcome {
+        plan,
+        executed: true,
+        failures_to_tolerate: n,
+    })
 }
 
 /// Disables HA.
 pub async fn disable_ha(pool: &PoolConnection, options: &OpOptions) -> Result<Plan> {
     let mut plan = Plan::new("disable HA");
-    plan.call(pool.coordinator_address(), "Async.pool.disable_ha", &[], "disarm HA on every host");
+    plan.call(
+        pool.coordinator_address(),
+        "Async.pool.disable_ha",
+        &[],
+        "disarm HA on every host",
+    );
     if !options.dry_run {
         Progress::new(options, 1).step("disabling HA");
         run_task(pool, Pool::async_disable_ha(pool), options).await?;
@@ -526,18 +930,42 @@ pub struct RecoveryOutcome {
 /// The coordinator is gone and HA is off: make the member at `member_url` the coordinator
 /// (`pool.emergency_transition_to_master` with an emergency local login), then point the
 /// other members at it (`pool.recover_slaves`). Returns a connection to the new pool.
-pub async fn recover_lost_coordinator(member_url: &str, credentials: Credentials, connect: ConnectOptions, options: &OpOptions) -> Result<(PoolConnection, RecoveryOutcome)> {
+pub async fn recover_lost_coordinator(
+    member_url: &str,
+    credentials: Credentials,
+    connect: ConnectOptions,
+    options: &OpOptions,
+) -> Result<(PoolConnection, RecoveryOutcome)> {
     let mut plan = Plan::new(format!("make {member_url} the coordinator"));
-    plan.call(member_url, "session.slave_local_login_with_password", &["root", "********"], "emergency access to the member");
-    plan.call(member_url, "pool.emergency_transition_to_master", &[], "it becomes the coordinator");
-    plan.call(member_url, "pool.recover_slaves", &[], "the other members follow it");
+    plan.call(
+        member_url,
+        "session.slave_local_login_with_password",
+        &["root", "********"],
+        "emergency access to the member",
+    );
+    plan.call(
+        member_url,
+        "pool.emergency_transition_to_master",
+        &[],
+        "it becomes the coordinator",
+    );
+    plan.call(
+        member_url,
+        "pool.recover_slaves",
+        &[],
+        "the other members follow it",
+    );
     plan.warn("do this only when the old coordinator is really gone: if it comes back, two hosts think they coordinate");
     if options.dry_run {
-        return Err(Error::Refused { operation: plan.operation.clone(), problems: vec![format!("dry run:\n{plan}")] });
+        return Err(Error::Refused {
+            operation: plan.operation.clone(),
+            problems: vec![format!("dry run:\n{plan}")],
+        });
     }
     let mut progress = Progress::new(options, 3);
     progress.step("emergency login on the member");
-    let local = Connection::login_local_emergency(member_url, credentials.clone(), connect.clone()).await?;
+    let local =
+        Connection::login_local_emergency(member_url, credentials.clone(), connect.clone()).await?;
     progress.step("transition to coordinator");
     let transition = Pool::emergency_transition_to_master(&local).await;
     let _ = local.logout().await;
@@ -546,7 +974,16 @@ pub async fn recover_lost_coordinator(member_url: &str, credentials: Credentials
     let pool = PoolConnection::connect(member_url, credentials, connect).await?;
     let recovered = Pool::recover_slaves(&pool).await?;
     let snap = PoolSnapshot::fetch(&pool).await?;
-    let names = recovered.iter().filter_map(|h| snap.host(h).map(|v| v.name().to_string())).collect();
+    let names = recovered
+        .iter()
+        .filter_map(|h| snap.host(h).map(|v| v.name().to_string()))
+        .collect();
     let _ = pool.refresh_members().await;
-    Ok((pool, RecoveryOutcome { plan, recovered: names }))
+    Ok((
+        pool,
+        RecoveryOutcome {
+            plan,
+            recovered: names,
+        },
+    ))
 }

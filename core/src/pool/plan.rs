@@ -41,14 +41,21 @@ pub struct OpOptions {
 
 impl fmt::Debug for OpOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpOptions").field("dry_run", &self.dry_run).field("progress", &self.progress.is_some()).field("task_timeout", &self.task_timeout).finish()
+        f.debug_struct("OpOptions")
+            .field("dry_run", &self.dry_run)
+            .field("progress", &self.progress.is_some())
+            .field("task_timeout", &self.task_timeout)
+            .finish()
     }
 }
 
 impl OpOptions {
     /// A dry run.
     pub fn dry_run() -> Self {
-        OpOptions { dry_run: true, ..Default::default() }
+        OpOptions {
+            dry_run: true,
+            ..Default::default()
+        }
     }
 
     /// With a progress callback.
@@ -85,12 +92,26 @@ pub struct Plan {
 impl Plan {
     /// An empty plan for `operation`.
     pub fn new(operation: impl Into<String>) -> Self {
-        Plan { operation: operation.into(), ..Default::default() }
+        Plan {
+            operation: operation.into(),
+            ..Default::default()
+        }
     }
 
     /// Adds a call.
-    pub fn call(&mut self, on: impl Into<String>, method: &str, args: &[&str], purpose: impl Into<String>) {
-        self.calls.push(PlannedCall { on: on.into(), method: method.into(), args: args.iter().map(|a| a.to_string()).collect(), purpose: purpose.into() });
+    pub fn call(
+        &mut self,
+        on: impl Into<String>,
+        method: &str,
+        args: &[&str],
+        purpose: impl Into<String>,
+    ) {
+        self.calls.push(PlannedCall {
+            on: on.into(),
+            method: method.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            purpose: purpose.into(),
+        });
     }
 
     /// Adds a warning.
@@ -103,7 +124,15 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "plan: {}", self.operation)?;
         for (i, c) in self.calls.iter().enumerate() {
-            writeln!(f, "  {:>2}. {} {}({})  -- {}", i + 1, c.on, c.method, c.args.join(", "), c.purpose)?;
+            writeln!(
+                f,
+                "  {:>2}. {} {}({})  -- {}",
+                i + 1,
+                c.on,
+                c.method,
+                c.args.join(", "),
+                c.purpose
+            )?;
         }
         for w in &self.warnings {
             writeln!(f, "  warning: {w}")?;
@@ -122,13 +151,21 @@ pub struct Progress<'a> {
 impl<'a> Progress<'a> {
     /// Progress over `total` steps.
     pub fn new(options: &'a OpOptions, total: usize) -> Self {
-        Progress { options, step: 0, total: total.max(1) }
+        Progress {
+            options,
+            step: 0,
+            total: total.max(1),
+        }
     }
 
     /// Announces the next step.
     pub fn step(&mut self, message: impl Into<String>) {
         self.step = (self.step + 1).min(self.total);
-        let event = ProgressEvent { step: self.step, total: self.total, message: message.into() };
+        let event = ProgressEvent {
+            step: self.step,
+            total: self.total,
+            message: message.into(),
+        };
         tracing::info!(step = event.step, total = event.total, "{}", event.message);
         if let Some(f) = &self.options.progress {
             f(&event);
@@ -137,7 +174,19 @@ impl<'a> Progress<'a> {
 }
 
 /// Starts an `Async.` call and waits for its task (destroyed afterwards).
-pub async fn run_task<C: Caller>(c: &C, start: impl Future<Output = Result<Ref<Task>>>, options: &OpOptions) -> Result<TaskOutcome> {
+pub async fn run_task<C: Caller>(
+    c: &C,
+    start: impl Future<Output = Result<Ref<Task>>>,
+    options: &OpOptions,
+) -> Result<TaskOutcome> {
     let task = start.await?;
-    task::wait(c, &task, &WaitOptions { timeout: options.task_timeout, ..Default::default() }).await
+    task::wait(
+        c,
+        &task,
+        &WaitOptions {
+            timeout: options.task_timeout,
+            ..Default::default()
+        },
+    )
+    .await
 }

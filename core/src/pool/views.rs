@@ -9,9 +9,9 @@ use serde::Serialize;
 use crate::call::Caller;
 use crate::error::{Error, Result};
 use crate::generated::{
-    Bond, BondRecord, Host, HostMetrics, HostMetricsRecord, HostRecord, Network, NetworkRecord, Pbd, PbdRecord, Pif,
-    PifMetrics, PifMetricsRecord, PifRecord, Pool, PoolRecord, PoolUpdate, PoolUpdateRecord, Sr, SrRecord, Vlan,
-    VlanRecord, Vm, VmPowerState, VmRecord,
+    Bond, BondRecord, Host, HostMetrics, HostMetricsRecord, HostRecord, Network, NetworkRecord,
+    Pbd, PbdRecord, Pif, PifMetrics, PifMetricsRecord, PifRecord, Pool, PoolRecord, PoolUpdate,
+    PoolUpdateRecord, Sr, SrRecord, Vlan, VlanRecord, Vm, VmPowerState, VmRecord,
 };
 use crate::types::{DateTime, Ref};
 
@@ -67,13 +67,18 @@ impl PoolSnapshot {
             Vm::get_all_records(c),
             PoolUpdate::get_all_records(c),
         )?;
-        let (pool_ref, pool) = pools.into_iter().next().ok_or_else(|| Error::InvalidArgument("the host reports no pool object".into()))?;
+        let (pool_ref, pool) = pools
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::InvalidArgument("the host reports no pool object".into()))?;
         let times = futures::future::join_all(hosts.keys().map(|h| async move {
             let sent = chrono::Utc::now();
             let theirs = Host::get_servertime(c, h).await;
             let received = chrono::Utc::now();
             // Half the round trip is the best guess of when the host read its clock.
-            theirs.ok().map(|t: DateTime| (h.clone(), t.0 - (sent + (received - sent) / 2)))
+            theirs
+                .ok()
+                .map(|t: DateTime| (h.clone(), t.0 - (sent + (received - sent) / 2)))
         }))
         .await;
         Ok(PoolSnapshot {
@@ -101,26 +106,50 @@ impl PoolSnapshot {
 
     /// Every host, coordinator first, then by name.
     pub fn hosts(&self) -> Vec<HostView<'_>> {
-        let mut v: Vec<_> = self.hosts.iter().map(|(r, rec)| HostView { snap: self, r: r.clone(), record: rec }).collect();
+        let mut v: Vec<_> = self
+            .hosts
+            .iter()
+            .map(|(r, rec)| HostView {
+                snap: self,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect();
         v.sort_by_key(|h| (!h.is_coordinator(), h.record.name_label.clone()));
         v
     }
 
     /// A host by reference.
     pub fn host(&self, r: &Ref<Host>) -> Option<HostView<'_>> {
-        self.hosts.get_key_value(r).map(|(r, rec)| HostView { snap: self, r: r.clone(), record: rec })
+        self.hosts.get_key_value(r).map(|(r, rec)| HostView {
+            snap: self,
+            r: r.clone(),
+            record: rec,
+        })
     }
 
     /// A host by uuid, name label or address, as `xe host-list` users name hosts.
     pub fn find_host(&self, name: &str) -> Result<HostView<'_>> {
-        let matches: Vec<_> = self.hosts().into_iter().filter(|h| h.record.uuid == name || h.record.name_label == name || h.record.address == name).collect();
+        let matches: Vec<_> = self
+            .hosts()
+            .into_iter()
+            .filter(|h| {
+                h.record.uuid == name || h.record.name_label == name || h.record.address == name
+            })
+            .collect();
         match matches.len() {
             1 => Ok(matches.into_iter().next().expect("one")),
             0 => Err(Error::InvalidArgument(format!(
                 "no host named {name:?} in the pool (hosts: {})",
-                self.hosts().iter().map(|h| h.record.name_label.as_str()).collect::<Vec<_>>().join(", ")
+                self.hosts()
+                    .iter()
+                    .map(|h| h.record.name_label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
-            n => Err(Error::InvalidArgument(format!("{n} hosts are named {name:?}; use the uuid"))),
+            n => Err(Error::InvalidArgument(format!(
+                "{n} hosts are named {name:?}; use the uuid"
+            ))),
         }
     }
 
@@ -130,7 +159,11 @@ impl PoolSnapshot {
             .vms
             .iter()
             .filter(|(_, r)| !r.is_a_template && !r.is_a_snapshot && !r.is_control_domain)
-            .map(|(r, rec)| VmView { snap: self, r: r.clone(), record: rec })
+            .map(|(r, rec)| VmView {
+                snap: self,
+                r: r.clone(),
+                record: rec,
+            })
             .collect();
         v.sort_by(|a, b| a.record.name_label.cmp(&b.record.name_label));
         v
@@ -138,11 +171,17 @@ impl PoolSnapshot {
 
     /// A VM by uuid or name.
     pub fn find_vm(&self, name: &str) -> Result<VmView<'_>> {
-        let found: Vec<_> = self.vms().into_iter().filter(|v| v.record.uuid == name || v.record.name_label == name).collect();
+        let found: Vec<_> = self
+            .vms()
+            .into_iter()
+            .filter(|v| v.record.uuid == name || v.record.name_label == name)
+            .collect();
         match found.len() {
             1 => Ok(found.into_iter().next().expect("one")),
             0 => Err(Error::InvalidArgument(format!("no VM named {name:?}"))),
-            n => Err(Error::InvalidArgument(format!("{n} VMs are named {name:?}; use the uuid"))),
+            n => Err(Error::InvalidArgument(format!(
+                "{n} VMs are named {name:?}; use the uuid"
+            ))),
         }
     }
 
@@ -151,18 +190,30 @@ impl PoolSnapshot {
         self.srs
             .iter()
             .find(|(_, s)| s.uuid == name || s.name_label == name)
-            .map(|(r, rec)| SrView { snap: self, r: r.clone(), record: rec })
+            .map(|(r, rec)| SrView {
+                snap: self,
+                r: r.clone(),
+                record: rec,
+            })
             .ok_or_else(|| Error::InvalidArgument(format!("no SR named {name:?}")))
     }
 
     /// A PIF's view.
     pub fn pif(&self, r: &Ref<Pif>) -> Option<PifView<'_>> {
-        self.pifs.get_key_value(r).map(|(r, rec)| PifView { snap: self, r: r.clone(), record: rec })
+        self.pifs.get_key_value(r).map(|(r, rec)| PifView {
+            snap: self,
+            r: r.clone(),
+            record: rec,
+        })
     }
 
     /// A network's view.
     pub fn network(&self, r: &Ref<Network>) -> Option<NetworkView<'_>> {
-        self.networks.get_key_value(r).map(|(r, rec)| NetworkView { snap: self, r: r.clone(), record: rec })
+        self.networks.get_key_value(r).map(|(r, rec)| NetworkView {
+            snap: self,
+            r: r.clone(),
+            record: rec,
+        })
     }
 }
 
@@ -202,7 +253,14 @@ impl<'a> PoolView<'a> {
     }
     /// The default SR, if set.
     pub fn default_sr(&self) -> Option<SrView<'a>> {
-        self.snap.srs.get_key_value(&self.snap.pool.default_sr).map(|(r, rec)| SrView { snap: self.snap, r: r.clone(), record: rec })
+        self.snap
+            .srs
+            .get_key_value(&self.snap.pool.default_sr)
+            .map(|(r, rec)| SrView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
     }
     /// HA state.
     pub fn ha(&self) -> HaState {
@@ -246,15 +304,26 @@ pub struct CpuInfo {
 
 /// Parses `xxxxxxxx-xxxxxxxx-…` feature words; empty means unknown.
 pub fn feature_words(text: &str) -> Vec<u32> {
-    text.split('-').filter(|w| !w.is_empty()).filter_map(|w| u32::from_str_radix(w, 16).ok()).collect()
+    text.split('-')
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| u32::from_str_radix(w, 16).ok())
+        .collect()
 }
 
 impl CpuInfo {
     /// From a `cpu_info` map.
     pub fn from_map(m: &HashMap<String, String>) -> Self {
         let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-        let hvm = m.get("features_hvm_host").or_else(|| m.get("features_hvm")).cloned().unwrap_or_default();
-        let pv = m.get("features_pv_host").or_else(|| m.get("features_pv")).cloned().unwrap_or_default();
+        let hvm = m
+            .get("features_hvm_host")
+            .or_else(|| m.get("features_hvm"))
+            .cloned()
+            .unwrap_or_default();
+        let pv = m
+            .get("features_pv_host")
+            .or_else(|| m.get("features_pv"))
+            .cloned()
+            .unwrap_or_default();
         CpuInfo {
             vendor: get("vendor"),
             modelname: get("modelname"),
@@ -325,24 +394,43 @@ impl<'a> HostView<'a> {
         let sv = &self.record.software_version;
         let get = |k: &str| sv.get(k).cloned().unwrap_or_default();
         Versions {
-            product: sv.get("product_brand").or_else(|| sv.get("platform_name")).cloned().unwrap_or_default(),
+            product: sv
+                .get("product_brand")
+                .or_else(|| sv.get("platform_name"))
+                .cloned()
+                .unwrap_or_default(),
             product_version: get("product_version"),
             platform_version: get("platform_version"),
             xapi: get("xapi"),
             build_number: get("build_number"),
-            api: format!("{}.{}", self.record.api_version_major, self.record.api_version_minor),
+            api: format!(
+                "{}.{}",
+                self.record.api_version_major, self.record.api_version_minor
+            ),
             db_schema: get("db_schema"),
         }
     }
     /// Names of the updates (hotfixes) applied.
     pub fn updates(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.record.updates.iter().filter_map(|u| self.snap.updates.get(u)).map(|u| u.name_label.clone()).collect();
+        let mut v: Vec<String> = self
+            .record
+            .updates
+            .iter()
+            .filter_map(|u| self.snap.updates.get(u))
+            .map(|u| u.name_label.clone())
+            .collect();
         v.sort();
         v
     }
     /// Supplemental packs: `software_version` keys `<originator>:<name>` (e.g. `xs:linux`).
     pub fn supplemental_packs(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.record.software_version.keys().filter(|k| k.contains(':')).cloned().collect();
+        let mut v: Vec<String> = self
+            .record
+            .software_version
+            .keys()
+            .filter(|k| k.contains(':'))
+            .cloned()
+            .collect();
         v.sort();
         v
     }
@@ -352,7 +440,10 @@ impl<'a> HostView<'a> {
     }
     /// Licence.
     pub fn licence(&self) -> Licence {
-        Licence { edition: self.record.edition.clone(), params: self.record.license_params.clone() }
+        Licence {
+            edition: self.record.edition.clone(),
+            params: self.record.license_params.clone(),
+        }
     }
     /// The management interface.
     pub fn management_pif(&self) -> Option<PifView<'a>> {
@@ -360,13 +451,27 @@ impl<'a> HostView<'a> {
     }
     /// Every PIF of this host, by device.
     pub fn pifs(&self) -> Vec<PifView<'a>> {
-        let mut v: Vec<_> = self.snap.pifs.iter().filter(|(_, p)| p.host == self.r).map(|(r, rec)| PifView { snap: self.snap, r: r.clone(), record: rec }).collect();
-        v.sort_by(|a, b| (a.record.device.clone(), a.record.vlan).cmp(&(b.record.device.clone(), b.record.vlan)));
+        let mut v: Vec<_> = self
+            .snap
+            .pifs
+            .iter()
+            .filter(|(_, p)| p.host == self.r)
+            .map(|(r, rec)| PifView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (a.record.device.clone(), a.record.vlan).cmp(&(b.record.device.clone(), b.record.vlan))
+        });
         v
     }
     /// The physical NIC with this device name.
     pub fn nic(&self, device: &str) -> Option<PifView<'a>> {
-        self.pifs().into_iter().find(|p| p.record.physical && p.record.device == device)
+        self.pifs()
+            .into_iter()
+            .find(|p| p.record.physical && p.record.device == device)
     }
     /// This host's clock minus ours when the snapshot was taken.
     pub fn clock_offset(&self) -> Option<chrono::Duration> {
@@ -374,11 +479,24 @@ impl<'a> HostView<'a> {
     }
     /// Guests running (or paused) here.
     pub fn resident_vms(&self) -> Vec<VmView<'a>> {
-        self.snap.vms().into_iter().filter(|v| v.record.resident_on == self.r).collect()
+        self.snap
+            .vms()
+            .into_iter()
+            .filter(|v| v.record.resident_on == self.r)
+            .collect()
     }
     /// PBDs of this host.
     pub fn pbds(&self) -> Vec<PbdView<'a>> {
-        self.snap.pbds.iter().filter(|(_, p)| p.host == self.r).map(|(r, rec)| PbdView { snap: self.snap, r: r.clone(), record: rec }).collect()
+        self.snap
+            .pbds
+            .iter()
+            .filter(|(_, p)| p.host == self.r)
+            .map(|(r, rec)| PbdView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect()
     }
     /// Metrics (memory, liveness).
     pub fn metrics(&self) -> Option<&'a HostMetricsRecord> {
@@ -415,11 +533,26 @@ impl<'a> PifView<'a> {
     }
     /// The bond this PIF is a member of.
     pub fn bond(&self) -> Option<BondView<'a>> {
-        self.snap.bonds.get_key_value(&self.record.bond_slave_of).map(|(r, rec)| BondView { snap: self.snap, r: r.clone(), record: rec })
+        self.snap
+            .bonds
+            .get_key_value(&self.record.bond_slave_of)
+            .map(|(r, rec)| BondView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
     }
     /// The bond this PIF is the master of.
     pub fn bond_master_of(&self) -> Option<BondView<'a>> {
-        self.record.bond_master_of.first().and_then(|b| self.snap.bonds.get_key_value(b)).map(|(r, rec)| BondView { snap: self.snap, r: r.clone(), record: rec })
+        self.record
+            .bond_master_of
+            .first()
+            .and_then(|b| self.snap.bonds.get_key_value(b))
+            .map(|(r, rec)| BondView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
     }
     /// The VLAN this PIF carries, for a VLAN PIF.
     pub fn vlan(&self) -> Option<(&'a Ref<Vlan>, &'a VlanRecord)> {
@@ -427,7 +560,10 @@ impl<'a> PifView<'a> {
     }
     /// Link speed in Mbit/s (0 when unknown).
     pub fn speed_mbps(&self) -> i64 {
-        self.snap.pif_metrics.get(&self.record.metrics).map_or(0, |m| m.speed)
+        self.snap
+            .pif_metrics
+            .get(&self.record.metrics)
+            .map_or(0, |m| m.speed)
     }
 }
 
@@ -444,7 +580,16 @@ pub struct NetworkView<'a> {
 impl<'a> NetworkView<'a> {
     /// Its PIFs, one per host at most.
     pub fn pifs(&self) -> Vec<PifView<'a>> {
-        self.snap.pifs.iter().filter(|(_, p)| p.network == self.r).map(|(r, rec)| PifView { snap: self.snap, r: r.clone(), record: rec }).collect()
+        self.snap
+            .pifs
+            .iter()
+            .filter(|(_, p)| p.network == self.r)
+            .map(|(r, rec)| PifView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect()
     }
 }
 
@@ -465,7 +610,17 @@ impl<'a> BondView<'a> {
     }
     /// Member PIFs.
     pub fn members(&self) -> Vec<PifView<'a>> {
-        let mut v: Vec<_> = self.snap.pifs.iter().filter(|(_, p)| p.bond_slave_of == self.r).map(|(r, rec)| PifView { snap: self.snap, r: r.clone(), record: rec }).collect();
+        let mut v: Vec<_> = self
+            .snap
+            .pifs
+            .iter()
+            .filter(|(_, p)| p.bond_slave_of == self.r)
+            .map(|(r, rec)| PifView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect();
         v.sort_by(|a, b| a.record.device.cmp(&b.record.device));
         v
     }
@@ -488,12 +643,24 @@ pub struct SrView<'a> {
 impl<'a> SrView<'a> {
     /// Its PBDs.
     pub fn pbds(&self) -> Vec<PbdView<'a>> {
-        self.snap.pbds.iter().filter(|(_, p)| p.sr == self.r).map(|(r, rec)| PbdView { snap: self.snap, r: r.clone(), record: rec }).collect()
+        self.snap
+            .pbds
+            .iter()
+            .filter(|(_, p)| p.sr == self.r)
+            .map(|(r, rec)| PbdView {
+                snap: self.snap,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect()
     }
     /// True when every host has a plugged PBD for it.
     pub fn reaches_every_host(&self) -> bool {
         let pbds = self.pbds();
-        self.snap.hosts.keys().all(|h| pbds.iter().any(|p| &p.record.host == h && p.record.currently_attached))
+        self.snap.hosts.keys().all(|h| {
+            pbds.iter()
+                .any(|p| &p.record.host == h && p.record.currently_attached)
+        })
     }
 }
 
@@ -535,6 +702,9 @@ impl<'a> VmView<'a> {
     }
     /// True when running or paused (it occupies a host).
     pub fn is_active(&self) -> bool {
-        matches!(self.record.power_state, VmPowerState::Running | VmPowerState::Paused)
+        matches!(
+            self.record.power_state,
+            VmPowerState::Running | VmPowerState::Paused
+        )
     }
 }

@@ -171,7 +171,10 @@ pub fn decode_value_fragment<T: DeserializeOwned>(fragment: &str) -> Result<T, P
     if fragment.trim().is_empty() {
         return from_value(Value::String(String::new()));
     }
-    from_value(xmlrpc::decode_value(fragment.as_bytes(), &Limits::default())?)
+    from_value(xmlrpc::decode_value(
+        fragment.as_bytes(),
+        &Limits::default(),
+    )?)
 }
 
 /// Encodes a value as the XML-RPC `<value>` fragment xapi stores in `task.result`.

@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use xenpool::wire::{self, Call, Format, Limits, Value};
+use xenpool::wire::{self, Call, Limits, Value};
 
 /// What the handler decides for one call.
 pub enum Reply {
@@ -38,6 +38,9 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     pub call: Option<Call>,
 }
+
+/// Extra response headers.
+pub type Headers = Vec<(String, String)>;
 
 pub type Handler = Arc<dyn Fn(&Call) -> Reply + Send + Sync>;
 
@@ -69,11 +72,21 @@ impl FakeHost {
     }
 
     pub fn methods(&self) -> Vec<String> {
-        self.seen.lock().unwrap().iter().filter_map(|s| s.call.as_ref().map(|c| c.method.clone())).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.call.as_ref().map(|c| c.method.clone()))
+            .collect()
     }
 
     pub fn paths(&self) -> Vec<String> {
-        self.seen.lock().unwrap().iter().map(|s| s.path.clone()).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.path.clone())
+            .collect()
     }
 
     /// Starts a host on `ip` (port 0 = any free port).
@@ -81,29 +94,36 @@ impl FakeHost {
         let ip: IpAddr = ip.parse().unwrap();
         let listener = TcpListener::bind((ip, port)).await.expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let cert = rcgen::generate_simple_self_signed(vec![ip.to_string(), "localhost".into()]).unwrap();
+        let cert =
+            rcgen::generate_simple_self_signed(vec![ip.to_string(), "localhost".into()]).unwrap();
         let cert_der = cert.cert.der().to_vec();
         let fingerprint = xenpool::Fingerprint::of_der(&cert_der);
         let cert_pem = cert.cert.pem();
         let key = rustls_pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert_der.into()], key)
-            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der.into()], key)
+        .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen2 = seen.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
                 let acceptor = acceptor.clone();
                 let handler = handler.clone();
                 let seen = seen2.clone();
                 let behaviour = behaviour.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
                     let service = service_fn(move |req: Request<Incoming>| {
                         let handler = handler.clone();
                         let seen = seen.clone();
@@ -116,20 +136,40 @@ impl FakeHost {
                 });
             }
         });
-        FakeHost { addr, fingerprint, cert_pem, seen, task }
+        FakeHost {
+            addr,
+            fingerprint,
+            cert_pem,
+            seen,
+            task,
+        }
     }
 }
 
-async fn serve(req: Request<Incoming>, handler: &Handler, seen: &Mutex<Vec<Seen>>, behaviour: &Behaviour) -> Response<Full<Bytes>> {
+async fn serve(
+    req: Request<Incoming>,
+    handler: &Handler,
+    seen: &Mutex<Vec<Seen>>,
+    behaviour: &Behaviour,
+) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let headers = req
         .headers()
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let json = path == "/jsonrpc";
-    let mut record = Seen { path: path.clone(), headers, call: None };
+    let mut record = Seen {
+        path: path.clone(),
+        headers,
+        call: None,
+    };
     if json && behaviour.no_jsonrpc {
         seen.lock().unwrap().push(record);
         return http(404, b"not found".to_vec(), &[]);
@@ -147,7 +187,7 @@ async fn serve(req: Request<Incoming>, handler: &Handler, seen: &Mutex<Vec<Seen>
         tokio::time::sleep(delay).await;
     }
     let format = call.format;
-    let (result, extra): (Result<Value, Vec<String>>, Vec<(String, String)>) = match handler(&call) {
+    let (result, extra): (Result<Value, Vec<String>>, Headers) = match handler(&call) {
         Reply::Ok(v) => (Ok(v), vec![]),
         Reply::Fail(d) => (Err(d), vec![]),
         Reply::OkWithHeaders(v, h) => (Ok(v), h),
@@ -158,7 +198,6 @@ async fn serve(req: Request<Incoming>, handler: &Handler, seen: &Mutex<Vec<Seen>
         Ok(v) => wire::encode_response(format, call.id.as_ref(), Ok(v)),
         Err(d) => wire::encode_response(format, call.id.as_ref(), Err(d.as_slice())),
     };
-    let _ = Format::XmlRpc;
     http(200, bytes, &extra)
 }
 
@@ -184,16 +223,35 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(password: &str) -> Arc<Self> {
-        Arc::new(Sessions { live: Mutex::new(vec![]), logins: Mutex::new(0), password: password.into() })
+        Arc::new(Sessions {
+            live: Mutex::new(vec![]),
+            logins: Mutex::new(0),
+            password: password.into(),
+        })
     }
 
     /// Handles session.* calls; None for anything else.
     pub fn handle(&self, call: &Call) -> Option<Reply> {
-        let s = |i: usize| call.params.get(i).and_then(|v| if let Value::String(s) = v { Some(s.clone()) } else { None }).unwrap_or_default();
+        let s = |i: usize| {
+            call.params
+                .get(i)
+                .and_then(|v| {
+                    if let Value::String(s) = v {
+                        Some(s.clone())
+                    } else {
+                        None
+                    }
+                })
+                .unwrap_or_default()
+        };
         match call.method.as_str() {
             "session.login_with_password" | "session.slave_local_login_with_password" => {
                 if s(1) != self.password {
-                    return Some(Reply::Fail(vec!["SESSION_AUTHENTICATION_FAILED".into(), s(0), "Authentication failure".into()]));
+                    return Some(Reply::Fail(vec![
+                        "SESSION_AUTHENTICATION_FAILED".into(),
+                        s(0),
+                        "Authentication failure".into(),
+                    ]));
                 }
                 let mut n = self.logins.lock().unwrap();
                 *n += 1;
@@ -215,7 +273,11 @@ impl Sessions {
             Some(Value::String(s)) => s.clone(),
             _ => String::new(),
         };
-        if self.live.lock().unwrap().contains(&r) { None } else { Some(Reply::Fail(vec!["SESSION_INVALID".into(), r])) }
+        if self.live.lock().unwrap().contains(&r) {
+            None
+        } else {
+            Some(Reply::Fail(vec!["SESSION_INVALID".into(), r]))
+        }
     }
 
     pub fn live_count(&self) -> usize {

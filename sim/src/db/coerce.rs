@@ -20,7 +20,10 @@ pub struct TypeError {
 impl TypeError {
     /// The xapi-shaped failure.
     pub fn to_failure(&self) -> Vec<String> {
-        vec!["INTERNAL_ERROR".into(), format!("Rpc.Runtime_error(\"{}\", {})", self.expected, self.got)]
+        vec![
+            "INTERNAL_ERROR".into(),
+            format!("Rpc.Runtime_error(\"{}\", {})", self.expected, self.got),
+        ]
     }
 }
 
@@ -39,19 +42,32 @@ fn brief(v: &Value) -> String {
 }
 
 fn fail(expected: impl Into<String>, got: &Value) -> TypeError {
-    TypeError { expected: expected.into(), got: brief(got) }
+    TypeError {
+        expected: expected.into(),
+        got: brief(got),
+    }
 }
 
 /// Converts `v` to the canonical stored form of `ty`.
 pub fn coerce(ty: &Ty, v: Value) -> Result<Value, TypeError> {
     Ok(match (ty, v) {
         (Ty::String, Value::String(s)) => Value::String(s),
-        (Ty::String, v @ Value::DateTime(_)) => Value::String(v.as_str().unwrap_or_default().to_string()),
+        (Ty::String, v @ Value::DateTime(_)) => {
+            Value::String(v.as_str().unwrap_or_default().to_string())
+        }
         (Ty::Int, Value::Int(i)) => Value::Int(i),
-        (Ty::Int, Value::String(s)) => Value::Int(s.trim().parse().map_err(|_| fail("int64", &Value::String(s.clone())))?),
+        (Ty::Int, Value::String(s)) => Value::Int(
+            s.trim()
+                .parse()
+                .map_err(|_| fail("int64", &Value::String(s.clone())))?,
+        ),
         (Ty::Float, Value::Double(d)) => Value::Double(d),
         (Ty::Float, Value::Int(i)) => Value::Double(i as f64),
-        (Ty::Float, Value::String(s)) => Value::Double(s.trim().parse().map_err(|_| fail("float", &Value::String(s.clone())))?),
+        (Ty::Float, Value::String(s)) => Value::Double(
+            s.trim()
+                .parse()
+                .map_err(|_| fail("float", &Value::String(s.clone())))?,
+        ),
         (Ty::Bool, Value::Bool(b)) => Value::Bool(b),
         (Ty::DateTime, Value::DateTime(d)) | (Ty::DateTime, Value::String(d)) => {
             if xenpool::DateTime::parse(&d).is_none() {
@@ -60,16 +76,21 @@ pub fn coerce(ty: &Ty, v: Value) -> Result<Value, TypeError> {
             Value::DateTime(d)
         }
         (Ty::Enum(name), Value::String(s)) => {
-            let values = meta::enumeration(name).map(|e| e.values).unwrap_or_default();
+            let values = meta::enumeration(name)
+                .map(|e| e.values)
+                .unwrap_or_default();
             match values.iter().find(|v| v.eq_ignore_ascii_case(&s)) {
                 Some(v) => Value::String((*v).to_string()),
                 None => return Err(fail(format!("enum {name}"), &Value::String(s))),
             }
         }
         (Ty::Ref(_), Value::String(s)) => Value::String(s),
-        (Ty::Set(inner), Value::Array(items)) => {
-            Value::Array(items.into_iter().map(|i| coerce(inner, i)).collect::<Result<_, _>>()?)
-        }
+        (Ty::Set(inner), Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| coerce(inner, i))
+                .collect::<Result<_, _>>()?,
+        ),
         (Ty::Map(k, vty), Value::Struct(members)) => {
             let mut out = IndexMap::with_capacity(members.len());
             for (key, value) in members {
@@ -83,7 +104,9 @@ pub fn coerce(ty: &Ty, v: Value) -> Result<Value, TypeError> {
             Value::Struct(out)
         }
         (Ty::Record(class), Value::Struct(members)) => {
-            let Some(cm) = meta::class(class) else { return Ok(Value::Struct(members)) };
+            let Some(cm) = meta::class(class) else {
+                return Ok(Value::Struct(members));
+            };
             let mut out = IndexMap::with_capacity(members.len());
             for (key, value) in members {
                 match cm.field(&key) {
@@ -109,9 +132,15 @@ mod tests {
 
     #[test]
     fn accepts_what_xapi_accepts() {
-        assert_eq!(coerce(&Ty::Int, Value::String("42".into())), Ok(Value::Int(42)));
+        assert_eq!(
+            coerce(&Ty::Int, Value::String("42".into())),
+            Ok(Value::Int(42))
+        );
         assert_eq!(coerce(&Ty::Float, Value::Int(2)), Ok(Value::Double(2.0)));
-        assert_eq!(coerce(&Ty::Enum("vm_power_state"), Value::String("running".into())), Ok(Value::String("Running".into())));
+        assert_eq!(
+            coerce(&Ty::Enum("vm_power_state"), Value::String("running".into())),
+            Ok(Value::String("Running".into()))
+        );
         assert!(coerce(&Ty::Enum("vm_power_state"), Value::String("flying".into())).is_err());
         assert!(coerce(&Ty::Int, Value::String("4x".into())).is_err());
         assert!(coerce(&Ty::Bool, Value::String("true".into())).is_err());

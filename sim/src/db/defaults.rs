@@ -13,7 +13,12 @@ pub fn default_for(field: &FieldMeta) -> Option<Value> {
     if let Ty::Option(_) = field.ty {
         return None; // option members are simply absent
     }
-    Some(field.default.and_then(|d| parse_default(&field.ty, d)).unwrap_or_else(|| zero(&field.ty)))
+    Some(
+        field
+            .default
+            .and_then(|d| parse_default(&field.ty, d))
+            .unwrap_or_else(|| zero(&field.ty)),
+    )
 }
 
 /// The zero value of a type.
@@ -25,7 +30,11 @@ pub fn zero(ty: &Ty) -> Value {
         Ty::Bool => Value::Bool(false),
         Ty::DateTime => Value::DateTime(EPOCH.into()),
         Ty::Enum(name) => Value::String(
-            xenpool::meta::enumeration(name).and_then(|e| e.values.first()).copied().unwrap_or_default().into(),
+            xenpool::meta::enumeration(name)
+                .and_then(|e| e.values.first())
+                .copied()
+                .unwrap_or_default()
+                .into(),
         ),
         Ty::Ref(_) => Value::String("OpaqueRef:NULL".into()),
         Ty::Set(_) => Value::Array(vec![]),
@@ -44,7 +53,9 @@ fn parse_default(ty: &Ty, text: &str) -> Option<Value> {
         Ty::DateTime => Value::DateTime(t.trim_matches('"').to_string()),
         Ty::Enum(name) => {
             let values = xenpool::meta::enumeration(name)?.values;
-            let v = values.iter().find(|v| v.eq_ignore_ascii_case(t.trim_matches('"')))?;
+            let v = values
+                .iter()
+                .find(|v| v.eq_ignore_ascii_case(t.trim_matches('"')))?;
             Value::String((*v).to_string())
         }
         Ty::Ref(_) => Value::String("OpaqueRef:NULL".into()),

@@ -74,7 +74,10 @@ fn lex(text: &str) -> Result<Vec<Token>, String> {
             }
             c if c.is_ascii_alphabetic() => {
                 let mut w = String::new();
-                while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '_') {
+                while let Some(&c) = chars
+                    .peek()
+                    .filter(|c| c.is_ascii_alphanumeric() || **c == '_')
+                {
                     w.push(c);
                     chars.next();
                 }
@@ -160,7 +163,10 @@ impl Parser {
 
 /// Parses an expression; the error text goes into `INVALID_VALUE [expr, text]`.
 pub fn parse(text: &str) -> Result<Expr, String> {
-    let mut p = Parser { tokens: lex(text)?, at: 0 };
+    let mut p = Parser {
+        tokens: lex(text)?,
+        at: 0,
+    };
     if p.tokens.is_empty() {
         return Err("empty expression".into());
     }
@@ -178,10 +184,20 @@ pub fn db_string(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Double(d) => d.to_string(),
-        Value::Array(items) => format!("({})", items.iter().map(|i| format!("'{}'", db_string(i))).collect::<Vec<_>>().join(" ")),
+        Value::Array(items) => format!(
+            "({})",
+            items
+                .iter()
+                .map(|i| format!("'{}'", db_string(i)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         Value::Struct(m) => format!(
             "({})",
-            m.iter().map(|(k, v)| format!("('{}' '{}')", k, db_string(v))).collect::<Vec<_>>().join(" ")
+            m.iter()
+                .map(|(k, v)| format!("('{}' '{}')", k, db_string(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         Value::Nil => String::new(),
     }
@@ -192,7 +208,11 @@ fn operand_value(o: &Operand, record: &Record) -> String {
         Operand::Literal(s) => s.clone(),
         Operand::Field(name) => {
             let column = name.replace("__", "_");
-            record.get(&column).or_else(|| record.get(name.as_str())).map(db_string).unwrap_or_default()
+            record
+                .get(&column)
+                .or_else(|| record.get(name.as_str()))
+                .map(db_string)
+                .unwrap_or_default()
         }
     }
 }
@@ -215,7 +235,10 @@ mod tests {
     use super::*;
 
     fn rec(pairs: &[(&str, Value)]) -> Record {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -227,7 +250,10 @@ mod tests {
         ]);
         for (expr, want) in [
             (r#"field "name__label" = "web""#, true),
-            (r#"field "is_a_template" = "false" and field "power_state" = "Running""#, true),
+            (
+                r#"field "is_a_template" = "false" and field "power_state" = "Running""#,
+                true,
+            ),
             (r#"not (field "power_state" = "Halted")"#, true),
             (r#"field "name__label" = "db" or false"#, false),
             ("true", true),

@@ -72,7 +72,12 @@ pub fn new_uuid() -> String {
 impl Db {
     /// An empty database.
     pub fn new() -> Self {
-        Db { tables: HashMap::new(), generation: 1, tombstones: Vec::new(), changed: tokio::sync::watch::Sender::new(1) }
+        Db {
+            tables: HashMap::new(),
+            generation: 1,
+            tombstones: Vec::new(),
+            changed: tokio::sync::watch::Sender::new(1),
+        }
     }
 
     /// The current generation (bumped by every change).
@@ -87,7 +92,8 @@ impl Db {
     }
 
     fn class(name: &str) -> &'static ClassMeta {
-        meta::class(name).unwrap_or_else(|| panic!("simulator bug: no class {name:?} in the datamodel"))
+        meta::class(name)
+            .unwrap_or_else(|| panic!("simulator bug: no class {name:?} in the datamodel"))
     }
 
     /// Creates an object of `class` with `fields` (the rest default; `uuid` generated when
@@ -109,17 +115,30 @@ impl Db {
                 record.insert(field.name.to_string(), v);
             }
         }
-        if record.get("uuid").and_then(Value::as_str).is_none_or(str::is_empty) && meta.field("uuid").is_some() {
+        if record
+            .get("uuid")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+            && meta.field("uuid").is_some()
+        {
             record.insert("uuid".into(), Value::String(new_uuid()));
         }
         let generation = self.bump();
-        self.tables
-            .entry(meta.name)
-            .or_default()
-            .insert(reference.to_string(), Row { record, created: generation, modified: generation });
+        self.tables.entry(meta.name).or_default().insert(
+            reference.to_string(),
+            Row {
+                record,
+                created: generation,
+                modified: generation,
+            },
+        );
         // Link into the sets of every object this one points at.
         for field in meta.fields {
-            if let Some(target) = self.get_field(meta.name, reference, field.name).and_then(Value::as_str).map(str::to_string) {
+            if let Some(target) = self
+                .get_field(meta.name, reference, field.name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
                 for relation in relations::pointing_from(meta.name, field.name) {
                     self.relink(relation, reference, None, Some(&target));
                 }
@@ -139,12 +158,23 @@ impl Db {
             }
         }
         let generation = self.bump();
-        self.tombstones.push(Tombstone { generation, created: row.created, class: meta.name, reference: reference.to_string() });
+        self.tombstones.push(Tombstone {
+            generation,
+            created: row.created,
+            class: meta.name,
+            reference: reference.to_string(),
+        });
         Some(row.record)
     }
 
     /// Moves `member` from the set of `old` to the set of `new` for one relation.
-    fn relink(&mut self, relation: &(&'static str, &'static str, &'static str, &'static str), member: &str, old: Option<&str>, new: Option<&str>) {
+    fn relink(
+        &mut self,
+        relation: &(&'static str, &'static str, &'static str, &'static str),
+        member: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) {
         let (set_class, set_field, _, _) = *relation;
         if let Some(old) = old.filter(|r| *r != NULL_REF) {
             self.update(set_class, old, |rec| {
@@ -155,10 +185,10 @@ impl Db {
         }
         if let Some(new) = new.filter(|r| *r != NULL_REF) {
             self.update(set_class, new, |rec| {
-                if let Some(Value::Array(items)) = rec.get_mut(set_field) {
-                    if !items.iter().any(|v| v.as_str() == Some(member)) {
-                        items.push(Value::String(member.to_string()));
-                    }
+                if let Some(Value::Array(items)) = rec.get_mut(set_field)
+                    && !items.iter().any(|v| v.as_str() == Some(member))
+                {
+                    items.push(Value::String(member.to_string()));
                 }
             });
         }
@@ -166,9 +196,20 @@ impl Db {
 
     /// Applies `change` to an object's record (no relation maintenance: use
     /// [`Db::set_field`] for reference fields). Returns false if there is no such object.
-    pub fn update(&mut self, class: &str, reference: &str, change: impl FnOnce(&mut Record)) -> bool {
+    pub fn update(
+        &mut self,
+        class: &str,
+        reference: &str,
+        change: impl FnOnce(&mut Record),
+    ) -> bool {
         let generation = self.generation + 1;
-        let Some(row) = self.tables.get_mut(class).and_then(|t| t.get_mut(reference)) else { return false };
+        let Some(row) = self
+            .tables
+            .get_mut(class)
+            .and_then(|t| t.get_mut(reference))
+        else {
+            return false;
+        };
         change(&mut row.record);
         row.modified = generation;
         self.bump();
@@ -188,7 +229,12 @@ impl Db {
         let old_target = old.as_ref().and_then(Value::as_str).map(str::to_string);
         if old_target != new_target {
             for relation in relations::pointing_from(meta.name, field) {
-                self.relink(relation, reference, old_target.as_deref(), new_target.as_deref());
+                self.relink(
+                    relation,
+                    reference,
+                    old_target.as_deref(),
+                    new_target.as_deref(),
+                );
             }
         }
         true
@@ -206,7 +252,10 @@ impl Db {
 
     /// A string field (refs, enums, strings), or "" when absent.
     pub fn str_field(&self, class: &str, reference: &str, field: &str) -> String {
-        self.get_field(class, reference, field).and_then(Value::as_str).unwrap_or_default().to_string()
+        self.get_field(class, reference, field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// True if the object exists.
@@ -216,7 +265,10 @@ impl Db {
 
     /// Every object of a class, in creation order.
     pub fn all(&self, class: &str) -> impl Iterator<Item = (&String, &Record)> {
-        self.tables.get(class).into_iter().flat_map(|t| t.iter().map(|(k, row)| (k, &row.record)))
+        self.tables
+            .get(class)
+            .into_iter()
+            .flat_map(|t| t.iter().map(|(k, row)| (k, &row.record)))
     }
 
     /// Every object of a class with its change generations.
@@ -226,12 +278,17 @@ impl Db {
 
     /// References of the objects of `class` for which `pred` holds.
     pub fn find(&self, class: &str, pred: impl Fn(&Record) -> bool) -> Vec<String> {
-        self.all(class).filter(|(_, r)| pred(r)).map(|(k, _)| k.clone()).collect()
+        self.all(class)
+            .filter(|(_, r)| pred(r))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// The first object of `class` whose `field` is the string `value`.
     pub fn find_one(&self, class: &str, field: &str, value: &str) -> Option<String> {
-        self.all(class).find(|(_, r)| r.get(field).and_then(Value::as_str) == Some(value)).map(|(k, _)| k.clone())
+        self.all(class)
+            .find(|(_, r)| r.get(field).and_then(Value::as_str) == Some(value))
+            .map(|(k, _)| k.clone())
     }
 
     /// The object of `class` with this uuid.
@@ -246,12 +303,17 @@ impl Db {
 
     /// Classes that have at least one object.
     pub fn classes(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.tables.iter().filter(|(_, t)| !t.is_empty()).map(|(k, _)| *k)
+        self.tables
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(k, _)| *k)
     }
 
     /// Deletions after `generation`.
     pub fn tombstones_since(&self, generation: u64) -> impl Iterator<Item = &Tombstone> {
-        self.tombstones.iter().filter(move |t| t.generation > generation)
+        self.tombstones
+            .iter()
+            .filter(move |t| t.generation > generation)
     }
 
     /// Copies every object of `other` into this database, keeping references (used when a

@@ -42,7 +42,10 @@ pub const RELATIONS: &[(&str, &str, &str, &str)] = &[
 ];
 
 type Relation = (&'static str, &'static str, &'static str, &'static str);
-type Index = std::collections::HashMap<&'static str, std::collections::HashMap<&'static str, Vec<&'static Relation>>>;
+type Index = std::collections::HashMap<
+    &'static str,
+    std::collections::HashMap<&'static str, Vec<&'static Relation>>,
+>;
 
 /// The relations in which `class.field` is the reference side (indexed once: this runs
 /// for every field of every object created).
@@ -55,5 +58,9 @@ pub fn pointing_from(class: &str, field: &str) -> &'static [&'static Relation] {
         }
         m
     });
-    index.get(class).and_then(|f| f.get(field)).map(Vec::as_slice).unwrap_or(&[])
+    index
+        .get(class)
+        .and_then(|f| f.get(field))
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }

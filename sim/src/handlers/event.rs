@@ -18,9 +18,15 @@ use crate::sim::Sim;
 
 /// Registers the event messages.
 pub fn register(r: &mut Registry) {
-    r.insert("event.from", Handler::Async(|sim, caller, args| from(sim, caller, args).boxed()));
+    r.insert(
+        "event.from",
+        Handler::Async(|sim, caller, args| from(sim, caller, args).boxed()),
+    );
     r.insert("event.inject", Handler::Sync(inject));
-    r.insert("event.get_current_id", Handler::Sync(|ctx, _| Ok(Value::Int(ctx.db().generation() as i64))));
+    r.insert(
+        "event.get_current_id",
+        Handler::Sync(|ctx, _| Ok(Value::Int(ctx.db().generation() as i64))),
+    );
 }
 
 fn token(generation: u64) -> String {
@@ -45,22 +51,30 @@ fn subscriptions(classes: &Value) -> Vec<Subscription> {
     super::refs(classes)
         .into_iter()
         .map(|entry| match entry.split_once('/') {
-            Some((c, r)) => Subscription { class: c.to_ascii_lowercase(), object: Some(r.to_string()) },
-            None => Subscription { class: entry.to_ascii_lowercase(), object: None },
+            Some((c, r)) => Subscription {
+                class: c.to_ascii_lowercase(),
+                object: Some(r.to_string()),
+            },
+            None => Subscription {
+                class: entry.to_ascii_lowercase(),
+                object: None,
+            },
         })
         .collect()
 }
 
 fn wanted(subs: &[Subscription], class: &str, reference: &str) -> bool {
     subs.iter().any(|s| {
-        (s.class == "*" || s.class == class.to_ascii_lowercase()) && s.object.as_deref().is_none_or(|o| o == reference)
+        (s.class == "*" || s.class == class.to_ascii_lowercase())
+            && s.object.as_deref().is_none_or(|o| o == reference)
     })
 }
 
 async fn from(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     let subs = subscriptions(&args[0]);
     let token_text = text(&args[1]);
-    let since = parse_token(&token_text).ok_or_else(|| Failure::new(ErrorCode::EventFromTokenParseFailure, [token_text.clone()]))?;
+    let since = parse_token(&token_text)
+        .ok_or_else(|| Failure::new(ErrorCode::EventFromTokenParseFailure, [token_text.clone()]))?;
     let seconds = match &args[2] {
         Value::Double(d) => *d,
         Value::Int(i) => *i as f64,
@@ -76,7 +90,9 @@ async fn from(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     loop {
         let (batch, mut changes) = {
             let world = sim.world();
-            let Some(session) = &caller.session else { return Err(Failure::internal("no session")) };
+            let Some(session) = &caller.session else {
+                return Err(Failure::internal("no session"));
+            };
             if !caller.local && !world.pool(caller.host).db.exists("session", session) {
                 return Err(Failure::new(ErrorCode::SessionInvalid, [session.clone()]));
             }
@@ -92,18 +108,39 @@ async fn from(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
                 for (reference, row) in db.rows(class.name) {
                     if row.modified > since && wanted(&subs, class.name, reference) {
                         let op = if row.created > since { "add" } else { "mod" };
-                        events.push((row.modified, event(row.modified, &lower, op, reference, Some(Value::Struct(row.record.clone())))));
+                        events.push((
+                            row.modified,
+                            event(
+                                row.modified,
+                                &lower,
+                                op,
+                                reference,
+                                Some(Value::Struct(row.record.clone())),
+                            ),
+                        ));
                     }
                 }
             }
             for t in db.tombstones_since(since) {
                 if t.created <= since && wanted(&subs, t.class, &t.reference) {
-                    events.push((t.generation, event(t.generation, &t.class.to_ascii_lowercase(), "del", &t.reference, None)));
+                    events.push((
+                        t.generation,
+                        event(
+                            t.generation,
+                            &t.class.to_ascii_lowercase(),
+                            "del",
+                            &t.reference,
+                            None,
+                        ),
+                    ));
                 }
             }
             events.sort_by_key(|(g, _)| *g);
             let batch = Value::Struct(IndexMap::from([
-                ("events".to_string(), Value::Array(events.into_iter().map(|(_, e)| e).collect())),
+                (
+                    "events".to_string(),
+                    Value::Array(events.into_iter().map(|(_, e)| e).collect()),
+                ),
                 ("valid_ref_counts".to_string(), Value::Struct(counts)),
                 ("token".to_string(), s(token(db.generation()))),
             ]));
@@ -114,7 +151,10 @@ async fn from(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
             return Ok(batch);
         }
         // `changes` was subscribed under the lock, so no change after the collection is missed.
-        if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
             continue; // one last collection returns the (empty) batch with a fresh token
         }
         // Let changes that come together arrive together (xapi batches for ~50 ms).
@@ -122,7 +162,13 @@ async fn from(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     }
 }
 
-fn event(generation: u64, class: &str, operation: &str, reference: &str, snapshot: Option<Value>) -> Value {
+fn event(
+    generation: u64,
+    class: &str,
+    operation: &str,
+    reference: &str,
+    snapshot: Option<Value>,
+) -> Value {
     let mut m = IndexMap::from([
         ("id".to_string(), s(generation.to_string())),
         ("timestamp".to_string(), s("0.0")),

@@ -2,7 +2,6 @@
 //! (wire-protocol.md §7): getters, setters, map and set updates, `get_all*`,
 //! `get_by_uuid`, `get_by_name_label`, constructors and destructors.
 
-use indexmap::IndexMap;
 use xenpool::ErrorCode;
 use xenpool::meta::{self, FieldMeta, Qualifier, Ty};
 use xenpool::wire::Value;
@@ -21,12 +20,19 @@ fn self_ref(ctx: &mut Ctx<'_>, class: &str, arg: &Value) -> Result<String, Failu
 }
 
 fn field<'m>(class: &'m meta::ClassMeta, name: &str) -> Result<&'m FieldMeta, Failure> {
-    class.field(name).ok_or_else(|| Failure::internal(format!("no field {name} in class {}", class.name)))
+    class
+        .field(name)
+        .ok_or_else(|| Failure::internal(format!("no field {name} in class {}", class.name)))
 }
 
 /// Serves an implicit message.
 pub fn handle(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
-    let (class_name, message) = ctx.caller.method.split_once('.').map(|(c, m)| (c.to_string(), m.to_string())).unwrap_or_default();
+    let (class_name, message) = ctx
+        .caller
+        .method
+        .split_once('.')
+        .map(|(c, m)| (c.to_string(), m.to_string()))
+        .unwrap_or_default();
     let class = meta::class(&class_name).ok_or_else(|| Failure::internal("unknown class"))?;
     let cn = class.name;
     match message.as_str() {
@@ -36,23 +42,44 @@ pub fn handle(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         }
         "get_by_uuid" => {
             let uuid = text(&args[0]);
-            ctx.db().by_uuid(cn, &uuid).map(s).ok_or_else(|| Failure::new(ErrorCode::UuidInvalid, [cn, uuid.as_str()]))
+            ctx.db()
+                .by_uuid(cn, &uuid)
+                .map(s)
+                .ok_or_else(|| Failure::new(ErrorCode::UuidInvalid, [cn, uuid.as_str()]))
         }
         "get_by_name_label" => {
             let label = text(&args[0]);
-            Ok(Value::Array(ctx.db().find(cn, |r| r.get("name_label").and_then(Value::as_str) == Some(label.as_str())).into_iter().map(s).collect()))
+            Ok(Value::Array(
+                ctx.db()
+                    .find(cn, |r| {
+                        r.get("name_label").and_then(Value::as_str) == Some(label.as_str())
+                    })
+                    .into_iter()
+                    .map(s)
+                    .collect(),
+            ))
         }
-        "get_all" => Ok(Value::Array(ctx.db().all(cn).map(|(k, _)| s(k.clone())).collect())),
-        "get_all_records" => Ok(Value::Struct(ctx.db().all(cn).map(|(k, r)| (k.clone(), wire_record(r))).collect())),
+        "get_all" => Ok(Value::Array(
+            ctx.db().all(cn).map(|(k, _)| s(k.clone())).collect(),
+        )),
+        "get_all_records" => Ok(Value::Struct(
+            ctx.db()
+                .all(cn)
+                .map(|(k, r)| (k.clone(), wire_record(r)))
+                .collect(),
+        )),
         "get_all_records_where" | "get_all_where" => {
             let expr_text = text(&args[0]);
-            let expr = filter::parse(&expr_text).map_err(|e| Failure::new(ErrorCode::InvalidValue, [expr_text.clone(), e]))?;
+            let expr = filter::parse(&expr_text)
+                .map_err(|e| Failure::new(ErrorCode::InvalidValue, [expr_text.clone(), e]))?;
             let db = ctx.db();
             let matching = db.all(cn).filter(|(_, r)| expr.matches(r));
             if message == "get_all_where" {
                 Ok(Value::Array(matching.map(|(k, _)| s(k.clone())).collect()))
             } else {
-                Ok(Value::Struct(matching.map(|(k, r)| (k.clone(), wire_record(r))).collect()))
+                Ok(Value::Struct(
+                    matching.map(|(k, r)| (k.clone(), wire_record(r))).collect(),
+                ))
             }
         }
         "create" => create(ctx, class, args.into_iter().next().unwrap_or(Value::Nil)),
@@ -65,12 +92,21 @@ pub fn handle(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     }
 }
 
-fn accessor(ctx: &mut Ctx<'_>, class: &'static meta::ClassMeta, message: &str, args: Vec<Value>) -> Outcome {
+fn accessor(
+    ctx: &mut Ctx<'_>,
+    class: &'static meta::ClassMeta,
+    message: &str,
+    args: Vec<Value>,
+) -> Outcome {
     let cn = class.name;
     let r = self_ref(ctx, cn, &args[0])?;
     if let Some(name) = message.strip_prefix("get_") {
         let f = field(class, name)?;
-        return Ok(ctx.db().get_field(cn, &r, f.name).cloned().unwrap_or(Value::String(String::new())));
+        return Ok(ctx
+            .db()
+            .get_field(cn, &r, f.name)
+            .cloned()
+            .unwrap_or(Value::String(String::new())));
     }
     if let Some(name) = message.strip_prefix("set_") {
         let f = field(class, name)?;
@@ -83,7 +119,10 @@ fn accessor(ctx: &mut Ctx<'_>, class: &'static meta::ClassMeta, message: &str, a
         let uuid = ctx.db().str_field(cn, &r, "uuid");
         let existing = matches!(ctx.db().get_field(cn, &r, f.name), Some(Value::Struct(m)) if m.contains_key(&key));
         if existing {
-            return Err(Failure::new(ErrorCode::MapDuplicateKey, [cn, f.name, uuid.as_str(), key.as_str()]));
+            return Err(Failure::new(
+                ErrorCode::MapDuplicateKey,
+                [cn, f.name, uuid.as_str(), key.as_str()],
+            ));
         }
         let value = args[2].clone();
         ctx.db().update(cn, &r, |rec| {
@@ -107,10 +146,10 @@ fn accessor(ctx: &mut Ctx<'_>, class: &'static meta::ClassMeta, message: &str, a
         let f = field(class, name)?;
         let value = args[1].clone();
         ctx.db().update(cn, &r, |rec| {
-            if let Some(Value::Array(items)) = rec.get_mut(f.name) {
-                if !items.contains(&value) {
-                    items.push(value);
-                }
+            if let Some(Value::Array(items)) = rec.get_mut(f.name)
+                && !items.contains(&value)
+            {
+                items.push(value);
             }
         });
         return void();
@@ -125,7 +164,10 @@ fn accessor(ctx: &mut Ctx<'_>, class: &'static meta::ClassMeta, message: &str, a
         });
         return void();
     }
-    Err(Failure::new(ErrorCode::NotImplemented, [ctx.caller.method.clone()]))
+    Err(Failure::new(
+        ErrorCode::NotImplemented,
+        [ctx.caller.method.clone()],
+    ))
 }
 
 /// The implicit constructor: a struct of every RW and RO/constructor field; fields with a
@@ -136,27 +178,34 @@ fn create(ctx: &mut Ctx<'_>, class: &'static meta::ClassMeta, args: Value) -> Ou
         return Err(Failure::internal("bad __structure"));
     };
     let mut fields = Record::with_capacity(members.len());
-    for f in class.fields.iter().filter(|f| f.qualifier != Qualifier::DynamicRo) {
+    for f in class
+        .fields
+        .iter()
+        .filter(|f| f.qualifier != Qualifier::DynamicRo)
+    {
         match members.get(f.name) {
             Some(v) => {
                 fields.insert(f.name.to_string(), v.clone());
             }
             None if f.default.is_some() || matches!(f.ty, Ty::Option(_)) => {}
-            None => return Err(Failure::internal(format!("Not_found: field {} missing from {}.create", f.name, class.name))),
+            None => {
+                return Err(Failure::internal(format!(
+                    "Not_found: field {} missing from {}.create",
+                    f.name, class.name
+                )));
+            }
         }
     }
     // References the new object points at must exist.
     for f in class.fields {
-        if let (Ty::Ref(target), Some(Value::String(r))) = (f.ty, fields.get(f.name)) {
-            if r != crate::db::NULL_REF && !r.is_empty() {
-                if let Some(tc) = meta::class(target) {
-                    if !ctx.db().exists(tc.name, r) {
-                        return Err(Failure::handle_invalid(tc.name, r));
-                    }
-                }
-            }
+        if let (Ty::Ref(target), Some(Value::String(r))) = (f.ty, fields.get(f.name))
+            && r != crate::db::NULL_REF
+            && !r.is_empty()
+            && let Some(tc) = meta::class(target)
+            && !ctx.db().exists(tc.name, r)
+        {
+            return Err(Failure::handle_invalid(tc.name, r));
         }
     }
-    let _ = IndexMap::<String, Value>::new();
     Ok(s(ctx.db().create(class.name, fields)))
 }

@@ -18,41 +18,90 @@ use crate::world::World;
 
 /// Registers the host messages.
 pub fn register(r: &mut Registry) {
-    r.insert("host.disable", Handler::Sync(|ctx, args| set_enabled(ctx, args, false)));
-    r.insert("host.enable", Handler::Sync(|ctx, args| set_enabled(ctx, args, true)));
-    r.insert("host.evacuate", Handler::Async(|sim, caller, args| evacuate(sim, caller, args).boxed()));
-    r.insert("host.assert_can_evacuate", Handler::Sync(assert_can_evacuate));
-    r.insert("host.get_vms_which_prevent_evacuation", Handler::Sync(vms_preventing));
-    r.insert("host.get_servertime", Handler::Sync(|ctx, args| servertime(ctx, args, true)));
-    r.insert("host.get_server_localtime", Handler::Sync(|ctx, args| servertime(ctx, args, false)));
-    r.insert("host.compute_free_memory", Handler::Sync(|ctx, args| {
-        let host = ctx.existing("host", &args[0])?;
-        Ok(Value::Int(vm::free_memory(ctx.db(), &host).max(0)))
-    }));
-    r.insert("host.get_management_interface", Handler::Sync(management_interface));
+    r.insert(
+        "host.disable",
+        Handler::Sync(|ctx, args| set_enabled(ctx, args, false)),
+    );
+    r.insert(
+        "host.enable",
+        Handler::Sync(|ctx, args| set_enabled(ctx, args, true)),
+    );
+    r.insert(
+        "host.evacuate",
+        Handler::Async(|sim, caller, args| evacuate(sim, caller, args).boxed()),
+    );
+    r.insert(
+        "host.assert_can_evacuate",
+        Handler::Sync(assert_can_evacuate),
+    );
+    r.insert(
+        "host.get_vms_which_prevent_evacuation",
+        Handler::Sync(vms_preventing),
+    );
+    r.insert(
+        "host.get_servertime",
+        Handler::Sync(|ctx, args| servertime(ctx, args, true)),
+    );
+    r.insert(
+        "host.get_server_localtime",
+        Handler::Sync(|ctx, args| servertime(ctx, args, false)),
+    );
+    r.insert(
+        "host.compute_free_memory",
+        Handler::Sync(|ctx, args| {
+            let host = ctx.existing("host", &args[0])?;
+            Ok(Value::Int(vm::free_memory(ctx.db(), &host).max(0)))
+        }),
+    );
+    r.insert(
+        "host.get_management_interface",
+        Handler::Sync(management_interface),
+    );
     r.insert("host.destroy", Handler::Sync(destroy));
-    r.insert("host.get_server_certificate", Handler::Sync(|ctx, args| {
-        let host = ctx.existing("host", &args[0])?;
-        let pool = ctx.pool_id();
-        let index = ctx.world.host_by_ref(pool, &host).ok_or_else(|| Failure::handle_invalid("host", &host))?;
-        Ok(s(ctx.world.hosts[index].certificate_pem.clone().unwrap_or_default()))
-    }));
-    r.insert("host.is_in_emergency_mode", Handler::Sync(|ctx, _| {
-        let world = &*ctx.world;
-        Ok(Value::Bool(world.hosts[ctx.caller.host].master_address.is_some() && ctx.sim_emergency()))
-    }));
+    r.insert(
+        "host.get_server_certificate",
+        Handler::Sync(|ctx, args| {
+            let host = ctx.existing("host", &args[0])?;
+            let pool = ctx.pool_id();
+            let index = ctx
+                .world
+                .host_by_ref(pool, &host)
+                .ok_or_else(|| Failure::handle_invalid("host", &host))?;
+            Ok(s(ctx.world.hosts[index]
+                .certificate_pem
+                .clone()
+                .unwrap_or_default()))
+        }),
+    );
+    r.insert(
+        "host.is_in_emergency_mode",
+        Handler::Sync(|ctx, _| {
+            let world = &*ctx.world;
+            Ok(Value::Bool(
+                world.hosts[ctx.caller.host].master_address.is_some() && ctx.sim_emergency(),
+            ))
+        }),
+    );
 }
 
 impl Ctx<'_> {
     fn sim_emergency(&self) -> bool {
         let h = &self.world.hosts[self.caller.host];
-        h.master_address.as_ref().is_some_and(|m| !self.world.host_by_address(m).is_some_and(|i| self.world.hosts[i].alive))
+        h.master_address.as_ref().is_some_and(|m| {
+            !self
+                .world
+                .host_by_address(m)
+                .is_some_and(|i| self.world.hosts[i].alive)
+        })
     }
 }
 
 fn ha_enabled(db: &Db) -> bool {
     let pool = World::pool_ref(db);
-    flag(db.get_field("pool", &pool, "ha_enabled").unwrap_or(&Value::Nil))
+    flag(
+        db.get_field("pool", &pool, "ha_enabled")
+            .unwrap_or(&Value::Nil),
+    )
 }
 
 fn set_enabled(ctx: &mut Ctx<'_>, args: Vec<Value>, enabled: bool) -> Outcome {
@@ -68,12 +117,18 @@ fn set_enabled(ctx: &mut Ctx<'_>, args: Vec<Value>, enabled: bool) -> Outcome {
 }
 
 fn resident_guests(db: &Db, host: &str) -> Vec<String> {
-    db.find("VM", |r| r.get("resident_on").and_then(Value::as_str) == Some(host) && r.get("is_control_domain") != Some(&Value::Bool(true)))
+    db.find("VM", |r| {
+        r.get("resident_on").and_then(Value::as_str) == Some(host)
+            && r.get("is_control_domain") != Some(&Value::Bool(true))
+    })
 }
+
+/// Per-VM failures of an evacuation plan.
+pub type VmFailures = Vec<(String, Failure)>;
 
 /// Plans where each resident guest goes: other enabled hosts, bin-packed by free memory.
 /// Returns `(vm, target)` pairs, or the per-VM errors.
-pub fn evacuation_plan(db: &Db, host: &str) -> Result<Vec<(String, String)>, Vec<(String, Failure)>> {
+pub fn evacuation_plan(db: &Db, host: &str) -> Result<Vec<(String, String)>, VmFailures> {
     let targets: Vec<String> = db
         .all("host")
         .filter(|(h, r)| *h != host && r.get("enabled") == Some(&Value::Bool(true)))
@@ -86,35 +141,59 @@ pub fn evacuation_plan(db: &Db, host: &str) -> Result<Vec<(String, String)>, Vec
     let ha = ha_enabled(db);
     for guest in resident_guests(db, host) {
         if ha && db.str_field("VM", &guest, "ha_restart_priority") != "restart" {
-            errors.push((guest.clone(), Failure::new(ErrorCode::HostEvacuateVmNotHaProtected, [guest.clone()])));
+            errors.push((
+                guest.clone(),
+                Failure::new(ErrorCode::HostEvacuateVmNotHaProtected, [guest.clone()]),
+            ));
             continue;
         }
         if targets.is_empty() {
-            errors.push((guest.clone(), Failure::new(ErrorCode::NoHostsAvailable, [guest.clone()])));
+            errors.push((
+                guest.clone(),
+                Failure::new(ErrorCode::NoHostsAvailable, [guest.clone()]),
+            ));
             continue;
         }
         let need = vm::needed_memory(db, &guest);
         let mut last = None;
-        let chosen = targets.iter().find(|t| match vm::assert_can_boot_here(db, &guest, t, true, false) {
-            Ok(()) if vm::free_memory(db, t) - reserved.get(*t).copied().unwrap_or(0) >= need => true,
-            Ok(()) => {
-                last = Some(Failure::new(ErrorCode::HostNotEnoughFreeMemory, [guest.clone()]));
-                false
-            }
-            Err(e) => {
-                last = Some(e);
-                false
-            }
-        });
+        let chosen =
+            targets.iter().find(
+                |t| match vm::assert_can_boot_here(db, &guest, t, true, false) {
+                    Ok(())
+                        if vm::free_memory(db, t) - reserved.get(*t).copied().unwrap_or(0)
+                            >= need =>
+                    {
+                        true
+                    }
+                    Ok(()) => {
+                        last = Some(Failure::new(
+                            ErrorCode::HostNotEnoughFreeMemory,
+                            [guest.clone()],
+                        ));
+                        false
+                    }
+                    Err(e) => {
+                        last = Some(e);
+                        false
+                    }
+                },
+            );
         match chosen {
             Some(t) => {
                 *reserved.entry(t.clone()).or_default() += need;
                 plan.push((guest, t.clone()));
             }
-            None => errors.push((guest.clone(), last.unwrap_or_else(|| Failure::new(ErrorCode::NoHostsAvailable, [guest.clone()])))),
+            None => errors.push((
+                guest.clone(),
+                last.unwrap_or_else(|| Failure::new(ErrorCode::NoHostsAvailable, [guest.clone()])),
+            )),
         }
     }
-    if errors.is_empty() { Ok(plan) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
 }
 
 async fn evacuate(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
@@ -125,11 +204,20 @@ async fn evacuate(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
         if !db.exists("host", &host) {
             return Err(Failure::handle_invalid("host", &host));
         }
-        evacuation_plan(db, &host).map_err(|errors| errors.into_iter().next().map(|(_, e)| e).unwrap_or_else(|| Failure::internal("empty plan")))?
+        evacuation_plan(db, &host).map_err(|errors| {
+            errors
+                .into_iter()
+                .next()
+                .map(|(_, e)| e)
+                .unwrap_or_else(|| Failure::internal("empty plan"))
+        })?
     };
     let total = plan.len().max(1) as f64;
     for (i, (guest, target)) in plan.into_iter().enumerate() {
-        let sub = Caller { task: None, ..(*caller).clone() };
+        let sub = Caller {
+            task: None,
+            ..(*caller).clone()
+        };
         match vm::migrate(&sim, &sub, &guest, &target, false).await {
             // A VM that stopped meanwhile is no longer in the way.
             Err(e) if e.wire_code() == "VM_BAD_POWER_STATE" => {}
@@ -141,7 +229,9 @@ async fn evacuate(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     }
     let world = sim.world();
     if !resident_guests(&world.pool(caller.host).db, &host).is_empty() {
-        return Err(Failure::internal("VMs are still resident on the host after evacuation"));
+        return Err(Failure::internal(
+            "VMs are still resident on the host after evacuation",
+        ));
     }
     void()
 }
@@ -151,7 +241,11 @@ fn assert_can_evacuate(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     match evacuation_plan(ctx.db(), &host) {
         Ok(_) => void(),
         Err(errors) => {
-            let text = errors.iter().map(|(_, f)| f.0.join(",")).collect::<Vec<_>>().join("|");
+            let text = errors
+                .iter()
+                .map(|(_, f)| f.0.join(","))
+                .collect::<Vec<_>>()
+                .join("|");
             Err(Failure::new(ErrorCode::CannotEvacuateHost, [text]))
         }
     }
@@ -160,32 +254,51 @@ fn assert_can_evacuate(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 fn vms_preventing(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let host = ctx.existing("host", &args[0])?;
     let errors = evacuation_plan(ctx.db(), &host).err().unwrap_or_default();
-    Ok(Value::Struct(errors.into_iter().map(|(vm, f)| (vm, Value::Array(f.0.into_iter().map(s).collect()))).collect()))
+    Ok(Value::Struct(
+        errors
+            .into_iter()
+            .map(|(vm, f)| (vm, Value::Array(f.0.into_iter().map(s).collect())))
+            .collect(),
+    ))
 }
 
 fn servertime(ctx: &mut Ctx<'_>, args: Vec<Value>, utc: bool) -> Outcome {
     let host = ctx.existing("host", &args[0])?;
     let pool = ctx.pool_id();
-    let index = ctx.world.host_by_ref(pool, &host).ok_or_else(|| Failure::handle_invalid("host", &host))?;
+    let index = ctx
+        .world
+        .host_by_ref(pool, &host)
+        .ok_or_else(|| Failure::handle_invalid("host", &host))?;
     let now = ctx.world.host_time(index);
     // Local time has no zone suffix (wire-protocol.md §3); simulated hosts run on UTC.
-    Ok(Value::DateTime(if utc { now.format("%Y%m%dT%H:%M:%SZ").to_string() } else { now.format("%Y%m%dT%H:%M:%S").to_string() }))
+    Ok(Value::DateTime(if utc {
+        now.format("%Y%m%dT%H:%M:%SZ").to_string()
+    } else {
+        now.format("%Y%m%dT%H:%M:%S").to_string()
+    }))
 }
 
 fn management_interface(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let host = ctx.existing("host", &args[0])?;
     let db = ctx.db();
-    db.find("PIF", |r| r.get("host").and_then(Value::as_str) == Some(&host) && r.get("management") == Some(&Value::Bool(true)))
-        .into_iter()
-        .next()
-        .map(s)
-        .ok_or_else(|| Failure::new(ErrorCode::HostHasNoManagementIp, Vec::<String>::new()))
+    db.find("PIF", |r| {
+        r.get("host").and_then(Value::as_str) == Some(&host)
+            && r.get("management") == Some(&Value::Bool(true))
+    })
+    .into_iter()
+    .next()
+    .map(s)
+    .ok_or_else(|| Failure::new(ErrorCode::HostHasNoManagementIp, Vec::<String>::new()))
 }
 
 fn destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let host = ctx.existing("host", &args[0])?;
     let pool = ctx.pool_id();
-    let live = ctx.world.host_by_ref(pool, &host).is_some_and(|i| ctx.world.hosts[i].alive) || host == ctx.host_ref();
+    let live = ctx
+        .world
+        .host_by_ref(pool, &host)
+        .is_some_and(|i| ctx.world.hosts[i].alive)
+        || host == ctx.host_ref();
     let db = ctx.db();
     if live {
         return Err(Failure::new(ErrorCode::HostIsLive, [host]));
@@ -206,8 +319,20 @@ fn destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 
 /// Removes a host and what belongs to it from a pool database (eject, destroy).
 pub fn remove_host_objects(db: &mut Db, host: &str) {
-    for class in ["PIF", "PBD", "host_cpu", "host_crashdump", "host_patch", "Certificate", "PCI", "PGPU", "PUSB"] {
-        for r in db.find(class, |rec| rec.get("host").and_then(Value::as_str) == Some(host)) {
+    for class in [
+        "PIF",
+        "PBD",
+        "host_cpu",
+        "host_crashdump",
+        "host_patch",
+        "Certificate",
+        "PCI",
+        "PGPU",
+        "PUSB",
+    ] {
+        for r in db.find(class, |rec| {
+            rec.get("host").and_then(Value::as_str) == Some(host)
+        }) {
             db.delete(class, &r);
         }
     }
@@ -222,7 +347,10 @@ pub fn remove_host_objects(db: &mut Db, host: &str) {
             db.delete("VLAN", &vlan);
         }
     }
-    for dom0 in db.find("VM", |r| r.get("is_control_domain") == Some(&Value::Bool(true)) && r.get("resident_on").and_then(Value::as_str) == Some(host)) {
+    for dom0 in db.find("VM", |r| {
+        r.get("is_control_domain") == Some(&Value::Bool(true))
+            && r.get("resident_on").and_then(Value::as_str) == Some(host)
+    }) {
         db.delete("VM", &dom0);
     }
     let metrics = db.str_field("host", host, "metrics");

@@ -54,7 +54,11 @@ impl Ctx<'_> {
     /// A reference argument that must name an existing object of `class`.
     pub fn existing(&mut self, class: &str, arg: &Value) -> Result<String, Failure> {
         let r = arg.as_str().unwrap_or_default().to_string();
-        if self.db().exists(class, &r) { Ok(r) } else { Err(Failure::handle_invalid(class, &r)) }
+        if self.db().exists(class, &r) {
+            Ok(r)
+        } else {
+            Err(Failure::handle_invalid(class, &r))
+        }
     }
 }
 

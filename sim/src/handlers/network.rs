@@ -18,17 +18,32 @@ pub fn register(r: &mut Registry) {
     r.insert("VLAN.create", Handler::Sync(vlan_create));
     r.insert("VLAN.destroy", Handler::Sync(vlan_destroy));
     r.insert("PIF.reconfigure_ip", Handler::Sync(reconfigure_ip));
-    r.insert("PIF.plug", Handler::Sync(|ctx, args| set_attached(ctx, args, true)));
-    r.insert("PIF.unplug", Handler::Sync(|ctx, args| set_attached(ctx, args, false)));
-    r.insert("host.management_reconfigure", Handler::Sync(management_reconfigure));
+    r.insert(
+        "PIF.plug",
+        Handler::Sync(|ctx, args| set_attached(ctx, args, true)),
+    );
+    r.insert(
+        "PIF.unplug",
+        Handler::Sync(|ctx, args| set_attached(ctx, args, false)),
+    );
+    r.insert(
+        "host.management_reconfigure",
+        Handler::Sync(management_reconfigure),
+    );
     r.insert("network.create", Handler::Sync(network_create));
 }
 
 /// Properties allowed per mode, with their defaults (filled in when absent).
-fn allowed_properties(mode: &str) -> &'static [(&'static str, Option<&'static str>, &'static [&'static str])] {
+fn allowed_properties(
+    mode: &str,
+) -> &'static [(&'static str, Option<&'static str>, &'static [&'static str])] {
     match mode {
         "lacp" => &[
-            ("hashing_algorithm", Some("tcpudp_ports"), &["src_mac", "tcpudp_ports"]),
+            (
+                "hashing_algorithm",
+                Some("tcpudp_ports"),
+                &["src_mac", "tcpudp_ports"],
+            ),
             ("lacp-time", Some("slow"), &["fast", "slow"]),
             ("lacp-aggregation-key", None, &[]),
             ("lacp-fallback-ab", Some("true"), &["true", "false"]),
@@ -37,15 +52,26 @@ fn allowed_properties(mode: &str) -> &'static [(&'static str, Option<&'static st
     }
 }
 
-fn checked_properties(mode: &str, given: &[(String, String)]) -> Result<IndexMap<String, Value>, Failure> {
+fn checked_properties(
+    mode: &str,
+    given: &[(String, String)],
+) -> Result<IndexMap<String, Value>, Failure> {
     let allowed = allowed_properties(mode);
     let mut out = IndexMap::new();
     for (k, v) in given {
         let ok = allowed.iter().any(|(name, _, values)| {
-            name == k && (if *name == "lacp-aggregation-key" { v.parse::<i64>().is_ok() } else { values.contains(&v.as_str()) })
+            name == k
+                && (if *name == "lacp-aggregation-key" {
+                    v.parse::<i64>().is_ok()
+                } else {
+                    values.contains(&v.as_str())
+                })
         });
         if !ok {
-            return Err(Failure::new(ErrorCode::InvalidValue, ["properties".to_string(), format!("{k} = {v}")]));
+            return Err(Failure::new(
+                ErrorCode::InvalidValue,
+                ["properties".to_string(), format!("{k} = {v}")],
+            ));
         }
         out.insert(k.clone(), s(v.clone()));
     }
@@ -59,11 +85,15 @@ fn checked_properties(mode: &str, given: &[(String, String)]) -> Result<IndexMap
 
 fn valid_mac(mac: &str) -> bool {
     let parts: Vec<&str> = mac.split(':').collect();
-    parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn has_ip(db: &Db, pif: &str) -> bool {
-    db.str_field("PIF", pif, "ip_configuration_mode") != "None" || db.str_field("PIF", pif, "ipv6_configuration_mode") != "None"
+    db.str_field("PIF", pif, "ip_configuration_mode") != "None"
+        || db.str_field("PIF", pif, "ipv6_configuration_mode") != "None"
 }
 
 fn bond_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
@@ -83,18 +113,33 @@ fn bond_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let ha = {
         let db = ctx.db();
         let pool = crate::world::World::pool_ref(db);
-        matches!(db.get_field("pool", &pool, "ha_enabled"), Some(Value::Bool(true)))
+        matches!(
+            db.get_field("pool", &pool, "ha_enabled"),
+            Some(Value::Bool(true))
+        )
     };
     let db = ctx.db();
     if members.is_empty() {
         return Err(Failure::code(ErrorCode::PifBondNeedsMoreMembers));
     }
-    if !matches!(db.get_field("network", &network, "managed"), Some(Value::Bool(true))) {
+    if !matches!(
+        db.get_field("network", &network, "managed"),
+        Some(Value::Bool(true))
+    ) {
         return Err(Failure::new(ErrorCode::NetworkUnmanaged, [network]));
     }
     let host = db.str_field("PIF", &members[0], "host");
-    if let Some(pif) = db.find("PIF", |r| r.get("host").and_then(Value::as_str) == Some(&host) && r.get("network").and_then(Value::as_str) == Some(&network)).first() {
-        return Err(Failure::new(ErrorCode::NetworkAlreadyConnected, [host.clone(), pif.clone()]));
+    if let Some(pif) = db
+        .find("PIF", |r| {
+            r.get("host").and_then(Value::as_str) == Some(&host)
+                && r.get("network").and_then(Value::as_str) == Some(&network)
+        })
+        .first()
+    {
+        return Err(Failure::new(
+            ErrorCode::NetworkAlreadyConnected,
+            [host.clone(), pif.clone()],
+        ));
     }
     if !mac.is_empty() && !valid_mac(&mac) {
         return Err(Failure::new(ErrorCode::MacInvalid, [mac]));
@@ -103,7 +148,10 @@ fn bond_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let primary_type = db.str_field("PIF", &members[0], "primary_address_type");
     for m in &members {
         if db.str_field("PIF", m, "primary_address_type") != primary_type {
-            return Err(Failure::new(ErrorCode::PifIncompatiblePrimaryAddressType, [m.clone()]));
+            return Err(Failure::new(
+                ErrorCode::PifIncompatiblePrimaryAddressType,
+                [m.clone()],
+            ));
         }
     }
     for m in &members {
@@ -114,41 +162,85 @@ fn bond_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
             return Err(Failure::new(ErrorCode::PifAlreadyBonded, [m.clone()]));
         }
         if db.str_field("PIF", m, "VLAN_master_of") != NULL_REF {
-            return Err(Failure::new(ErrorCode::PifVlanExists, [db.str_field("PIF", m, "device")]));
+            return Err(Failure::new(
+                ErrorCode::PifVlanExists,
+                [db.str_field("PIF", m, "device")],
+            ));
         }
-        if matches!(db.get_field("PIF", m, "tunnel_access_PIF_of"), Some(Value::Array(a)) if !a.is_empty()) {
+        if matches!(db.get_field("PIF", m, "tunnel_access_PIF_of"), Some(Value::Array(a)) if !a.is_empty())
+        {
             return Err(Failure::new(ErrorCode::IsTunnelAccessPif, [m.clone()]));
         }
-        if ha && matches!(db.get_field("PIF", m, "management"), Some(Value::Bool(true))) {
-            return Err(Failure::code(ErrorCode::HaCannotChangeBondStatusOfMgmtIface));
+        if ha
+            && matches!(
+                db.get_field("PIF", m, "management"),
+                Some(Value::Bool(true))
+            )
+        {
+            return Err(Failure::code(
+                ErrorCode::HaCannotChangeBondStatusOfMgmtIface,
+            ));
         }
     }
-    if members.iter().any(|m| db.str_field("PIF", m, "host") != host) {
+    if members
+        .iter()
+        .any(|m| db.str_field("PIF", m, "host") != host)
+    {
         return Err(Failure::code(ErrorCode::PifCannotBondCrossHost));
     }
     let props0 = db.get_field("PIF", &members[0], "properties").cloned();
-    if members.iter().any(|m| db.get_field("PIF", m, "properties").cloned() != props0) {
+    if members
+        .iter()
+        .any(|m| db.get_field("PIF", m, "properties").cloned() != props0)
+    {
         return Err(Failure::code(ErrorCode::IncompatiblePifProperties));
     }
     if members.iter().filter(|m| has_ip(db, m)).count() > 1 {
         return Err(Failure::code(ErrorCode::PifBondMoreThanOneIp));
     }
     let mac = if mac.is_empty() { None } else { Some(mac) };
-    Ok(s(make_bond(db, &host, &members, &mode, &network, mac, properties)))
+    Ok(s(make_bond(
+        db, &host, &members, &mode, &network, mac, properties,
+    )))
 }
 
 /// Creates a bond and its master PIF, moving IP configuration and management from the
 /// primary member (pool-operations.md §(e) "Effects").
-pub fn make_bond(db: &mut Db, host: &str, members: &[String], mode: &str, network: &str, mac: Option<String>, properties: IndexMap<String, Value>) -> String {
-    let is_mgmt = |db: &Db, p: &String| matches!(db.get_field("PIF", p, "management"), Some(Value::Bool(true)));
+pub fn make_bond(
+    db: &mut Db,
+    host: &str,
+    members: &[String],
+    mode: &str,
+    network: &str,
+    mac: Option<String>,
+    properties: IndexMap<String, Value>,
+) -> String {
+    let is_mgmt = |db: &Db, p: &String| {
+        matches!(
+            db.get_field("PIF", p, "management"),
+            Some(Value::Bool(true))
+        )
+    };
     let primary = members
         .iter()
         .find(|p| is_mgmt(db, p))
         .or_else(|| members.iter().find(|p| has_ip(db, p)))
         .unwrap_or(&members[0])
         .clone();
-    let used: Vec<String> = db.all("PIF").filter(|(_, r)| r.get("host").and_then(Value::as_str) == Some(host)).map(|(_, r)| r.get("device").and_then(Value::as_str).unwrap_or_default().to_string()).collect();
-    let device = (0..).map(|n| format!("bond{n}")).find(|d| !used.contains(d)).expect("an unused bond device");
+    let used: Vec<String> = db
+        .all("PIF")
+        .filter(|(_, r)| r.get("host").and_then(Value::as_str) == Some(host))
+        .map(|(_, r)| {
+            r.get("device")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let device = (0..)
+        .map(|n| format!("bond{n}"))
+        .find(|d| !used.contains(d))
+        .expect("an unused bond device");
     let auto_mac = mac.is_none();
     let mac = mac.unwrap_or_else(|| db.str_field("PIF", &primary, "MAC"));
     let p = db.get("PIF", &primary).cloned().unwrap_or_default();
@@ -197,7 +289,13 @@ pub fn make_bond(db: &mut Db, host: &str, members: &[String], mode: &str, networ
 
 fn clear_ip(db: &mut Db, pif: &str) {
     db.update("PIF", pif, |r| {
-        for (k, v) in [("ip_configuration_mode", "None"), ("IP", ""), ("netmask", ""), ("gateway", ""), ("DNS", "")] {
+        for (k, v) in [
+            ("ip_configuration_mode", "None"),
+            ("IP", ""),
+            ("netmask", ""),
+            ("gateway", ""),
+            ("DNS", ""),
+        ] {
             r.insert(k.into(), s(v));
         }
         r.insert("management".into(), Value::Bool(false));
@@ -206,17 +304,35 @@ fn clear_ip(db: &mut Db, pif: &str) {
 }
 
 /// Creates the bond network and a bond, as a scenario describes it.
-pub fn profile_bond(db: &mut Db, host: &str, members: &[String], mode: &str, name: &str, n: usize) -> String {
+pub fn profile_bond(
+    db: &mut Db,
+    host: &str,
+    members: &[String],
+    mode: &str,
+    name: &str,
+    n: usize,
+) -> String {
     let network = db.create(
         "network",
         record([
-            ("name_label", s(if name.is_empty() { format!("Bond {n}") } else { name.to_string() })),
+            (
+                "name_label",
+                s(if name.is_empty() {
+                    format!("Bond {n}")
+                } else {
+                    name.to_string()
+                }),
+            ),
             ("bridge", s(format!("xapi{n}"))),
             ("MTU", Value::Int(1500)),
             ("managed", Value::Bool(true)),
         ]),
     );
-    let mode = if mode.is_empty() { "active-backup" } else { mode };
+    let mode = if mode.is_empty() {
+        "active-backup"
+    } else {
+        mode
+    };
     let properties = checked_properties(mode, &[]).unwrap_or_default();
     make_bond(db, host, members, mode, &network, None, properties)
 }
@@ -226,13 +342,23 @@ fn bond_destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let ha = {
         let db = ctx.db();
         let pool = crate::world::World::pool_ref(db);
-        matches!(db.get_field("pool", &pool, "ha_enabled"), Some(Value::Bool(true)))
+        matches!(
+            db.get_field("pool", &pool, "ha_enabled"),
+            Some(Value::Bool(true))
+        )
     };
     let db = ctx.db();
     let master = db.str_field("Bond", &bond, "master");
     let primary = db.str_field("Bond", &bond, "primary_slave");
-    if ha && matches!(db.get_field("PIF", &master, "management"), Some(Value::Bool(true))) {
-        return Err(Failure::code(ErrorCode::HaCannotChangeBondStatusOfMgmtIface));
+    if ha
+        && matches!(
+            db.get_field("PIF", &master, "management"),
+            Some(Value::Bool(true))
+        )
+    {
+        return Err(Failure::code(
+            ErrorCode::HaCannotChangeBondStatusOfMgmtIface,
+        ));
     }
     destroy_bond(db, &bond, &master, &primary);
     void()
@@ -242,13 +368,23 @@ fn bond_destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 pub fn destroy_bond(db: &mut Db, bond: &str, master: &str, primary: &str) {
     let m = db.get("PIF", master).cloned().unwrap_or_default();
     db.update("PIF", primary, |r| {
-        for k in ["ip_configuration_mode", "IP", "netmask", "gateway", "DNS", "management", "disallow_unplug"] {
+        for k in [
+            "ip_configuration_mode",
+            "IP",
+            "netmask",
+            "gateway",
+            "DNS",
+            "management",
+            "disallow_unplug",
+        ] {
             if let Some(v) = m.get(k) {
                 r.insert(k.into(), v.clone());
             }
         }
     });
-    for slave in db.find("PIF", |r| r.get("bond_slave_of").and_then(Value::as_str) == Some(bond)) {
+    for slave in db.find("PIF", |r| {
+        r.get("bond_slave_of").and_then(Value::as_str) == Some(bond)
+    }) {
         db.set_field("PIF", &slave, "bond_slave_of", s(NULL_REF));
     }
     db.delete("PIF", master);
@@ -258,10 +394,17 @@ pub fn destroy_bond(db: &mut Db, bond: &str, master: &str, primary: &str) {
 fn bond_set_mode(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let bond = ctx.existing("Bond", &args[0])?;
     let mode = text(&args[1]);
-    let current = string_map(ctx.db().get_field("Bond", &bond, "properties").unwrap_or(&Value::Nil));
+    let current = string_map(
+        ctx.db()
+            .get_field("Bond", &bond, "properties")
+            .unwrap_or(&Value::Nil),
+    );
     // Properties invalid for the new mode are dropped; defaults are added.
     let allowed = allowed_properties(&mode);
-    let kept: Vec<(String, String)> = current.into_iter().filter(|(k, _)| allowed.iter().any(|(n, _, _)| n == k)).collect();
+    let kept: Vec<(String, String)> = current
+        .into_iter()
+        .filter(|(k, _)| allowed.iter().any(|(n, _, _)| n == k))
+        .collect();
     let properties = checked_properties(&mode, &kept)?;
     ctx.db().update("Bond", &bond, |r| {
         r.insert("mode".into(), s(mode));
@@ -291,7 +434,14 @@ pub fn make_vlan(db: &mut Db, host: &str, tagged: &str, tag: i64, network: &str)
             ("managed", Value::Bool(true)),
         ]),
     );
-    let vlan = db.create("VLAN", record([("tagged_PIF", s(tagged)), ("untagged_PIF", s(untagged.clone())), ("tag", Value::Int(tag))]));
+    let vlan = db.create(
+        "VLAN",
+        record([
+            ("tagged_PIF", s(tagged)),
+            ("untagged_PIF", s(untagged.clone())),
+            ("tag", Value::Int(tag)),
+        ]),
+    );
     db.set_field("PIF", &untagged, "VLAN_master_of", s(vlan.clone()));
     vlan
 }
@@ -301,7 +451,14 @@ pub fn profile_vlan(db: &mut Db, host: &str, tagged: &str, tag: i64, name: &str)
     let network = db.create(
         "network",
         record([
-            ("name_label", s(if name.is_empty() { format!("VLAN {tag}") } else { name.to_string() })),
+            (
+                "name_label",
+                s(if name.is_empty() {
+                    format!("VLAN {tag}")
+                } else {
+                    name.to_string()
+                }),
+            ),
             ("bridge", s(format!("xapi-vlan{tag}"))),
             ("MTU", Value::Int(1500)),
             ("managed", Value::Bool(true)),
@@ -327,13 +484,24 @@ fn vlan_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let host = db.str_field("PIF", &tagged, "host");
     let device = db.str_field("PIF", &tagged, "device");
     let clash = db.find("PIF", |r| {
-        r.get("host").and_then(Value::as_str) == Some(&host) && r.get("device").and_then(Value::as_str) == Some(&device) && r.get("VLAN") == Some(&Value::Int(tag))
+        r.get("host").and_then(Value::as_str) == Some(&host)
+            && r.get("device").and_then(Value::as_str) == Some(&device)
+            && r.get("VLAN") == Some(&Value::Int(tag))
     });
     if !clash.is_empty() {
         return Err(Failure::new(ErrorCode::PifVlanExists, [device]));
     }
-    if let Some(pif) = db.find("PIF", |r| r.get("host").and_then(Value::as_str) == Some(&host) && r.get("network").and_then(Value::as_str) == Some(&network)).first() {
-        return Err(Failure::new(ErrorCode::NetworkAlreadyConnected, [host.clone(), pif.clone()]));
+    if let Some(pif) = db
+        .find("PIF", |r| {
+            r.get("host").and_then(Value::as_str) == Some(&host)
+                && r.get("network").and_then(Value::as_str) == Some(&network)
+        })
+        .first()
+    {
+        return Err(Failure::new(
+            ErrorCode::NetworkAlreadyConnected,
+            [host.clone(), pif.clone()],
+        ));
     }
     Ok(s(make_vlan(db, &host, &tagged, tag, &network)))
 }
@@ -342,8 +510,14 @@ fn vlan_destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let vlan = ctx.existing("VLAN", &args[0])?;
     let db = ctx.db();
     let untagged = db.str_field("VLAN", &vlan, "untagged_PIF");
-    if matches!(db.get_field("PIF", &untagged, "management"), Some(Value::Bool(true))) {
-        return Err(Failure::new(ErrorCode::PifIsManagementInterface, [untagged]));
+    if matches!(
+        db.get_field("PIF", &untagged, "management"),
+        Some(Value::Bool(true))
+    ) {
+        return Err(Failure::new(
+            ErrorCode::PifIsManagementInterface,
+            [untagged],
+        ));
     }
     db.delete("PIF", &untagged);
     db.delete("VLAN", &vlan);
@@ -353,9 +527,17 @@ fn vlan_destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 fn reconfigure_ip(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let pif = ctx.existing("PIF", &args[0])?;
     let mode = text(&args[1]);
-    let (ip, netmask, gateway, dns) = (text(&args[2]), text(&args[3]), text(&args[4]), text(&args[5]));
+    let (ip, netmask, gateway, dns) = (
+        text(&args[2]),
+        text(&args[3]),
+        text(&args[4]),
+        text(&args[5]),
+    );
     let db = ctx.db();
-    let management = matches!(db.get_field("PIF", &pif, "management"), Some(Value::Bool(true)));
+    let management = matches!(
+        db.get_field("PIF", &pif, "management"),
+        Some(Value::Bool(true))
+    );
     if db.str_field("PIF", &pif, "bond_slave_of") != NULL_REF {
         return Err(Failure::new(ErrorCode::CannotPlugBondSlave, [pif]));
     }
@@ -366,19 +548,51 @@ fn reconfigure_ip(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         // The simulated host listens on its loopback address; it cannot move.
         let current = db.str_field("PIF", &pif, "IP");
         if mode == "Static" && ip != current {
-            return Err(Failure::new(ErrorCode::PifConfigurationError, [pif, "the simulator cannot move a host's management address".to_string()]));
+            return Err(Failure::new(
+                ErrorCode::PifConfigurationError,
+                [
+                    pif,
+                    "the simulator cannot move a host's management address".to_string(),
+                ],
+            ));
         }
     }
     if mode == "Static" && ip.is_empty() {
-        return Err(Failure::new(ErrorCode::PifConfigurationError, [pif, "a static configuration needs an IP".to_string()]));
+        return Err(Failure::new(
+            ErrorCode::PifConfigurationError,
+            [pif, "a static configuration needs an IP".to_string()],
+        ));
     }
-    let keep_ip = if mode == "None" { String::new() } else if mode == "DHCP" && ip.is_empty() { db.str_field("PIF", &pif, "IP") } else { ip };
+    let keep_ip = if mode == "None" {
+        String::new()
+    } else if mode == "DHCP" && ip.is_empty() {
+        db.str_field("PIF", &pif, "IP")
+    } else {
+        ip
+    };
     db.update("PIF", &pif, |r| {
         r.insert("ip_configuration_mode".into(), s(mode.clone()));
         r.insert("IP".into(), s(keep_ip));
-        r.insert("netmask".into(), s(if mode == "None" { String::new() } else { netmask }));
-        r.insert("gateway".into(), s(if mode == "None" { String::new() } else { gateway }));
-        r.insert("DNS".into(), s(if mode == "None" { String::new() } else { dns }));
+        r.insert(
+            "netmask".into(),
+            s(if mode == "None" {
+                String::new()
+            } else {
+                netmask
+            }),
+        );
+        r.insert(
+            "gateway".into(),
+            s(if mode == "None" {
+                String::new()
+            } else {
+                gateway
+            }),
+        );
+        r.insert(
+            "DNS".into(),
+            s(if mode == "None" { String::new() } else { dns }),
+        );
     });
     void()
 }
@@ -387,10 +601,16 @@ fn set_attached(ctx: &mut Ctx<'_>, args: Vec<Value>, attached: bool) -> Outcome 
     let pif = ctx.existing("PIF", &args[0])?;
     let db = ctx.db();
     if !attached {
-        if matches!(db.get_field("PIF", &pif, "management"), Some(Value::Bool(true))) {
+        if matches!(
+            db.get_field("PIF", &pif, "management"),
+            Some(Value::Bool(true))
+        ) {
             return Err(Failure::new(ErrorCode::PifIsManagementInterface, [pif]));
         }
-        if flag(db.get_field("PIF", &pif, "disallow_unplug").unwrap_or(&Value::Nil)) {
+        if flag(
+            db.get_field("PIF", &pif, "disallow_unplug")
+                .unwrap_or(&Value::Nil),
+        ) {
             return Err(Failure::new(ErrorCode::PifDoesNotAllowUnplug, [pif]));
         }
     } else if db.str_field("PIF", &pif, "bond_slave_of") != NULL_REF {
@@ -421,7 +641,10 @@ fn management_reconfigure(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let pif = ctx.existing("PIF", &args[0])?;
     let db = ctx.db();
     let host = db.str_field("PIF", &pif, "host");
-    let current = db.find("PIF", |r| r.get("host").and_then(Value::as_str) == Some(&host) && r.get("management") == Some(&Value::Bool(true)));
+    let current = db.find("PIF", |r| {
+        r.get("host").and_then(Value::as_str) == Some(&host)
+            && r.get("management") == Some(&Value::Bool(true))
+    });
     if let Some(old) = current.first().filter(|o| **o != pif) {
         let old = old.clone();
         move_management(db, &old, &pif);
@@ -435,9 +658,15 @@ fn network_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     };
     // xapi names the bridge of a new internal network itself when none is given.
     let used = ctx.db().count("network");
-    if members.get("bridge").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if members
+        .get("bridge")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         members.insert("bridge".into(), s(format!("xapi{}", used + 100)));
     }
-    members.entry("managed".to_string()).or_insert(Value::Bool(true));
+    members
+        .entry("managed".to_string())
+        .or_insert(Value::Bool(true));
     Ok(s(ctx.db().create("network", members)))
 }

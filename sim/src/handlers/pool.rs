@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use xenpool::wire::Value;
 use xenpool::{Caller as _, ConnectOptions, Connection, Credentials, ErrorCode, Protocol, Tls};
 
-use super::{Ctx, Handler, Registry, flag, refs, s, string_map, text, void, vm};
+use super::{Ctx, Handler, Registry, flag, refs, s, text, vm, void};
 use crate::db::{Db, NULL_REF, Record};
 use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
@@ -20,17 +20,41 @@ use crate::world::{PoolId, World, record};
 
 /// Registers the pool messages.
 pub fn register(r: &mut Registry) {
-    r.insert("pool.join", Handler::Async(|sim, caller, args| join(sim, caller, args, false).boxed()));
-    r.insert("pool.join_force", Handler::Async(|sim, caller, args| join(sim, caller, args, true).boxed()));
-    r.insert("pool.eject", Handler::Async(|sim, caller, args| eject(sim, caller, args).boxed()));
-    r.insert("pool.designate_new_master", Handler::Sync(designate_new_master));
-    r.insert("pool.emergency_transition_to_master", Handler::Sync(emergency_transition_to_master));
-    r.insert("pool.emergency_reset_master", Handler::Sync(emergency_reset_master));
+    r.insert(
+        "pool.join",
+        Handler::Async(|sim, caller, args| join(sim, caller, args, false).boxed()),
+    );
+    r.insert(
+        "pool.join_force",
+        Handler::Async(|sim, caller, args| join(sim, caller, args, true).boxed()),
+    );
+    r.insert(
+        "pool.eject",
+        Handler::Async(|sim, caller, args| eject(sim, caller, args).boxed()),
+    );
+    r.insert(
+        "pool.designate_new_master",
+        Handler::Sync(designate_new_master),
+    );
+    r.insert(
+        "pool.emergency_transition_to_master",
+        Handler::Sync(emergency_transition_to_master),
+    );
+    r.insert(
+        "pool.emergency_reset_master",
+        Handler::Sync(emergency_reset_master),
+    );
     r.insert("pool.recover_slaves", Handler::Sync(recover_slaves));
     r.insert("pool.enable_ha", Handler::Sync(enable_ha));
     r.insert("pool.disable_ha", Handler::Sync(disable_ha));
-    r.insert("pool.ha_compute_max_host_failures_to_tolerate", Handler::Sync(|ctx, _| Ok(Value::Int(max_failures(ctx.db())))));
-    r.insert("pool.set_ha_host_failures_to_tolerate", Handler::Sync(set_failures_to_tolerate));
+    r.insert(
+        "pool.ha_compute_max_host_failures_to_tolerate",
+        Handler::Sync(|ctx, _| Ok(Value::Int(max_failures(ctx.db())))),
+    );
+    r.insert(
+        "pool.set_ha_host_failures_to_tolerate",
+        Handler::Sync(set_failures_to_tolerate),
+    );
 }
 
 /// One side of a join, as records: the joiner's own database, or the remote pool read over
@@ -44,20 +68,56 @@ pub struct Side {
 
 /// The classes the checks read.
 const CLASSES: &[&str] = &[
-    "PIF", "VM", "SR", "Bond", "tunnel", "network_sriov", "VLAN", "network", "pool_update", "Certificate", "SM", "Cluster_host",
+    "PIF",
+    "VM",
+    "SR",
+    "Bond",
+    "tunnel",
+    "network_sriov",
+    "VLAN",
+    "network",
+    "pool_update",
+    "Certificate",
+    "SM",
+    "Cluster_host",
 ];
 
 impl Side {
     fn of_db(db: &Db) -> Side {
-        let grab = |class: &str| db.all(class).map(|(k, r)| (k.clone(), r.clone())).collect::<IndexMap<_, _>>();
-        Side { pools: grab("pool"), hosts: grab("host"), table: CLASSES.iter().map(|c| (*c, grab(c))).collect() }
+        let grab = |class: &str| {
+            db.all(class)
+                .map(|(k, r)| (k.clone(), r.clone()))
+                .collect::<IndexMap<_, _>>()
+        };
+        Side {
+            pools: grab("pool"),
+            hosts: grab("host"),
+            table: CLASSES.iter().map(|c| (*c, grab(c))).collect(),
+        }
     }
 
     async fn of_remote(conn: &Connection) -> Result<Side, xenpool::Error> {
-        async fn all(conn: &Connection, class: &str) -> Result<IndexMap<String, Record>, xenpool::Error> {
-            let v: Value = conn.call(&format!("{class}.get_all_records"), true, vec![]).await?;
+        async fn all(
+            conn: &Connection,
+            class: &str,
+        ) -> Result<IndexMap<String, Record>, xenpool::Error> {
+            let v: Value = conn
+                .call(&format!("{class}.get_all_records"), true, vec![])
+                .await?;
             Ok(match v {
-                Value::Struct(m) => m.into_iter().map(|(k, r)| (k, if let Value::Struct(r) = r { r } else { Record::new() })).collect(),
+                Value::Struct(m) => m
+                    .into_iter()
+                    .map(|(k, r)| {
+                        (
+                            k,
+                            if let Value::Struct(r) = r {
+                                r
+                            } else {
+                                Record::new()
+                            },
+                        )
+                    })
+                    .collect(),
                 _ => IndexMap::new(),
             })
         }
@@ -65,7 +125,11 @@ impl Side {
         for class in ["PIF", "network", "pool_update", "Certificate", "SM"] {
             table.insert(class, all(conn, class).await?);
         }
-        Ok(Side { pools: all(conn, "pool").await?, hosts: all(conn, "host").await?, table })
+        Ok(Side {
+            pools: all(conn, "pool").await?,
+            hosts: all(conn, "host").await?,
+            table,
+        })
     }
 
     fn pool(&self) -> &Record {
@@ -77,7 +141,10 @@ impl Side {
     }
 
     fn coordinator(&self) -> Record {
-        self.hosts.get(&self.coordinator_ref()).cloned().unwrap_or_default()
+        self.hosts
+            .get(&self.coordinator_ref())
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn of(&self, class: &str) -> impl Iterator<Item = (&String, &Record)> {
@@ -85,7 +152,10 @@ impl Side {
     }
 
     fn management_pif(&self, host: &str) -> Option<Record> {
-        self.of("PIF").map(|(_, r)| r).find(|r| str_of(r, "host") == host && truthy(r, "management")).cloned()
+        self.of("PIF")
+            .map(|(_, r)| r)
+            .find(|r| str_of(r, "host") == host && truthy(r, "management"))
+            .cloned()
     }
 }
 
@@ -99,7 +169,8 @@ fn str_of(r: &Record, k: &str) -> String {
 }
 
 fn truthy(r: &Record, k: &str) -> bool {
-    matches!(r.get(k), Some(Value::Bool(true))) || matches!(r.get(k), Some(Value::String(s)) if s == "true" || s == "1")
+    matches!(r.get(k), Some(Value::Bool(true)))
+        || matches!(r.get(k), Some(Value::String(s)) if s == "true" || s == "1")
 }
 
 fn int_of(r: &Record, k: &str) -> i64 {
@@ -120,7 +191,11 @@ fn non_empty(r: &Record, k: &str) -> bool {
 
 fn compat_name(host: &Record) -> String {
     let brand = map_get(host, "software_version", "product_brand");
-    if !brand.is_empty() { brand } else { map_get(host, "software_version", "platform_name") }
+    if !brand.is_empty() {
+        brand
+    } else {
+        map_get(host, "software_version", "platform_name")
+    }
 }
 
 fn sv(host: &Record, key: &str) -> String {
@@ -137,7 +212,16 @@ fn current_ops_contain(pool: &Record, op: &str) -> bool {
 }
 
 /// v6d's edition order (lowest first); editions it does not know are reported as such.
-const EDITIONS: &[&str] = &["free", "xcp-ng", "trial", "standard", "per-socket", "enterprise-per-socket", "premium", "enterprise"];
+const EDITIONS: &[&str] = &[
+    "free",
+    "xcp-ng",
+    "trial",
+    "standard",
+    "per-socket",
+    "enterprise-per-socket",
+    "premium",
+    "enterprise",
+];
 
 /// Runs xapi's pre-join checks (`xapi_pool.ml` `pre_join_checks`) in execution order and
 /// returns the first failure. `me` is the joiner's host reference.
@@ -153,7 +237,9 @@ pub fn pre_join_checks(local: &Side, remote: &Side, me: &str, force: bool) -> Re
         return Err(Failure::new(ErrorCode::LicenceRestriction, ["Pool_size"]));
     }
     // 2. A management interface must exist.
-    let my_mgmt = local.management_pif(me).ok_or_else(|| Failure::code(ErrorCode::HostStillBooting))?;
+    let my_mgmt = local
+        .management_pif(me)
+        .ok_or_else(|| Failure::code(ErrorCode::HostStillBooting))?;
     // 3. HA must be off here.
     if truthy(my_pool, "ha_enabled") {
         return Err(Failure::code(ErrorCode::HaIsEnabled));
@@ -169,44 +255,85 @@ pub fn pre_join_checks(local: &Side, remote: &Side, me: &str, force: bool) -> Re
     }
     // 7. Not joining myself.
     if str_of(&coordinator, "uuid") == str_of(&my_host, "uuid") {
-        let why = if local.hosts.len() > 1 { "Host is already part of a pool" } else { "Host cannot become slave of itself" };
+        let why = if local.hosts.len() > 1 {
+            "Host is already part of a pool"
+        } else {
+            "Host cannot become slave of itself"
+        };
         return Err(Failure::not_allowed(why));
     }
     // 8. Not the coordinator of other hosts.
     if local.hosts.len() > 1 {
-        return Err(Failure::code(ErrorCode::JoiningHostCannotBeMasterOfOtherHosts));
+        return Err(Failure::code(
+            ErrorCode::JoiningHostCannotBeMasterOfOtherHosts,
+        ));
     }
     // 9. No running guests (Paused and Suspended are not checked).
-    if local.of("VM").any(|(_, r)| !truthy(r, "is_control_domain") && str_of(r, "power_state") == "Running") {
+    if local
+        .of("VM")
+        .any(|(_, r)| !truthy(r, "is_control_domain") && str_of(r, "power_state") == "Running")
+    {
         return Err(Failure::code(ErrorCode::JoiningHostCannotHaveRunningVms));
     }
     // 10. No VM (dom0 included) with an operation in progress.
-    if local.of("VM").any(|(_, r)| non_empty(r, "current_operations")) {
-        return Err(Failure::code(ErrorCode::JoiningHostCannotHaveVmsWithCurrentOperations));
+    if local
+        .of("VM")
+        .any(|(_, r)| non_empty(r, "current_operations"))
+    {
+        return Err(Failure::code(
+            ErrorCode::JoiningHostCannotHaveVmsWithCurrentOperations,
+        ));
     }
     // 11. No pending mandatory update guidance on either side.
     if non_empty(&my_host, "pending_guidances") {
-        return Err(Failure::new(ErrorCode::HostPendingMandatoryGuidanceNotEmpty, [me]));
+        return Err(Failure::new(
+            ErrorCode::HostPendingMandatoryGuidanceNotEmpty,
+            [me],
+        ));
     }
     if non_empty(&coordinator, "pending_guidances") {
-        return Err(Failure::new(ErrorCode::HostPendingMandatoryGuidanceNotEmpty, [coordinator_ref.as_str()]));
+        return Err(Failure::new(
+            ErrorCode::HostPendingMandatoryGuidanceNotEmpty,
+            [coordinator_ref.as_str()],
+        ));
     }
     // 12. Same platform version and product: not even join_force bypasses this.
-    if (sv(&my_host, "platform_version"), compat_name(&my_host)) != (sv(&coordinator, "platform_version"), compat_name(&coordinator)) {
+    if (sv(&my_host, "platform_version"), compat_name(&my_host))
+        != (
+            sv(&coordinator, "platform_version"),
+            compat_name(&coordinator),
+        )
+    {
         return Err(Failure::code(ErrorCode::HostsNotCompatible));
     }
     // 13. Homogeneity — the only check join_force skips.
     if !force {
-        let software = |h: &Record| (sv(h, "xapi"), compat_name(h), sv(h, "git_id"), has_key(h, "software_version", "xs:linux"));
+        let software = |h: &Record| {
+            (
+                sv(h, "xapi"),
+                compat_name(h),
+                sv(h, "git_id"),
+                has_key(h, "software_version", "xs:linux"),
+            )
+        };
         if software(&my_host) != software(&coordinator) {
-            return Err(Failure::new(ErrorCode::HostsNotHomogeneous, ["Software version differs"]));
+            return Err(Failure::new(
+                ErrorCode::HostsNotHomogeneous,
+                ["Software version differs"],
+            ));
         }
         if map_get(&my_host, "cpu_info", "vendor") != map_get(remote_pool, "cpu_info", "vendor") {
-            return Err(Failure::new(ErrorCode::HostsNotHomogeneous, ["CPUs differ"]));
+            return Err(Failure::new(
+                ErrorCode::HostsNotHomogeneous,
+                ["CPUs differ"],
+            ));
         }
     }
     // 14. No shared SRs (other than the tools SR).
-    if local.of("SR").any(|(_, r)| truthy(r, "shared") && !truthy(r, "is_tools_sr")) {
+    if local
+        .of("SR")
+        .any(|(_, r)| truthy(r, "shared") && !truthy(r, "is_tools_sr"))
+    {
         return Err(Failure::code(ErrorCode::JoiningHostCannotContainSharedSrs));
     }
     // 15–17. No bonds, tunnels or SR-IOV networks.
@@ -220,66 +347,124 @@ pub fn pre_join_checks(local: &Side, remote: &Side, me: &str, force: bool) -> Re
         return Err(Failure::code(ErrorCode::PoolJoiningHostHasNetworkSriovs));
     }
     // 18. Only a management VLAN.
-    let my_mgmt_ref = local.of("PIF").find(|(_, r)| str_of(r, "host") == me && truthy(r, "management")).map(|(k, _)| k.clone()).unwrap_or_default();
-    if local.of("VLAN").any(|(_, r)| str_of(r, "untagged_PIF") != my_mgmt_ref) {
-        return Err(Failure::code(ErrorCode::PoolJoiningHostHasNonManagementVlans));
+    let my_mgmt_ref = local
+        .of("PIF")
+        .find(|(_, r)| str_of(r, "host") == me && truthy(r, "management"))
+        .map(|(k, _)| k.clone())
+        .unwrap_or_default();
+    if local
+        .of("VLAN")
+        .any(|(_, r)| str_of(r, "untagged_PIF") != my_mgmt_ref)
+    {
+        return Err(Failure::code(
+            ErrorCode::PoolJoiningHostHasNonManagementVlans,
+        ));
     }
     // 19. Management VLAN tags match.
     let remote_mgmt = remote.management_pif(&coordinator_ref).unwrap_or_default();
     let (mine, theirs) = (int_of(&my_mgmt, "VLAN"), int_of(&remote_mgmt, "VLAN"));
     if mine != theirs {
-        return Err(Failure::new(ErrorCode::PoolJoiningHostManagementVlanDoesNotMatch, [mine.to_string(), theirs.to_string()]));
+        return Err(Failure::new(
+            ErrorCode::PoolJoiningHostManagementVlanDoesNotMatch,
+            [mine.to_string(), theirs.to_string()],
+        ));
     }
     // 20. External authentication matches.
     if str_of(&my_host, "external_auth_type") != str_of(&coordinator, "external_auth_type")
-        || !str_of(&my_host, "external_auth_service_name").eq_ignore_ascii_case(&str_of(&coordinator, "external_auth_service_name"))
+        || !str_of(&my_host, "external_auth_service_name")
+            .eq_ignore_ascii_case(&str_of(&coordinator, "external_auth_service_name"))
     {
         return Err(Failure::code(ErrorCode::PoolJoiningExternalAuthMismatch));
     }
     // 21. Licence editions.
     let my_edition = str_of(&my_host, "edition");
-    if !remote.hosts.values().all(|h| str_of(h, "edition") == my_edition) {
+    if !remote
+        .hosts
+        .values()
+        .all(|h| str_of(h, "edition") == my_edition)
+    {
         let rank = |e: &str| EDITIONS.iter().position(|x| *x == e);
-        let pool_edition = remote.hosts.values().map(|h| str_of(h, "edition")).min_by_key(|e| rank(e).unwrap_or(usize::MAX)).unwrap_or_default();
+        let pool_edition = remote
+            .hosts
+            .values()
+            .map(|h| str_of(h, "edition"))
+            .min_by_key(|e| rank(e).unwrap_or(usize::MAX))
+            .unwrap_or_default();
         if rank(&pool_edition).is_none() {
-            return Err(Failure::new(ErrorCode::LicenseHostPoolMismatch, [format!("Edition \"{pool_edition}\" from pool is not known to v6d.")]));
+            return Err(Failure::new(
+                ErrorCode::LicenseHostPoolMismatch,
+                [format!(
+                    "Edition \"{pool_edition}\" from pool is not known to v6d."
+                )],
+            ));
         }
         if rank(&my_edition) != rank(&pool_edition) {
             return Err(Failure::new(
                 ErrorCode::LicenseHostPoolMismatch,
-                [format!("host edition = \"{my_edition}\""), format!("pool edition = \"{pool_edition}\"")],
+                [
+                    format!("host edition = \"{my_edition}\""),
+                    format!("pool edition = \"{pool_edition}\""),
+                ],
             ));
         }
     }
     // 22. Same network back-end.
     let backend = |h: &Record| {
         let b = map_get(h, "software_version", "network_backend");
-        if b.is_empty() { "bridge".to_string() } else { b }
+        if b.is_empty() {
+            "bridge".to_string()
+        } else {
+            b
+        }
     };
     if backend(&my_host) != backend(&coordinator) {
         return Err(Failure::not_allowed("Network backends differ"));
     }
     // 23. Same API version.
-    let api = |h: &Record| format!("{}.{}", int_of(h, "API_version_major"), int_of(h, "API_version_minor"));
+    let api = |h: &Record| {
+        format!(
+            "{}.{}",
+            int_of(h, "API_version_major"),
+            int_of(h, "API_version_minor")
+        )
+    };
     if api(&my_host) != api(&coordinator) {
-        return Err(Failure::new(ErrorCode::PoolJoiningHostMustHaveSameApiVersion, [api(&my_host), api(&coordinator)]));
+        return Err(Failure::new(
+            ErrorCode::PoolJoiningHostMustHaveSameApiVersion,
+            [api(&my_host), api(&coordinator)],
+        ));
     }
     // 24. Same database schema.
-    let (my_schema, their_schema) = (map_get(&my_host, "software_version", "db_schema"), map_get(&coordinator, "software_version", "db_schema"));
+    let (my_schema, their_schema) = (
+        map_get(&my_host, "software_version", "db_schema"),
+        map_get(&coordinator, "software_version", "db_schema"),
+    );
     if my_schema.is_empty() || their_schema.is_empty() || my_schema != their_schema {
-        return Err(Failure::new(ErrorCode::PoolJoiningHostMustHaveSameDbSchema, [my_schema, their_schema]));
+        return Err(Failure::new(
+            ErrorCode::PoolJoiningHostMustHaveSameDbSchema,
+            [my_schema, their_schema],
+        ));
     }
     // 25. Same homogeneity-enforcing updates: not bypassed by join_force.
     let updates = |side: &Side, host: &str| -> BTreeSet<String> {
         side.of("pool_update")
-            .filter(|(_, u)| truthy(u, "enforce_homogeneity") && refs(u.get("hosts").unwrap_or(&Value::Nil)).iter().any(|h| h == host))
+            .filter(|(_, u)| {
+                truthy(u, "enforce_homogeneity")
+                    && refs(u.get("hosts").unwrap_or(&Value::Nil))
+                        .iter()
+                        .any(|h| h == host)
+            })
             .map(|(_, u)| str_of(u, "uuid"))
             .collect()
     };
     if updates(local, me) != updates(remote, &coordinator_ref) {
         return Err(Failure::new(
             ErrorCode::HostsNotHomogeneous,
-            [format!("Updates on local host {} and pool host {} differ", str_of(&my_host, "name_label"), str_of(&coordinator, "name_label"))],
+            [format!(
+                "Updates on local host {} and pool host {} differ",
+                str_of(&my_host, "name_label"),
+                str_of(&coordinator, "name_label")
+            )],
         ));
     }
     // 26. Same primary address type.
@@ -289,43 +474,87 @@ pub fn pre_join_checks(local: &Side, remote: &Side, me: &str, force: bool) -> Re
     // 27. Compatible NBD purposes.
     let purpose = |side: &Side| {
         side.of("network").find_map(|(_, n)| {
-            refs(n.get("purpose").unwrap_or(&Value::Nil)).into_iter().find(|p| p == "nbd" || p == "insecure_nbd")
+            refs(n.get("purpose").unwrap_or(&Value::Nil))
+                .into_iter()
+                .find(|p| p == "nbd" || p == "insecure_nbd")
         })
     };
-    if let (Some(a), Some(b)) = (purpose(local), purpose(remote)) {
-        if a != b {
-            return Err(Failure::not_allowed("Incompatible network purposes: nbd and insecure_nbd"));
-        }
+    if let (Some(a), Some(b)) = (purpose(local), purpose(remote))
+        && a != b
+    {
+        return Err(Failure::not_allowed(
+            "Incompatible network purposes: nbd and insecure_nbd",
+        ));
     }
     // 28. Same TLS verification setting.
-    if truthy(my_pool, "tls_verification_enabled") != truthy(remote_pool, "tls_verification_enabled") {
-        return Err(Failure::code(ErrorCode::PoolJoiningHostTlsVerificationMismatch));
+    if truthy(my_pool, "tls_verification_enabled")
+        != truthy(remote_pool, "tls_verification_enabled")
+    {
+        return Err(Failure::code(
+            ErrorCode::PoolJoiningHostTlsVerificationMismatch,
+        ));
     }
     // 29. No CA certificate name clash with another fingerprint.
-    for (_, mine) in local.of("Certificate").filter(|(_, c)| str_of(c, "type") == "ca" && !str_of(c, "name").is_empty()) {
-        if remote.of("Certificate").any(|(_, c)| str_of(c, "type") == "ca" && str_of(c, "name") == str_of(mine, "name") && str_of(c, "fingerprint") != str_of(mine, "fingerprint")) {
-            return Err(Failure::new(ErrorCode::PoolJoiningHostCaCertificatesConflict, [str_of(mine, "name")]));
+    for (_, mine) in local
+        .of("Certificate")
+        .filter(|(_, c)| str_of(c, "type") == "ca" && !str_of(c, "name").is_empty())
+    {
+        if remote.of("Certificate").any(|(_, c)| {
+            str_of(c, "type") == "ca"
+                && str_of(c, "name") == str_of(mine, "name")
+                && str_of(c, "fingerprint") != str_of(mine, "fingerprint")
+        }) {
+            return Err(Failure::new(
+                ErrorCode::PoolJoiningHostCaCertificatesConflict,
+                [str_of(mine, "name")],
+            ));
         }
     }
     // 30. (trusted-certificate purposes: the simulator has no purposes to conflict.)
     // 31–32. No rolling update in progress on either side.
-    if current_ops_contain(my_pool, "apply_updates") || current_ops_contain(remote_pool, "apply_updates") {
+    if current_ops_contain(my_pool, "apply_updates")
+        || current_ops_contain(remote_pool, "apply_updates")
+    {
         return Err(Failure::code(ErrorCode::NotSupportedDuringUpgrade));
     }
     // 33. The joiner has every SM driver of the pool, with no fewer features.
     for (pool_sm, sm) in remote.of("SM") {
         let kind = str_of(sm, "type");
-        let mine: Vec<(&String, &Record)> = local.of("SM").filter(|(_, m)| str_of(m, "type") == kind).collect();
+        let mine: Vec<(&String, &Record)> = local
+            .of("SM")
+            .filter(|(_, m)| str_of(m, "type") == kind)
+            .collect();
         if mine.len() != 1 {
-            return Err(Failure::new(ErrorCode::PoolJoiningSmFeaturesIncompatible, [pool_sm.clone(), String::new()]));
+            return Err(Failure::new(
+                ErrorCode::PoolJoiningSmFeaturesIncompatible,
+                [pool_sm.clone(), String::new()],
+            ));
         }
         let features = |r: &Record| match r.get("features") {
-            Some(Value::Struct(m)) => m.iter().map(|(k, v)| (k.clone(), match v { Value::Int(i) => *i, Value::String(s) => s.parse().unwrap_or(0), _ => 0 })).collect::<IndexMap<_, _>>(),
+            Some(Value::Struct(m)) => m
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        match v {
+                            Value::Int(i) => *i,
+                            Value::String(s) => s.parse().unwrap_or(0),
+                            _ => 0,
+                        },
+                    )
+                })
+                .collect::<IndexMap<_, _>>(),
             _ => IndexMap::new(),
         };
         let (theirs, ours) = (features(sm), features(mine[0].1));
-        if theirs.iter().any(|(k, v)| ours.get(k).is_none_or(|o| o < v)) {
-            return Err(Failure::new(ErrorCode::PoolJoiningSmFeaturesIncompatible, [pool_sm.clone(), mine[0].0.clone()]));
+        if theirs
+            .iter()
+            .any(|(k, v)| ours.get(k).is_none_or(|o| o < v))
+        {
+            return Err(Failure::new(
+                ErrorCode::PoolJoiningSmFeaturesIncompatible,
+                [pool_sm.clone(), mine[0].0.clone()],
+            ));
         }
     }
     Ok(())
@@ -338,7 +567,11 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
         let host = &world.hosts[caller.host];
         let pool = world.pool(caller.host);
         // P1: pooling must be licensed here.
-        let pool_rec = pool.db.get("pool", &World::pool_ref(&pool.db)).cloned().unwrap_or_default();
+        let pool_rec = pool
+            .db
+            .get("pool", &World::pool_ref(&pool.db))
+            .cloned()
+            .unwrap_or_default();
         if map_get(&pool_rec, "restrictions", "restrict_pooling") == "true" {
             return Err(Failure::code(ErrorCode::LicenceRestriction));
         }
@@ -346,12 +579,20 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
     };
     // P2: log into the pool over the network, without verifying TLS for this first
     // session (as xapi does).
-    let url = if address.contains(':') && !address.starts_with('[') && address.matches(':').count() == 1 {
+    let url = if address.contains(':')
+        && !address.starts_with('[')
+        && address.matches(':').count() == 1
+    {
         format!("https://{address}")
     } else {
         format!("https://{address}:{port}")
     };
-    let options = ConnectOptions { tls: Tls::Insecure, protocol: Protocol::JsonRpc, originator: Some("xapi".into()), ..Default::default() };
+    let options = ConnectOptions {
+        tls: Tls::Insecure,
+        protocol: Protocol::JsonRpc,
+        originator: Some("xapi".into()),
+        ..Default::default()
+    };
     let credentials = Credentials::new(user, password);
     let conn = match connect(&sim, &url, credentials, options).await {
         Ok(c) => c,
@@ -360,7 +601,11 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
             return Err(Failure::from(e));
         }
         Err(xenpool::Error::Api(e)) => return Err(Failure::from(e)),
-        Err(xenpool::Error::Transport { may_have_reached_host: false, .. }) | Err(xenpool::Error::Timeout { .. }) => {
+        Err(xenpool::Error::Transport {
+            may_have_reached_host: false,
+            ..
+        })
+        | Err(xenpool::Error::Timeout { .. }) => {
             return Err(Failure::code(ErrorCode::JoiningHostConnectionFailed));
         }
         Err(_) => return Err(Failure::code(ErrorCode::JoiningHostServiceFailed)),
@@ -373,14 +618,24 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
     })?;
     // P3: exactly one pool object.
     if remote.pools.len() != 1 {
-        return Err(Failure::internal(format!("expected one pool object, found {}", remote.pools.len())));
+        return Err(Failure::internal(format!(
+            "expected one pool object, found {}",
+            remote.pools.len()
+        )));
     }
     pre_join_checks(&local, &remote, &me, force)?;
 
     let delay = {
         let mut world = sim.world();
-        let master = world.host_by_address(address.split(':').next().unwrap_or(&address)).filter(|m| world.hosts[*m].port == port || address.contains(':'));
-        let Some(master) = master.or_else(|| world.hosts.iter().position(|h| format!("{}:{}", h.address, h.port) == address)) else {
+        let master = world
+            .host_by_address(address.split(':').next().unwrap_or(&address))
+            .filter(|m| world.hosts[*m].port == port || address.contains(':'));
+        let Some(master) = master.or_else(|| {
+            world
+                .hosts
+                .iter()
+                .position(|h| format!("{}:{}", h.address, h.port) == address)
+        }) else {
             return Err(Failure::code(ErrorCode::JoiningHostConnectionFailed));
         };
         merge_into_pool(&mut world, caller.host, master);
@@ -391,7 +646,12 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
     void()
 }
 
-async fn connect(_sim: &Sim, url: &str, credentials: Credentials, options: ConnectOptions) -> Result<Connection, xenpool::Error> {
+async fn connect(
+    _sim: &Sim,
+    url: &str,
+    credentials: Credentials,
+    options: ConnectOptions,
+) -> Result<Connection, xenpool::Error> {
     Connection::login(url, credentials, options).await
 }
 
@@ -417,7 +677,19 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
         dst.absorb("host_metrics", &metrics, m.clone());
     }
     let mut host_rec = host_rec;
-    for set in ["resident_VMs", "PIFs", "PBDs", "host_CPUs", "updates", "crashdumps", "patches", "PCIs", "PGPUs", "PUSBs", "certificates"] {
+    for set in [
+        "resident_VMs",
+        "PIFs",
+        "PBDs",
+        "host_CPUs",
+        "updates",
+        "crashdumps",
+        "patches",
+        "PCIs",
+        "PGPUs",
+        "PUSBs",
+        "certificates",
+    ] {
         host_rec.insert(set.into(), Value::Array(vec![]));
     }
     dst.absorb("host", &me, host_rec);
@@ -450,24 +722,37 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
     let mut network_map: IndexMap<String, String> = IndexMap::new();
     for (n, rec) in src.all("network") {
         let bridge = str_of(rec, "bridge");
-        let physical = src.all("PIF").any(|(_, p)| str_of(p, "network") == *n && truthy(p, "physical"));
-        let internal_mgmt = map_get(rec, "other_config", "is_host_internal_management_network") == "true";
+        let physical = src
+            .all("PIF")
+            .any(|(_, p)| str_of(p, "network") == *n && truthy(p, "physical"));
+        let internal_mgmt =
+            map_get(rec, "other_config", "is_host_internal_management_network") == "true";
         if physical || internal_mgmt {
-            let pool_net = dst.find_one("network", "bridge", &bridge).unwrap_or_else(|| {
-                let mut r = rec.clone();
-                r.insert("PIFs".into(), Value::Array(vec![]));
-                r.insert("VIFs".into(), Value::Array(vec![]));
-                dst.create("network", r)
-            });
+            let pool_net = dst
+                .find_one("network", "bridge", &bridge)
+                .unwrap_or_else(|| {
+                    let mut r = rec.clone();
+                    r.insert("PIFs".into(), Value::Array(vec![]));
+                    r.insert("VIFs".into(), Value::Array(vec![]));
+                    dst.create("network", r)
+                });
             network_map.insert(n.clone(), pool_net);
         }
     }
     // Physical PIFs only (bond and VLAN PIFs are refused before the merge).
     for (p, rec) in src.all("PIF").filter(|(_, r)| truthy(r, "physical")) {
         let mut rec = rec.clone();
-        let net = network_map.get(&str_of(&rec, "network")).cloned().unwrap_or_else(|| NULL_REF.into());
+        let net = network_map
+            .get(&str_of(&rec, "network"))
+            .cloned()
+            .unwrap_or_else(|| NULL_REF.into());
         rec.insert("network".into(), s(net));
-        for k in ["bond_master_of", "VLAN_slave_of", "tunnel_access_PIF_of", "tunnel_transport_PIF_of"] {
+        for k in [
+            "bond_master_of",
+            "VLAN_slave_of",
+            "tunnel_access_PIF_of",
+            "tunnel_transport_PIF_of",
+        ] {
             rec.insert(k.into(), Value::Array(vec![]));
         }
         rec.insert("bond_slave_of".into(), s(NULL_REF));
@@ -494,7 +779,16 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
     // VM metadata (dom0 and templates included).
     for (v, rec) in src.all("VM") {
         let mut rec = rec.clone();
-        for k in ["VBDs", "VIFs", "consoles", "snapshots", "crash_dumps", "VTPMs", "VUSBs", "VGPUs"] {
+        for k in [
+            "VBDs",
+            "VIFs",
+            "consoles",
+            "snapshots",
+            "crash_dumps",
+            "VTPMs",
+            "VUSBs",
+            "VGPUs",
+        ] {
             rec.insert(k.into(), Value::Array(vec![]));
         }
         if let Some(m) = src.get("VM_metrics", &str_of(&rec, "metrics")) {
@@ -519,15 +813,33 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
     world.hosts[joiner].master_address = Some(master_address);
     world.hosts[joiner].local_sessions.clear();
     let dst = &mut world.pools.get_mut(&target).expect("the pool").db;
-    for (sr, _) in dst.all("SR").filter(|(_, r)| truthy(r, "shared")).map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>() {
+    for (sr, _) in dst
+        .all("SR")
+        .filter(|(_, r)| truthy(r, "shared"))
+        .map(|(k, r)| (k.clone(), r.clone()))
+        .collect::<Vec<_>>()
+    {
         let has = dst.find("PBD", |r| str_of(r, "SR") == sr && str_of(r, "host") == me);
         if has.is_empty() {
-            let template = dst.find("PBD", |r| str_of(r, "SR") == sr && str_of(r, "host") == master_ref);
-            let mut config = template.first().and_then(|t| dst.get_field("PBD", t, "device_config").cloned()).unwrap_or(Value::Struct(IndexMap::new()));
+            let template = dst.find("PBD", |r| {
+                str_of(r, "SR") == sr && str_of(r, "host") == master_ref
+            });
+            let mut config = template
+                .first()
+                .and_then(|t| dst.get_field("PBD", t, "device_config").cloned())
+                .unwrap_or(Value::Struct(IndexMap::new()));
             if let Value::Struct(m) = &mut config {
                 m.shift_remove("SRmaster");
             }
-            dst.create("PBD", record([("host", s(me.clone())), ("SR", s(sr.clone())), ("device_config", config), ("currently_attached", Value::Bool(true))]));
+            dst.create(
+                "PBD",
+                record([
+                    ("host", s(me.clone())),
+                    ("SR", s(sr.clone())),
+                    ("device_config", config),
+                    ("currently_attached", Value::Bool(true)),
+                ]),
+            );
         }
     }
     copy_bonds_from_master(dst, &master_ref, &me);
@@ -542,7 +854,11 @@ pub fn copy_bonds_from_master(db: &mut Db, master: &str, member: &str) {
         let bridge = db.str_field("network", &db.str_field("PIF", pif, "network"), "bridge");
         bridge.strip_prefix("xenbr").map(str::to_string)
     };
-    for (bond, rec) in db.all("Bond").map(|(k, r)| (k.clone(), r.clone())).collect::<Vec<_>>() {
+    for (bond, rec) in db
+        .all("Bond")
+        .map(|(k, r)| (k.clone(), r.clone()))
+        .collect::<Vec<_>>()
+    {
         let bond_master = str_of(&rec, "master");
         if db.str_field("PIF", &bond_master, "host") != master {
             continue;
@@ -550,14 +866,21 @@ pub fn copy_bonds_from_master(db: &mut Db, master: &str, member: &str) {
         let network = db.str_field("PIF", &bond_master, "network");
         let slaves = db.find("PIF", |r| str_of(r, "bond_slave_of") == bond);
         let bond_mac = db.str_field("PIF", &bond_master, "MAC");
-        let mut positions: Vec<(String, bool)> = slaves.iter().filter_map(|p| position(db, p).map(|n| (n, db.str_field("PIF", p, "MAC") == bond_mac))).collect();
+        let mut positions: Vec<(String, bool)> = slaves
+            .iter()
+            .filter_map(|p| position(db, p).map(|n| (n, db.str_field("PIF", p, "MAC") == bond_mac)))
+            .collect();
         positions.sort_by_key(|(_, primary)| !primary);
         let members: Vec<String> = positions
             .iter()
             .filter_map(|(n, _)| {
-                db.find("PIF", |r| str_of(r, "host") == member && truthy(r, "physical") && str_of(r, "bond_slave_of") == NULL_REF)
-                    .into_iter()
-                    .find(|p| position(db, p).as_deref() == Some(n.as_str()))
+                db.find("PIF", |r| {
+                    str_of(r, "host") == member
+                        && truthy(r, "physical")
+                        && str_of(r, "bond_slave_of") == NULL_REF
+                })
+                .into_iter()
+                .find(|p| position(db, p).as_deref() == Some(n.as_str()))
             })
             .collect();
         if members.is_empty() {
@@ -598,8 +921,13 @@ async fn eject(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     let (index, delay) = {
         let mut world = sim.world();
         let pool = world.hosts[caller.host].pool;
-        let index = world.host_by_ref(pool, &host_ref).ok_or_else(|| Failure::handle_invalid("host", &host_ref))?;
-        let master_ref = world.coordinator(pool).map(|m| world.hosts[m].host_ref.clone()).unwrap_or_default();
+        let index = world
+            .host_by_ref(pool, &host_ref)
+            .ok_or_else(|| Failure::handle_invalid("host", &host_ref))?;
+        let master_ref = world
+            .coordinator(pool)
+            .map(|m| world.hosts[m].host_ref.clone())
+            .unwrap_or_default();
         let db = world.db(caller.host);
         let pool_ref = World::pool_ref(db);
         let pool_rec = db.get("pool", &pool_ref).cloned().unwrap_or_default();
@@ -613,7 +941,11 @@ async fn eject(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
         if host_ref == master_ref {
             return Err(Failure::internal("Xapi_pool.Cannot_eject_master"));
         }
-        let busy = db.find("VM", |r| str_of(r, "resident_on") == host_ref && !truthy(r, "is_control_domain") && str_of(r, "power_state") != "Halted");
+        let busy = db.find("VM", |r| {
+            str_of(r, "resident_on") == host_ref
+                && !truthy(r, "is_control_domain")
+                && str_of(r, "power_state") != "Halted"
+        });
         if !busy.is_empty() {
             return Err(Failure::not_allowed("VM resident on host"));
         }
@@ -643,10 +975,16 @@ fn designate_new_master(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let host = ctx.existing("host", &args[0])?;
     let pool = ctx.pool_id();
     let pool_ref = World::pool_ref(ctx.db());
-    if flag(ctx.db().get_field("pool", &pool_ref, "ha_enabled").unwrap_or(&Value::Nil)) {
+    if flag(
+        ctx.db()
+            .get_field("pool", &pool_ref, "ha_enabled")
+            .unwrap_or(&Value::Nil),
+    ) {
         return Err(Failure::code(ErrorCode::HaIsEnabled));
     }
-    let Some(index) = ctx.world.host_by_ref(pool, &host) else { return Err(Failure::handle_invalid("host", &host)) };
+    let Some(index) = ctx.world.host_by_ref(pool, &host) else {
+        return Err(Failure::handle_invalid("host", &host));
+    };
     make_coordinator(ctx.world, pool, index);
     void()
 }
@@ -657,7 +995,11 @@ pub fn make_coordinator(world: &mut World, pool: PoolId, index: usize) {
     let address = world.hosts[index].address.clone();
     let host_ref = world.hosts[index].host_ref.clone();
     for i in world.members(pool) {
-        world.hosts[i].master_address = if i == index { None } else { Some(address.clone()) };
+        world.hosts[i].master_address = if i == index {
+            None
+        } else {
+            Some(address.clone())
+        };
     }
     let db = &mut world.pools.get_mut(&pool).expect("pool").db;
     let pool_ref = World::pool_ref(db);
@@ -666,7 +1008,11 @@ pub fn make_coordinator(world: &mut World, pool: PoolId, index: usize) {
 
 fn emergency_transition_to_master(ctx: &mut Ctx<'_>, _args: Vec<Value>) -> Outcome {
     let pool_ref = World::pool_ref(ctx.db());
-    if flag(ctx.db().get_field("pool", &pool_ref, "ha_enabled").unwrap_or(&Value::Nil)) {
+    if flag(
+        ctx.db()
+            .get_field("pool", &pool_ref, "ha_enabled")
+            .unwrap_or(&Value::Nil),
+    ) {
         return Err(Failure::code(ErrorCode::HaIsEnabled));
     }
     let host = ctx.caller.host;
@@ -679,7 +1025,11 @@ fn emergency_transition_to_master(ctx: &mut Ctx<'_>, _args: Vec<Value>) -> Outco
 fn emergency_reset_master(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let address = text(&args[0]);
     let host = ctx.caller.host;
-    ctx.world.hosts[host].master_address = if address == ctx.world.hosts[host].address { None } else { Some(address) };
+    ctx.world.hosts[host].master_address = if address == ctx.world.hosts[host].address {
+        None
+    } else {
+        Some(address)
+    };
     void()
 }
 
@@ -709,7 +1059,9 @@ fn enable_ha(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     if map_get(&pool_rec, "restrictions", "enable_xha") != "true" {
         return Err(Failure::new(ErrorCode::LicenceRestriction, ["HA"]));
     }
-    let unplugged: Vec<String> = db.find("PIF", |r| truthy(r, "disallow_unplug") && !truthy(r, "currently_attached"));
+    let unplugged: Vec<String> = db.find("PIF", |r| {
+        truthy(r, "disallow_unplug") && !truthy(r, "currently_attached")
+    });
     if !unplugged.is_empty() {
         return Err(Failure::new(ErrorCode::RequiredPifIsUnplugged, unplugged));
     }
@@ -720,7 +1072,15 @@ fn enable_ha(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     // The heartbeat SR needs a plugged PBD on every host.
     let qualifies = |db: &Db, sr: &str| -> Result<(), Failure> {
         for h in &hosts {
-            let plugged = db.find("PBD", |r| str_of(r, "SR") == sr && str_of(r, "host") == *h).iter().any(|p| flag(db.get_field("PBD", p, "currently_attached").unwrap_or(&Value::Nil)));
+            let plugged = db
+                .find("PBD", |r| str_of(r, "SR") == sr && str_of(r, "host") == *h)
+                .iter()
+                .any(|p| {
+                    flag(
+                        db.get_field("PBD", p, "currently_attached")
+                            .unwrap_or(&Value::Nil),
+                    )
+                });
             if !plugged {
                 return Err(Failure::raw("SR_NO_PBDS", [sr]));
             }
@@ -735,10 +1095,30 @@ fn enable_ha(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
             qualifies(db, sr)?;
             sr.clone()
         }
-        None => db.all("SR").map(|(k, _)| k.clone()).find(|sr| qualifies(db, sr).is_ok()).ok_or_else(|| Failure::code(ErrorCode::CannotCreateStateFile))?,
+        None => db
+            .all("SR")
+            .map(|(k, _)| k.clone())
+            .find(|sr| qualifies(db, sr).is_ok())
+            .ok_or_else(|| Failure::code(ErrorCode::CannotCreateStateFile))?,
     };
-    let statefile = db.create("VDI", record([("name_label", s("Statefile for HA")), ("SR", s(sr.clone())), ("virtual_size", Value::Int(4096 + 64 * 4096)), ("type", s("ha_statefile"))]));
-    db.create("VDI", record([("name_label", s("Metadata for HA")), ("SR", s(sr)), ("virtual_size", Value::Int(256 << 20)), ("type", s("redo_log"))]));
+    let statefile = db.create(
+        "VDI",
+        record([
+            ("name_label", s("Statefile for HA")),
+            ("SR", s(sr.clone())),
+            ("virtual_size", Value::Int(4096 + 64 * 4096)),
+            ("type", s("ha_statefile")),
+        ]),
+    );
+    db.create(
+        "VDI",
+        record([
+            ("name_label", s("Metadata for HA")),
+            ("SR", s(sr)),
+            ("virtual_size", Value::Int(256 << 20)),
+            ("type", s("redo_log")),
+        ]),
+    );
     db.update("pool", &pool_ref, |r| {
         r.insert("ha_enabled".into(), Value::Bool(true));
         r.insert("ha_statefiles".into(), Value::Array(vec![s(statefile)]));
@@ -756,10 +1136,15 @@ fn enable_ha(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 fn disable_ha(ctx: &mut Ctx<'_>, _args: Vec<Value>) -> Outcome {
     let db = ctx.db();
     let pool_ref = World::pool_ref(db);
-    if !flag(db.get_field("pool", &pool_ref, "ha_enabled").unwrap_or(&Value::Nil)) {
+    if !flag(
+        db.get_field("pool", &pool_ref, "ha_enabled")
+            .unwrap_or(&Value::Nil),
+    ) {
         return Err(Failure::code(ErrorCode::HaNotEnabled));
     }
-    for vdi in db.find("VDI", |r| matches!(str_of(r, "type").as_str(), "ha_statefile" | "redo_log")) {
+    for vdi in db.find("VDI", |r| {
+        matches!(str_of(r, "type").as_str(), "ha_statefile" | "redo_log")
+    }) {
         db.delete("VDI", &vdi);
     }
     db.update("pool", &pool_ref, |r| {
@@ -787,23 +1172,37 @@ pub fn max_failures(db: &Db) -> i64 {
         .collect();
     capacity.sort();
     let protected: i64 = db
-        .find("VM", |r| str_of(r, "ha_restart_priority") == "restart" && truthy(r, "ha_always_run") && !truthy(r, "is_a_template"))
+        .find("VM", |r| {
+            str_of(r, "ha_restart_priority") == "restart"
+                && truthy(r, "ha_always_run")
+                && !truthy(r, "is_a_template")
+        })
         .iter()
         .map(|v| vm::needed_memory(db, v))
         .sum();
     let hosts = capacity.len() as i64;
-    (0..hosts).rev().find(|&n| capacity[..(hosts - n) as usize].iter().sum::<i64>() >= protected).unwrap_or(0)
+    (0..hosts)
+        .rev()
+        .find(|&n| capacity[..(hosts - n) as usize].iter().sum::<i64>() >= protected)
+        .unwrap_or(0)
 }
 
 fn set_failures_to_tolerate(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let pool = ctx.existing("pool", &args[0])?;
     let value = if let Value::Int(v) = args[1] { v } else { -1 };
     if value < 0 {
-        return Err(Failure::new(ErrorCode::InvalidValue, ["ha_host_failures_to_tolerate".to_string(), value.to_string()]));
+        return Err(Failure::new(
+            ErrorCode::InvalidValue,
+            [
+                "ha_host_failures_to_tolerate".to_string(),
+                value.to_string(),
+            ],
+        ));
     }
     let db = ctx.db();
     let max = max_failures(db);
-    let plan_exists = matches!(db.get_field("pool", &pool, "ha_plan_exists_for"), Some(Value::Int(n)) if *n > 0);
+    let plan_exists =
+        matches!(db.get_field("pool", &pool, "ha_plan_exists_for"), Some(Value::Int(n)) if *n > 0);
     if plan_exists && value > max {
         return Err(Failure::code(ErrorCode::HaOperationWouldBreakFailoverPlan));
     }
@@ -811,6 +1210,5 @@ fn set_failures_to_tolerate(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         r.insert("ha_host_failures_to_tolerate".into(), Value::Int(value));
         r.insert("ha_overcommitted".into(), Value::Bool(value > max));
     });
-    let _ = string_map(&Value::Nil);
     void()
 }

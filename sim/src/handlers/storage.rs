@@ -9,7 +9,7 @@ use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
 use super::{Ctx, Handler, Registry, flag, s, string_map, text, void};
-use crate::db::{Db, NULL_REF};
+use crate::db::Db;
 use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
 use crate::sim::Sim;
@@ -17,31 +17,58 @@ use crate::world::record;
 
 /// Registers the storage messages.
 pub fn register(r: &mut Registry) {
-    r.insert("SR.create", Handler::Async(|sim, caller, args| create(sim, caller, args).boxed()));
+    r.insert(
+        "SR.create",
+        Handler::Async(|sim, caller, args| create(sim, caller, args).boxed()),
+    );
     r.insert("SR.introduce", Handler::Sync(introduce));
-    r.insert("SR.forget", Handler::Sync(|ctx, args| forget(ctx, args, false)));
-    r.insert("SR.destroy", Handler::Sync(|ctx, args| forget(ctx, args, true)));
-    r.insert("SR.scan", Handler::Sync(|ctx, args| ctx.existing("SR", &args[0]).and_then(|_| void())));
+    r.insert(
+        "SR.forget",
+        Handler::Sync(|ctx, args| forget(ctx, args, false)),
+    );
+    r.insert(
+        "SR.destroy",
+        Handler::Sync(|ctx, args| forget(ctx, args, true)),
+    );
+    r.insert(
+        "SR.scan",
+        Handler::Sync(|ctx, args| ctx.existing("SR", &args[0]).and_then(|_| void())),
+    );
     r.insert("PBD.create", Handler::Sync(pbd_create));
     r.insert("PBD.destroy", Handler::Sync(pbd_destroy));
     r.insert("PBD.plug", Handler::Sync(|ctx, args| plug(ctx, args, true)));
-    r.insert("PBD.unplug", Handler::Sync(|ctx, args| plug(ctx, args, false)));
+    r.insert(
+        "PBD.unplug",
+        Handler::Sync(|ctx, args| plug(ctx, args, false)),
+    );
 }
 
 /// Checks an SM `device_config` the way the driver would.
 fn check_device_config(kind: &str, config: &[(String, String)]) -> Result<(), Failure> {
-    let get = |k: &str| config.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        config
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     if kind == "nfs" {
         if get("server").is_none_or(str::is_empty) {
-            return Err(Failure::sm(102, "The request is missing the server parameter"));
+            return Err(Failure::sm(
+                102,
+                "The request is missing the server parameter",
+            ));
         }
         if get("serverpath").is_none_or(str::is_empty) {
-            return Err(Failure::sm(101, "The request is missing the serverpath parameter"));
+            return Err(Failure::sm(
+                101,
+                "The request is missing the serverpath parameter",
+            ));
         }
-        if let Some(v) = get("nfsversion") {
-            if v != "3" && !v.starts_with('4') {
-                return Err(Failure::sm(72, "Required NFS server version unsupported"));
-            }
+        if let Some(v) = get("nfsversion")
+            && v != "3"
+            && !v.starts_with('4')
+        {
+            return Err(Failure::sm(72, "Required NFS server version unsupported"));
         }
     }
     Ok(())
@@ -60,7 +87,9 @@ async fn create(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
             let coordinator = world.coordinator(pool_id);
             let mut m: Vec<usize> = world.members(pool_id);
             m.sort_by_key(|i| Some(*i) != coordinator); // coordinator first
-            m.into_iter().map(|i| world.hosts[i].host_ref.clone()).collect()
+            m.into_iter()
+                .map(|i| world.hosts[i].host_ref.clone())
+                .collect()
         };
         let db = world.db(caller.host);
         if !db.exists("host", &host_arg) {
@@ -78,15 +107,30 @@ async fn create(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
                 ("type", s(kind.clone())),
                 ("content_type", args[6].clone()),
                 ("shared", Value::Bool(shared)),
-                ("physical_size", Value::Int(if size > 0 { size } else { 1 << 40 })),
+                (
+                    "physical_size",
+                    Value::Int(if size > 0 { size } else { 1 << 40 }),
+                ),
                 ("physical_utilisation", Value::Int(0)),
                 ("sm_config", args[8].clone()),
             ]),
         );
-        let device_config = Value::Struct(config.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect());
+        let device_config = Value::Struct(
+            config
+                .iter()
+                .map(|(k, v)| (k.clone(), s(v.clone())))
+                .collect(),
+        );
         let hosts = if shared { members } else { vec![host_arg] };
         for h in hosts {
-            db.create("PBD", record([("host", s(h)), ("SR", s(sr.clone())), ("device_config", device_config.clone())]));
+            db.create(
+                "PBD",
+                record([
+                    ("host", s(h)),
+                    ("SR", s(sr.clone())),
+                    ("device_config", device_config.clone()),
+                ]),
+            );
         }
         sr
     };
@@ -141,7 +185,10 @@ pub fn forget_records(db: &mut Db, sr: &str) {
 fn forget(ctx: &mut Ctx<'_>, args: Vec<Value>, destroy: bool) -> Outcome {
     let sr = ctx.existing("SR", &args[0])?;
     let db = ctx.db();
-    let attached = db.find("PBD", |r| r.get("SR").and_then(Value::as_str) == Some(&sr) && r.get("currently_attached") == Some(&Value::Bool(true)));
+    let attached = db.find("PBD", |r| {
+        r.get("SR").and_then(Value::as_str) == Some(&sr)
+            && r.get("currently_attached") == Some(&Value::Bool(true))
+    });
     if !attached.is_empty() {
         return Err(Failure::new(ErrorCode::SrHasPbd, [sr]));
     }
@@ -161,24 +208,57 @@ fn pbd_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     };
     let host = ctx.existing("host", members.get("host").unwrap_or(&Value::Nil))?;
     let sr = ctx.existing("SR", members.get("SR").unwrap_or(&Value::Nil))?;
-    let config = members.get("device_config").cloned().unwrap_or(Value::Struct(IndexMap::new()));
-    if let Value::Struct(m) = &config {
-        if let Some(v) = m.get("SRmaster") {
-            return Err(Failure::new(ErrorCode::ValueNotSupported, ["SRmaster".to_string(), text(v), "This key is for internal use only".to_string()]));
-        }
+    let config = members
+        .get("device_config")
+        .cloned()
+        .unwrap_or(Value::Struct(IndexMap::new()));
+    if let Value::Struct(m) = &config
+        && let Some(v) = m.get("SRmaster")
+    {
+        return Err(Failure::new(
+            ErrorCode::ValueNotSupported,
+            [
+                "SRmaster".to_string(),
+                text(v),
+                "This key is for internal use only".to_string(),
+            ],
+        ));
     }
     let db = ctx.db();
-    if let Some(existing) = db.find("PBD", |r| r.get("host").and_then(Value::as_str) == Some(&host) && r.get("SR").and_then(Value::as_str) == Some(&sr)).first() {
-        return Err(Failure::new(ErrorCode::PbdExists, [sr, host, existing.clone()]));
+    if let Some(existing) = db
+        .find("PBD", |r| {
+            r.get("host").and_then(Value::as_str) == Some(&host)
+                && r.get("SR").and_then(Value::as_str) == Some(&sr)
+        })
+        .first()
+    {
+        return Err(Failure::new(
+            ErrorCode::PbdExists,
+            [sr, host, existing.clone()],
+        ));
     }
-    let other = members.get("other_config").cloned().unwrap_or(Value::Struct(IndexMap::new()));
-    Ok(s(db.create("PBD", record([("host", s(host)), ("SR", s(sr)), ("device_config", config), ("other_config", other)]))))
+    let other = members
+        .get("other_config")
+        .cloned()
+        .unwrap_or(Value::Struct(IndexMap::new()));
+    Ok(s(db.create(
+        "PBD",
+        record([
+            ("host", s(host)),
+            ("SR", s(sr)),
+            ("device_config", config),
+            ("other_config", other),
+        ]),
+    )))
 }
 
 fn pbd_destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let pbd = ctx.existing("PBD", &args[0])?;
     let db = ctx.db();
-    if flag(db.get_field("PBD", &pbd, "currently_attached").unwrap_or(&Value::Nil)) {
+    if flag(
+        db.get_field("PBD", &pbd, "currently_attached")
+            .unwrap_or(&Value::Nil),
+    ) {
         return Err(Failure::not_allowed("PBD is currently attached"));
     }
     db.delete("PBD", &pbd);
@@ -199,26 +279,43 @@ fn plug(ctx: &mut Ctx<'_>, args: Vec<Value>, attach: bool) -> Outcome {
                     && r.get("currently_attached") == Some(&Value::Bool(true))
             });
             if let Some(other) = elsewhere.first() {
-                return Err(Failure::new(ErrorCode::SrNotSharable, [sr.clone(), db.str_field("PBD", other, "host")]));
+                return Err(Failure::new(
+                    ErrorCode::SrNotSharable,
+                    [sr.clone(), db.str_field("PBD", other, "host")],
+                ));
             }
         }
-        let config: Vec<(String, String)> = string_map(db.get_field("PBD", &pbd, "device_config").unwrap_or(&Value::Nil));
+        let config: Vec<(String, String)> = string_map(
+            db.get_field("PBD", &pbd, "device_config")
+                .unwrap_or(&Value::Nil),
+        );
         let kind = db.str_field("SR", &sr, "type");
         check_device_config(&kind, &config)?;
     } else {
         let pool = crate::world::World::pool_ref(db);
-        let ha_statefile_here = matches!(db.get_field("pool", &pool, "ha_enabled"), Some(Value::Bool(true)))
-            && db.find("VDI", |r| r.get("SR").and_then(Value::as_str) == Some(&sr) && r.get("type").and_then(Value::as_str) == Some("ha_statefile")).len() > 0;
+        let ha_statefile_here = matches!(
+            db.get_field("pool", &pool, "ha_enabled"),
+            Some(Value::Bool(true))
+        ) && !db
+            .find("VDI", |r| {
+                r.get("SR").and_then(Value::as_str) == Some(&sr)
+                    && r.get("type").and_then(Value::as_str) == Some("ha_statefile")
+            })
+            .is_empty();
         if ha_statefile_here {
             return Err(Failure::code(ErrorCode::HaIsEnabled));
         }
         let in_use: Vec<String> = db
-            .find("VBD", |r| r.get("currently_attached") == Some(&Value::Bool(true)))
+            .find("VBD", |r| {
+                r.get("currently_attached") == Some(&Value::Bool(true))
+            })
             .into_iter()
             .filter_map(|vbd| {
                 let vm = db.str_field("VBD", &vbd, "VM");
                 let vdi = db.str_field("VBD", &vbd, "VDI");
-                (db.str_field("VM", &vm, "resident_on") == host && db.str_field("VDI", &vdi, "SR") == sr).then_some(vdi)
+                (db.str_field("VM", &vm, "resident_on") == host
+                    && db.str_field("VDI", &vdi, "SR") == sr)
+                    .then_some(vdi)
             })
             .collect();
         if !in_use.is_empty() {
@@ -228,6 +325,5 @@ fn plug(ctx: &mut Ctx<'_>, args: Vec<Value>, attach: bool) -> Outcome {
     db.update("PBD", &pbd, |r| {
         r.insert("currently_attached".into(), Value::Bool(attach));
     });
-    let _ = NULL_REF;
     void()
 }

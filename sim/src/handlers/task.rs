@@ -41,7 +41,10 @@ fn cancel(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let status = ctx.db().str_field("task", &task, "status");
     let cancellable = matches!(ctx.db().get_field("task", &task, "allowed_operations"), Some(Value::Array(a)) if a.iter().any(|v| v.as_str() == Some("cancel")));
     if status != "pending" || !cancellable {
-        return Err(Failure::new(ErrorCode::OperationNotAllowed, [format!("task {} is {status}", text(&args[0]))]));
+        return Err(Failure::new(
+            ErrorCode::OperationNotAllowed,
+            [format!("task {} is {status}", text(&args[0]))],
+        ));
     }
     ctx.db().update("task", &task, |r| {
         r.insert("status".into(), s("cancelling"));

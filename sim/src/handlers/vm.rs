@@ -18,21 +18,48 @@ use crate::world::{World, record};
 
 /// Registers the VM messages.
 pub fn register(r: &mut Registry) {
-    r.insert("VM.start", Handler::Sync(|ctx, args| start(ctx, &args[0], None, flag(&args[1]))));
-    r.insert("VM.start_on", Handler::Sync(|ctx, args| start(ctx, &args[0], Some(&args[1]), flag(&args[2]))));
+    r.insert(
+        "VM.start",
+        Handler::Sync(|ctx, args| start(ctx, &args[0], None, flag(&args[1]))),
+    );
+    r.insert(
+        "VM.start_on",
+        Handler::Sync(|ctx, args| start(ctx, &args[0], Some(&args[1]), flag(&args[2]))),
+    );
     r.insert("VM.clean_shutdown", Handler::Sync(shutdown));
     r.insert("VM.hard_shutdown", Handler::Sync(shutdown));
     r.insert("VM.shutdown", Handler::Sync(shutdown));
     r.insert("VM.clean_reboot", Handler::Sync(reboot));
     r.insert("VM.hard_reboot", Handler::Sync(reboot));
     r.insert("VM.suspend", Handler::Sync(suspend));
-    r.insert("VM.resume", Handler::Sync(|ctx, args| resume(ctx, &args[0], None)));
-    r.insert("VM.resume_on", Handler::Sync(|ctx, args| resume(ctx, &args[0], Some(&args[1]))));
-    r.insert("VM.pause", Handler::Sync(|ctx, args| set_power(ctx, &args[0], "Running", "Paused")));
-    r.insert("VM.unpause", Handler::Sync(|ctx, args| set_power(ctx, &args[0], "Paused", "Running")));
-    r.insert("VM.assert_can_boot_here", Handler::Sync(assert_can_boot_here_msg));
-    r.insert("VM.pool_migrate", Handler::Async(|sim, caller, args| pool_migrate(sim, caller, args).boxed()));
-    r.insert("VM.set_ha_restart_priority", Handler::Sync(set_ha_restart_priority));
+    r.insert(
+        "VM.resume",
+        Handler::Sync(|ctx, args| resume(ctx, &args[0], None)),
+    );
+    r.insert(
+        "VM.resume_on",
+        Handler::Sync(|ctx, args| resume(ctx, &args[0], Some(&args[1]))),
+    );
+    r.insert(
+        "VM.pause",
+        Handler::Sync(|ctx, args| set_power(ctx, &args[0], "Running", "Paused")),
+    );
+    r.insert(
+        "VM.unpause",
+        Handler::Sync(|ctx, args| set_power(ctx, &args[0], "Paused", "Running")),
+    );
+    r.insert(
+        "VM.assert_can_boot_here",
+        Handler::Sync(assert_can_boot_here_msg),
+    );
+    r.insert(
+        "VM.pool_migrate",
+        Handler::Async(|sim, caller, args| pool_migrate(sim, caller, args).boxed()),
+    );
+    r.insert(
+        "VM.set_ha_restart_priority",
+        Handler::Sync(set_ha_restart_priority),
+    );
     r.insert("VM.get_possible_hosts", Handler::Sync(possible_hosts));
 }
 
@@ -54,7 +81,10 @@ pub fn free_memory(db: &Db, host: &str) -> i64 {
         _ => 0,
     };
     let used: i64 = db
-        .find("VM", |r| r.get("resident_on").and_then(Value::as_str) == Some(host) && r.get("is_control_domain") != Some(&Value::Bool(true)))
+        .find("VM", |r| {
+            r.get("resident_on").and_then(Value::as_str) == Some(host)
+                && r.get("is_control_domain") != Some(&Value::Bool(true))
+        })
         .iter()
         .map(|vm| needed_memory(db, vm))
         .sum();
@@ -73,7 +103,10 @@ pub fn refresh_free_memory(db: &mut Db, host: &str) {
 /// True when the host's metrics say it is live.
 pub fn host_live(db: &Db, host: &str) -> bool {
     let metrics = db.str_field("host", host, "metrics");
-    flag(db.get_field("host_metrics", &metrics, "live").unwrap_or(&Value::Nil))
+    flag(
+        db.get_field("host_metrics", &metrics, "live")
+            .unwrap_or(&Value::Nil),
+    )
 }
 
 fn cpu_compatible(db: &Db, vm: &str, host: &str) -> Result<(), String> {
@@ -85,11 +118,16 @@ fn cpu_compatible(db: &Db, vm: &str, host: &str) -> Result<(), String> {
         return Ok(());
     }
     if vm_vendor != host_vendor {
-        return Err(format!("VM last booted on a CPU from vendor {vm_vendor}, the host's is {host_vendor}"));
+        return Err(format!(
+            "VM last booted on a CPU from vendor {vm_vendor}, the host's is {host_vendor}"
+        ));
     }
     let vm_features = parse_features(&map_get(&vm_rec, "last_boot_CPU_flags", "features"));
     let host_features = parse_features(&map_get(&host_rec, "cpu_info", "features_hvm_host"));
-    let missing = vm_features.iter().enumerate().any(|(i, w)| w & !host_features.get(i).copied().unwrap_or(0) != 0);
+    let missing = vm_features
+        .iter()
+        .enumerate()
+        .any(|(i, w)| w & !host_features.get(i).copied().unwrap_or(0) != 0);
     if missing {
         return Err("VM last booted on a host with features this host lacks".into());
     }
@@ -98,9 +136,20 @@ fn cpu_compatible(db: &Db, vm: &str, host: &str) -> Result<(), String> {
 
 /// xapi's `assert_can_boot_here`: host live and enabled, every disk's SR attached on the
 /// host, every network reachable, enough memory and pCPUs, and optionally the CPU check.
-pub fn assert_can_boot_here(db: &Db, vm: &str, host: &str, check_cpu: bool, same_host: bool) -> Result<(), Failure> {
+pub fn assert_can_boot_here(
+    db: &Db,
+    vm: &str,
+    host: &str,
+    check_cpu: bool,
+    same_host: bool,
+) -> Result<(), Failure> {
     if check_cpu && db.str_field("VM", vm, "power_state") != "Halted" {
-        cpu_compatible(db, vm, host).map_err(|reason| Failure::new(ErrorCode::VmIncompatibleWithThisHost, [vm, host, reason.as_str()]))?;
+        cpu_compatible(db, vm, host).map_err(|reason| {
+            Failure::new(
+                ErrorCode::VmIncompatibleWithThisHost,
+                [vm, host, reason.as_str()],
+            )
+        })?;
     }
     if !host_live(db, host) {
         return Err(Failure::code(ErrorCode::HostNotLive));
@@ -109,7 +158,10 @@ pub fn assert_can_boot_here(db: &Db, vm: &str, host: &str, check_cpu: bool, same
         return Err(Failure::new(ErrorCode::HostDisabled, [host]));
     }
     let mut srs: Vec<String> = db
-        .find("VBD", |r| r.get("VM").and_then(Value::as_str) == Some(vm) && r.get("empty") != Some(&Value::Bool(true)))
+        .find("VBD", |r| {
+            r.get("VM").and_then(Value::as_str) == Some(vm)
+                && r.get("empty") != Some(&Value::Bool(true))
+        })
         .iter()
         .map(|vbd| db.str_field("VDI", &db.str_field("VBD", vbd, "VDI"), "SR"))
         .filter(|sr| !sr.is_empty() && sr != NULL_REF)
@@ -120,59 +172,113 @@ pub fn assert_can_boot_here(db: &Db, vm: &str, host: &str, check_cpu: bool, same
     }
     for sr in srs {
         let attached = db
-            .find("PBD", |r| r.get("SR").and_then(Value::as_str) == Some(&sr) && r.get("host").and_then(Value::as_str) == Some(host))
+            .find("PBD", |r| {
+                r.get("SR").and_then(Value::as_str) == Some(&sr)
+                    && r.get("host").and_then(Value::as_str) == Some(host)
+            })
             .iter()
-            .any(|p| flag(db.get_field("PBD", p, "currently_attached").unwrap_or(&Value::Nil)));
+            .any(|p| {
+                flag(
+                    db.get_field("PBD", p, "currently_attached")
+                        .unwrap_or(&Value::Nil),
+                )
+            });
         if !attached {
             return Err(Failure::new(ErrorCode::VmRequiresSr, [vm, sr.as_str()]));
         }
     }
     for vif in db.find("VIF", |r| r.get("VM").and_then(Value::as_str) == Some(vm)) {
         let network = db.str_field("VIF", &vif, "network");
-        let internal = db.find("PIF", |r| r.get("network").and_then(Value::as_str) == Some(&network)).is_empty();
-        let reachable = internal || !db.find("PIF", |r| r.get("network").and_then(Value::as_str) == Some(&network) && r.get("host").and_then(Value::as_str) == Some(host)).is_empty();
+        let internal = db
+            .find("PIF", |r| {
+                r.get("network").and_then(Value::as_str) == Some(&network)
+            })
+            .is_empty();
+        let reachable = internal
+            || !db
+                .find("PIF", |r| {
+                    r.get("network").and_then(Value::as_str) == Some(&network)
+                        && r.get("host").and_then(Value::as_str) == Some(host)
+                })
+                .is_empty();
         if !reachable {
-            return Err(Failure::new(ErrorCode::VmRequiresNetwork, [vm, network.as_str()]));
+            return Err(Failure::new(
+                ErrorCode::VmRequiresNetwork,
+                [vm, network.as_str()],
+            ));
         }
     }
     if !same_host {
         let needed = needed_memory(db, vm);
         let available = free_memory(db, host);
         if needed > available {
-            return Err(Failure::new(ErrorCode::HostNotEnoughFreeMemory, [needed.to_string(), available.max(0).to_string()]));
+            return Err(Failure::new(
+                ErrorCode::HostNotEnoughFreeMemory,
+                [needed.to_string(), available.max(0).to_string()],
+            ));
         }
     }
     let vcpus = match db.get_field("VM", vm, "VCPUs_max") {
         Some(Value::Int(v)) => *v,
         _ => 1,
     };
-    let pcpus: i64 = map_get(db.get("host", host).unwrap_or(&IndexMap::new()), "cpu_info", "cpu_count").parse().unwrap_or(0);
+    let pcpus: i64 = map_get(
+        db.get("host", host).unwrap_or(&IndexMap::new()),
+        "cpu_info",
+        "cpu_count",
+    )
+    .parse()
+    .unwrap_or(0);
     if vcpus > pcpus {
-        return Err(Failure::new(ErrorCode::HostNotEnoughPcpus, [vcpus.to_string(), pcpus.to_string()]));
+        return Err(Failure::new(
+            ErrorCode::HostNotEnoughPcpus,
+            [vcpus.to_string(), pcpus.to_string()],
+        ));
     }
     Ok(())
 }
 
 fn bad_power(vm: &str, expected: &str, actual: &str) -> Failure {
-    Failure::new(ErrorCode::VmBadPowerState, [vm.to_string(), expected.to_ascii_lowercase(), actual.to_ascii_lowercase()])
+    Failure::new(
+        ErrorCode::VmBadPowerState,
+        [
+            vm.to_string(),
+            expected.to_ascii_lowercase(),
+            actual.to_ascii_lowercase(),
+        ],
+    )
 }
 
 fn check_operation(db: &Db, vm: &str, op: &str) -> Result<(), Failure> {
-    if let Some(Value::Struct(blocked)) = db.get_field("VM", vm, "blocked_operations") {
-        if let Some(reason) = blocked.get(op) {
-            return Err(Failure::new(ErrorCode::OperationBlocked, [vm.to_string(), super::text(reason)]));
-        }
+    if let Some(Value::Struct(blocked)) = db.get_field("VM", vm, "blocked_operations")
+        && let Some(reason) = blocked.get(op)
+    {
+        return Err(Failure::new(
+            ErrorCode::OperationBlocked,
+            [vm.to_string(), super::text(reason)],
+        ));
     }
-    if let Some(Value::Struct(current)) = db.get_field("VM", vm, "current_operations") {
-        if let Some((task, other)) = current.iter().next() {
-            return Err(Failure::new(ErrorCode::OtherOperationInProgress, ["VM".to_string(), vm.to_string(), text(other), task.clone()]));
-        }
+    if let Some(Value::Struct(current)) = db.get_field("VM", vm, "current_operations")
+        && let Some((task, other)) = current.iter().next()
+    {
+        return Err(Failure::new(
+            ErrorCode::OtherOperationInProgress,
+            ["VM".to_string(), vm.to_string(), text(other), task.clone()],
+        ));
     }
-    if flag(db.get_field("VM", vm, "is_a_template").unwrap_or(&Value::Nil)) {
+    if flag(
+        db.get_field("VM", vm, "is_a_template")
+            .unwrap_or(&Value::Nil),
+    ) {
         return Err(Failure::new(ErrorCode::VmIsTemplate, [vm]));
     }
-    if flag(db.get_field("VM", vm, "is_control_domain").unwrap_or(&Value::Nil)) {
-        return Err(Failure::not_allowed("Operation not allowed on a control domain"));
+    if flag(
+        db.get_field("VM", vm, "is_control_domain")
+            .unwrap_or(&Value::Nil),
+    ) {
+        return Err(Failure::not_allowed(
+            "Operation not allowed on a control domain",
+        ));
     }
     Ok(())
 }
@@ -182,7 +288,10 @@ pub fn place(db: &mut Db, vm: &str, host: &str) {
     let cpu = db.get("host", host).cloned().unwrap_or_default();
     let flags = Value::Struct(IndexMap::from([
         ("vendor".to_string(), s(map_get(&cpu, "cpu_info", "vendor"))),
-        ("features".to_string(), s(map_get(&cpu, "cpu_info", "features_hvm_host"))),
+        (
+            "features".to_string(),
+            s(map_get(&cpu, "cpu_info", "features_hvm_host")),
+        ),
     ]));
     db.set_field("VM", vm, "resident_on", s(host));
     db.update("VM", vm, |r| {
@@ -307,7 +416,12 @@ fn suspend(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let name = db.str_field("VM", &vm, "name_label");
     let image = db.create(
         "VDI",
-        record([("name_label", s(format!("Suspend image for {name}"))), ("SR", s(sr)), ("virtual_size", Value::Int(memory)), ("type", s("suspend"))]),
+        record([
+            ("name_label", s(format!("Suspend image for {name}"))),
+            ("SR", s(sr)),
+            ("virtual_size", Value::Int(memory)),
+            ("type", s("suspend")),
+        ]),
     );
     db.set_field("VM", &vm, "suspend_VDI", s(image));
     db.set_field("VM", &vm, "resident_on", s(NULL_REF));
@@ -374,12 +488,22 @@ fn assert_can_boot_here_msg(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 fn possible_hosts(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let vm = ctx.existing("VM", &args[0])?;
     let db = ctx.db();
-    let hosts = candidate_hosts(db, &vm).into_iter().filter(|h| assert_can_boot_here(db, &vm, h, true, false).is_ok()).map(s).collect();
+    let hosts = candidate_hosts(db, &vm)
+        .into_iter()
+        .filter(|h| assert_can_boot_here(db, &vm, h, true, false).is_ok())
+        .map(s)
+        .collect();
     Ok(Value::Array(hosts))
 }
 
 /// The checks of `VM.pool_migrate`, in xapi's order, without moving anything.
-pub fn check_migrate(world: &World, pool: crate::world::PoolId, vm: &str, host: &str, force: bool) -> Result<(), Failure> {
+pub fn check_migrate(
+    world: &World,
+    pool: crate::world::PoolId,
+    vm: &str,
+    host: &str,
+    force: bool,
+) -> Result<(), Failure> {
     let db = &world.pools[&pool].db;
     if !db.exists("VM", vm) {
         return Err(Failure::handle_invalid("VM", vm));
@@ -389,12 +513,20 @@ pub fn check_migrate(world: &World, pool: crate::world::PoolId, vm: &str, host: 
     }
     let state = db.str_field("VM", vm, "power_state");
     if !force && state != "Halted" {
-        cpu_compatible(db, vm, host).map_err(|reason| Failure::new(ErrorCode::VmIncompatibleWithThisHost, [vm, host, reason.as_str()]))?;
+        cpu_compatible(db, vm, host).map_err(|reason| {
+            Failure::new(
+                ErrorCode::VmIncompatibleWithThisHost,
+                [vm, host, reason.as_str()],
+            )
+        })?;
     }
-    if let Some(Value::Struct(blocked)) = db.get_field("VM", vm, "blocked_operations") {
-        if let Some(reason) = blocked.get("pool_migrate") {
-            return Err(Failure::new(ErrorCode::OperationBlocked, [vm.to_string(), text(reason)]));
-        }
+    if let Some(Value::Struct(blocked)) = db.get_field("VM", vm, "blocked_operations")
+        && let Some(reason) = blocked.get("pool_migrate")
+    {
+        return Err(Failure::new(
+            ErrorCode::OperationBlocked,
+            [vm.to_string(), text(reason)],
+        ));
     }
     if state != "Running" {
         return Err(bad_power(vm, "running", &state));
@@ -403,14 +535,19 @@ pub fn check_migrate(world: &World, pool: crate::world::PoolId, vm: &str, host: 
     let same = db.str_field("VM", vm, "resident_on") == host;
     assert_can_boot_here(db, vm, host, false, same)?;
     let pool_ref = World::pool_ref(db);
-    if map_get(db.get("pool", &pool_ref).unwrap_or(&IndexMap::new()), "restrictions", "restrict_xen_motion") == "true" {
+    if map_get(
+        db.get("pool", &pool_ref).unwrap_or(&IndexMap::new()),
+        "restrictions",
+        "restrict_xen_motion",
+    ) == "true"
+    {
         return Err(Failure::new(ErrorCode::LicenceRestriction, ["Xen_motion"]));
     }
     // The target must be a running simulated host.
-    if let Some(i) = world.host_by_ref(pool, host) {
-        if !world.hosts[i].alive {
-            return Err(Failure::code(ErrorCode::HostNotLive));
-        }
+    if let Some(i) = world.host_by_ref(pool, host)
+        && !world.hosts[i].alive
+    {
+        return Err(Failure::code(ErrorCode::HostNotLive));
     }
     Ok(())
 }
@@ -426,7 +563,10 @@ pub async fn migrate(sim: &Sim, caller: &Caller, vm: &str, host: &str, force: bo
         let db = world.db(caller.host);
         let t = task.clone();
         db.update("VM", vm, |r| {
-            r.insert("current_operations".into(), Value::Struct(IndexMap::from([(t, s("pool_migrate"))])));
+            r.insert(
+                "current_operations".into(),
+                Value::Struct(IndexMap::from([(t, s("pool_migrate"))])),
+            );
         });
         world.config.operation_time
     };
@@ -450,7 +590,10 @@ pub async fn migrate(sim: &Sim, caller: &Caller, vm: &str, host: &str, force: bo
             ("priority", Value::Int(5)),
             ("cls", s("VM")),
             ("obj_uuid", s(uuid)),
-            ("timestamp", Value::DateTime(xenpool::DateTime::now().to_wire())),
+            (
+                "timestamp",
+                Value::DateTime(xenpool::DateTime::now().to_wire()),
+            ),
             ("body", s(format!("VM migrated from {from} to {host}"))),
         ]),
     );
@@ -460,7 +603,9 @@ pub async fn migrate(sim: &Sim, caller: &Caller, vm: &str, host: &str, force: bo
 async fn pool_migrate(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     let vm = text(&args[0]);
     let host = text(&args[1]);
-    let force = string_map(&args[2]).iter().any(|(k, v)| k == "force" && v == "true");
+    let force = string_map(&args[2])
+        .iter()
+        .any(|(k, v)| k == "force" && v == "true");
     migrate(&sim, &caller, &vm, &host, force).await
 }
 
@@ -468,7 +613,10 @@ fn set_ha_restart_priority(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let vm = ctx.existing("VM", &args[0])?;
     let priority = text(&args[1]);
     if !["restart", "best-effort", ""].contains(&priority.as_str()) {
-        return Err(Failure::new(ErrorCode::InvalidValue, ["ha_restart_priority".to_string(), priority]));
+        return Err(Failure::new(
+            ErrorCode::InvalidValue,
+            ["ha_restart_priority".to_string(), priority],
+        ));
     }
     let db = ctx.db();
     let running = db.str_field("VM", &vm, "power_state") == "Running";

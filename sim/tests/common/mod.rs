@@ -29,13 +29,21 @@ pub async fn start(scenario: &str) -> Simulator {
 /// Options pinned to the host's certificate.
 pub fn options(sim: &Simulator, host: &str, protocol: Protocol) -> ConnectOptions {
     let info = sim.host(host).expect("host");
-    ConnectOptions { tls: Tls::Pinned(info.fingerprint.expect("https")), protocol, ..ConnectOptions::default() }
+    ConnectOptions {
+        tls: Tls::Pinned(info.fingerprint.expect("https")),
+        protocol,
+        ..ConnectOptions::default()
+    }
 }
 
 /// Logs into `host` as root with its pool's password.
 pub async fn login(sim: &Simulator, host: &str, protocol: Protocol) -> Connection {
     let info = sim.host(host).expect("host");
-    Connection::login(&info.url, Credentials::new("root", info.password.as_str()), options(sim, host, protocol))
-        .await
-        .unwrap_or_else(|e| panic!("login to {host}: {e}"))
+    Connection::login(
+        &info.url,
+        Credentials::new("root", info.password.as_str()),
+        options(sim, host, protocol),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("login to {host}: {e}"))
 }
