@@ -5,5 +5,8 @@
 pub mod report;
 pub mod validate;
 
-pub use report::{Check, CheckStatus, JoinReport};
-pub use validate::{ValidateOptions, validate_join};
+pub use report::{
+    CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
+    HostIdentity, JoinReport, PoolIdentity, XapiError,
+};
+pub use validate::{ValidateOptions, XAPI_MAX_CLOCK_SKEW, validate_join};
