@@ -27,9 +27,15 @@ async fn start() -> Simulator {
 
 fn pinned(sim: &Simulator, host: &str) -> ConnectOptions {
     let info = sim.host(host).expect("host");
+    // Alternate the encodings between hosts so that both are exercised.
+    let odd = info.address.ends_with(['1', '3', '5', '7', '9']);
     ConnectOptions {
         tls: Tls::Pinned(info.fingerprint.expect("https")),
-        protocol: Protocol::JsonRpc,
+        protocol: if odd {
+            Protocol::XmlRpc
+        } else {
+            Protocol::JsonRpc
+        },
         ..Default::default()
     }
 }
@@ -166,6 +172,41 @@ async fn predictions_match_the_simulators_joins_across_the_lab() {
         reports.insert(host, report);
     }
     println!("{}", reports["amd1"]);
+    // The documentation's view of the same hosts.
+    for (host, id) in [
+        ("busy", "no_running_or_suspended_vms"),
+        ("bonded", "management_not_bonded"),
+        ("oldver", "product_version"),
+        ("nohotfix", "same_hotfixes"),
+        ("nolinux", "linux_pack"),
+        ("amd1", "cpu_vendor"),
+    ] {
+        assert_eq!(
+            status(&reports[host], id),
+            CheckStatus::Fail,
+            "{host}: {id}"
+        );
+    }
+    let oldver = &reports["oldver"];
+    for id in [
+        "hosts_compatible",
+        "hosts_homogeneous_software",
+        "api_version_matches",
+        "db_schema_matches",
+    ] {
+        assert_eq!(status(oldver, id), CheckStatus::Fail, "oldver: {id}");
+    }
+    assert_eq!(
+        oldver
+            .check("api_version_matches")
+            .unwrap()
+            .xapi_error
+            .as_ref()
+            .unwrap()
+            .params,
+        ["2.20", "2.21"],
+        "joiner first, then the coordinator"
+    );
     // join_force: only #13 is skipped. Hosts still refused first, then amd1 and nolinux,
     // whose only xapi failure is #13, join.
     for host in REFUSED.iter().filter(|h| !["amd1", "nolinux"].contains(*h)) {
