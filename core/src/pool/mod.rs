@@ -13,4 +13,9 @@ pub mod views;
 pub use cache::ObjectCache;
 pub use connection::{Member, PoolConnection};
 pub use plan::{OpOptions, Plan, ProgressEvent};
+pub use report::{
+    CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
+    HostIdentity, JoinReport, PoolIdentity, XapiError,
+};
+pub use validate::{ValidateOptions, XAPI_MAX_CLOCK_SKEW, validate_join};
 pub use views::PoolSnapshot;

@@ -1,1 +1,330 @@
-//! The join pre-flight's report (written by the validator work).
+//! The join pre-flight's report: every check with its verdict, evidence and remedy, the
+//! error xapi would raise, and a heterogeneous-CPU analysis. Renders as a table and
+//! serialises with serde (for the Python and Node bindings).
+
+use std::fmt;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use serde::{Deserialize, Serialize};
+
+use crate::generated::ErrorCode;
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Nothing to fix.
+    Pass,
+    /// The join fails (xapi check) or the documentation forbids it.
+    Fail,
+    /// Allowed, but the documentation advises against it.
+    Warn,
+    /// The check cannot apply in this situation (the evidence says why).
+    NotApplicable,
+}
+
+impl CheckStatus {
+    /// Short upper-case label used in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "PASS",
+            CheckStatus::Fail => "FAIL",
+            CheckStatus::Warn => "WARN",
+            CheckStatus::NotApplicable => "N/A",
+        }
+    }
+}
+
+/// Where a check comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckSource {
+    /// One of xapi's pre-join checks. `order` is its position in `pre_join_checks`
+    /// (1–33, pool-operations.md §(a)); 0 marks the steps xapi runs before them (the
+    /// session check on the joiner and the Pooling licence, P1).
+    Xapi {
+        /// Execution order in xapi.
+        order: u8,
+    },
+    /// Demanded by the pooling documentation but not checked by xapi: no xapi error.
+    Documentation,
+}
+
+/// The failure xapi raises (or would raise) for a check, as on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XapiError {
+    /// Wire error code, e.g. `HOSTS_NOT_HOMOGENEOUS`.
+    pub code: String,
+    /// Parameters exactly as xapi sends them.
+    pub params: Vec<String>,
+}
+
+impl XapiError {
+    /// The typed error code.
+    pub fn error_code(&self) -> ErrorCode {
+        ErrorCode::from_wire(&self.code)
+    }
+}
+
+impl fmt::Display for XapiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if !self.params.is_empty() {
+            write!(f, " {:?}", self.params)?;
+        }
+        Ok(())
+    }
+}
+
+/// What was found on each side.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// On the candidate host.
+    pub candidate: String,
+    /// In the pool (usually its coordinator).
+    pub pool: String,
+}
+
+/// One pre-join check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable identifier, e.g. `hosts_homogeneous_cpu`.
+    pub id: String,
+    /// What is checked, in words.
+    pub title: String,
+    /// The verdict.
+    pub status: CheckStatus,
+    /// xapi check (with its order) or documentation advice.
+    pub source: CheckSource,
+    /// The error a join raises for this check, when it fails (xapi checks only).
+    pub xapi_error: Option<XapiError>,
+    /// What was found on each side.
+    pub evidence: Evidence,
+    /// What the administrator should do, in plain words.
+    pub remedy: String,
+    /// Whether `pool.join_force` skips this check (only xapi's #13).
+    pub bypassed_by_force: bool,
+}
+
+impl Check {
+    /// True for one of xapi's own checks.
+    pub fn is_xapi(&self) -> bool {
+        matches!(self.source, CheckSource::Xapi { .. })
+    }
+}
+
+/// Name, uuid and address of a host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostIdentity {
+    /// `name_label`.
+    pub name: String,
+    /// `uuid`.
+    pub uuid: String,
+    /// Management address (`host.address`).
+    pub address: String,
+}
+
+/// The pool being joined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolIdentity {
+    /// `pool.name_label`.
+    pub name: String,
+    /// `pool.uuid`.
+    pub uuid: String,
+    /// Its coordinator.
+    pub coordinator: HostIdentity,
+    /// How many hosts it has now.
+    pub hosts: usize,
+}
+
+/// One bit of a CPU feature vector: 32-bit word index and bit within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FeatureBit {
+    /// Word index in the `-`-separated vector (0-based).
+    pub word: usize,
+    /// Bit within the word (0 = least significant).
+    pub bit: u8,
+}
+
+impl fmt::Display for FeatureBit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "w{}:b{}", self.word, self.bit)
+    }
+}
+
+/// What joining this CPU would do to the pool (pool-operations.md §(i), levelling).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeterogeneousAnalysis {
+    /// Candidate `cpu_info["vendor"]`.
+    pub candidate_vendor: String,
+    /// Pool `cpu_info["vendor"]` (what xapi's #13 compares with).
+    pub pool_vendor: String,
+    /// Candidate `modelname` (family/model).
+    pub candidate_model: String,
+    /// Coordinator `modelname` (family/model).
+    pub pool_model: String,
+    /// Same vendor.
+    pub same_vendor: bool,
+    /// Same vendor, family and model (stepping is ignored).
+    pub same_model: bool,
+    /// HVM features the pool has (`pool.cpu_info.features_hvm_host`) and the candidate lacks.
+    pub hvm_features_lost: Vec<FeatureBit>,
+    /// PV features the pool has (`features_pv_host`) and the candidate lacks.
+    pub pv_features_lost: Vec<FeatureBit>,
+    /// The pool's HVM feature vector after levelling, if both vectors are known.
+    pub levelled_hvm_features: Option<String>,
+    /// Whether levelling can make the pool homogeneous: same vendor and both feature
+    /// vectors known (Intel FlexMigration / AMD Enhanced Migration, i.e. CPUID masking).
+    pub levelling_possible: bool,
+    /// The explanation, in words.
+    pub summary: String,
+    /// What `pool.join_force` would bypass (failing xapi #13 checks), in words.
+    pub force_bypasses: Vec<String>,
+}
+
+/// How many XenAPI calls the pre-flight made on each side (login and logout included on
+/// the candidate side).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCounts {
+    /// Calls on the pool's connection.
+    pub pool: usize,
+    /// Calls on the candidate, including `session.login_with_password` and `session.logout`.
+    pub candidate: usize,
+}
+
+/// The outcome of [`crate::pool::validate_join`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinReport {
+    /// The host that would join.
+    pub candidate: HostIdentity,
+    /// The pool it would join.
+    pub pool: PoolIdentity,
+    /// xapi's checks in xapi's order, then the documentation's.
+    pub checks: Vec<Check>,
+    /// CPU heterogeneity and levelling.
+    pub heterogeneous: HeterogeneousAnalysis,
+    /// Candidate clock minus coordinator clock, in seconds (1 s resolution).
+    pub clock_skew_secs: Option<i64>,
+    /// XenAPI calls made.
+    pub calls: CallCounts,
+}
+
+impl JoinReport {
+    /// The error `pool.join` (or, with `force`, `pool.join_force`) would raise: the first
+    /// failing xapi check in xapi's order, skipping #13 when forced. `None` = it would join.
+    pub fn predicted_failure(&self, force: bool) -> Option<(ErrorCode, Vec<String>)> {
+        self.checks
+            .iter()
+            .filter(|c| c.is_xapi() && c.status == CheckStatus::Fail)
+            .filter(|c| !(force && c.bypassed_by_force))
+            .find_map(|c| c.xapi_error.as_ref())
+            .map(|e| (e.error_code(), e.params.clone()))
+    }
+
+    /// True when nothing fails, neither in xapi's checks nor in the documentation's.
+    pub fn is_ready(&self) -> bool {
+        self.fails().is_empty()
+    }
+
+    /// The failing checks, in order.
+    pub fn fails(&self) -> Vec<&Check> {
+        self.with_status(CheckStatus::Fail)
+    }
+
+    /// The checks that only warn, in order.
+    pub fn warnings(&self) -> Vec<&Check> {
+        self.with_status(CheckStatus::Warn)
+    }
+
+    /// A check by its id.
+    pub fn check(&self, id: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    fn with_status(&self, status: CheckStatus) -> Vec<&Check> {
+        self.checks.iter().filter(|c| c.status == status).collect()
+    }
+
+    /// The report as text, with a coloured status column when `colour` is true.
+    pub fn render(&self, colour: bool) -> String {
+        let mut out = String::new();
+        let c = &self.candidate;
+        let p = &self.pool;
+        out.push_str(&format!(
+            "Join pre-flight: {} ({}, {}) into pool {:?} (coordinator {} {}, {} host(s))\n",
+            c.name, c.address, c.uuid, p.name, p.coordinator.name, p.coordinator.address, p.hosts
+        ));
+        let verdict = |force: bool| match self.predicted_failure(force) {
+            None => "would succeed".to_string(),
+            Some((code, params)) => format!("would fail: {} {:?}", code.wire(), params),
+        };
+        out.push_str(&format!(
+            "pool.join: {}; pool.join_force: {}\n",
+            verdict(false),
+            verdict(true)
+        ));
+
+        let mut table = Table::new();
+        table
+            .load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(140)
+            .set_header(["Status", "Check", "Candidate", "Pool", "Remedy"]);
+        if colour {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        for check in &self.checks {
+            let mut status = Cell::new(check.status.label());
+            if colour {
+                status = status.fg(match check.status {
+                    CheckStatus::Pass => Color::Green,
+                    CheckStatus::Fail => Color::Red,
+                    CheckStatus::Warn => Color::Yellow,
+                    CheckStatus::NotApplicable => Color::DarkGrey,
+                });
+            }
+            let origin = match check.source {
+                CheckSource::Xapi { order } => format!("xapi #{order}"),
+                CheckSource::Documentation => "docs".to_string(),
+            };
+            let mut title = format!("{} [{origin}]", check.title);
+            if let Some(e) = &check.xapi_error {
+                title.push_str(&format!("\n→ {e}"));
+            }
+            if check.bypassed_by_force && check.status == CheckStatus::Fail {
+                title.push_str("\n(join_force skips this)");
+            }
+            let remedy = if matches!(check.status, CheckStatus::Fail | CheckStatus::Warn) {
+                check.remedy.clone()
+            } else {
+                String::new()
+            };
+            table.add_row(vec![
+                status,
+                Cell::new(title),
+                Cell::new(&check.evidence.candidate),
+                Cell::new(&check.evidence.pool),
+                Cell::new(remedy),
+            ]);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+        let h = &self.heterogeneous;
+        out.push_str(&format!("CPU: {}\n", h.summary));
+        if !h.force_bypasses.is_empty() {
+            out.push_str(&format!(
+                "join_force would bypass: {}\n",
+                h.force_bypasses.join("; ")
+            ));
+        }
+        out
+    }
+}
+
+impl fmt::Display for JoinReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}

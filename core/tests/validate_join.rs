@@ -1,0 +1,570 @@
+//! `validate_join` against the simulator's `lab` scenario: every prediction is checked
+//! against what the simulator's `pool.join` / `pool.join_force` then really raise.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use xenpool::generated::{Bond, BondMode, Network, NetworkRecord, Pif, Pool};
+use xenpool::pool::{CheckSource, CheckStatus, JoinReport, ValidateOptions, validate_join};
+use xenpool::transport::Transport;
+use xenpool::wire::{Response, Value};
+use xenpool::{ConnectOptions, Connection, Credentials, Error, ErrorCode, Protocol, Tls};
+use xenpool_sim::{Scenario, Simulator};
+
+async fn start() -> Simulator {
+    Simulator::builder()
+        .scenario(Scenario::builtin("lab").expect("built-in lab"))
+        .config(xenpool_sim::Config {
+            auth_failure_delay: Duration::from_millis(50),
+            xapi_restart_delay: Duration::from_millis(20),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
+fn pinned(sim: &Simulator, host: &str) -> ConnectOptions {
+    let info = sim.host(host).expect("host");
+    // Alternate the encodings between hosts so that both are exercised.
+    let odd = info.address.ends_with(['1', '3', '5', '7', '9']);
+    ConnectOptions {
+        tls: Tls::Pinned(info.fingerprint.expect("https")),
+        protocol: if odd {
+            Protocol::XmlRpc
+        } else {
+            Protocol::JsonRpc
+        },
+        ..Default::default()
+    }
+}
+
+async fn login(sim: &Simulator, host: &str) -> Connection {
+    let info = sim.host(host).expect("host");
+    Connection::login(
+        &info.url,
+        Credentials::new("root", info.password.as_str()),
+        pinned(sim, host),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("login to {host}: {e}"))
+}
+
+fn options(sim: &Simulator, host: &str) -> ValidateOptions {
+    ValidateOptions {
+        connect: pinned(sim, host),
+        ..Default::default()
+    }
+}
+
+/// Validates `host` against the pool behind `pool`; asserts no session is left behind.
+async fn validate(sim: &Simulator, pool: &Connection, host: &str) -> JoinReport {
+    let info = sim.host(host).expect("host");
+    let before = sim.session_count();
+    let report = validate_join(
+        pool,
+        &info.url,
+        &Credentials::new("root", info.password.as_str()),
+        &options(sim, host),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("validate {host}: {e}"));
+    assert_eq!(
+        sim.session_count(),
+        before,
+        "{host}: validate_join leaked a session"
+    );
+    report
+}
+
+/// Really joins `host` to `master`'s pool; `None` when it joined, else the error.
+async fn attempt(
+    sim: &Simulator,
+    host: &str,
+    master: &str,
+    force: bool,
+) -> Option<(ErrorCode, Vec<String>)> {
+    let c = login(sim, host).await;
+    let m = sim.host(master).expect("master");
+    let r = if force {
+        Pool::join_force(&c, &m.address, "root", &m.password).await
+    } else {
+        Pool::join(&c, &m.address, "root", &m.password).await
+    };
+    let _ = c.logout().await; // gone after a successful join
+    match r {
+        Ok(()) => None,
+        Err(Error::Api(e)) => Some((e.code, e.params)),
+        Err(other) => panic!("{host}: join failed outside the API: {other}"),
+    }
+}
+
+/// What a client that does not follow redirects gets when it logs into a member: the
+/// session check's `HOST_IS_SLAVE [coordinator]`, before any `pool.join` could run.
+async fn raw_login_failure(sim: &Simulator, host: &str) -> Option<(ErrorCode, Vec<String>)> {
+    let info = sim.host(host).expect("host");
+    let transport = Transport::new(
+        &info.url,
+        Arc::new(ConnectOptions {
+            tls: Tls::Insecure,
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    let params = [
+        info.username.as_str(),
+        info.password.as_str(),
+        "2.23",
+        "test",
+    ]
+    .map(|s| Value::String(s.into()));
+    match transport
+        .call::<String>("session.login_with_password", &params, None)
+        .await
+        .unwrap()
+        .response
+    {
+        Response::Success(session) => {
+            let _ = transport
+                .call::<Value>("session.logout", &[Value::String(session)], None)
+                .await;
+            None
+        }
+        Response::Failure(mut d) => {
+            let code = ErrorCode::from_wire(&d.remove(0));
+            Some((code, d))
+        }
+    }
+}
+
+fn status(report: &JoinReport, id: &str) -> CheckStatus {
+    report
+        .check(id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+        .status
+}
+
+const REFUSED: [&str; 9] = [
+    "amd1", "busy", "midop", "nfs-host", "bonded", "oldver", "nohotfix", "nolinux", "pooled-a",
+];
+
+#[tokio::test]
+async fn predictions_match_the_simulators_joins_across_the_lab() {
+    let sim = start().await;
+    let pool = login(&sim, "intel1").await;
+    let mut reports = HashMap::new();
+    for host in REFUSED {
+        let report = validate(&sim, &pool, host).await;
+        let predicted = report
+            .predicted_failure(false)
+            .unwrap_or_else(|| panic!("{host}: no failure predicted\n{report}"));
+        let actual = attempt(&sim, host, "intel1", false)
+            .await
+            .unwrap_or_else(|| panic!("{host} joined"));
+        assert_eq!(predicted, actual, "{host}: pool.join\n{report}");
+        // Every predicted failure is a failing xapi check that carries that error.
+        assert!(report.fails().iter().any(|c| c.is_xapi()
+            && c.xapi_error.as_ref().map(|e| e.code.as_str()) == Some(predicted.0.wire())));
+        assert!(!report.is_ready());
+        assert_eq!(report.candidate.name, host);
+        assert_eq!(report.pool.coordinator.name, "intel1");
+        reports.insert(host, report);
+    }
+    println!("{}", reports["amd1"]);
+    // The documentation's view of the same hosts.
+    for (host, id) in [
+        ("busy", "no_running_or_suspended_vms"),
+        ("bonded", "management_not_bonded"),
+        ("oldver", "product_version"),
+        ("nohotfix", "same_hotfixes"),
+        ("nolinux", "linux_pack"),
+        ("amd1", "cpu_vendor"),
+    ] {
+        assert_eq!(
+            status(&reports[host], id),
+            CheckStatus::Fail,
+            "{host}: {id}"
+        );
+    }
+    let oldver = &reports["oldver"];
+    for id in [
+        "hosts_compatible",
+        "hosts_homogeneous_software",
+        "api_version_matches",
+        "db_schema_matches",
+    ] {
+        assert_eq!(status(oldver, id), CheckStatus::Fail, "oldver: {id}");
+    }
+    assert_eq!(
+        oldver
+            .check("api_version_matches")
+            .unwrap()
+            .xapi_error
+            .as_ref()
+            .unwrap()
+            .params,
+        ["2.20", "2.21"],
+        "joiner first, then the coordinator"
+    );
+    // join_force: only #13 is skipped. Hosts still refused first, then amd1 and nolinux,
+    // whose only xapi failure is #13, join.
+    for host in REFUSED.iter().filter(|h| !["amd1", "nolinux"].contains(*h)) {
+        let predicted = reports[host].predicted_failure(true);
+        assert!(predicted.is_some(), "{host}: join_force is still refused");
+        assert_eq!(
+            predicted,
+            attempt(&sim, host, "intel1", true).await,
+            "{host}: pool.join_force"
+        );
+    }
+    assert_eq!(
+        reports["nolinux"].predicted_failure(true),
+        None,
+        "only the Linux Pack differs: forcing skips #13"
+    );
+    let amd = &reports["amd1"];
+    assert_eq!(
+        amd.predicted_failure(false),
+        Some((
+            ErrorCode::HostsNotHomogeneous,
+            vec!["CPUs differ".to_string()]
+        ))
+    );
+    assert_eq!(amd.predicted_failure(true), None);
+    assert!(
+        amd.check("hosts_homogeneous_cpu")
+            .unwrap()
+            .bypassed_by_force
+    );
+    assert_eq!(
+        status(amd, "cpu_vendor"),
+        CheckStatus::Fail,
+        "the documentation check is not bypassed"
+    );
+    assert!(!amd.heterogeneous.same_vendor && !amd.heterogeneous.levelling_possible);
+    assert_eq!(amd.heterogeneous.force_bypasses.len(), 1);
+    assert_eq!(
+        attempt(&sim, "amd1", "intel1", true).await,
+        None,
+        "amd1 joins when forced"
+    );
+    assert_eq!(
+        attempt(&sim, "nolinux", "intel1", true).await,
+        None,
+        "nolinux joins when forced"
+    );
+
+    // pooled-b is a member: the session check answers HOST_IS_SLAVE [pooled-a].
+    let b = validate(&sim, &pool, "pooled-b").await;
+    let coordinator = sim.host("pooled-a").unwrap().address;
+    assert_eq!(b.candidate.name, "pooled-b");
+    assert_eq!(
+        b.predicted_failure(false),
+        Some((ErrorCode::HostIsSlave, vec![coordinator.clone()]))
+    );
+    assert_eq!(
+        b.predicted_failure(false),
+        raw_login_failure(&sim, "pooled-b").await
+    );
+    assert_eq!(b.checks[0].id, "not_pool_member");
+    assert_eq!(
+        status(&b, "no_other_hosts"),
+        CheckStatus::Fail,
+        "its pool's database has two hosts"
+    );
+    pool.logout().await.unwrap();
+    assert_eq!(sim.session_count(), 0);
+}
+
+#[tokio::test]
+async fn compatible_hosts_pass_and_documented_risks_are_flagged() {
+    let sim = start().await;
+    let pool = login(&sim, "intel1").await;
+    let mut reports = HashMap::new();
+    for host in [
+        "intel2",
+        "intel3",
+        "suspended",
+        "dhcp",
+        "skewed",
+        "intel-old",
+    ] {
+        let report = validate(&sim, &pool, host).await;
+        assert_eq!(report.predicted_failure(false), None, "{host}\n{report}");
+        assert_eq!(report.predicted_failure(true), None, "{host}");
+        assert!(
+            report
+                .checks
+                .iter()
+                .filter(|c| c.is_xapi())
+                .all(|c| c.status != CheckStatus::Fail),
+            "{host}"
+        );
+        reports.insert(host, report);
+    }
+    for host in ["intel2", "intel3"] {
+        let r = &reports[host];
+        assert!(r.is_ready(), "{host}\n{r}");
+        assert!(r.warnings().is_empty(), "{host}\n{r}");
+        assert!(r.heterogeneous.same_model && r.heterogeneous.hvm_features_lost.is_empty());
+    }
+    // xapi's 33 checks, in order, plus the two steps before them.
+    let orders: Vec<u8> = reports["intel2"]
+        .checks
+        .iter()
+        .filter_map(|c| match c.source {
+            CheckSource::Xapi { order } => Some(order),
+            CheckSource::Documentation => None,
+        })
+        .collect();
+    assert!(orders.windows(2).all(|w| w[0] <= w[1]), "{orders:?}");
+    assert_eq!(
+        orders
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        34
+    );
+    assert_eq!(
+        status(&reports["intel2"], "clustering_network_ready"),
+        CheckStatus::NotApplicable
+    );
+
+    let suspended = &reports["suspended"];
+    assert_eq!(
+        status(suspended, "no_running_vms"),
+        CheckStatus::Pass,
+        "xapi only checks running VMs"
+    );
+    assert_eq!(
+        status(suspended, "no_running_or_suspended_vms"),
+        CheckStatus::Fail
+    );
+    assert!(
+        suspended
+            .check("no_running_or_suspended_vms")
+            .unwrap()
+            .evidence
+            .candidate
+            .contains("sleeper")
+    );
+    assert_eq!(
+        status(&reports["dhcp"], "static_management_ip"),
+        CheckStatus::Warn
+    );
+    let skewed = &reports["skewed"];
+    let skew = skewed.clock_skew_secs.expect("skew measured");
+    assert!((418..=422).contains(&skew), "skew {skew}");
+    assert_eq!(
+        status(skewed, "clock_skew"),
+        CheckStatus::Fail,
+        "above xapi's 300 s alert"
+    );
+    let old = &reports["intel-old"];
+    assert_eq!(status(old, "cpu_model"), CheckStatus::Warn);
+    assert_eq!(status(old, "cpu_features"), CheckStatus::Warn);
+    assert_eq!(status(old, "cpu_vendor"), CheckStatus::Pass);
+    let h = &old.heterogeneous;
+    assert!(h.same_vendor && !h.same_model && h.levelling_possible);
+    assert!(!h.hvm_features_lost.is_empty() && !h.pv_features_lost.is_empty());
+    assert!(
+        h.levelled_hvm_features
+            .as_deref()
+            .unwrap()
+            .starts_with("17cbfbff"),
+        "{h:?}"
+    );
+    println!("{old}");
+
+    // The report round-trips through serde (what the bindings see).
+    let json = serde_json::to_string(old).unwrap();
+    assert_eq!(&serde_json::from_str::<JoinReport>(&json).unwrap(), old);
+    assert!(json.contains(r#""status":"warn""#), "{json}");
+
+    // Calls: a handful per side, not one per field.
+    assert!(
+        old.calls.pool <= 12 && old.calls.candidate <= 20,
+        "{:?}",
+        old.calls
+    );
+
+    // And xapi indeed accepts all of them.
+    for host in [
+        "intel2",
+        "intel3",
+        "suspended",
+        "dhcp",
+        "skewed",
+        "intel-old",
+    ] {
+        assert_eq!(attempt(&sim, host, "intel1", false).await, None, "{host}");
+    }
+    pool.logout().await.unwrap();
+    assert_eq!(sim.session_count(), 0);
+}
+
+/// Bonds eth2 and eth3 of `host` on a new network.
+async fn add_bond(sim: &Simulator, host: &str) {
+    let c = login(sim, host).await;
+    let mut members = Vec::new();
+    for dev in ["eth2", "eth3"] {
+        let pifs = Pif::get_all_records_where(&c, &format!(r#"field "device" = "{dev}""#))
+            .await
+            .unwrap();
+        members.push(pifs.into_keys().next().unwrap());
+    }
+    let net = Network::create(
+        &c,
+        &NetworkRecord {
+            name_label: "storage bond".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    Bond::create(
+        &c,
+        &net,
+        &members,
+        "",
+        &BondMode::ActiveBackup,
+        &HashMap::new(),
+    )
+    .await
+    .unwrap();
+    c.logout().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_host_with_several_problems_reports_all_of_them() {
+    let sim = start().await;
+    add_bond(&sim, "nohotfix").await;
+    add_bond(&sim, "busy").await;
+    let pool = login(&sim, "intel1").await;
+
+    let nohotfix = validate(&sim, &pool, "nohotfix").await;
+    let failing: Vec<&str> = nohotfix.fails().iter().map(|c| c.id.as_str()).collect();
+    for id in ["no_bonds", "updates_homogeneous", "same_hotfixes"] {
+        assert!(failing.contains(&id), "{id} missing from {failing:?}");
+    }
+    // #15 (bonds) comes before #25 (updates) in xapi's order.
+    let predicted = nohotfix.predicted_failure(false);
+    assert_eq!(
+        predicted,
+        Some((ErrorCode::PoolJoiningHostHasBonds, vec![]))
+    );
+    assert_eq!(predicted, attempt(&sim, "nohotfix", "intel1", false).await);
+    assert_eq!(
+        nohotfix.predicted_failure(true),
+        attempt(&sim, "nohotfix", "intel1", true).await
+    );
+    assert!(
+        nohotfix
+            .check("same_hotfixes")
+            .unwrap()
+            .evidence
+            .candidate
+            .contains("XS83E002")
+    );
+
+    let busy = validate(&sim, &pool, "busy").await;
+    let failing: Vec<&str> = busy.fails().iter().map(|c| c.id.as_str()).collect();
+    for id in ["no_running_vms", "no_bonds", "no_running_or_suspended_vms"] {
+        assert!(failing.contains(&id), "{id} missing from {failing:?}");
+    }
+    assert_eq!(
+        busy.predicted_failure(false),
+        Some((ErrorCode::JoiningHostCannotHaveRunningVms, vec![]))
+    );
+    assert_eq!(
+        busy.predicted_failure(false),
+        attempt(&sim, "busy", "intel1", false).await
+    );
+    println!("{busy}");
+    pool.logout().await.unwrap();
+    assert_eq!(sim.session_count(), 0);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_typed_error() {
+    let sim = start().await;
+    let pool = login(&sim, "intel1").await;
+    let baseline = sim.session_count();
+
+    // Nothing listens on this loopback port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = ValidateOptions {
+        connect: ConnectOptions {
+            tls: Tls::Insecure,
+            connect_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let err = validate_join(
+        &pool,
+        &format!("https://127.0.0.1:{port}"),
+        &Credentials::new("root", "x"),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                may_have_reached_host: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Wrong password.
+    let info = sim.host("intel2").unwrap();
+    let err = validate_join(
+        &pool,
+        &info.url,
+        &Credentials::new("root", "wrong"),
+        &self::options(&sim, "intel2"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.is_code(&ErrorCode::SessionAuthenticationFailed),
+        "{err:?}"
+    );
+    assert_eq!(sim.session_count(), baseline);
+
+    // A member of this very pool: the session check.
+    assert_eq!(attempt(&sim, "intel2", "intel1", false).await, None);
+    let member = validate(&sim, &pool, "intel2").await;
+    let coordinator = sim.host("intel1").unwrap().address;
+    assert_eq!(
+        member.predicted_failure(false),
+        Some((ErrorCode::HostIsSlave, vec![coordinator]))
+    );
+    assert_eq!(
+        member.predicted_failure(false),
+        raw_login_failure(&sim, "intel2").await
+    );
+    assert_eq!(member.pool.hosts, 2);
+
+    // The coordinator itself: xapi's #7.
+    let itself = validate(&sim, &pool, "intel1").await;
+    let expected = Some((
+        ErrorCode::OperationNotAllowed,
+        vec!["Host is already part of a pool".to_string()],
+    ));
+    assert_eq!(itself.predicted_failure(false), expected);
+    assert_eq!(attempt(&sim, "intel1", "intel1", false).await, expected);
+
+    pool.logout().await.unwrap();
+    assert_eq!(sim.session_count(), 0);
+}
