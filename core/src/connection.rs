@@ -152,6 +152,11 @@ impl Connection {
             .unwrap_or_default()
     }
 
+    /// The credentials this session logged in with (the password stays masked in Debug).
+    pub fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
     /// The user this session logged in as.
     pub fn username(&self) -> &str {
         &self.inner.credentials.username

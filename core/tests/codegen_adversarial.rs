@@ -39,7 +39,11 @@ fn enum_values_parse_case_insensitively() {
         BondMode::WIRE_VALUES,
         &["balance-slb", "active-backup", "802.3ad", "lacp"]
     );
-    assert_eq!(BondMode::default(), BondMode::Unknown(String::new()));
+    assert_eq!(
+        BondMode::default(),
+        BondMode::BalanceSlb,
+        "the first value in datamodel order"
+    );
     assert_eq!(Match::from_wire("YES"), Match::Yes);
 }
 
@@ -87,10 +91,14 @@ fn record_defaults_follow_the_datamodel() {
     );
     assert_eq!(
         r.fallback_mode,
-        CasePair::Unknown(String::new()),
-        "default that is no value"
+        CasePair::default(),
+        "a default that names no value: the first value"
     );
-    assert_eq!(r.match_, Match::Unknown(String::new()), "no default");
+    assert_eq!(
+        r.match_,
+        Match::Yes,
+        "no datamodel default: the first value"
+    );
     assert!(r.self_.is_null());
     assert_eq!(r.maybe, None);
     assert_eq!(r.snapshot, xenpool::wire::Value::Struct(Default::default()));

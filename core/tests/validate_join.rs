@@ -363,7 +363,7 @@ async fn compatible_hosts_pass_and_documented_risks_are_flagged() {
         "above xapi's 300 s alert"
     );
     let old = &reports["intel-old"];
-    assert_eq!(status(old, "cpu_model"), CheckStatus::Warn);
+    assert_eq!(status(old, "cpu_model"), CheckStatus::Fail);
     assert_eq!(status(old, "cpu_features"), CheckStatus::Warn);
     assert_eq!(status(old, "cpu_vendor"), CheckStatus::Pass);
     let h = &old.heterogeneous;

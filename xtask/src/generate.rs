@@ -538,6 +538,11 @@ fn gen_enums(ctx: &Ctx) -> Module {
             }
         }
         let values: Vec<String> = info.variants.iter().map(|(w, _)| lit(w)).collect();
+        let first = info
+            .variants
+            .first()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "Unknown(String::new())".into());
         let _ = writeln!(
             s,
             r#"/// The datamodel enumeration `{name}`.
@@ -568,9 +573,11 @@ impl {rust} {{
     }}
 }}
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for {rust} {{
     fn default() -> Self {{
-        Self::Unknown(String::new())
+        Self::{first}
     }}
 }}
 
@@ -861,6 +868,11 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
     );
     for (name, info) in &ctx.enums {
         let values: Vec<String> = info.variants.iter().map(|(w, _)| lit(w)).collect();
+        let first = info
+            .variants
+            .first()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| "Unknown(String::new())".into());
         let _ = writeln!(
             s,
             "EnumMeta {{ name: {}, rust_name: {}, values: &[{}] }},",

@@ -51,9 +51,11 @@ impl AfterApplyGuidance {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for AfterApplyGuidance {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::RestartHvm
     }
 }
 
@@ -145,9 +147,11 @@ impl AllocationAlgorithm {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for AllocationAlgorithm {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::BreadthFirst
     }
 }
 
@@ -244,9 +248,11 @@ impl BondMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for BondMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::BalanceSlb
     }
 }
 
@@ -337,9 +343,11 @@ impl CertificateType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for CertificateType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Ca
     }
 }
 
@@ -473,9 +481,11 @@ impl Cls {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for Cls {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Vm
     }
 }
 
@@ -566,9 +576,11 @@ impl ClusterHostOperation {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for ClusterHostOperation {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Enable
     }
 }
 
@@ -676,9 +688,11 @@ impl ClusterOperation {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for ClusterOperation {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Add
     }
 }
 
@@ -772,9 +786,11 @@ impl ConsoleProtocol {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for ConsoleProtocol {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Vt100
     }
 }
 
@@ -879,9 +895,11 @@ impl DomainType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for DomainType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Hvm
     }
 }
 
@@ -972,9 +990,11 @@ impl EventOperation {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for EventOperation {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Add
     }
 }
 
@@ -1114,9 +1134,11 @@ impl HostAllowedOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for HostAllowedOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Provision
     }
 }
 
@@ -1223,9 +1245,11 @@ impl HostDisplay {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for HostDisplay {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Enabled
     }
 }
 
@@ -1316,9 +1340,11 @@ impl HostNumaAffinityPolicy {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for HostNumaAffinityPolicy {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Any
     }
 }
 
@@ -1418,9 +1444,11 @@ impl HostSchedGran {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for HostSchedGran {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Core
     }
 }
 
@@ -1514,9 +1542,11 @@ impl IpConfigurationMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for IpConfigurationMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::None
     }
 }
 
@@ -1618,9 +1648,11 @@ impl Ipv6ConfigurationMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for Ipv6ConfigurationMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::None
     }
 }
 
@@ -1717,9 +1749,11 @@ impl LatestSyncedUpdatesAppliedState {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for LatestSyncedUpdatesAppliedState {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Yes
     }
 }
 
@@ -1822,9 +1856,11 @@ impl LivepatchStatus {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for LivepatchStatus {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::OkLivepatchComplete
     }
 }
 
@@ -1913,9 +1949,11 @@ impl NetworkDefaultLockingMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for NetworkDefaultLockingMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Unlocked
     }
 }
 
@@ -2005,9 +2043,11 @@ impl NetworkOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for NetworkOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Attaching
     }
 }
 
@@ -2099,9 +2139,11 @@ impl NetworkPurpose {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for NetworkPurpose {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Nbd
     }
 }
 
@@ -2190,9 +2232,11 @@ impl OnBoot {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for OnBoot {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Reset
     }
 }
 
@@ -2305,9 +2349,11 @@ impl OnCrashBehaviour {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for OnCrashBehaviour {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Destroy
     }
 }
 
@@ -2396,9 +2442,11 @@ impl OnNormalExit {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for OnNormalExit {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Destroy
     }
 }
 
@@ -2495,9 +2543,11 @@ impl OnSoftrebootBehavior {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for OnSoftrebootBehavior {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::SoftReboot
     }
 }
 
@@ -2584,9 +2634,11 @@ impl PersistenceBackend {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for PersistenceBackend {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Xapi
     }
 }
 
@@ -2693,9 +2745,11 @@ impl PgpuDom0Access {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for PgpuDom0Access {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Enabled
     }
 }
 
@@ -2789,9 +2843,11 @@ impl PifIgmpStatus {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for PifIgmpStatus {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Enabled
     }
 }
 
@@ -2955,9 +3011,11 @@ impl PoolAllowedOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for PoolAllowedOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::HaEnable
     }
 }
 
@@ -3049,9 +3107,11 @@ impl PrimaryAddressType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for PrimaryAddressType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Ipv4
     }
 }
 
@@ -3164,9 +3224,11 @@ impl PvsProxyStatus {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for PvsProxyStatus {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Stopped
     }
 }
 
@@ -3255,9 +3317,11 @@ impl SdnControllerProtocol {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for SdnControllerProtocol {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Ssl
     }
 }
 
@@ -3349,9 +3413,11 @@ impl SrHealth {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for SrHealth {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Healthy
     }
 }
 
@@ -3447,9 +3513,11 @@ impl SriovConfigurationMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for SriovConfigurationMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Sysfs
     }
 }
 
@@ -3655,9 +3723,11 @@ impl StorageOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for StorageOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Scan
     }
 }
 
@@ -3749,9 +3819,11 @@ impl TaskAllowedOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for TaskAllowedOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Cancel
     }
 }
 
@@ -3859,9 +3931,11 @@ impl TaskStatusType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for TaskStatusType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Pending
     }
 }
 
@@ -3955,9 +4029,11 @@ impl TelemetryFrequency {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for TelemetryFrequency {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Daily
     }
 }
 
@@ -4054,9 +4130,11 @@ impl TristateType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for TristateType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Yes
     }
 }
 
@@ -4142,9 +4220,11 @@ impl TunnelProtocol {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for TunnelProtocol {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Gre
     }
 }
 
@@ -4244,9 +4324,11 @@ impl UpdateAfterApplyGuidance {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for UpdateAfterApplyGuidance {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::RestartHvm
     }
 }
 
@@ -4376,9 +4458,11 @@ impl UpdateGuidances {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for UpdateGuidances {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::RebootHost
     }
 }
 
@@ -4467,9 +4551,11 @@ impl UpdateSyncFrequency {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for UpdateSyncFrequency {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Daily
     }
 }
 
@@ -4561,9 +4647,11 @@ impl VbdMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VbdMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Ro
     }
 }
 
@@ -4688,9 +4776,11 @@ impl VbdOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VbdOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Attach
     }
 }
 
@@ -4784,9 +4874,11 @@ impl VbdType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VbdType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Cd
     }
 }
 
@@ -4965,9 +5057,11 @@ impl VdiOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VdiOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Clone
     }
 }
 
@@ -5113,9 +5207,11 @@ impl VdiType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VdiType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::System
     }
 }
 
@@ -5217,9 +5313,11 @@ impl VgpuTypeImplementation {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VgpuTypeImplementation {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Passthrough
     }
 }
 
@@ -5314,9 +5412,11 @@ impl VifIpv4ConfigurationMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VifIpv4ConfigurationMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::None
     }
 }
 
@@ -5411,9 +5511,11 @@ impl VifIpv6ConfigurationMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VifIpv6ConfigurationMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::None
     }
 }
 
@@ -5519,9 +5621,11 @@ impl VifLockingMode {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VifLockingMode {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::NetworkDefault
     }
 }
 
@@ -5615,9 +5719,11 @@ impl VifOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VifOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Attach
     }
 }
 
@@ -5717,9 +5823,11 @@ impl VmApplianceOperation {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmApplianceOperation {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Start
     }
 }
 
@@ -6096,9 +6204,11 @@ impl VmOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Snapshot
     }
 }
 
@@ -6194,9 +6304,11 @@ impl VmPowerState {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmPowerState {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Halted
     }
 }
 
@@ -6293,9 +6405,11 @@ impl VmppArchiveFrequency {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmppArchiveFrequency {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Never
     }
 }
 
@@ -6392,9 +6506,11 @@ impl VmppArchiveTargetType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmppArchiveTargetType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::None
     }
 }
 
@@ -6491,9 +6607,11 @@ impl VmppBackupFrequency {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmppBackupFrequency {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Hourly
     }
 }
 
@@ -6585,9 +6703,11 @@ impl VmppBackupType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmppBackupType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Snapshot
     }
 }
 
@@ -6681,9 +6801,11 @@ impl VmssFrequency {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmssFrequency {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Hourly
     }
 }
 
@@ -6778,9 +6900,11 @@ impl VmssType {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VmssType {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Snapshot
     }
 }
 
@@ -6861,9 +6985,11 @@ impl VtpmOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VtpmOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Destroy
     }
 }
 
@@ -6957,9 +7083,11 @@ impl VusbOperations {
     }
 }
 
+/// The first value in datamodel order, so a record built with `..Default::default()`
+/// carries valid values (xapi refuses an empty enum string).
 impl Default for VusbOperations {
     fn default() -> Self {
-        Self::Unknown(String::new())
+        Self::Attach
     }
 }
 

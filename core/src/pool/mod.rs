@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod connection;
+pub mod membership;
 pub mod ops;
 pub mod plan;
 pub mod report;
@@ -12,6 +13,7 @@ pub mod views;
 
 pub use cache::ObjectCache;
 pub use connection::{Member, PoolConnection};
+pub use membership::{CreatePoolOutcome, HostAccess, JoinOutcome, create_pool, join};
 pub use plan::{OpOptions, Plan, ProgressEvent};
 pub use report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,

@@ -56,6 +56,8 @@ pub async fn eject(
     eject: &EjectOptions,
     options: &OpOptions,
 ) -> Result<EjectOutcome> {
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
     let snap = PoolSnapshot::fetch(pool).await?;
     let target = snap.find_host(host)?;
     let name = target.name().to_string();
@@ -143,6 +145,8 @@ pub async fn eject(
         executed: true,
         evacuated: running,
     })
+    })
+    .await
 }
 
 /// A bond created on one host.
@@ -178,83 +182,87 @@ pub async fn create_bond(
     network_name: &str,
     options: &OpOptions,
 ) -> Result<BondOutcome> {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let operation = format!("bond {} as {network_name}", devices.join("+"));
-    let mut problems = Vec::new();
-    let mut members: Vec<(String, Ref<Host>, Vec<Ref<Pif>>)> = Vec::new();
-    for host in snap.hosts() {
-        let mut pifs = Vec::new();
-        for d in devices {
-            match host.nic(d) {
-                Some(p) if p.bond().is_some() => {
-                    problems.push(format!("{} {d} is already in a bond", host.name()))
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let operation = format!("bond {} as {network_name}", devices.join("+"));
+        let mut problems = Vec::new();
+        let mut members: Vec<(String, Ref<Host>, Vec<Ref<Pif>>)> = Vec::new();
+        for host in snap.hosts() {
+            let mut pifs = Vec::new();
+            for d in devices {
+                match host.nic(d) {
+                    Some(p) if p.bond().is_some() => {
+                        problems.push(format!("{} {d} is already in a bond", host.name()))
+                    }
+                    Some(p) => pifs.push(p.r.clone()),
+                    None => problems.push(format!("{} has no NIC {d}", host.name())),
                 }
-                Some(p) => pifs.push(p.r.clone()),
-                None => problems.push(format!("{} has no NIC {d}", host.name())),
             }
+            members.push((host.name().to_string(), host.r.clone(), pifs));
         }
-        members.push((host.name().to_string(), host.r.clone(), pifs));
-    }
-    if devices.is_empty() {
-        problems.push("a bond needs at least one NIC".into());
-    }
-    if !problems.is_empty() {
-        return Err(refused(&operation, problems));
-    }
-    let coordinator = snap
-        .pool()
-        .master()
-        .map(|m| m.name().to_string())
-        .unwrap_or_default();
-    let mut plan = Plan::new(&operation);
-    plan.call(
-        &coordinator,
-        "network.create",
-        &[network_name],
-        "the network the bonds carry",
-    );
-    for (host, _, _) in &members {
+        if devices.is_empty() {
+            problems.push("a bond needs at least one NIC".into());
+        }
+        if !problems.is_empty() {
+            return Err(refused(&operation, problems));
+        }
+        let coordinator = snap
+            .pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let mut plan = Plan::new(&operation);
         plan.call(
             &coordinator,
-            "Bond.create",
-            &[&format!("{host}: {}", devices.join("+")), mode.wire()],
-            format!("bond on {host}"),
+            "network.create",
+            &[network_name],
+            "the network the bonds carry",
         );
-    }
-    if options.dry_run {
-        return Ok(BondOutcome {
+        for (host, _, _) in &members {
+            plan.call(
+                &coordinator,
+                "Bond.create",
+                &[&format!("{host}: {}", devices.join("+")), mode.wire()],
+                format!("bond on {host}"),
+            );
+        }
+        if options.dry_run {
+            return Ok(BondOutcome {
+                plan,
+                executed: false,
+                network: network_name.into(),
+                bonds: vec![],
+            });
+        }
+        let mut progress = Progress::new(options, plan.calls.len());
+        progress.step(format!("creating network {network_name}"));
+        let network = Network::create(
+            pool,
+            &NetworkRecord {
+                name_label: network_name.into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let mut bonds = Vec::new();
+        for (host, _, pifs) in members {
+            progress.step(format!("bonding {} on {host}", devices.join("+")));
+            let bond = Bond::create(pool, &network, &pifs, "", &mode, &HashMap::new()).await?;
+            bonds.push(HostBond {
+                host,
+                bond: bond.into_string(),
+                members: devices.iter().map(|d| d.to_string()).collect(),
+            });
+        }
+        Ok(BondOutcome {
             plan,
-            executed: false,
+            executed: true,
             network: network_name.into(),
-            bonds: vec![],
-        });
-    }
-    let mut progress = Progress::new(options, plan.calls.len());
-    progress.step(format!("creating network {network_name}"));
-    let network = Network::create(
-        pool,
-        &NetworkRecord {
-            name_label: network_name.into(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let mut bonds = Vec::new();
-    for (host, _, pifs) in members {
-        progress.step(format!("bonding {} on {host}", devices.join("+")));
-        let bond = Bond::create(pool, &network, &pifs, "", &mode, &HashMap::new()).await?;
-        bonds.push(HostBond {
-            host,
-            bond: bond.into_string(),
-            members: devices.iter().map(|d| d.to_string()).collect(),
-        });
-    }
-    Ok(BondOutcome {
-        plan,
-        executed: true,
-        network: network_name.into(),
-        bonds,
+            bonds,
+        })
     })
+    .await
 }
 
 /// A member's bond that does not match the coordinator's bond on the same network.
@@ -373,95 +381,99 @@ pub struct RepairOutcome {
 /// Repairs the bonds [`check_bonds`] finds: destroys each wrong bond and creates it again
 /// on the proper NICs and network, with the coordinator's mode and properties.
 pub async fn repair_bonds(pool: &PoolConnection, options: &OpOptions) -> Result<RepairOutcome> {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let problems = check_bonds(&snap);
-    let coordinator = snap
-        .pool()
-        .master()
-        .map(|m| m.name().to_string())
-        .unwrap_or_default();
-    let mut plan = Plan::new("repair bonds");
-    let mut actions = Vec::new();
-    for problem in &problems {
-        if problem.expected.is_empty() {
-            plan.warn(format!(
-                "{}: no free NICs match the coordinator's bond on {}; fix the cabling",
-                problem.host, problem.network
-            ));
-            continue;
-        }
-        let host = snap.find_host(&problem.host)?;
-        let network = snap
-            .networks
-            .iter()
-            .find(|(_, n)| n.name_label == problem.network)
-            .map(|(r, _)| r.clone());
-        let reference = snap.pool().master().and_then(|m| {
-            m.pifs()
-                .into_iter()
-                .filter_map(|p| p.bond_master_of())
-                .find(|b| b.network().map(|n| n.r) == network)
-        });
-        let (Some(network), Some(reference)) = (network, reference) else {
-            continue;
-        };
-        if let Some(bond) = &problem.bond {
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let problems = check_bonds(&snap);
+        let coordinator = snap
+            .pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let mut plan = Plan::new("repair bonds");
+        let mut actions = Vec::new();
+        for problem in &problems {
+            if problem.expected.is_empty() {
+                plan.warn(format!(
+                    "{}: no free NICs match the coordinator's bond on {}; fix the cabling",
+                    problem.host, problem.network
+                ));
+                continue;
+            }
+            let host = snap.find_host(&problem.host)?;
+            let network = snap
+                .networks
+                .iter()
+                .find(|(_, n)| n.name_label == problem.network)
+                .map(|(r, _)| r.clone());
+            let reference = snap.pool().master().and_then(|m| {
+                m.pifs()
+                    .into_iter()
+                    .filter_map(|p| p.bond_master_of())
+                    .find(|b| b.network().map(|n| n.r) == network)
+            });
+            let (Some(network), Some(reference)) = (network, reference) else {
+                continue;
+            };
+            if let Some(bond) = &problem.bond {
+                plan.call(
+                    &coordinator,
+                    "Bond.destroy",
+                    &[bond],
+                    format!(
+                        "remove {}'s bond over {}",
+                        problem.host,
+                        problem.members.join("+")
+                    ),
+                );
+            }
             plan.call(
                 &coordinator,
-                "Bond.destroy",
-                &[bond],
-                format!(
-                    "remove {}'s bond over {}",
-                    problem.host,
-                    problem.members.join("+")
-                ),
+                "Bond.create",
+                &[
+                    &format!("{}: {}", problem.host, problem.expected.join("+")),
+                    reference.record.mode.wire(),
+                ],
+                format!("bond the right NICs of {}", problem.host),
             );
+            let pifs: Vec<Ref<Pif>> = problem
+                .expected
+                .iter()
+                .filter_map(|d| host.nic(d))
+                .map(|p| p.r.clone())
+                .collect();
+            actions.push((
+                problem.bond.clone().map(Ref::<Bond>::new),
+                network,
+                pifs,
+                reference.record.mode.clone(),
+                reference.record.properties.clone(),
+                problem.host.clone(),
+            ));
         }
-        plan.call(
-            &coordinator,
-            "Bond.create",
-            &[
-                &format!("{}: {}", problem.host, problem.expected.join("+")),
-                reference.record.mode.wire(),
-            ],
-            format!("bond the right NICs of {}", problem.host),
-        );
-        let pifs: Vec<Ref<Pif>> = problem
-            .expected
-            .iter()
-            .filter_map(|d| host.nic(d))
-            .map(|p| p.r.clone())
-            .collect();
-        actions.push((
-            problem.bond.clone().map(Ref::<Bond>::new),
-            network,
-            pifs,
-            reference.record.mode.clone(),
-            reference.record.properties.clone(),
-            problem.host.clone(),
-        ));
-    }
-    if options.dry_run || actions.is_empty() {
-        return Ok(RepairOutcome {
+        if options.dry_run || actions.is_empty() {
+            return Ok(RepairOutcome {
+                plan,
+                executed: !options.dry_run,
+                problems,
+            });
+        }
+        let mut progress = Progress::new(options, plan.calls.len());
+        for (bond, network, pifs, mode, properties, host) in actions {
+            if let Some(bond) = bond {
+                progress.step(format!("destroying the wrong bond on {host}"));
+                Bond::destroy(pool, &bond).await?;
+            }
+            progress.step(format!("bonding the right NICs on {host}"));
+            Bond::create(pool, &network, &pifs, "", &mode, &properties).await?;
+        }
+        Ok(RepairOutcome {
             plan,
-            executed: !options.dry_run,
+            executed: true,
             problems,
-        });
-    }
-    let mut progress = Progress::new(options, plan.calls.len());
-    for (bond, network, pifs, mode, properties, host) in actions {
-        if let Some(bond) = bond {
-            progress.step(format!("destroying the wrong bond on {host}"));
-            Bond::destroy(pool, &bond).await?;
-        }
-        progress.step(format!("bonding the right NICs on {host}"));
-        Bond::create(pool, &network, &pifs, "", &mode, &properties).await?;
-    }
-    Ok(RepairOutcome {
-        plan,
-        executed: true,
-        problems,
+        })
     })
+    .await
 }
 
 /// What [`create_nfs_sr`] did.
@@ -485,121 +497,125 @@ pub async fn create_nfs_sr(
     nfs_version: Option<&str>,
     options: &OpOptions,
 ) -> Result<SrOutcome> {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let mut problems = Vec::new();
-    if server.is_empty() {
-        problems.push("the NFS server is missing".to_string());
-    }
-    if !serverpath.starts_with('/') {
-        problems.push(format!("the export path {serverpath:?} must be absolute"));
-    }
-    if let Some(v) = nfs_version
-        && v != "3"
-        && !v.starts_with('4')
-    {
-        problems.push(format!(
-            "NFS version {v} is not supported (3, 4, 4.0 or 4.1)"
-        ));
-    }
-    if snap.srs.values().any(|s| s.name_label == name) {
-        problems.push(format!("an SR named {name:?} already exists"));
-    }
-    if !problems.is_empty() {
-        return Err(refused(&format!("create NFS SR {name}"), problems));
-    }
-    let master = snap
-        .pool()
-        .master()
-        .ok_or_else(|| Error::InvalidArgument("the pool has no coordinator".into()))?;
-    let mut plan = Plan::new(format!("create NFS SR {name} on {server}:{serverpath}"));
-    plan.call(
-        master.name(),
-        "Async.SR.create",
-        &[
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let mut problems = Vec::new();
+        if server.is_empty() {
+            problems.push("the NFS server is missing".to_string());
+        }
+        if !serverpath.starts_with('/') {
+            problems.push(format!("the export path {serverpath:?} must be absolute"));
+        }
+        if let Some(v) = nfs_version
+            && v != "3"
+            && !v.starts_with('4')
+        {
+            problems.push(format!(
+                "NFS version {v} is not supported (3, 4, 4.0 or 4.1)"
+            ));
+        }
+        if snap.srs.values().any(|s| s.name_label == name) {
+            problems.push(format!("an SR named {name:?} already exists"));
+        }
+        if !problems.is_empty() {
+            return Err(refused(&format!("create NFS SR {name}"), problems));
+        }
+        let master = snap
+            .pool()
+            .master()
+            .ok_or_else(|| Error::InvalidArgument("the pool has no coordinator".into()))?;
+        let mut plan = Plan::new(format!("create NFS SR {name} on {server}:{serverpath}"));
+        plan.call(
             master.name(),
-            &format!("server={server} serverpath={serverpath}"),
-            name,
-            "nfs",
-            "shared=true",
-        ],
-        "one PBD per host, all plugged",
-    );
-    plan.call(
-        master.name(),
-        "pool.set_default_SR",
-        &[name],
-        "new VM disks go there",
-    );
-    plan.call(
-        master.name(),
-        "pool.set_suspend_image_SR",
-        &[name],
-        "suspend images too",
-    );
-    plan.call(
-        master.name(),
-        "pool.set_crash_dump_SR",
-        &[name],
-        "and crash dumps",
-    );
-    if options.dry_run {
-        return Ok(SrOutcome {
-            plan,
-            executed: false,
-            sr: None,
-        });
-    }
-    let mut progress = Progress::new(options, plan.calls.len());
-    let mut config = HashMap::from([
-        ("server".to_string(), server.to_string()),
-        ("serverpath".to_string(), serverpath.to_string()),
-    ]);
-    if let Some(v) = nfs_version {
-        config.insert("nfsversion".into(), v.into());
-    }
-    progress.step(format!("creating {name} and plugging it on every host"));
-    let outcome = run_task(
-        pool,
-        Sr::async_create(
+            "Async.SR.create",
+            &[
+                master.name(),
+                &format!("server={server} serverpath={serverpath}"),
+                name,
+                "nfs",
+                "shared=true",
+            ],
+            "one PBD per host, all plugged",
+        );
+        plan.call(
+            master.name(),
+            "pool.set_default_SR",
+            &[name],
+            "new VM disks go there",
+        );
+        plan.call(
+            master.name(),
+            "pool.set_suspend_image_SR",
+            &[name],
+            "suspend images too",
+        );
+        plan.call(
+            master.name(),
+            "pool.set_crash_dump_SR",
+            &[name],
+            "and crash dumps",
+        );
+        if options.dry_run {
+            return Ok(SrOutcome {
+                plan,
+                executed: false,
+                sr: None,
+            });
+        }
+        let mut progress = Progress::new(options, plan.calls.len());
+        let mut config = HashMap::from([
+            ("server".to_string(), server.to_string()),
+            ("serverpath".to_string(), serverpath.to_string()),
+        ]);
+        if let Some(v) = nfs_version {
+            config.insert("nfsversion".into(), v.into());
+        }
+        progress.step(format!("creating {name} and plugging it on every host"));
+        let outcome = run_task(
             pool,
-            &master.r,
-            &config,
-            0,
-            name,
-            "",
-            "nfs",
-            "user",
-            true,
-            &HashMap::new(),
-        ),
-        options,
-    )
-    .await?;
-    let sr: Ref<Sr> = outcome.result()?;
-    progress.step("setting it as the default SR");
-    Pool::set_default_sr(pool, &snap.pool_ref, &sr).await?;
-    progress.step("using it for suspend images");
-    Pool::set_suspend_image_sr(pool, &snap.pool_ref, &sr).await?;
-    progress.step("using it for crash dumps");
-    Pool::set_crash_dump_sr(pool, &snap.pool_ref, &sr).await?;
-    let after = PoolSnapshot::fetch(pool).await?;
-    let view = after
-        .srs
-        .get_key_value(&sr)
-        .map(|(r, _)| after.find_sr(&after.srs[r].uuid));
-    if let Some(Ok(v)) = view
-        && !v.reaches_every_host()
-    {
-        return Err(Error::Refused {
-            operation: format!("create NFS SR {name}"),
-            problems: vec!["the SR was created but is not plugged on every host".into()],
-        });
-    }
-    Ok(SrOutcome {
-        plan,
-        executed: true,
-        sr: Some(sr.into_string()),
+            Sr::async_create(
+                pool,
+                &master.r,
+                &config,
+                0,
+                name,
+                "",
+                "nfs",
+                "user",
+                true,
+                &HashMap::new(),
+            ),
+            options,
+        )
+        .await?;
+        let sr: Ref<Sr> = outcome.result()?;
+        progress.step("setting it as the default SR");
+        Pool::set_default_sr(pool, &snap.pool_ref, &sr).await?;
+        progress.step("using it for suspend images");
+        Pool::set_suspend_image_sr(pool, &snap.pool_ref, &sr).await?;
+        progress.step("using it for crash dumps");
+        Pool::set_crash_dump_sr(pool, &snap.pool_ref, &sr).await?;
+        let after = PoolSnapshot::fetch(pool).await?;
+        let view = after
+            .srs
+            .get_key_value(&sr)
+            .map(|(r, _)| after.find_sr(&after.srs[r].uuid));
+        if let Some(Ok(v)) = view
+            && !v.reaches_every_host()
+        {
+            return Err(Error::Refused {
+                operation: format!("create NFS SR {name}"),
+                problems: vec!["the SR was created but is not plugged on every host".into()],
+            });
+        }
+        Ok(SrOutcome {
+            plan,
+            executed: true,
+            sr: Some(sr.into_string()),
+        })
     })
+    .await
 }
 
 /// What [`migrate`] or [`evacuate`] did.
@@ -622,98 +638,102 @@ pub async fn migrate(
     host: &str,
     options: &OpOptions,
 ) -> Result<MoveOutcome> {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let v = snap.find_vm(vm)?;
-    let target = snap.find_host(host)?;
-    let operation = format!("migrate {} to {}", v.name(), target.name());
-    let mut problems = Vec::new();
-    if !v.is_active() {
-        problems.push(format!(
-            "{} is {:?}; only a running VM can be live-migrated",
-            v.name(),
-            v.record.power_state
-        ));
-    }
-    if !target.record.enabled {
-        problems.push(format!(
-            "{} is disabled (maintenance); enable it first",
-            target.name()
-        ));
-    }
-    if !target.is_live() {
-        problems.push(format!("{} is not live", target.name()));
-    }
-    let needed = v.record.memory_dynamic_min;
-    let same_host = v.record.resident_on == target.r;
-    if !same_host && target.memory_free() < needed {
-        problems.push(format!(
-            "{} has {} MiB free; {} needs {} MiB",
-            target.name(),
-            target.memory_free() >> 20,
-            v.name(),
-            needed >> 20
-        ));
-    }
-    let disks_srs: Vec<Ref<Sr>> = snap_vm_srs(pool, &v.r).await?;
-    for sr in disks_srs {
-        let reachable = snap
-            .pbds
-            .values()
-            .any(|p| p.sr == sr && p.host == target.r && p.currently_attached);
-        if !reachable {
-            let name = snap
-                .srs
-                .get(&sr)
-                .map(|s| s.name_label.clone())
-                .unwrap_or_else(|| sr.to_string());
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let v = snap.find_vm(vm)?;
+        let target = snap.find_host(host)?;
+        let operation = format!("migrate {} to {}", v.name(), target.name());
+        let mut problems = Vec::new();
+        if !v.is_active() {
             problems.push(format!(
+                "{} is {:?}; only a running VM can be live-migrated",
+                v.name(),
+                v.record.power_state
+            ));
+        }
+        if !target.record.enabled {
+            problems.push(format!(
+                "{} is disabled (maintenance); enable it first",
+                target.name()
+            ));
+        }
+        if !target.is_live() {
+            problems.push(format!("{} is not live", target.name()));
+        }
+        let needed = v.record.memory_dynamic_min;
+        let same_host = v.record.resident_on == target.r;
+        if !same_host && target.memory_free() < needed {
+            problems.push(format!(
+                "{} has {} MiB free; {} needs {} MiB",
+                target.name(),
+                target.memory_free() >> 20,
+                v.name(),
+                needed >> 20
+            ));
+        }
+        let disks_srs: Vec<Ref<Sr>> = snap_vm_srs(pool, &v.r).await?;
+        for sr in disks_srs {
+            let reachable = snap
+                .pbds
+                .values()
+                .any(|p| p.sr == sr && p.host == target.r && p.currently_attached);
+            if !reachable {
+                let name = snap
+                    .srs
+                    .get(&sr)
+                    .map(|s| s.name_label.clone())
+                    .unwrap_or_else(|| sr.to_string());
+                problems.push(format!(
                 "{} has a disk on {name}, which {} cannot reach: put VM disks on shared storage",
                 v.name(),
                 target.name()
             ));
+            }
         }
-    }
-    if !problems.is_empty() {
-        return Err(refused(&operation, problems));
-    }
-    let coordinator = snap
-        .pool()
-        .master()
-        .map(|m| m.name().to_string())
-        .unwrap_or_default();
-    let mut plan = Plan::new(&operation);
-    plan.call(
-        &coordinator,
-        "Async.VM.pool_migrate",
-        &[v.name(), target.name(), "live=true"],
-        "move the running VM",
-    );
-    let moved = vec![(v.name().to_string(), target.name().to_string())];
-    if options.dry_run {
-        return Ok(MoveOutcome {
-            plan,
-            executed: false,
-            moved,
-        });
-    }
-    let mut progress = Progress::new(options, 1);
-    progress.step(operation.clone());
-    run_task(
-        pool,
-        Vm::async_pool_migrate(
+        if !problems.is_empty() {
+            return Err(refused(&operation, problems));
+        }
+        let coordinator = snap
+            .pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let mut plan = Plan::new(&operation);
+        plan.call(
+            &coordinator,
+            "Async.VM.pool_migrate",
+            &[v.name(), target.name(), "live=true"],
+            "move the running VM",
+        );
+        let moved = vec![(v.name().to_string(), target.name().to_string())];
+        if options.dry_run {
+            return Ok(MoveOutcome {
+                plan,
+                executed: false,
+                moved,
+            });
+        }
+        let mut progress = Progress::new(options, 1);
+        progress.step(operation.clone());
+        run_task(
             pool,
-            &v.r,
-            &target.r,
-            &HashMap::from([("live".into(), "true".into())]),
-        ),
-        options,
-    )
-    .await?;
-    Ok(MoveOutcome {
-        plan,
-        executed: true,
-        moved,
+            Vm::async_pool_migrate(
+                pool,
+                &v.r,
+                &target.r,
+                &HashMap::from([("live".into(), "true".into())]),
+            ),
+            options,
+        )
+        .await?;
+        Ok(MoveOutcome {
+            plan,
+            executed: true,
+            moved,
+        })
     })
+    .await
 }
 
 async fn snap_vm_srs(pool: &PoolConnection, vm: &Ref<Vm>) -> Result<Vec<Ref<Sr>>> {
@@ -740,68 +760,72 @@ pub async fn evacuate(
     host: &str,
     options: &OpOptions,
 ) -> Result<MoveOutcome> {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let target = snap.find_host(host)?;
-    let name = target.name().to_string();
-    let vms: Vec<String> = target
-        .resident_vms()
-        .iter()
-        .filter(|v| v.is_active())
-        .map(|v| v.name().to_string())
-        .collect();
-    let coordinator = snap
-        .pool()
-        .master()
-        .map(|m| m.name().to_string())
-        .unwrap_or_default();
-    let mut plan = Plan::new(format!("evacuate {name}"));
-    plan.call(
-        &coordinator,
-        "host.disable",
-        &[&name],
-        "no new VMs land on it",
-    );
-    plan.call(
-        &coordinator,
-        "Async.host.evacuate",
-        &[&name],
-        format!("live-migrate {} VMs to other hosts", vms.len()),
-    );
-    plan.warn(format!("{name} stays disabled until enabled again"));
-    if options.dry_run {
-        return Ok(MoveOutcome {
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let target = snap.find_host(host)?;
+        let name = target.name().to_string();
+        let vms: Vec<String> = target
+            .resident_vms()
+            .iter()
+            .filter(|v| v.is_active())
+            .map(|v| v.name().to_string())
+            .collect();
+        let coordinator = snap
+            .pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let mut plan = Plan::new(format!("evacuate {name}"));
+        plan.call(
+            &coordinator,
+            "host.disable",
+            &[&name],
+            "no new VMs land on it",
+        );
+        plan.call(
+            &coordinator,
+            "Async.host.evacuate",
+            &[&name],
+            format!("live-migrate {} VMs to other hosts", vms.len()),
+        );
+        plan.warn(format!("{name} stays disabled until enabled again"));
+        if options.dry_run {
+            return Ok(MoveOutcome {
+                plan,
+                executed: false,
+                moved: vms.into_iter().map(|v| (v, String::new())).collect(),
+            });
+        }
+        let mut progress = Progress::new(options, 2);
+        progress.step(format!("disabling {name}"));
+        Host::disable(pool, &target.r).await?;
+        progress.step(format!("evacuating {} VMs", vms.len()));
+        run_task(
+            pool,
+            Host::async_evacuate(pool, &target.r, &Ref::null(), 0),
+            options,
+        )
+        .await?;
+        let after = PoolSnapshot::fetch(pool).await?;
+        let moved = vms
+            .into_iter()
+            .map(|v| {
+                let to = after
+                    .find_vm(&v)
+                    .ok()
+                    .and_then(|vm| vm.resident_on().map(|h| h.name().to_string()))
+                    .unwrap_or_default();
+                (v, to)
+            })
+            .collect();
+        Ok(MoveOutcome {
             plan,
-            executed: false,
-            moved: vms.into_iter().map(|v| (v, String::new())).collect(),
-        });
-    }
-    let mut progress = Progress::new(options, 2);
-    progress.step(format!("disabling {name}"));
-    Host::disable(pool, &target.r).await?;
-    progress.step(format!("evacuating {} VMs", vms.len()));
-    run_task(
-        pool,
-        Host::async_evacuate(pool, &target.r, &Ref::null(), 0),
-        options,
-    )
-    .await?;
-    let after = PoolSnapshot::fetch(pool).await?;
-    let moved = vms
-        .into_iter()
-        .map(|v| {
-            let to = after
-                .find_vm(&v)
-                .ok()
-                .and_then(|vm| vm.resident_on().map(|h| h.name().to_string()))
-                .unwrap_or_default();
-            (v, to)
+            executed: true,
+            moved,
         })
-        .collect();
-    Ok(MoveOutcome {
-        plan,
-        executed: true,
-        moved,
     })
+    .await
 }
 
 /// What [`enable_ha`] did.
@@ -822,100 +846,108 @@ pub async fn enable_ha(
     heartbeat_sr: Option<&str>,
     options: &OpOptions,
 ) -> Result<HaOutcome> {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let sr = match heartbeat_sr {
-        Some(name) => snap.find_sr(name)?,
-        None => snap.pool().default_sr().ok_or_else(|| {
-            refused(
-                "enable HA",
-                vec!["the pool has no default SR; name a shared SR for the heartbeat".into()],
-            )
-        })?,
-    };
-    let mut problems = Vec::new();
-    if snap.pool.ha_enabled {
-        problems.push("HA is already enabled".to_string());
-    }
-    if !sr.record.shared || !sr.reaches_every_host() {
-        problems.push(format!(
-            "the heartbeat SR {} must be shared and plugged on every host",
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let sr = match heartbeat_sr {
+            Some(name) => snap.find_sr(name)?,
+            None => snap.pool().default_sr().ok_or_else(|| {
+                refused(
+                    "enable HA",
+                    vec!["the pool has no default SR; name a shared SR for the heartbeat".into()],
+                )
+            })?,
+        };
+        let mut problems = Vec::new();
+        if snap.pool.ha_enabled {
+            problems.push("HA is already enabled".to_string());
+        }
+        if !sr.record.shared || !sr.reaches_every_host() {
+            problems.push(format!(
+                "the heartbeat SR {} must be shared and plugged on every host",
+                sr.record.name_label
+            ));
+        }
+        if let Some(dead) = snap.hosts().iter().find(|h| !h.is_live()) {
+            problems.push(format!("{} is offline", dead.name()));
+        }
+        if !problems.is_empty() {
+            return Err(refused("enable HA", problems));
+        }
+        let coordinator = snap
+            .pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        let mut plan = Plan::new(format!(
+            "enable HA with heartbeat on {}",
             sr.record.name_label
         ));
-    }
-    if let Some(dead) = snap.hosts().iter().find(|h| !h.is_live()) {
-        problems.push(format!("{} is offline", dead.name()));
-    }
-    if !problems.is_empty() {
-        return Err(refused("enable HA", problems));
-    }
-    let coordinator = snap
-        .pool()
-        .master()
-        .map(|m| m.name().to_string())
-        .unwrap_or_default();
-    let mut plan = Plan::new(format!(
-        "enable HA with heartbeat on {}",
-        sr.record.name_label
-    ));
-    plan.call(
-        &coordinator,
-        "Async.pool.enable_ha",
-        &[&sr.record.name_label],
-        "arm HA on every host",
-    );
-    plan.call(
-        &coordinator,
-        "pool.ha_compute_max_host_failures_to_tolerate",
-        &[],
-        "how many failures a plan covers",
-    );
-    plan.call(
-        &coordinator,
-        "pool.set_ha_host_failures_to_tolerate",
-        &["<computed>"],
-        "protect against that many",
-    );
-    plan.warn("only VMs with restart priority `restart` are restarted after a host failure");
-    if options.dry_run {
-        return Ok(HaOutcome {
+        plan.call(
+            &coordinator,
+            "Async.pool.enable_ha",
+            &[&sr.record.name_label],
+            "arm HA on every host",
+        );
+        plan.call(
+            &coordinator,
+            "pool.ha_compute_max_host_failures_to_tolerate",
+            &[],
+            "how many failures a plan covers",
+        );
+        plan.call(
+            &coordinator,
+            "pool.set_ha_host_failures_to_tolerate",
+            &["<computed>"],
+            "protect against that many",
+        );
+        plan.warn("only VMs with restart priority `restart` are restarted after a host failure");
+        if options.dry_run {
+            return Ok(HaOutcome {
+                plan,
+                executed: false,
+                failures_to_tolerate: 0,
+            });
+        }
+        let mut progress = Progress::new(options, 3);
+        progress.step("enabling HA");
+        run_task(
+            pool,
+            Pool::async_enable_ha(pool, std::slice::from_ref(&sr.r), &HashMap::new()),
+            options,
+        )
+        .await?;
+        progress.step("computing failures to tolerate");
+        let n = Pool::ha_compute_max_host_failures_to_tolerate(pool).await?;
+        progress.step(format!("tolerating {n} host failures"));
+        Pool::set_ha_host_failures_to_tolerate(pool, &snap.pool_ref, n).await?;
+        Ok(HaOutcome {
             plan,
-            executed: false,
-            failures_to_tolerate: 0,
-        });
-    }
-    let mut progress = Progress::new(options, 3);
-    progress.step("enabling HA");
-    run_task(
-        pool,
-        Pool::async_enable_ha(pool, std::slice::from_ref(&sr.r), &HashMap::new()),
-        options,
-    )
-    .await?;
-    progress.step("computing failures to tolerate");
-    let n = Pool::ha_compute_max_host_failures_to_tolerate(pool).await?;
-    progress.step(format!("tolerating {n} host failures"));
-    Pool::set_ha_host_failures_to_tolerate(pool, &snap.pool_ref, n).await?;
-    Ok(HaOutcome {
-        plan,
-        executed: true,
-        failures_to_tolerate: n,
+            executed: true,
+            failures_to_tolerate: n,
+        })
     })
+    .await
 }
 
 /// Disables HA.
 pub async fn disable_ha(pool: &PoolConnection, options: &OpOptions) -> Result<Plan> {
-    let mut plan = Plan::new("disable HA");
-    plan.call(
-        pool.coordinator_address(),
-        "Async.pool.disable_ha",
-        &[],
-        "disarm HA on every host",
-    );
-    if !options.dry_run {
-        Progress::new(options, 1).step("disabling HA");
-        run_task(pool, Pool::async_disable_ha(pool), options).await?;
-    }
-    Ok(plan)
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let mut plan = Plan::new("disable HA");
+        plan.call(
+            pool.coordinator_address(),
+            "Async.pool.disable_ha",
+            &[],
+            "disarm HA on every host",
+        );
+        if !options.dry_run {
+            Progress::new(options, 1).step("disabling HA");
+            run_task(pool, Pool::async_disable_ha(pool), options).await?;
+        }
+        Ok(plan)
+    })
+    .await
 }
 
 /// What [`recover_lost_coordinator`] did.
@@ -936,6 +968,8 @@ pub async fn recover_lost_coordinator(
     connect: ConnectOptions,
     options: &OpOptions,
 ) -> Result<(PoolConnection, RecoveryOutcome)> {
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
     let mut plan = Plan::new(format!("make {member_url} the coordinator"));
     plan.call(
         member_url,
@@ -986,4 +1020,6 @@ pub async fn recover_lost_coordinator(
             recovered: names,
         },
     ))
+    })
+    .await
 }

@@ -72,15 +72,20 @@ pub async fn validate_join(
     candidate: &Credentials,
     options: &ValidateOptions,
 ) -> Result<JoinReport> {
-    let requested = normalise_url(candidate_url)?;
-    let conn = Connection::login(candidate_url, candidate.clone(), options.connect.clone()).await?;
-    let result = run(pool, &conn, &requested, options).await;
-    let logout = conn.logout().await;
-    let mut report = result?;
-    logout?;
-    // session.login_with_password and session.logout.
-    report.calls.candidate += 2;
-    Ok(report)
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let requested = normalise_url(candidate_url)?;
+        let conn =
+            Connection::login(candidate_url, candidate.clone(), options.connect.clone()).await?;
+        let result = run(pool, &conn, &requested, options).await;
+        let logout = conn.logout().await;
+        let mut report = result?;
+        logout?;
+        // session.login_with_password and session.logout.
+        report.calls.candidate += 2;
+        Ok(report)
+    })
+    .await
 }
 
 async fn run(
@@ -1344,8 +1349,10 @@ impl<'a> Ctx<'a> {
         out.push(
             docs("cpu_model", "Same CPU family and model as the pool's hosts")
                 .ev(cpu_model(my), format!("{}; differing hosts: {}", cpu_model(coord), list(differing.iter().copied())))
-                .remedy("Prefer identical CPUs; otherwise the pool runs with the common subset of CPU features (levelling)")
-                .status(if differing.is_empty() { CheckStatus::Pass } else { CheckStatus::Warn }),
+                .remedy("The pooling documentation asks for identical CPUs; join with force to make a heterogeneous pool that runs with the common subset of CPU features (levelling)")
+                // A deliberate choice, not an accident: the documentation wants identical
+                // CPUs, so a different model refuses the join unless forced.
+                .status(if differing.is_empty() { CheckStatus::Pass } else { CheckStatus::Fail }),
         );
 
         let (lost_hvm, lost_pv, known) = self.features_lost();

@@ -51,6 +51,12 @@ pub struct PoolSnapshot {
 impl PoolSnapshot {
     /// Reads everything: about a dozen calls, made concurrently.
     pub async fn fetch(c: &impl Caller) -> Result<Self> {
+        // Boxed: a dozen concurrent call futures inline would make every workflow's future
+        // (and so its callers' stacks) very large.
+        Box::pin(Self::fetch_inner(c)).await
+    }
+
+    async fn fetch_inner(c: &impl Caller) -> Result<Self> {
         let (pools, hosts, host_metrics, pifs, pif_metrics, networks) = futures::try_join!(
             Pool::get_all_records(c),
             Host::get_all_records(c),

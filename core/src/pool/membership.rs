@@ -1,0 +1,368 @@
+//! Growing a pool: `join` (validated first; `force` also bypasses the documentation's
+//! advice and uses `pool.join_force`) and `create_pool` (validate every member first, then
+//! join them one by one, waiting until each is enabled with its storage plugged).
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::connection::PoolConnection;
+use super::plan::{OpOptions, Plan, Progress};
+use super::report::{CheckStatus, JoinReport};
+use super::validate::{ValidateOptions, validate_join};
+use super::views::PoolSnapshot;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::generated::Pool;
+use crate::secret::Credentials;
+use crate::transport::ConnectOptions;
+
+/// How to reach a host that is not (yet) in the pool.
+#[derive(Debug, Clone)]
+pub struct HostAccess {
+    /// `https://address[:port]`.
+    pub url: String,
+    /// Its own credentials.
+    pub credentials: Credentials,
+    /// TLS policy and timeouts for it.
+    pub options: ConnectOptions,
+}
+
+impl HostAccess {
+    /// A host at `url`.
+    pub fn new(url: impl Into<String>, credentials: Credentials, options: ConnectOptions) -> Self {
+        HostAccess {
+            url: url.into(),
+            credentials,
+            options,
+        }
+    }
+}
+
+/// What [`join`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinOutcome {
+    /// The calls.
+    pub plan: Plan,
+    /// Whether anything ran.
+    pub executed: bool,
+    /// The pre-flight report.
+    pub report: JoinReport,
+    /// Things the administrator should know afterwards.
+    pub notes: Vec<String>,
+}
+
+/// Why the pre-flight refuses a join: every failing check (documentation advice only when
+/// not forcing; xapi's checks that `join_force` does not skip, always).
+fn refusals(report: &JoinReport, force: bool) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .filter(|c| !force || (c.is_xapi() && !c.bypassed_by_force))
+        .map(|c| {
+            format!(
+                "{}: {} (candidate: {}; pool: {}) — {}",
+                c.title,
+                c.status.label(),
+                c.evidence.candidate,
+                c.evidence.pool,
+                c.remedy
+            )
+        })
+        .collect()
+}
+
+fn join_plan(report: &JoinReport, coordinator: &str, force: bool) -> Plan {
+    let name = &report.candidate.name;
+    let mut plan = Plan::new(format!(
+        "{} {name}",
+        if force { "force-join" } else { "join" }
+    ));
+    plan.call(
+        name.clone(),
+        "session.login_with_password",
+        &["root", "********"],
+        "log into the candidate",
+    );
+    plan.call(
+        name.clone(),
+        if force {
+            "pool.join_force"
+        } else {
+            "pool.join"
+        },
+        &[coordinator, "root", "********"],
+        "it joins and its xapi restarts as a member",
+    );
+    plan.call(
+        coordinator,
+        "host.get_all_records",
+        &[],
+        format!("wait until {name} is enabled with its PBDs plugged"),
+    );
+    plan.warn(format!("{name}'s root password becomes the pool's"));
+    plan.warn(format!("{name}'s own database is replaced by the pool's: its local SRs stay, its VMs' metadata moves into the pool"));
+    plan
+}
+
+/// Validates `candidate` against the pool, then joins it. Refused (nothing sent) when the
+/// pre-flight fails; with `force`, only failures xapi itself would still raise refuse it.
+pub async fn join(
+    pool: &PoolConnection,
+    candidate: &HostAccess,
+    force: bool,
+    options: &OpOptions,
+) -> Result<JoinOutcome> {
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+    let report = validate_join(
+        pool,
+        &candidate.url,
+        &candidate.credentials,
+        &ValidateOptions {
+            connect: candidate.options.clone(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let problems = refusals(&report, force);
+    if !problems.is_empty() {
+        return Err(Error::Refused {
+            operation: format!("join {}", report.candidate.name),
+            problems,
+        });
+    }
+    let coordinator = pool.coordinator_address();
+    let plan = join_plan(&report, &coordinator, force);
+    if options.dry_run {
+        return Ok(JoinOutcome {
+            plan,
+            executed: false,
+            report,
+            notes: vec![],
+        });
+    }
+    let mut progress = Progress::new(options, 3);
+    execute_join(pool, candidate, &report, force, &mut progress).await?;
+    let name = report.candidate.name.clone();
+    Ok(JoinOutcome {
+        plan,
+        executed: true,
+        report,
+        notes: vec![format!(
+            "{name} is now a member; its root password is now the pool's (the one you connected with)"
+        )],
+    })
+    })
+    .await
+}
+
+async fn execute_join(
+    pool: &PoolConnection,
+    candidate: &HostAccess,
+    report: &JoinReport,
+    force: bool,
+    progress: &mut Progress<'_>,
+) -> Result<()> {
+    let name = &report.candidate.name;
+    let coordinator = pool.coordinator_address();
+    let password = pool
+        .connection()
+        .credentials()
+        .password
+        .expose()
+        .to_string();
+    let user = pool.connection().credentials().username.clone();
+    progress.step(format!("logging into {name}"));
+    let session = Connection::login(
+        &candidate.url,
+        candidate.credentials.clone(),
+        candidate.options.clone(),
+    )
+    .await?;
+    progress.step(format!("{name} joins the pool"));
+    // Synchronous on purpose: the candidate's database (where a task would live) is
+    // replaced by the pool's when the join completes.
+    let joined = if force {
+        Pool::join_force(&session, &coordinator, &user, &password).await
+    } else {
+        Pool::join(&session, &coordinator, &user, &password).await
+    };
+    // The session went with the candidate's old database; nothing is left to log out.
+    let _ = session.logout().await;
+    joined?;
+    progress.step(format!(
+        "waiting for {name} to be enabled with its storage plugged"
+    ));
+    wait_until_member_ready(pool, &report.candidate.uuid, Duration::from_secs(60)).await?;
+    let _ = pool.refresh_members().await;
+    Ok(())
+}
+
+/// Waits until the host with `uuid` is in the pool, enabled, live, with every PBD plugged.
+pub async fn wait_until_member_ready(
+    pool: &PoolConnection,
+    uuid: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        if let Some(h) = snap.hosts().into_iter().find(|h| h.record.uuid == uuid) {
+            if h.record.enabled
+                && h.is_live()
+                && h.pbds().iter().all(|p| p.record.currently_attached)
+            {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                url: pool.coordinator_address(),
+                method: format!("waiting for host {uuid} to be ready"),
+                after: timeout,
+                may_have_reached_host: true,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What [`create_pool`] did: every report, and which hosts joined, failed or were not tried.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatePoolOutcome {
+    /// The calls.
+    pub plan: Plan,
+    /// Whether anything ran.
+    pub executed: bool,
+    /// The pre-flight of every member.
+    pub reports: Vec<JoinReport>,
+    /// Members that joined.
+    pub joined: Vec<String>,
+    /// The member whose join failed, and why (the operation stopped there).
+    pub failed: Option<(String, String)>,
+    /// Members not attempted because of that failure.
+    pub not_attempted: Vec<String>,
+}
+
+impl CreatePoolOutcome {
+    /// True when every member joined.
+    pub fn is_complete(&self) -> bool {
+        self.executed && self.failed.is_none() && self.not_attempted.is_empty()
+    }
+}
+
+/// Makes a pool of `master` and `members`: validates every member first (refusing, with
+/// every problem of every host, before anything changes), names the pool, then joins the
+/// members one by one. A failure stops the operation; the outcome says what was done.
+pub async fn create_pool(
+    name: &str,
+    description: &str,
+    master: &HostAccess,
+    members: &[HostAccess],
+    force: bool,
+    options: &OpOptions,
+) -> Result<(PoolConnection, CreatePoolOutcome)> {
+    // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
+    Box::pin(async move {
+        let pool = PoolConnection::connect(
+            &master.url,
+            master.credentials.clone(),
+            master.options.clone(),
+        )
+        .await?;
+        let validations: Vec<ValidateOptions> = members
+            .iter()
+            .map(|m| ValidateOptions {
+                connect: m.options.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let reports = futures::future::try_join_all(
+            members
+                .iter()
+                .zip(&validations)
+                .map(|(m, v)| validate_join(&pool, &m.url, &m.credentials, v)),
+        )
+        .await?;
+        let problems: Vec<String> = reports
+            .iter()
+            .flat_map(|r| {
+                refusals(r, force)
+                    .into_iter()
+                    .map(move |p| format!("{}: {p}", r.candidate.name))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(Error::Refused {
+                operation: format!("create pool {name}"),
+                problems,
+            });
+        }
+        let coordinator = pool.coordinator_address();
+        let mut plan = Plan::new(format!("create pool {name}"));
+        plan.call(
+            &coordinator,
+            "pool.set_name_label",
+            &[name],
+            "name the pool",
+        );
+        plan.call(
+            &coordinator,
+            "pool.set_name_description",
+            &[description],
+            "describe it",
+        );
+        for r in &reports {
+            plan.calls.extend(join_plan(r, &coordinator, force).calls);
+        }
+        plan.warn("every member's root password becomes the coordinator's");
+        if options.dry_run {
+            return Ok((
+                pool,
+                CreatePoolOutcome {
+                    plan,
+                    executed: false,
+                    reports,
+                    joined: vec![],
+                    failed: None,
+                    not_attempted: vec![],
+                },
+            ));
+        }
+        let mut progress = Progress::new(options, 2 + 3 * members.len());
+        let pool_ref = Pool::get_all(&pool)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::InvalidArgument("no pool object".into()))?;
+        progress.step(format!("naming the pool {name}"));
+        Pool::set_name_label(&pool, &pool_ref, name).await?;
+        progress.step("describing it");
+        Pool::set_name_description(&pool, &pool_ref, description).await?;
+        let mut outcome = CreatePoolOutcome {
+            plan,
+            executed: true,
+            reports: reports.clone(),
+            joined: vec![],
+            failed: None,
+            not_attempted: vec![],
+        };
+        for (i, (member, report)) in members.iter().zip(&reports).enumerate() {
+            match execute_join(&pool, member, report, force, &mut progress).await {
+                Ok(()) => outcome.joined.push(report.candidate.name.clone()),
+                Err(e) => {
+                    outcome.failed = Some((report.candidate.name.clone(), e.to_string()));
+                    outcome.not_attempted = reports[i + 1..]
+                        .iter()
+                        .map(|r| r.candidate.name.clone())
+                        .collect();
+                    break;
+                }
+            }
+        }
+        Ok((pool, outcome))
+    })
+    .await
+}

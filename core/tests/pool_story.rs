@@ -1,0 +1,384 @@
+//! The pooling documentation's stories through xenpool's workflows, against the simulator:
+//! create a pool, refuse an AMD host with the reason, force-join another CPU model and
+//! repair its bonds, add shared NFS storage, live-migrate, eject with evacuation, enable HA,
+//! lose the coordinator — and leak no session.
+
+use std::time::{Duration, Instant};
+
+use xenpool::generated::{BondMode, Host, Vm, VmRecord};
+use xenpool::pool::ops::{self, EjectOptions};
+use xenpool::pool::{HostAccess, OpOptions, PoolSnapshot, create_pool, join};
+use xenpool::{ConnectOptions, Credentials, Error, ErrorCode, Tls};
+use xenpool_sim::{Config, Scenario, Simulator};
+
+async fn lab() -> Simulator {
+    Simulator::builder()
+        .scenario(Scenario::builtin("lab").unwrap())
+        .config(Config {
+            auth_failure_delay: Duration::from_millis(50),
+            xapi_restart_delay: Duration::from_millis(20),
+            ha_election_delay: Duration::from_millis(500),
+            operation_time: Duration::from_millis(20),
+            ..Config::default()
+        })
+        .start()
+        .await
+        .unwrap()
+}
+
+fn access(sim: &Simulator, name: &str) -> HostAccess {
+    let h = sim.host(name).unwrap();
+    HostAccess::new(
+        h.url,
+        Credentials::new("root", h.password.as_str()),
+        ConnectOptions {
+            tls: Tls::Pinned(h.fingerprint.unwrap()),
+            ..ConnectOptions::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn the_seed_story() {
+    Box::pin(seed_story()).await
+}
+
+async fn seed_story() {
+    let sim = lab().await;
+    let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = steps.clone();
+    let progress = OpOptions::default().with_progress(move |e| {
+        seen.lock()
+            .unwrap()
+            .push((e.step, e.total, e.message.clone()))
+    });
+
+    // A dry run plans without changing anything.
+    let (_, dry) = create_pool(
+        "lab-pool",
+        "the lab",
+        &access(&sim, "intel1"),
+        &[access(&sim, "intel2"), access(&sim, "intel3")],
+        false,
+        &OpOptions::dry_run(),
+    )
+    .await
+    .unwrap();
+    assert!(!dry.executed);
+    assert!(dry.plan.calls.iter().any(|c| c.method == "pool.join"));
+    assert!(
+        dry.plan
+            .calls
+            .iter()
+            .all(|c| !c.args.iter().any(|a| a == "xenroot")),
+        "passwords are masked in plans"
+    );
+    assert_eq!(sim.host("intel2").unwrap().master_address, None);
+
+    // 1. Create a pool of three.
+    let (pool, created) = create_pool(
+        "lab-pool",
+        "the lab",
+        &access(&sim, "intel1"),
+        &[access(&sim, "intel2"), access(&sim, "intel3")],
+        false,
+        &progress,
+    )
+    .await
+    .unwrap();
+    assert!(created.is_complete(), "{created:?}");
+    assert_eq!(created.joined, ["intel2", "intel3"]);
+    let (last_step, total, _) = steps.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last_step, total, "progress reaches the end");
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert_eq!(snap.pool().name(), "lab-pool");
+    assert_eq!(snap.hosts().len(), 3);
+    assert!(snap.hosts().iter().all(|h| h.record.enabled));
+
+    // 2. An AMD host is refused, with the reason, before anything is sent.
+    let refused = join(&pool, &access(&sim, "amd1"), false, &OpOptions::default())
+        .await
+        .unwrap_err();
+    let Error::Refused { problems, .. } = &refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        problems.iter().any(|p| p.contains("AuthenticAMD")),
+        "{problems:?}"
+    );
+    assert_eq!(sim.host("amd1").unwrap().master_address, None);
+
+    // 3. A pool-wide storage bond, then a host of another CPU model forced in: its bond
+    //    lands on the wrong NICs (copied by position), and is repaired.
+    let bonds = ops::create_bond(
+        &pool,
+        &["eth2", "eth3"],
+        BondMode::Lacp,
+        "Storage",
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bonds.bonds.len(), 3);
+    let not_forced = join(
+        &pool,
+        &access(&sim, "intel-old"),
+        false,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(not_forced, Error::Refused { .. }),
+        "another CPU model needs force"
+    );
+    let forced = join(
+        &pool,
+        &access(&sim, "intel-old"),
+        true,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(forced.notes.iter().any(|n| n.contains("password")));
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    let problems = ops::check_bonds(&snap);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].host, "intel-old");
+    assert_eq!(problems[0].expected, ["eth0", "eth1"], "its 10G NICs");
+    let dry = ops::repair_bonds(&pool, &OpOptions::dry_run())
+        .await
+        .unwrap();
+    assert!(dry.plan.calls.iter().any(|c| c.method == "Bond.destroy"));
+    ops::repair_bonds(&pool, &OpOptions::default())
+        .await
+        .unwrap();
+    assert!(ops::check_bonds(&PoolSnapshot::fetch(&pool).await.unwrap()).is_empty());
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    let old = snap.find_host("intel-old").unwrap();
+    assert!(
+        old.management_pif()
+            .is_some_and(|p| p.record.device == "eth2"),
+        "management back on its own NIC"
+    );
+
+    // 4. Shared NFS storage, the default SR.
+    let sr = ops::create_nfs_sr(
+        &pool,
+        "lab-nfs",
+        "nfs.lab",
+        "/exports/lab",
+        None,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    let default = snap.pool().default_sr().unwrap();
+    assert_eq!(Some(default.r.as_str().to_string()), sr.sr);
+    assert!(default.reaches_every_host());
+
+    // 5. Live-migrate a VM.
+    let intel3 = snap.find_host("intel3").unwrap().r.clone();
+    let vm = Vm::create(
+        &pool,
+        &VmRecord {
+            name_label: "web".into(),
+            memory_static_max: 1 << 30,
+            memory_dynamic_max: 1 << 30,
+            memory_dynamic_min: 1 << 30,
+            memory_static_min: 1 << 29,
+            vcpus_max: 1,
+            vcpus_at_startup: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    Vm::start_on(&pool, &vm, &intel3, false, false)
+        .await
+        .unwrap();
+    let refused = ops::migrate(&pool, "web", "amd1", &OpOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::InvalidArgument(_)),
+        "amd1 is not in the pool: {refused}"
+    );
+    let moved = ops::migrate(&pool, "web", "intel2", &OpOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(moved.moved, [("web".to_string(), "intel2".to_string())]);
+    // Back to intel3, then eject intel3: the VM is evacuated first.
+    ops::migrate(&pool, "web", "intel3", &OpOptions::default())
+        .await
+        .unwrap();
+
+    // 6. Eject a member: the coordinator is refused; VMs are evacuated; the warnings are said.
+    let master_eject = ops::eject(
+        &pool,
+        "intel1",
+        &EjectOptions::default(),
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(master_eject, Error::Refused { .. }));
+    let unknown = ops::eject(
+        &pool,
+        "no-such-host",
+        &EjectOptions::default(),
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(unknown.to_string().contains("no-such-host"));
+    let ejected = ops::eject(
+        &pool,
+        "intel3",
+        &EjectOptions::default(),
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ejected.evacuated, ["web"]);
+    assert!(ejected.plan.warnings.iter().any(|w| w.contains("IPMI")));
+    assert!(
+        ejected
+            .plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("root password"))
+    );
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert_eq!(snap.hosts().len(), 3);
+    assert!(
+        snap.find_vm("web")
+            .unwrap()
+            .resident_on()
+            .is_some_and(|h| h.name() != "intel3")
+    );
+
+    // 7. HA, then the coordinator dies: the handle carries on with the new one.
+    Vm::set_ha_restart_priority(&pool, &vm, "restart")
+        .await
+        .unwrap();
+    let ha = ops::enable_ha(&pool, None, &OpOptions::default())
+        .await
+        .unwrap();
+    assert!(ha.failures_to_tolerate >= 1);
+    let baseline = sim.session_count();
+    sim.kill("intel1").unwrap();
+    let started = Instant::now();
+    let hosts = Host::get_all_records(&pool)
+        .await
+        .expect("reads carry on after the failover");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(hosts.len(), 3);
+    assert_ne!(
+        pool.coordinator_address(),
+        sim.host("intel1").unwrap().address
+    );
+    assert_eq!(
+        sim.session_count(),
+        baseline,
+        "the session moved, nothing leaked"
+    );
+    pool.close().await.unwrap();
+    assert_eq!(sim.session_count(), 0, "every session logged out");
+}
+
+#[tokio::test]
+async fn state_changing_calls_are_not_retried_blindly() {
+    let sim = lab().await;
+    let (pool, _) = create_pool(
+        "p",
+        "",
+        &access(&sim, "intel1"),
+        &[access(&sim, "intel2")],
+        false,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Without HA a dead coordinator leaves members in emergency mode: no failover target.
+    let pool = pool.with_failover_timeout(Duration::from_secs(1));
+    sim.kill("intel1").unwrap();
+    let err = Host::get_all(&pool).await.unwrap_err();
+    assert!(
+        err.to_string().contains("emergency_transition_to_master"),
+        "{err}"
+    );
+    // Recover: make intel2 the coordinator, and carry on.
+    let (pool2, outcome) = ops::recover_lost_coordinator(
+        &access(&sim, "intel2").url,
+        Credentials::new("root", "xenroot"),
+        access(&sim, "intel2").options,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(outcome.recovered.is_empty(), "intel1 is dead");
+    assert_eq!(Host::get_all(&pool2).await.unwrap().len(), 2);
+    pool2.close().await.unwrap();
+    assert!(xenpool::pool::connection::is_idempotent("VM.get_record"));
+    assert!(!xenpool::pool::connection::is_idempotent("pool.join"));
+    assert!(!xenpool::pool::connection::is_idempotent(
+        "Async.VM.get_record"
+    ));
+}
+
+#[tokio::test]
+async fn bad_input_gives_clear_typed_errors() {
+    let sim = lab().await;
+    let h = sim.host("intel1").unwrap();
+    let tls = Tls::Pinned(h.fingerprint.unwrap());
+    let wrong =
+        xenpool::generated::Pool::connect(&h.url, Credentials::new("root", "nope"), tls.clone())
+            .await
+            .unwrap_err();
+    assert!(wrong.is_code(&ErrorCode::SessionAuthenticationFailed));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = xenpool::generated::Pool::connect(
+        &format!("https://127.0.0.1:{port}"),
+        Credentials::new("root", "x"),
+        tls.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            unreachable,
+            Error::Transport {
+                may_have_reached_host: false,
+                ..
+            }
+        ),
+        "{unreachable}"
+    );
+    let pool = xenpool::generated::Pool::connect(&h.url, Credentials::new("root", "xenroot"), tls)
+        .await
+        .unwrap();
+    join(&pool, &access(&sim, "intel2"), false, &OpOptions::default())
+        .await
+        .unwrap();
+    let again = join(&pool, &access(&sim, "intel2"), false, &OpOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, Error::Refused { .. }), "{again}");
+    assert!(again.to_string().to_lowercase().contains("pool"), "{again}");
+    let no_vm = ops::migrate(&pool, "ghost", "intel2", &OpOptions::default())
+        .await
+        .unwrap_err();
+    assert!(no_vm.to_string().contains("ghost"));
+    pool.close().await.unwrap();
+    assert_eq!(sim.session_count(), 0);
+}
