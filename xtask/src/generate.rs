@@ -868,11 +868,6 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
     );
     for (name, info) in &ctx.enums {
         let values: Vec<String> = info.variants.iter().map(|(w, _)| lit(w)).collect();
-        let first = info
-            .variants
-            .first()
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| "Unknown(String::new())".into());
         let _ = writeln!(
             s,
             "EnumMeta {{ name: {}, rust_name: {}, values: &[{}] }},",

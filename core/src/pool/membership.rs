@@ -209,13 +209,12 @@ pub async fn wait_until_member_ready(
     let deadline = Instant::now() + timeout;
     loop {
         let snap = PoolSnapshot::fetch(pool).await?;
-        if let Some(h) = snap.hosts().into_iter().find(|h| h.record.uuid == uuid) {
-            if h.record.enabled
-                && h.is_live()
-                && h.pbds().iter().all(|p| p.record.currently_attached)
-            {
-                return Ok(());
-            }
+        if let Some(h) = snap.hosts().into_iter().find(|h| h.record.uuid == uuid)
+            && h.record.enabled
+            && h.is_live()
+            && h.pbds().iter().all(|p| p.record.currently_attached)
+        {
+            return Ok(());
         }
         if Instant::now() >= deadline {
             return Err(Error::Timeout {
