@@ -121,3 +121,175 @@ impl Drop for Connection {
 pub fn fetch_fingerprint(address: &str, timeout: Duration) -> Result<Fingerprint> {
     block_on(crate::tls::fetch_fingerprint(address, timeout))?
 }
+
+/// The pool workflows, blocking: a [`crate::pool::PoolConnection`] whose methods wait.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    inner: crate::pool::PoolConnection,
+}
+
+use crate::generated::BondMode;
+use crate::pool::membership::{CreatePoolOutcome, HostAccess, JoinOutcome};
+use crate::pool::ops::{
+    self, BondOutcome, BondProblem, EjectOptions, EjectOutcome, HaOutcome, MoveOutcome,
+    RepairOutcome, SrOutcome,
+};
+use crate::pool::{JoinReport, OpOptions, Plan, PoolSnapshot, ValidateOptions};
+
+impl Pool {
+    /// See [`crate::generated::Pool::connect`].
+    pub fn connect(url: &str, credentials: Credentials, options: ConnectOptions) -> Result<Self> {
+        Ok(Pool {
+            inner: block_on(crate::pool::PoolConnection::connect(
+                url,
+                credentials,
+                options,
+            ))??,
+        })
+    }
+
+    /// See [`crate::pool::create_pool`].
+    pub fn create(
+        name: &str,
+        description: &str,
+        master: &HostAccess,
+        members: &[HostAccess],
+        force: bool,
+        options: &OpOptions,
+    ) -> Result<(Self, CreatePoolOutcome)> {
+        let (inner, outcome) = block_on(crate::pool::create_pool(
+            name,
+            description,
+            master,
+            members,
+            force,
+            options,
+        ))??;
+        Ok((Pool { inner }, outcome))
+    }
+
+    /// The async connection underneath.
+    pub fn inner(&self) -> &crate::pool::PoolConnection {
+        &self.inner
+    }
+
+    /// Reads a snapshot of the pool.
+    pub fn snapshot(&self) -> Result<PoolSnapshot> {
+        block_on(PoolSnapshot::fetch(&self.inner))?
+    }
+
+    /// See [`crate::pool::validate_join`].
+    pub fn validate_join(&self, candidate: &HostAccess) -> Result<JoinReport> {
+        let options = ValidateOptions {
+            connect: candidate.options.clone(),
+            ..Default::default()
+        };
+        block_on(crate::pool::validate_join(
+            &self.inner,
+            &candidate.url,
+            &candidate.credentials,
+            &options,
+        ))?
+    }
+
+    /// See [`crate::pool::join`].
+    pub fn join(
+        &self,
+        candidate: &HostAccess,
+        force: bool,
+        options: &OpOptions,
+    ) -> Result<JoinOutcome> {
+        block_on(crate::pool::join(&self.inner, candidate, force, options))?
+    }
+
+    /// See [`ops::eject`].
+    pub fn eject(
+        &self,
+        host: &str,
+        eject: &EjectOptions,
+        options: &OpOptions,
+    ) -> Result<EjectOutcome> {
+        block_on(ops::eject(&self.inner, host, eject, options))?
+    }
+
+    /// See [`ops::create_bond`].
+    pub fn create_bond(
+        &self,
+        devices: &[&str],
+        mode: BondMode,
+        network: &str,
+        options: &OpOptions,
+    ) -> Result<BondOutcome> {
+        block_on(ops::create_bond(
+            &self.inner,
+            devices,
+            mode,
+            network,
+            options,
+        ))?
+    }
+
+    /// See [`ops::check_bonds`].
+    pub fn check_bonds(&self) -> Result<Vec<BondProblem>> {
+        Ok(ops::check_bonds(&self.snapshot()?))
+    }
+
+    /// See [`ops::repair_bonds`].
+    pub fn repair_bonds(&self, options: &OpOptions) -> Result<RepairOutcome> {
+        block_on(ops::repair_bonds(&self.inner, options))?
+    }
+
+    /// See [`ops::create_nfs_sr`].
+    pub fn create_nfs_sr(
+        &self,
+        name: &str,
+        server: &str,
+        path: &str,
+        nfs_version: Option<&str>,
+        options: &OpOptions,
+    ) -> Result<SrOutcome> {
+        block_on(ops::create_nfs_sr(
+            &self.inner,
+            name,
+            server,
+            path,
+            nfs_version,
+            options,
+        ))?
+    }
+
+    /// See [`ops::migrate`].
+    pub fn migrate(&self, vm: &str, host: &str, options: &OpOptions) -> Result<MoveOutcome> {
+        block_on(ops::migrate(&self.inner, vm, host, options))?
+    }
+
+    /// See [`ops::evacuate`].
+    pub fn evacuate(&self, host: &str, options: &OpOptions) -> Result<MoveOutcome> {
+        block_on(ops::evacuate(&self.inner, host, options))?
+    }
+
+    /// See [`ops::enable_ha`].
+    pub fn enable_ha(&self, heartbeat_sr: Option<&str>, options: &OpOptions) -> Result<HaOutcome> {
+        block_on(ops::enable_ha(&self.inner, heartbeat_sr, options))?
+    }
+
+    /// See [`ops::disable_ha`].
+    pub fn disable_ha(&self, options: &OpOptions) -> Result<Plan> {
+        block_on(ops::disable_ha(&self.inner, options))?
+    }
+
+    /// A raw call on the pool with a dynamic result.
+    pub fn call_value(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+    ) -> Result<Value> {
+        block_on(self.inner.call(method, with_session, params))?
+    }
+
+    /// Logs out.
+    pub fn close(&self) -> Result<()> {
+        block_on(self.inner.close())?
+    }
+}

@@ -1,0 +1,35 @@
+//! Shared NFS storage: one SR, a plugged PBD on every host, the pool's default SR.
+use xenpool::pool::ops;
+use xenpool::pool::{OpOptions, PoolSnapshot, create_pool};
+use xenpool_examples::{access, lab, progress};
+
+#[tokio::main]
+async fn main() -> xenpool::Result<()> {
+    let sim = lab().await;
+    let (pool, _) = create_pool(
+        "p",
+        "",
+        &access(&sim, "intel1"),
+        &[access(&sim, "intel2"), access(&sim, "intel3")],
+        false,
+        &OpOptions::default(),
+    )
+    .await?;
+    ops::create_nfs_sr(
+        &pool,
+        "shared",
+        "nfs.example",
+        "/exports/vms",
+        Some("4.1"),
+        &progress(),
+    )
+    .await?;
+    let snap = PoolSnapshot::fetch(&pool).await?;
+    let sr = snap.pool().default_sr().expect("a default SR");
+    println!(
+        "default SR {} reaches every host: {}",
+        sr.record.name_label,
+        sr.reaches_every_host()
+    );
+    pool.close().await
+}
