@@ -89,3 +89,17 @@ fn ha_failover() {
         &["HA on, tolerating", "after the failover", "3 hosts"],
     );
 }
+
+#[test]
+fn demo() {
+    run(
+        env!("CARGO_BIN_EXE_demo"),
+        &[
+            "joined: intel2, intel3",
+            "JOINING_HOST_CANNOT_HAVE_RUNNING_VMS",
+            "AuthenticAMD",
+            "the same handle talks to",
+            "sessions left open on the simulator: 0",
+        ],
+    );
+}
