@@ -627,15 +627,14 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
 
     let delay = {
         let mut world = sim.world();
-        let master = world
-            .host_by_address(address.split(':').next().unwrap_or(&address))
-            .filter(|m| world.hosts[*m].port == port || address.contains(':'));
-        let Some(master) = master.or_else(|| {
+        // `host.address` is a bare address, or `address:port` in distinct-ports mode.
+        let master = world.host_by_address(&address).or_else(|| {
             world
                 .hosts
                 .iter()
                 .position(|h| format!("{}:{}", h.address, h.port) == address)
-        }) else {
+        });
+        let Some(master) = master else {
             return Err(Failure::code(ErrorCode::JoiningHostConnectionFailed));
         };
         merge_into_pool(&mut world, caller.host, master);

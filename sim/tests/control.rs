@@ -1,0 +1,130 @@
+//! Faults and control: latency, dropped connections, clock skew, the JSON control
+//! endpoint, distinct-ports addressing, and the coverage report.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{PROTOCOLS, login, start};
+use xenpool::generated::Host;
+use xenpool_sim::{Addressing, Scenario, Simulator};
+
+#[tokio::test]
+async fn latency_drops_and_skew() {
+    let sim = start("single").await;
+    let c = login(&sim, "xen1", PROTOCOLS[0]).await;
+    sim.set_latency("xen1", Duration::from_millis(300)).unwrap();
+    let t = Instant::now();
+    Host::get_all(&c).await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    sim.set_latency("xen1", Duration::ZERO).unwrap();
+
+    sim.drop_connections("xen1", true).unwrap();
+    let err = Host::get_all(&c).await.unwrap_err();
+    assert!(matches!(err, xenpool::Error::Transport { .. }), "{err}");
+    sim.drop_connections("xen1", false).unwrap();
+
+    sim.skew_clock("xen1", -600).unwrap();
+    let host = Host::get_all(&c).await.unwrap().remove(0);
+    let t = Host::get_servertime(&c, &host).await.unwrap();
+    let behind = (chrono::Utc::now() - t.0).num_seconds();
+    assert!((595..=605).contains(&behind), "{behind}");
+    assert!(sim.host("nope").is_err());
+    c.logout().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_control_endpoint_speaks_json() {
+    let sim = Simulator::builder()
+        .scenario(Scenario::builtin("lab").unwrap())
+        .control_endpoint()
+        .start()
+        .await
+        .unwrap();
+    let url = sim.control_url().unwrap();
+    let client = reqwest::Client::new();
+    let status: serde_json::Value =
+        serde_json::from_str(&client.get(&url).send().await.unwrap().text().await.unwrap())
+            .unwrap();
+    assert_eq!(status["hosts"].as_array().unwrap().len(), 17);
+    let kill = client
+        .post(&url)
+        .body(r#"{"op":"kill","host":"intel2"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kill.status(), 200);
+    assert!(!sim.host("intel2").unwrap().alive);
+    let restart = client
+        .post(&url)
+        .body(r#"{"op":"restart","host":"intel2"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restart.status(), 200);
+    assert!(sim.host("intel2").unwrap().alive);
+    let c = login(&sim, "intel2", PROTOCOLS[1]).await;
+    c.logout().await.unwrap();
+    let bad = client
+        .post(&url)
+        .body(r#"{"op":"explode"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let unknown = client
+        .post(&url)
+        .body(r#"{"op":"kill","host":"ghost"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(unknown.text().await.unwrap().contains("ghost"));
+}
+
+#[tokio::test]
+async fn distinct_ports_on_one_address() {
+    let sim = Simulator::builder()
+        .scenario(Scenario::builtin("lab").unwrap())
+        .addressing(Addressing::DistinctPorts)
+        .config(xenpool_sim::Config {
+            auth_failure_delay: Duration::from_millis(50),
+            xapi_restart_delay: Duration::from_millis(20),
+            ..Default::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let hosts = sim.hosts();
+    assert!(
+        hosts
+            .iter()
+            .all(|h| h.url.starts_with("https://127.0.0.1:"))
+    );
+    // A join and the HOST_IS_SLAVE redirect work with address:port.
+    let c = login(&sim, "intel2", PROTOCOLS[0]).await;
+    let master = sim.host("intel1").unwrap();
+    xenpool::generated::Pool::join(&c, &master.address, "root", &master.password)
+        .await
+        .unwrap();
+    let member = login(&sim, "intel2", PROTOCOLS[1]).await;
+    assert_eq!(member.url(), format!("{}/", master.url));
+    assert_eq!(Host::get_all(&member).await.unwrap().len(), 2);
+    member.logout().await.unwrap();
+}
+
+#[test]
+fn coverage_reports_every_class() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xenpool-sim"))
+        .arg("coverage")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        text.lines().count(),
+        1 + 67 + 1,
+        "header, one line per class, total"
+    );
+    assert!(text.lines().any(|l| l.starts_with("pool ")));
+    assert!(text.lines().last().unwrap().starts_with("all"));
+}
