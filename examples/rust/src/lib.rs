@@ -39,3 +39,37 @@ pub fn progress() -> xenpool::pool::OpOptions {
     xenpool::pool::OpOptions::default()
         .with_progress(|e| println!("  [{}/{}] {}", e.step, e.total, e.message))
 }
+
+/// A pool of the named lab hosts, the first as coordinator (every member checked first).
+pub async fn pool_of(
+    sim: &Simulator,
+    names: &[&str],
+) -> xenpool::Result<xenpool::pool::PoolConnection> {
+    let members: Vec<HostAccess> = names[1..].iter().map(|n| access(sim, n)).collect();
+    let (pool, outcome) = xenpool::pool::create_pool(
+        "lab-pool",
+        "",
+        &access(sim, names[0]),
+        &members,
+        false,
+        &Default::default(),
+    )
+    .await?;
+    assert!(outcome.is_complete(), "the pool formed: {outcome:?}");
+    Ok(pool)
+}
+
+/// A small VM record (`gib` GiB of memory, one vCPU), ready for `Vm::create`.
+pub fn small_vm(name: &str, gib: i64) -> xenpool::generated::VmRecord {
+    let memory = gib << 30;
+    xenpool::generated::VmRecord {
+        name_label: name.into(),
+        memory_static_max: memory,
+        memory_dynamic_max: memory,
+        memory_dynamic_min: memory,
+        memory_static_min: memory / 2,
+        vcpus_max: 1,
+        vcpus_at_startup: 1,
+        ..Default::default()
+    }
+}

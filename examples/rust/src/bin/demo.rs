@@ -1,10 +1,10 @@
 //! The main demo: the whole pooling story on the embedded simulator, narrated.
 use std::time::Instant;
 
-use xenpool::generated::{BondMode, Host, Vm, VmRecord};
+use xenpool::generated::{BondMode, Host, Vm};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{OpOptions, PoolSnapshot, ValidateOptions, create_pool, join, validate_join};
-use xenpool_examples::{access, lab, progress};
+use xenpool_examples::{access, lab, progress, small_vm};
 
 fn title(t: &str) {
     println!("\n== {t}");
@@ -80,21 +80,7 @@ async fn main() -> xenpool::Result<()> {
 
     title("XenMotion");
     let intel2 = Host::get_by_name_label(&pool, "intel2").await?.remove(0);
-    let vm = Vm::create(
-        &pool,
-        &VmRecord {
-            name_label: "web".into(),
-            memory_static_max: 1 << 30,
-            memory_dynamic_max: 1 << 30,
-            memory_dynamic_min: 1 << 30,
-            memory_static_min: 1 << 29,
-            vcpus_max: 1,
-            vcpus_at_startup: 1,
-            ha_restart_priority: "restart".into(),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let vm = Vm::create(&pool, &small_vm("web", 1)).await?;
     Vm::start_on(&pool, &vm, &intel2, false, false).await?;
     ops::migrate(&pool, "web", "intel3", &progress()).await?;
 

@@ -3,22 +3,14 @@
 use std::time::Instant;
 
 use xenpool::generated::Host;
+use xenpool::pool::OpOptions;
 use xenpool::pool::ops;
-use xenpool::pool::{OpOptions, create_pool};
-use xenpool_examples::{access, lab, progress};
+use xenpool_examples::{lab, pool_of, progress};
 
 #[tokio::main]
 async fn main() -> xenpool::Result<()> {
     let sim = lab().await;
-    let (pool, _) = create_pool(
-        "p",
-        "",
-        &access(&sim, "intel1"),
-        &[access(&sim, "intel2"), access(&sim, "intel3")],
-        false,
-        &OpOptions::default(),
-    )
-    .await?;
+    let pool = pool_of(&sim, &["intel1", "intel2", "intel3"]).await?;
     ops::create_nfs_sr(
         &pool,
         "heartbeat",

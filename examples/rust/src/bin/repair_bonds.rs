@@ -2,21 +2,13 @@
 //! bonds the wrong NICs on a host cabled differently.
 use xenpool::generated::BondMode;
 use xenpool::pool::ops;
-use xenpool::pool::{OpOptions, PoolSnapshot, create_pool, join};
-use xenpool_examples::{access, lab, progress};
+use xenpool::pool::{OpOptions, PoolSnapshot, join};
+use xenpool_examples::{access, lab, pool_of, progress};
 
 #[tokio::main]
 async fn main() -> xenpool::Result<()> {
     let sim = lab().await;
-    let (pool, _) = create_pool(
-        "p",
-        "",
-        &access(&sim, "intel1"),
-        &[access(&sim, "intel2")],
-        false,
-        &OpOptions::default(),
-    )
-    .await?;
+    let pool = pool_of(&sim, &["intel1", "intel2"]).await?;
     ops::create_bond(
         &pool,
         &["eth2", "eth3"],
