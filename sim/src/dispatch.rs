@@ -119,7 +119,7 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
         if let Some(Value::String(s)) = params.first()
             && s.starts_with("OpaqueRef:")
         {
-            sim.check_session(host, s, sent)?;
+            sim.check_session(host, s)?;
         }
         return Err(Failure::new(ErrorCode::MessageMethodUnknown, [label]));
     };
@@ -175,7 +175,7 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
                 [render(&params[0])],
             ));
         };
-        caller.local = sim.check_session(host, session, method)?;
+        caller.local = sim.check_session(host, session)?;
         caller.session = Some(session.clone());
     }
     if message.lifecycle == Lifecycle::Removed {

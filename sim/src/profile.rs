@@ -5,6 +5,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use xenpool::wire::Value;
 
+use xenpool::pool::features;
+
 use crate::db::{Db, NULL_REF, Record};
 use crate::world::record;
 
@@ -931,39 +933,26 @@ pub fn pool_cpu_info(cpus: &[CpuProfile]) -> Value {
         ("vendor", vendor),
         ("cpu_count", count.to_string()),
         ("socket_count", sockets.to_string()),
-        ("features_pv_host", render(&pv.unwrap_or_default())),
-        ("features_hvm_host", render(&hvm.unwrap_or_default())),
+        (
+            "features_pv_host",
+            features::render(&pv.unwrap_or_default()),
+        ),
+        (
+            "features_hvm_host",
+            features::render(&hvm.unwrap_or_default()),
+        ),
     ])
-}
-
-/// Parses `xxxxxxxx-xxxxxxxx-…` feature words.
-pub fn parse_features(text: &str) -> Vec<u32> {
-    text.split('-')
-        .filter(|w| !w.is_empty())
-        .filter_map(|w| u32::from_str_radix(w, 16).ok())
-        .collect()
-}
-
-/// Renders feature words.
-pub fn render(words: &[u32]) -> String {
-    words
-        .iter()
-        .map(|w| format!("{w:08x}"))
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// ANDs a feature vector into an accumulated one (shorter vectors zero-extended; an empty
 /// policy is neutral).
 pub fn level(acc: Option<Vec<u32>>, text: &str) -> Vec<u32> {
-    let words = parse_features(text);
+    let words = features::parse(text).unwrap_or_default();
     match acc {
         None => words,
         Some(a) if a.is_empty() => words,
         Some(a) if words.is_empty() => a,
-        Some(a) => (0..a.len().max(words.len()))
-            .map(|i| a.get(i).copied().unwrap_or(0) & words.get(i).copied().unwrap_or(0))
-            .collect(),
+        Some(a) => features::level(&a, &words),
     }
 }
 

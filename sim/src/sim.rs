@@ -43,12 +43,7 @@ impl Sim {
     /// xapi's `Session_check.check`: a local session is good on its own host; otherwise a
     /// member answers `HOST_IS_SLAVE [coordinator]`, and the coordinator checks the
     /// session exists. Returns whether the session is a local one.
-    pub fn check_session(
-        &self,
-        host: usize,
-        session: &str,
-        _method: &str,
-    ) -> Result<bool, Failure> {
+    pub fn check_session(&self, host: usize, session: &str) -> Result<bool, Failure> {
         let world = self.world();
         let h = &world.hosts[host];
         if h.local_sessions.contains(session) {

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod connection;
+pub mod features;
 pub mod membership;
 pub mod ops;
 pub mod plan;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use super::features;
 use super::report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
     HostIdentity, JoinReport, PoolIdentity, XapiError,
@@ -503,25 +504,6 @@ impl Check {
     }
 }
 
-/// A CPU feature vector: 32-bit words as hex joined by `-`; empty = unknown (§(i)).
-fn parse_features(text: &str) -> Option<Vec<u32>> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    text.split('-')
-        .map(|w| u32::from_str_radix(w, 16).ok())
-        .collect()
-}
-
-fn render_features(words: &[u32]) -> String {
-    words
-        .iter()
-        .map(|w| format!("{w:08x}"))
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// Bits set in `pool` but not in `candidate` (the shorter vector is zero-extended).
 fn features_lost(pool: &[u32], candidate: &[u32]) -> Vec<FeatureBit> {
     let mut out = Vec::new();
@@ -534,13 +516,6 @@ fn features_lost(pool: &[u32], candidate: &[u32]) -> Vec<FeatureBit> {
         );
     }
     out
-}
-
-/// Word-by-word AND, zero-extending the shorter vector (xenopsd's levelling).
-fn level(a: &[u32], b: &[u32]) -> Vec<u32> {
-    (0..a.len().max(b.len()))
-        .map(|i| a.get(i).copied().unwrap_or(0) & b.get(i).copied().unwrap_or(0))
-        .collect()
 }
 
 fn bits(v: &[FeatureBit]) -> String {
@@ -1592,7 +1567,7 @@ impl<'a> Ctx<'a> {
     /// HVM and PV bits the pool would lose, and whether both vectors are known.
     fn features_lost(&self) -> (Vec<FeatureBit>, Vec<FeatureBit>, bool) {
         let pool = |k: &str| {
-            parse_features(
+            features::parse(
                 self.r
                     .pool
                     .cpu_info
@@ -1601,7 +1576,7 @@ impl<'a> Ctx<'a> {
                     .unwrap_or_default(),
             )
         };
-        let mine = |k: &str| parse_features(cpu(self.my_host, k));
+        let mine = |k: &str| features::parse(cpu(self.my_host, k));
         match (
             pool("features_hvm_host"),
             mine("features_hvm_host"),
@@ -1633,7 +1608,7 @@ impl<'a> Ctx<'a> {
         let same_model = same_vendor && key(my) == key(self.coord);
         let (hvm_lost, pv_lost, known) = self.features_lost();
         let levelled = match (
-            parse_features(
+            features::parse(
                 self.r
                     .pool
                     .cpu_info
@@ -1641,9 +1616,9 @@ impl<'a> Ctx<'a> {
                     .map(String::as_str)
                     .unwrap_or_default(),
             ),
-            parse_features(cpu(my, "features_hvm_host")),
+            features::parse(cpu(my, "features_hvm_host")),
         ) {
-            (Some(p), Some(m)) => Some(render_features(&level(&p, &m))),
+            (Some(p), Some(m)) => Some(features::render(&features::level(&p, &m))),
             _ => None,
         };
         let levelling_possible = same_vendor && known;
@@ -1706,8 +1681,8 @@ mod tests {
 
     #[test]
     fn feature_vectors_level_and_lose_bits() {
-        let pool = parse_features("0000000f-80000000").unwrap();
-        let mine = parse_features("00000005").unwrap();
+        let pool = features::parse("0000000f-80000000").unwrap();
+        let mine = features::parse("00000005").unwrap();
         assert_eq!(
             features_lost(&pool, &mine),
             vec![
@@ -1716,8 +1691,11 @@ mod tests {
                 FeatureBit { word: 1, bit: 31 }
             ]
         );
-        assert_eq!(render_features(&level(&pool, &mine)), "00000005-00000000");
-        assert_eq!(parse_features(""), None);
-        assert_eq!(parse_features("zz"), None);
+        assert_eq!(
+            features::render(&features::level(&pool, &mine)),
+            "00000005-00000000"
+        );
+        assert_eq!(features::parse(""), None);
+        assert_eq!(features::parse("zz"), None);
     }
 }

@@ -308,14 +308,6 @@ pub struct CpuInfo {
     pub features_pv: Vec<u32>,
 }
 
-/// Parses `xxxxxxxx-xxxxxxxx-…` feature words; empty means unknown.
-pub fn feature_words(text: &str) -> Vec<u32> {
-    text.split('-')
-        .filter(|w| !w.is_empty())
-        .filter_map(|w| u32::from_str_radix(w, 16).ok())
-        .collect()
-}
-
 impl CpuInfo {
     /// From a `cpu_info` map.
     pub fn from_map(m: &HashMap<String, String>) -> Self {
@@ -338,8 +330,8 @@ impl CpuInfo {
             stepping: get("stepping"),
             cpu_count: get("cpu_count").parse().unwrap_or(0),
             socket_count: get("socket_count").parse().unwrap_or(0),
-            features_hvm: feature_words(&hvm),
-            features_pv: feature_words(&pv),
+            features_hvm: super::features::parse(&hvm).unwrap_or_default(),
+            features_pv: super::features::parse(&pv).unwrap_or_default(),
         }
     }
 }

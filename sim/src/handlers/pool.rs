@@ -594,7 +594,7 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
         ..Default::default()
     };
     let credentials = Credentials::new(user, password);
-    let conn = match connect(&sim, &url, credentials, options).await {
+    let conn = match Connection::login(&url, credentials, options).await {
         Ok(c) => c,
         Err(xenpool::Error::Api(e)) if e.code == ErrorCode::HostIsSlave => {
             // Logging into a member: xapi's client does not follow the redirect here.
@@ -643,15 +643,6 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
     // The joiner's xapi restarts as a member.
     tokio::time::sleep(delay).await;
     void()
-}
-
-async fn connect(
-    _sim: &Sim,
-    url: &str,
-    credentials: Credentials,
-    options: ConnectOptions,
-) -> Result<Connection, xenpool::Error> {
-    Connection::login(url, credentials, options).await
 }
 
 /// Moves a standalone host into the pool of `master` the way a join ends: objects merged

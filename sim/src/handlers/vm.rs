@@ -12,9 +12,10 @@ use super::{Ctx, Handler, Registry, flag, s, string_map, text, void};
 use crate::db::{Db, NULL_REF};
 use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
-use crate::profile::{map_get, parse_features};
+use crate::profile::map_get;
 use crate::sim::Sim;
 use crate::world::{World, record};
+use xenpool::pool::features;
 
 /// Registers the VM messages.
 pub fn register(r: &mut Registry) {
@@ -122,8 +123,10 @@ fn cpu_compatible(db: &Db, vm: &str, host: &str) -> Result<(), String> {
             "VM last booted on a CPU from vendor {vm_vendor}, the host's is {host_vendor}"
         ));
     }
-    let vm_features = parse_features(&map_get(&vm_rec, "last_boot_CPU_flags", "features"));
-    let host_features = parse_features(&map_get(&host_rec, "cpu_info", "features_hvm_host"));
+    let vm_features =
+        features::parse(&map_get(&vm_rec, "last_boot_CPU_flags", "features")).unwrap_or_default();
+    let host_features =
+        features::parse(&map_get(&host_rec, "cpu_info", "features_hvm_host")).unwrap_or_default();
     let missing = vm_features
         .iter()
         .enumerate()
