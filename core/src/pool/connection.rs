@@ -4,6 +4,7 @@
 //! the new coordinator. Reads are retried after a failover; a call that changes state and
 //! may or may not have happened is never retried blindly ([`Error::Indeterminate`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,11 @@ pub struct Member {
 struct Inner {
     conn: Connection,
     members: Mutex<Vec<Member>>,
-    failover_timeout: Duration,
+    /// Milliseconds; shared by every clone, so setting it affects them all.
+    failover_timeout_ms: AtomicU64,
+    /// One failover at a time: concurrent calls that all lost the coordinator must not
+    /// retarget the shared session against each other.
+    failover_lock: tokio::sync::Mutex<()>,
 }
 
 /// A session on a pool that survives coordinator changes. Cheap to clone.
@@ -114,7 +119,8 @@ impl PoolConnection {
             inner: Arc::new(Inner {
                 conn,
                 members: Mutex::new(vec![]),
-                failover_timeout: Duration::from_secs(30),
+                failover_timeout_ms: AtomicU64::new(30_000),
+                failover_lock: tokio::sync::Mutex::new(()),
             }),
         };
         pool.refresh_members().await?;
@@ -123,14 +129,15 @@ impl PoolConnection {
 
     /// How long to keep probing members for a new coordinator (30 s by default).
     pub fn with_failover_timeout(self, timeout: Duration) -> Self {
-        let inner = Arc::try_unwrap(self.inner).map(|mut i| {
-            i.failover_timeout = timeout;
-            i
-        });
-        match inner {
-            Ok(i) => PoolConnection { inner: Arc::new(i) },
-            Err(shared) => PoolConnection { inner: shared },
-        }
+        self.inner.failover_timeout_ms.store(
+            timeout.as_millis().try_into().unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self
+    }
+
+    fn failover_timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.failover_timeout_ms.load(Ordering::Relaxed))
     }
 
     /// The session underneath (on the current coordinator).
@@ -205,9 +212,14 @@ impl PoolConnection {
     /// mode (`HOST_STILL_BOOTING`: their coordinator is gone and none was elected yet) are
     /// asked again until the failover timeout.
     pub async fn failover(&self) -> Result<()> {
+        let _one_at_a_time = self.inner.failover_lock.lock().await;
+        // Another call may have found the new coordinator while this one waited.
+        if self.coordinator_answers().await {
+            return Ok(());
+        }
         let dead = self.coordinator_address();
         let members = self.members();
-        let deadline = Instant::now() + self.inner.failover_timeout;
+        let deadline = Instant::now() + self.failover_timeout();
         let mut last_problem = String::from("no member to ask");
         while Instant::now() < deadline {
             for member in members
@@ -246,7 +258,7 @@ impl PoolConnection {
             message: format!(
                 "the pool coordinator {dead} stopped answering and no member took over within {:?} (last: {last_problem}); \
                  without HA, make a member coordinator with pool.emergency_transition_to_master and then pool.recover_slaves",
-                self.inner.failover_timeout
+                self.failover_timeout()
             ),
             may_have_reached_host: false,
         })
