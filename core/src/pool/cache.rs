@@ -139,12 +139,7 @@ impl ObjectCache {
     }
 
     fn read<T: DeserializeOwned>(&self, class: &str, reference: &str) -> Option<T> {
-        let tables = self.inner.tables.read().ok()?;
-        let value = tables
-            .get(&class.to_ascii_lowercase())?
-            .get(reference)?
-            .clone();
-        wire::from_value(value).ok()
+        wire::from_value(self.get_value(class, reference)?).ok()
     }
 
     /// The cached record of an object.
@@ -179,10 +174,43 @@ impl ObjectCache {
         predicate: impl Fn(&C::Record) -> bool,
         timeout: Duration,
     ) -> Result<C::Record> {
+        let value = self
+            .wait_until(
+                C::WIRE_NAME,
+                r.as_str(),
+                |v| {
+                    wire::from_value::<C::Record>(v.clone())
+                        .map(|record| predicate(&record))
+                        .unwrap_or(false)
+                },
+                timeout,
+            )
+            .await?;
+        Ok(wire::from_value(value)?)
+    }
+
+    /// The cached record of `class` (wire name, any case) `reference`, untyped.
+    pub fn get_value(&self, class: &str, reference: &str) -> Option<Value> {
+        let tables = self.inner.tables.read().ok()?;
+        tables
+            .get(&class.to_ascii_lowercase())?
+            .get(reference)
+            .cloned()
+    }
+
+    /// [`ObjectCache::wait_for`] for dynamic callers (the REPL, the bindings): the record
+    /// as a [`Value`].
+    pub async fn wait_until(
+        &self,
+        class: &str,
+        reference: &str,
+        predicate: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> Result<Value> {
         let mut changes = self.inner.changes.subscribe();
         let wait = async {
             loop {
-                if let Some(record) = self.get(r)
+                if let Some(record) = self.get_value(class, reference)
                     && predicate(&record)
                 {
                     return Ok(record);
@@ -196,7 +224,7 @@ impl ObjectCache {
             .await
             .map_err(|_| Error::Timeout {
                 url: String::new(),
-                method: format!("waiting for {} {r}", C::WIRE_NAME),
+                method: format!("waiting for {class} {reference}"),
                 after: timeout,
                 may_have_reached_host: false,
             })?

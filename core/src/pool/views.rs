@@ -191,7 +191,22 @@ impl PoolSnapshot {
         }
     }
 
-    /// An SR by uuid or name.
+    /// Every SR, by name.
+    pub fn srs(&self) -> Vec<SrView<'_>> {
+        let mut srs: Vec<SrView<'_>> = self
+            .srs
+            .iter()
+            .map(|(r, rec)| SrView {
+                snap: self,
+                r: r.clone(),
+                record: rec,
+            })
+            .collect();
+        srs.sort_by(|a, b| a.record.name_label.cmp(&b.record.name_label));
+        srs
+    }
+
+    /// The SR with this name or uuid.
     pub fn find_sr(&self, name: &str) -> Result<SrView<'_>> {
         self.srs
             .iter()

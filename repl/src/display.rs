@@ -1,0 +1,202 @@
+//! How results and errors look: tables for lists of objects, the join report's table,
+//! `xe host-list` style listings, and errors with the line and a caret.
+
+use comfy_table::{ContentArrangement, Table, presets};
+use rhai::{Dynamic, EvalAltResult, ParseError, Position};
+
+use crate::errors::XenError;
+use crate::objects::{BondProblem, CheckResult, Host, Outcome, Pool, Report, Row, SimHost, Sr, Vm};
+use crate::output::Output;
+
+/// A table of rows of one object type.
+pub fn table<T: Row>(rows: &[T], colour: bool) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160)
+        .set_header(T::HEADERS.iter().copied());
+    if colour {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    for r in rows {
+        t.add_row(r.cells());
+    }
+    t.to_string()
+}
+
+fn rows_of<T: Row + Clone + 'static>(items: &[Dynamic]) -> Option<Vec<T>> {
+    items.iter().map(|d| d.clone().try_cast::<T>()).collect()
+}
+
+fn one<T: Row + Clone + 'static>(value: &Dynamic, colour: bool) -> Option<String> {
+    value.clone().try_cast::<T>().map(|o| table(&[o], colour))
+}
+
+/// Prints the value an entry evaluated to (nothing for `()`).
+pub fn show(out: &Output, value: &Dynamic) {
+    if value.is_unit() {
+        return;
+    }
+    if let Some(text) = render(value, out.colour) {
+        out.line(text.trim_end());
+    }
+}
+
+/// The text for a value, when it has one.
+pub fn render(value: &Dynamic, colour: bool) -> Option<String> {
+    if value.is_unit() {
+        return None;
+    }
+    if let Some(s) = value.clone().try_cast::<String>() {
+        return Some(s);
+    }
+    if let Some(e) = value.clone().try_cast::<XenError>() {
+        return Some(format!("{}: {}", e.code, e.message));
+    }
+    if let Some(r) = value.clone().try_cast::<Report>() {
+        return Some(if colour { r.coloured } else { r.text });
+    }
+    if let Some(o) = value.clone().try_cast::<Outcome>() {
+        return Some(if o.executed {
+            o.summary
+        } else {
+            format!("{}dry run: nothing was changed", o.plan)
+        });
+    }
+    if value.is_array() {
+        let items = value.clone().into_array().unwrap_or_default();
+        if items.is_empty() {
+            return Some("(none)".into());
+        }
+        macro_rules! try_rows {
+            ($($t:ty),*) => {$(
+                if let Some(rows) = rows_of::<$t>(&items) {
+                    return Some(table(&rows, colour));
+                }
+            )*};
+        }
+        try_rows!(Host, Vm, Sr, Pool, CheckResult, BondProblem, SimHost, Outcome);
+    }
+    macro_rules! try_one {
+        ($($t:ty),*) => {$(
+            if let Some(text) = one::<$t>(value, colour) {
+                return Some(text);
+            }
+        )*};
+    }
+    try_one!(Host, Vm, Sr, Pool, CheckResult, BondProblem, SimHost);
+    Some(value.to_string())
+}
+
+/// Hosts listed as `xe host-list` does.
+pub fn host_list(hosts: &[Host]) -> String {
+    let mut out = String::new();
+    for h in hosts {
+        out.push_str(&format!("uuid ( RO)                : {}\n", h.uuid));
+        out.push_str(&format!("          name-label ( RW): {}\n", h.name));
+        out.push_str(&format!(
+            "    name-description ( RW): {}\n\n",
+            if h.coordinator {
+                "pool coordinator"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
+}
+
+/// A script failure: what went wrong and, when known, where, with the line and a caret.
+pub fn error(source_name: &str, source: &str, err: &EvalAltResult, colour: bool) -> String {
+    let (message, position) = describe(err);
+    located(source_name, source, &message, position, colour)
+}
+
+/// A syntax error, with the line and a caret.
+pub fn parse_error(source_name: &str, source: &str, err: &ParseError, colour: bool) -> String {
+    located(
+        source_name,
+        source,
+        &format!("syntax error: {}", err.err_type()),
+        err.position(),
+        colour,
+    )
+}
+
+/// The innermost cause and the outermost known position in the entered text.
+fn describe(err: &EvalAltResult) -> (String, Position) {
+    let position = err.position();
+    let mut e = err;
+    let mut context = Vec::new();
+    loop {
+        match e {
+            EvalAltResult::ErrorInFunctionCall(name, _, inner, _) => {
+                context.push(name.clone());
+                e = inner;
+            }
+            EvalAltResult::ErrorRuntime(value, _) => {
+                let text = match value.clone().try_cast::<XenError>() {
+                    Some(x) => {
+                        if x.code.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                            && !x.message.contains(&x.code)
+                        {
+                            format!("{} ({})", x.message, x.code)
+                        } else {
+                            x.message
+                        }
+                    }
+                    None => format!("thrown: {value}"),
+                };
+                return (with_context(text, &context), position);
+            }
+            EvalAltResult::ErrorTerminated(..) => {
+                return ("cancelled (Ctrl-C); the session is still logged in".into(), position);
+            }
+            other => {
+                let text = other.to_string();
+                // Rhai appends " (line L, position C)"; the caret shows that instead.
+                let text = match text.rfind(" (line ") {
+                    Some(i) if text.ends_with(')') => text[..i].to_string(),
+                    _ => text,
+                };
+                return (with_context(text, &context), position);
+            }
+        }
+    }
+}
+
+fn with_context(text: String, functions: &[String]) -> String {
+    match functions.last() {
+        Some(f) => format!("{text} (in function {f})"),
+        None => text,
+    }
+}
+
+fn located(source_name: &str, source: &str, message: &str, pos: Position, colour: bool) -> String {
+    let paint = |s: &str, style: console::Style| {
+        if colour {
+            style.force_styling(true).apply_to(s).to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = format!("{} {message}", paint("error:", console::Style::new().red().bold()));
+    let (Some(line), Some(column)) = (pos.line(), pos.position()) else {
+        return out;
+    };
+    let Some(text) = source.lines().nth(line - 1) else {
+        return out;
+    };
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    out.push_str(&format!("\n{pad}--> {source_name}:{line}:{column}\n"));
+    out.push_str(&format!("{pad} |\n{number} | {text}\n"));
+    out.push_str(&format!(
+        "{pad} | {}{}",
+        " ".repeat(column.saturating_sub(1)),
+        paint("^", console::Style::new().red().bold())
+    ));
+    out
+}

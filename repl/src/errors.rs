@@ -1,0 +1,105 @@
+//! XenAPI and workflow failures as Rhai values: `try { … } catch (e) { e.code }`.
+
+use rhai::{Dynamic, Engine, EvalAltResult, Position};
+
+/// A failure a script can catch and inspect.
+#[derive(Debug, Clone)]
+pub struct XenError {
+    /// The XenAPI error code (`HOSTS_NOT_HOMOGENEOUS`), or for failures that are not XenAPI
+    /// ones: `TRANSPORT`, `TIMEOUT`, `TLS`, `PROTOCOL`, `INVALID_ARGUMENT`, `REFUSED`,
+    /// `INDETERMINATE`, `CANCELLED`.
+    pub code: String,
+    /// The error's parameters as sent (for `REFUSED`: every reason).
+    pub params: Vec<String>,
+    /// The XenAPI method that failed, when there was one.
+    pub method: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl XenError {
+    /// A failure raised by the shell itself.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        XenError {
+            code: code.into(),
+            params: Vec::new(),
+            method: String::new(),
+            message: message.into(),
+        }
+    }
+
+    /// An unknown argument value, e.g. a host name that matches nothing.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        XenError::new("INVALID_ARGUMENT", message)
+    }
+
+    /// The call was interrupted by Ctrl-C.
+    pub fn cancelled(what: &str) -> Self {
+        XenError::new(
+            "CANCELLED",
+            format!("{what} cancelled (the session is still logged in)"),
+        )
+    }
+
+    /// Wraps the error as a Rhai runtime error carrying this value.
+    pub fn into_rhai(self) -> Box<EvalAltResult> {
+        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(self), Position::NONE))
+    }
+}
+
+impl From<xenpool::Error> for XenError {
+    fn from(e: xenpool::Error) -> Self {
+        use xenpool::Error as E;
+        let message = e.to_string();
+        let (code, params, method) = match e {
+            E::Api(api) => (api.code.wire().to_string(), api.params, api.method),
+            E::Transport { .. } => ("TRANSPORT".into(), vec![], String::new()),
+            E::Timeout { method, .. } => ("TIMEOUT".into(), vec![], method),
+            E::Protocol(_) => ("PROTOCOL".into(), vec![], String::new()),
+            E::Tls { .. } => ("TLS".into(), vec![], String::new()),
+            E::InvalidArgument(_) => ("INVALID_ARGUMENT".into(), vec![], String::new()),
+            E::Refused { problems, .. } => ("REFUSED".into(), problems, String::new()),
+            E::Indeterminate { method, .. } => ("INDETERMINATE".into(), vec![], method),
+            _ => ("ERROR".into(), vec![], String::new()),
+        };
+        XenError {
+            code,
+            params,
+            method,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for XenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Shorthand for native functions.
+pub type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+/// Converts a library error into a catchable script error.
+pub fn raise(e: impl Into<XenError>) -> Box<EvalAltResult> {
+    e.into().into_rhai()
+}
+
+/// Registers `XenError` and its getters.
+pub fn register(engine: &mut Engine) {
+    engine
+        .register_type_with_name::<XenError>("XenError")
+        .register_get("code", |e: &mut XenError| e.code.clone())
+        .register_get("params", |e: &mut XenError| {
+            e.params
+                .iter()
+                .map(|p| Dynamic::from(p.clone()))
+                .collect::<rhai::Array>()
+        })
+        .register_get("method", |e: &mut XenError| e.method.clone())
+        .register_get("message", |e: &mut XenError| e.message.clone())
+        .register_fn("to_string", |e: &mut XenError| e.message.clone())
+        .register_fn("to_debug", |e: &mut XenError| {
+            format!("XenError({}: {})", e.code, e.message)
+        });
+}

@@ -1,0 +1,821 @@
+//! The shell's functions: one line per pool operation, and `xenapi(…)` for everything else.
+//! Each is a thin adapter from Rhai values to `xenpool::pool`; the documentation table
+//! [`FUNCTIONS`] feeds `:help` and tab completion.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
+use xenpool::generated::BondMode;
+use xenpool::meta::{self, Ty};
+use xenpool::pool::ops::{self, EjectOptions};
+use xenpool::pool::{HostAccess, PoolConnection, ValidateOptions};
+use xenpool::wire::Value;
+
+use crate::convert;
+use crate::display;
+use crate::errors::{Fallible, XenError, raise};
+use crate::objects::{self, BondProblem, Host, Outcome, Pool, Report, SimHost, Sr, Vm};
+use crate::progress::Reporter;
+use crate::state::State;
+
+/// One documented function.
+#[derive(Debug, Clone, Copy)]
+pub struct FnDoc {
+    /// Its name.
+    pub name: &'static str,
+    /// How to call it.
+    pub usage: &'static str,
+    /// The `:help` topic it belongs to.
+    pub topic: &'static str,
+    /// One sentence.
+    pub summary: &'static str,
+}
+
+macro_rules! docs {
+    ($( $name:literal, $topic:literal, $usage:literal, $summary:literal; )*) => {
+        /// Every shell function, for `:help` and completion.
+        pub const FUNCTIONS: &[FnDoc] = &[$(FnDoc { name: $name, usage: $usage, topic: $topic, summary: $summary }),*];
+    };
+}
+
+docs! {
+    "pool", "inspect", "pool()", "The connected pool: name, coordinator, hosts, HA, default SR.";
+    "hosts", "inspect", "hosts()", "Every host of the pool (a table; each has name, uuid, address, live, cpu_model, vms, ...).";
+    "host", "inspect", "host(name_or_uuid)", "One host of the pool.";
+    "host_list", "inspect", "host_list()", "Prints the hosts as `xe host-list` does.";
+    "vms", "inspect", "vms()", "Every VM (not templates, snapshots or control domains).";
+    "vm", "inspect", "vm(name_or_uuid)", "One VM.";
+    "srs", "inspect", "srs()", "Every storage repository, with the hosts it is plugged on.";
+    "connect", "connect", "connect(host) | connect(host, user, password)", "Switches the shell to another host or pool (follows the coordinator).";
+    "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
+    "validate_join", "join", "validate_join(host, user, password)", "Checks a host against this pool and reports every problem, not just the first.";
+    "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator.";
+    "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate}])", "Ejects a member (its VMs are evacuated first unless evacuate: false).";
+    "create_pool", "join", "create_pool(name, members [, #{description, force, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
+    "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
+    "check_bonds", "network", "check_bonds()", "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
+    "repair_bonds", "network", "repair_bonds([#{dry_run}])", "Rebuilds the bonds check_bonds() reports.";
+    "create_nfs_sr", "storage", "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])", "Shared NFS storage plugged on every host, made the pool's default SR.";
+    "migrate", "vms", "migrate(vm, host [, #{dry_run}])", "XenMotion: live-migrates a running VM to another host of the pool.";
+    "evacuate", "vms", "evacuate(host [, #{dry_run}])", "Moves every VM off a host.";
+    "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
+    "disable_ha", "ha", "disable_ha([#{dry_run}])", "Turns HA off.";
+    "recover_coordinator", "ha", "recover_coordinator(member [, user, password])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator.";
+    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
+    "xenapi", "xenapi", "xenapi(\"Class.method\", args...)", "Any XenAPI call; arguments and results are converted by the datamodel's types.";
+    "sim_hosts", "simulator", "sim_hosts()", "The simulated hosts (embedded simulator only).";
+    "sim_kill", "simulator", "sim_kill(host)", "Kills a simulated host (HA then elects a new coordinator).";
+    "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
+    "sim_latency", "simulator", "sim_latency(host, ms)", "Delays every reply of a simulated host.";
+}
+
+/// Options given as a map, checked against the names an operation knows.
+struct Options(Map);
+
+impl Options {
+    fn parse(map: Map, known: &[&str]) -> Fallible<Self> {
+        if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(XenError::invalid(format!(
+                "unknown option {k:?}; this function takes {}",
+                known.join(", ")
+            ))
+            .into_rhai());
+        }
+        Ok(Options(map))
+    }
+
+    fn flag(&self, key: &str) -> Fallible<bool> {
+        match self.0.get(key) {
+            None => Ok(false),
+            Some(v) => v.as_bool().map_err(|_| {
+                XenError::invalid(format!("option {key} must be true or false")).into_rhai()
+            }),
+        }
+    }
+
+    fn text(&self, key: &str) -> Fallible<Option<String>> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(v) => v.clone().into_string().map(Some).map_err(|_| {
+                XenError::invalid(format!("option {key} must be a string")).into_rhai()
+            }),
+        }
+    }
+}
+
+fn objects<T: Clone + 'static>(items: impl IntoIterator<Item = T>) -> Array {
+    items.into_iter().map(Dynamic::from).collect()
+}
+
+// ---- inspection ------------------------------------------------------------------------
+
+fn pool(s: &State) -> Fallible<Pool> {
+    Ok(Pool::from_snapshot(&s.snapshot()?))
+}
+
+fn hosts(s: &State) -> Fallible<Vec<Host>> {
+    let snap = s.snapshot()?;
+    let mut hosts: Vec<Host> = snap.hosts().iter().map(Host::from_view).collect();
+    hosts.sort_by(|a, b| (!a.coordinator, &a.name).cmp(&(!b.coordinator, &b.name)));
+    Ok(hosts)
+}
+
+fn host(s: &State, name: &str) -> Fallible<Host> {
+    let snap = s.snapshot()?;
+    let h = snap.find_host(name).map_err(raise)?;
+    Ok(Host::from_view(&h))
+}
+
+fn vms(s: &State) -> Fallible<Array> {
+    let snap = s.snapshot()?;
+    let mut vms: Vec<Vm> = snap
+        .vms()
+        .iter()
+        .filter(|v| {
+            !v.record.is_a_template && !v.record.is_control_domain && !v.record.is_a_snapshot
+        })
+        .map(Vm::from_view)
+        .collect();
+    vms.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(objects(vms))
+}
+
+fn vm(s: &State, name: &str) -> Fallible<Vm> {
+    let snap = s.snapshot()?;
+    let v = snap.find_vm(name).map_err(raise)?;
+    Ok(Vm::from_view(&v))
+}
+
+fn srs(s: &State) -> Fallible<Array> {
+    let snap = s.snapshot()?;
+    let default = snap.pool.default_sr.clone();
+    Ok(objects(
+        snap.srs()
+            .iter()
+            .map(|sr| Sr::from_view(sr, sr.r == default)),
+    ))
+}
+
+// ---- connecting ------------------------------------------------------------------------
+
+/// How to reach the connected host (as a join candidate or a new pool's coordinator).
+fn current_access(s: &State) -> HostAccess {
+    let pool = s.pool();
+    let conn = pool.connection();
+    HostAccess::new(
+        conn.url(),
+        conn.credentials().clone(),
+        (*conn.options()).clone(),
+    )
+}
+
+fn access(s: &State, host: &str, user: Option<&str>, password: Option<&str>) -> Fallible<HostAccess> {
+    if let Some(p) = password {
+        s.secrets.remember(p);
+    }
+    let endpoint = s.book.resolve(host).map_err(XenError::into_rhai)?;
+    endpoint.access(user, password).map_err(XenError::into_rhai)
+}
+
+fn open_pool(s: &State, target: &HostAccess) -> Fallible<PoolConnection> {
+    let (url, credentials, options) = (
+        target.url.clone(),
+        target.credentials.clone(),
+        target.options.clone(),
+    );
+    s.call(&format!("connecting to {url}"), async move {
+        PoolConnection::connect(&url, credentials, options).await
+    })
+}
+
+fn connect(s: &State, host: &str, user: Option<&str>, password: Option<&str>) -> Fallible<Pool> {
+    let target = access(s, host, user, password)?;
+    let pool = open_pool(s, &target)?;
+    s.switch(pool);
+    self::pool(s)
+}
+
+fn read_password(s: &State, prompt: &str) -> Fallible<String> {
+    if s.out.is_captured() {
+        return Err(XenError::invalid("password() needs a terminal").into_rhai());
+    }
+    let p = rpassword::prompt_password(prompt)
+        .map_err(|e| XenError::invalid(format!("cannot read a password: {e}")).into_rhai())?;
+    s.secrets.remember(&p);
+    Ok(p)
+}
+
+// ---- joining ---------------------------------------------------------------------------
+
+fn validate_join(s: &State, host: &str, user: Option<&str>, password: Option<&str>) -> Fallible<Report> {
+    let candidate = access(s, host, user, password)?;
+    let pool = s.pool();
+    let report = s.call(&format!("checking {host}"), async move {
+        xenpool::pool::validate_join(
+            &pool,
+            &candidate.url,
+            &candidate.credentials,
+            &ValidateOptions {
+                connect: candidate.options.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+    })?;
+    Ok(Report::from_report(&report))
+}
+
+fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["force", "dry_run"])?;
+    let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
+    let coordinator = access(s, master, Some(user), Some(password))?;
+    let candidate = current_access(s);
+    let pool = open_pool(s, &coordinator)?;
+    let (options, progress) = Reporter::start(&s.out, "join", dry_run);
+    let joining = pool.clone();
+    let result = s.call("pool_join", async move {
+        xenpool::pool::join(&joining, &candidate, force, &options).await
+    });
+    progress.finish();
+    let outcome = result?;
+    let summary = format!(
+        "{} joined the pool (coordinator {}){}",
+        outcome.report.candidate.name,
+        outcome.report.pool.coordinator.name,
+        outcome
+            .notes
+            .iter()
+            .map(|n| format!("\n  note: {n}"))
+            .collect::<String>()
+    );
+    let result = Outcome::new(&outcome.plan, outcome.executed, summary, outcome.notes.clone());
+    if outcome.executed {
+        // The candidate's own session died with its database; carry on with the pool.
+        s.switch(pool);
+    }
+    Ok(result)
+}
+
+fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["dry_run", "evacuate"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let evacuate = match opts.0.get("evacuate") {
+        None => EjectOptions::default().evacuate,
+        Some(_) => opts.flag("evacuate")?,
+    };
+    let pool = s.pool();
+    let (options, progress) = Reporter::start(&s.out, "eject", dry_run);
+    let name = host.to_string();
+    let result = s.call("pool_eject", async move {
+        ops::eject(&pool, &name, &EjectOptions { evacuate }, &options).await
+    });
+    progress.finish();
+    let o = result?;
+    let mut summary = format!("{host} ejected; it reboots as a standalone host");
+    if !o.evacuated.is_empty() {
+        summary.push_str(&format!(" (VMs moved off first: {})", o.evacuated.join(", ")));
+    }
+    Ok(Outcome::new(&o.plan, o.executed, summary, o.evacuated))
+}
+
+fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
+    if let Ok(name) = member.clone().into_string() {
+        return access(s, &name, None, None);
+    }
+    let Some(map) = member.clone().try_cast::<Map>() else {
+        return Err(XenError::invalid(format!(
+            "a member is a host name, an address or #{{host, user, password}}, not {}",
+            member.type_name()
+        ))
+        .into_rhai());
+    };
+    let opts = Options::parse(map, &["host", "user", "password"])?;
+    let host = opts
+        .text("host")?
+        .ok_or_else(|| XenError::invalid("a member map needs `host`").into_rhai())?;
+    let user = opts.text("user")?;
+    let password = opts.text("password")?;
+    access(s, &host, user.as_deref(), password.as_deref())
+}
+
+fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["description", "force", "dry_run"])?;
+    let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
+    let description = opts.text("description")?.unwrap_or_default();
+    let members: Vec<HostAccess> = members
+        .iter()
+        .map(|m| member_access(s, m))
+        .collect::<Fallible<_>>()?;
+    let master = current_access(s);
+    let (options, progress) = Reporter::start(&s.out, "create pool", dry_run);
+    let pool_name = name.to_string();
+    let result = s.call("create_pool", async move {
+        xenpool::pool::create_pool(&pool_name, &description, &master, &members, force, &options)
+            .await
+    });
+    progress.finish();
+    let (pool, o) = result?;
+    let mut summary = format!("pool {name:?} created");
+    if !o.joined.is_empty() {
+        summary.push_str(&format!("; joined: {}", o.joined.join(", ")));
+    }
+    let outcome = Outcome::new(&o.plan, o.executed, summary.clone(), o.joined.clone());
+    if o.executed {
+        s.switch(pool);
+    }
+    if let Some((host, reason)) = &o.failed {
+        let mut message = format!("{summary}; {host} failed: {reason}");
+        if !o.not_attempted.is_empty() {
+            message.push_str(&format!("; not attempted: {}", o.not_attempted.join(", ")));
+        }
+        let mut e = XenError::new("POOL_INCOMPLETE", message);
+        e.params = vec![host.clone(), reason.clone()];
+        return Err(e.into_rhai());
+    }
+    Ok(outcome)
+}
+
+// ---- networking, storage, VMs, HA -------------------------------------------------------
+
+fn create_bond(s: &State, devices: Array, mode: &str, network: &str, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["dry_run"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let devices: Vec<String> = devices
+        .into_iter()
+        .map(|d| d.into_string().map_err(|_| XenError::invalid("devices are names such as \"eth2\"").into_rhai()))
+        .collect::<Fallible<_>>()?;
+    let mode = match BondMode::from_wire(mode) {
+        BondMode::Unknown(m) => {
+            return Err(XenError::invalid(format!(
+                "bond mode {m:?} is not one of: balance-slb, active-backup, lacp"
+            ))
+            .into_rhai());
+        }
+        known => known,
+    };
+    let pool = s.pool();
+    let network = network.to_string();
+    let (options, progress) = Reporter::start(&s.out, "bond", dry_run);
+    let result = s.call("create_bond", async move {
+        let names: Vec<&str> = devices.iter().map(String::as_str).collect();
+        ops::create_bond(&pool, &names, mode, &network, &options).await
+    });
+    progress.finish();
+    let o = result?;
+    let items: Vec<String> = o
+        .bonds
+        .iter()
+        .map(|b| format!("{}: {} ({})", b.host, b.bond, b.members.join("+")))
+        .collect();
+    let summary = format!("bond on network {:?}: {}", o.network, items.join("; "));
+    Ok(Outcome::new(&o.plan, o.executed, summary, items))
+}
+
+fn check_bonds(s: &State) -> Fallible<Array> {
+    let snap = s.snapshot()?;
+    Ok(objects(ops::check_bonds(&snap).iter().map(BondProblem::from)))
+}
+
+fn repair_bonds(s: &State, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["dry_run"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let pool = s.pool();
+    let (options, progress) = Reporter::start(&s.out, "repair bonds", dry_run);
+    let result = s.call("repair_bonds", async move { ops::repair_bonds(&pool, &options).await });
+    progress.finish();
+    let o = result?;
+    let items: Vec<String> = o.problems.iter().map(|p| p.host.clone()).collect();
+    let summary = if items.is_empty() {
+        "every bond already matches the coordinator's".to_string()
+    } else {
+        format!("bonds rebuilt on: {}", items.join(", "))
+    };
+    Ok(Outcome::new(&o.plan, o.executed, summary, items))
+}
+
+fn create_nfs_sr(s: &State, name: &str, server: &str, path: &str, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["nfs_version", "dry_run"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let version = opts.text("nfs_version")?;
+    let pool = s.pool();
+    let (n, sv, p) = (name.to_string(), server.to_string(), path.to_string());
+    let (options, progress) = Reporter::start(&s.out, "NFS SR", dry_run);
+    let result = s.call("create_nfs_sr", async move {
+        ops::create_nfs_sr(&pool, &n, &sv, &p, version.as_deref(), &options).await
+    });
+    progress.finish();
+    let o = result?;
+    let summary = format!("SR {name:?} ({server}:{path}) plugged on every host and made the default");
+    Ok(Outcome::new(&o.plan, o.executed, summary, o.sr.into_iter().collect()))
+}
+
+/// A host, VM or SR argument given as a name, uuid or object (objects by uuid).
+fn name_of(value: &Dynamic) -> Fallible<String> {
+    if let Ok(text) = value.clone().into_string() {
+        return Ok(text);
+    }
+    if let Some(h) = value.clone().try_cast::<Host>() {
+        return Ok(h.uuid);
+    }
+    if let Some(v) = value.clone().try_cast::<Vm>() {
+        return Ok(v.uuid);
+    }
+    if let Some(sr) = value.clone().try_cast::<Sr>() {
+        return Ok(sr.uuid);
+    }
+    Err(XenError::invalid(format!(
+        "expected a name, uuid or object, not {}",
+        value.type_name()
+    ))
+    .into_rhai())
+}
+
+fn moves(s: &State, what: &str, target: &str, host: Option<&str>, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["dry_run"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let pool = s.pool();
+    let (options, progress) = Reporter::start(&s.out, what, dry_run);
+    let (t, h) = (target.to_string(), host.map(str::to_string));
+    let result = s.call(what, async move {
+        match h {
+            Some(h) => ops::migrate(&pool, &t, &h, &options).await,
+            None => ops::evacuate(&pool, &t, &options).await,
+        }
+    });
+    progress.finish();
+    let o = result?;
+    let items: Vec<String> = o.moved.iter().map(|(vm, to)| format!("{vm} -> {to}")).collect();
+    let summary = if items.is_empty() {
+        "nothing to move".to_string()
+    } else {
+        format!("moved: {}", items.join(", "))
+    };
+    Ok(Outcome::new(&o.plan, o.executed, summary, items))
+}
+
+fn enable_ha(s: &State, sr: Option<&str>, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["dry_run"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let pool = s.pool();
+    let sr = sr.map(str::to_string);
+    let (options, progress) = Reporter::start(&s.out, "enable HA", dry_run);
+    let result = s.call("enable_ha", async move {
+        ops::enable_ha(&pool, sr.as_deref(), &options).await
+    });
+    progress.finish();
+    let o = result?;
+    let summary = format!(
+        "HA enabled; the pool tolerates {} host failure(s)",
+        o.failures_to_tolerate
+    );
+    Ok(Outcome::new(&o.plan, o.executed, summary, vec![]))
+}
+
+fn disable_ha(s: &State, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["dry_run"])?;
+    let dry_run = opts.flag("dry_run")?;
+    let pool = s.pool();
+    let (options, progress) = Reporter::start(&s.out, "disable HA", dry_run);
+    let result = s.call("disable_ha", async move { ops::disable_ha(&pool, &options).await });
+    progress.finish();
+    let plan = result?;
+    Ok(Outcome::new(&plan, !dry_run, "HA disabled", vec![]))
+}
+
+fn recover_coordinator(s: &State, member: &str, user: Option<&str>, password: Option<&str>) -> Fallible<Outcome> {
+    let target = access(s, member, user, password)?;
+    let (options, progress) = Reporter::start(&s.out, "recover", false);
+    let result = s.call("recover_coordinator", async move {
+        ops::recover_lost_coordinator(&target.url, target.credentials, target.options, &options)
+            .await
+    });
+    progress.finish();
+    let (pool, o) = result?;
+    s.switch(pool);
+    let summary = format!(
+        "{member} is the coordinator now; members recovered: {}",
+        if o.recovered.is_empty() { "none".into() } else { o.recovered.join(", ") }
+    );
+    Ok(Outcome::new(&o.plan, true, summary, o.recovered))
+}
+
+// ---- events ----------------------------------------------------------------------------
+
+/// The wire class and reference of an object given to `wait_for`.
+fn object_identity(target: &Dynamic) -> Option<(&'static str, String)> {
+    if let Some(h) = target.clone().try_cast::<Host>() {
+        return Some(("host", h.reference));
+    }
+    if let Some(v) = target.clone().try_cast::<Vm>() {
+        return Some(("VM", v.reference));
+    }
+    if let Some(sr) = target.clone().try_cast::<Sr>() {
+        return Some(("SR", sr.reference));
+    }
+    target
+        .clone()
+        .try_cast::<Pool>()
+        .map(|p| ("pool", p.reference))
+}
+
+fn wait_for(
+    s: &State,
+    ctx: &NativeCallContext,
+    class: &str,
+    reference: &str,
+    predicate: &FnPtr,
+    timeout_secs: f64,
+) -> Fallible<Dynamic> {
+    if !timeout_secs.is_finite() || timeout_secs <= 0.0 {
+        return Err(XenError::invalid("the timeout is a positive number of seconds").into_rhai());
+    }
+    let cache = s.cache(class)?;
+    let failure: std::cell::RefCell<Option<Box<rhai::EvalAltResult>>> = Default::default();
+    let class_name = class.to_string();
+    let test = |record: &Value| {
+        let map = match record.clone() {
+            Value::Struct(fields) => convert::record_from_wire(&class_name, fields),
+            other => convert::from_wire(None, other),
+        };
+        match predicate.call_within_context::<Dynamic>(ctx, (map,)) {
+            Ok(v) => match v.as_bool() {
+                Ok(b) => b,
+                Err(_) => {
+                    *failure.borrow_mut() = Some(
+                        XenError::invalid("the wait_for condition must return true or false")
+                            .into_rhai(),
+                    );
+                    true
+                }
+            },
+            Err(e) => {
+                *failure.borrow_mut() = Some(e);
+                true
+            }
+        }
+    };
+    let timeout = Duration::from_secs_f64(timeout_secs);
+    let record = s.call(&format!("waiting for {class} {reference}"), async {
+        cache.wait_until(class, reference, test, timeout).await
+    })?;
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    Ok(match record {
+        Value::Struct(fields) => convert::record_from_wire(class, fields),
+        other => convert::from_wire(None, other),
+    })
+}
+
+/// A reference for `class` from a reference, uuid or name.
+fn lookup(s: &State, class: &str, key: &str) -> Fallible<String> {
+    if key.starts_with("OpaqueRef:") {
+        return Ok(key.to_string());
+    }
+    let pool = s.pool();
+    let looks_like_uuid = key.len() == 36 && key.chars().filter(|c| *c == '-').count() == 4;
+    let has_names = meta::api()
+        .message(class, "get_by_name_label")
+        .is_some();
+    let (method, by) = if looks_like_uuid || !has_names {
+        (format!("{class}.get_by_uuid"), "uuid")
+    } else {
+        (format!("{class}.get_by_name_label"), "name")
+    };
+    let arg = key.to_string();
+    let call = method.clone();
+    let found: Value = s.call(&method, async move {
+        use xenpool::Caller;
+        pool.call::<Value>(&call, true, vec![Value::String(arg)]).await
+    })?;
+    let refs: Vec<String> = match found {
+        Value::String(r) => vec![r],
+        Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    };
+    match refs.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(XenError::invalid(format!("no {class} with {by} {key:?}")).into_rhai()),
+        many => Err(XenError::invalid(format!(
+            "{} {class} objects are named {key:?}; use a uuid or reference",
+            many.len()
+        ))
+        .into_rhai()),
+    }
+}
+
+// ---- the whole API ---------------------------------------------------------------------
+
+fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
+    let api = meta::api();
+    let Some((_, message, is_async)) = api.method(method) else {
+        let lower = method.to_ascii_lowercase();
+        let prefix = lower.split('.').next().unwrap_or_default().to_string();
+        let hint = api
+            .classes
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&prefix))
+            .map(|c| format!(" (class {} exists: its messages complete with Tab)", c.name))
+            .unwrap_or_default();
+        return Err(XenError::invalid(format!("no XenAPI method {method:?}{hint}")).into_rhai());
+    };
+    if args.len() != message.params.len() {
+        let names: Vec<&str> = message.params.iter().map(|p| p.name).collect();
+        return Err(XenError::invalid(format!(
+            "{method} takes {} argument(s) ({}), not {}",
+            names.len(),
+            names.join(", "),
+            args.len()
+        ))
+        .into_rhai());
+    }
+    let mut params = Vec::with_capacity(args.len());
+    for (p, a) in message.params.iter().zip(args) {
+        let what = format!("{method} argument {:?}", p.name);
+        let mut v = convert::to_wire(&what, &p.ty, a).map_err(XenError::into_rhai)?;
+        if let (Ty::Ref(target), Value::String(text)) = (&p.ty, &v)
+            && !text.starts_with("OpaqueRef:")
+            && convert::object_reference(a).is_none()
+        {
+            v = Value::String(lookup(s, target, text)?);
+        }
+        if p.name.to_ascii_lowercase().contains("password")
+            && let Value::String(secret) = &v
+        {
+            s.secrets.remember(secret);
+        }
+        params.push(v);
+    }
+    let pool = s.pool();
+    let wire = method.to_string();
+    let session = message.session;
+    let result: Value = s.call(method, async move {
+        use xenpool::Caller;
+        pool.call::<Value>(&wire, session, params).await
+    })?;
+    if is_async {
+        return Ok(convert::from_wire(None, result));
+    }
+    match &message.result {
+        // A void message answers with an empty string.
+        None => Ok(Dynamic::UNIT),
+        Some(ty) => Ok(convert::from_wire(Some(ty), result)),
+    }
+}
+
+// ---- the simulator ---------------------------------------------------------------------
+
+fn sim<'a>(s: &'a State) -> Fallible<&'a xenpool_sim::Simulator> {
+    s.book.sim().ok_or_else(|| {
+        XenError::invalid("this works on the embedded simulator only (start with --sim)")
+            .into_rhai()
+    })
+}
+
+fn sim_error(e: xenpool_sim::SimError) -> Box<rhai::EvalAltResult> {
+    XenError::invalid(e.to_string()).into_rhai()
+}
+
+fn sim_hosts(s: &State) -> Fallible<Array> {
+    let sim = sim(s)?;
+    let all = sim.hosts();
+    Ok(objects(all.iter().map(|h| SimHost {
+        name: h.name.clone(),
+        address: h.address.clone(),
+        url: h.url.clone(),
+        alive: h.alive,
+        coordinator: match &h.master_address {
+            None => "(itself)".into(),
+            Some(a) => all
+                .iter()
+                .find(|c| &c.address == a || format!("{}:{}", c.address, c.port) == *a)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| a.clone()),
+        },
+    })))
+}
+
+/// Registers every function on `engine`.
+pub fn register(engine: &mut Engine, state: &Rc<State>) {
+    objects::register(engine);
+    crate::errors::register(engine);
+
+    macro_rules! f {
+        ($name:literal, |$s:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
+            let st = state.clone();
+            engine.register_fn($name, move |$($arg: $ty),*| { let $s: &State = &st; $body });
+        }};
+    }
+    macro_rules! ctx {
+        ($name:literal, |$s:ident, $ctx:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
+            let st = state.clone();
+            engine.register_fn($name, move |$ctx: NativeCallContext, $($arg: $ty),*| { let $s: &State = &st; $body });
+        }};
+    }
+
+    f!("pool", |s| pool(s));
+    f!("hosts", |s| hosts(s).map(objects));
+    f!("host", |s, name: &str| host(s, name));
+    f!("host_list", |s| {
+        let list = display::host_list(&hosts(s)?);
+        s.out.line(list.trim_end());
+        Ok::<_, Box<rhai::EvalAltResult>>(())
+    });
+    f!("vms", |s| vms(s));
+    f!("vm", |s, name: &str| vm(s, name));
+    f!("srs", |s| srs(s));
+
+    f!("connect", |s, host: &str| connect(s, host, None, None));
+    f!("connect", |s, host: &str, user: &str, password: &str| connect(s, host, Some(user), Some(password)));
+    f!("password", |s| read_password(s, "Password: "));
+    f!("password", |s, prompt: &str| read_password(s, prompt));
+
+    f!("validate_join", |s, host: &str| validate_join(s, host, None, None));
+    f!("validate_join", |s, host: &str, user: &str, password: &str| validate_join(s, host, Some(user), Some(password)));
+    f!("pool_join", |s, master: &str, user: &str, password: &str| pool_join(s, master, user, password, Map::new()));
+    f!("pool_join", |s, master: &str, user: &str, password: &str, opts: Map| pool_join(s, master, user, password, opts));
+    f!("pool_eject", |s, host: Dynamic| pool_eject(s, &name_of(&host)?, Map::new()));
+    f!("pool_eject", |s, host: Dynamic, opts: Map| pool_eject(s, &name_of(&host)?, opts));
+    f!("create_pool", |s, name: &str, members: Array| create_pool(s, name, members, Map::new()));
+    f!("create_pool", |s, name: &str, members: Array, opts: Map| create_pool(s, name, members, opts));
+
+    f!("create_bond", |s, devices: Array, mode: &str, network: &str| create_bond(s, devices, mode, network, Map::new()));
+    f!("create_bond", |s, devices: Array, mode: &str, network: &str, opts: Map| create_bond(s, devices, mode, network, opts));
+    f!("check_bonds", |s| check_bonds(s));
+    f!("repair_bonds", |s| repair_bonds(s, Map::new()));
+    f!("repair_bonds", |s, opts: Map| repair_bonds(s, opts));
+    f!("create_nfs_sr", |s, name: &str, server: &str, path: &str| create_nfs_sr(s, name, server, path, Map::new()));
+    f!("create_nfs_sr", |s, name: &str, server: &str, path: &str, opts: Map| create_nfs_sr(s, name, server, path, opts));
+    f!("migrate", |s, vm: Dynamic, host: Dynamic| moves(s, "migrate", &name_of(&vm)?, Some(&name_of(&host)?), Map::new()));
+    f!("migrate", |s, vm: Dynamic, host: Dynamic, opts: Map| moves(s, "migrate", &name_of(&vm)?, Some(&name_of(&host)?), opts));
+    f!("evacuate", |s, host: Dynamic| moves(s, "evacuate", &name_of(&host)?, None, Map::new()));
+    f!("evacuate", |s, host: Dynamic, opts: Map| moves(s, "evacuate", &name_of(&host)?, None, opts));
+    f!("enable_ha", |s| enable_ha(s, None, Map::new()));
+    f!("enable_ha", |s, sr: &str| enable_ha(s, Some(sr), Map::new()));
+    f!("enable_ha", |s, opts: Map| enable_ha(s, None, opts));
+    f!("enable_ha", |s, sr: &str, opts: Map| enable_ha(s, Some(sr), opts));
+    f!("disable_ha", |s| disable_ha(s, Map::new()));
+    f!("disable_ha", |s, opts: Map| disable_ha(s, opts));
+    f!("recover_coordinator", |s, member: &str| recover_coordinator(s, member, None, None));
+    f!("recover_coordinator", |s, member: &str, user: &str, password: &str| recover_coordinator(s, member, Some(user), Some(password)));
+
+
+    ctx!("wait_for", |s, ctx, target: Dynamic, predicate: FnPtr| {
+        let (class, r) = object_identity(&target).ok_or_else(|| XenError::invalid("wait_for takes a host, VM, SR or pool object, or (class, name, condition)").into_rhai())?;
+        wait_for(s, &ctx, class, &r, &predicate, 60.0)
+    });
+    ctx!("wait_for", |s, ctx, target: Dynamic, predicate: FnPtr, timeout: Dynamic| {
+        let (class, r) = object_identity(&target).ok_or_else(|| XenError::invalid("wait_for takes a host, VM, SR or pool object, or (class, name, condition)").into_rhai())?;
+        wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
+    });
+    ctx!("wait_for", |s, ctx, class: &str, key: &str, predicate: FnPtr| {
+        let class = wire_class(class)?;
+        let r = lookup(s, class, key)?;
+        wait_for(s, &ctx, class, &r, &predicate, 60.0)
+    });
+    ctx!("wait_for", |s, ctx, class: &str, key: &str, predicate: FnPtr, timeout: Dynamic| {
+        let class = wire_class(class)?;
+        let r = lookup(s, class, key)?;
+        wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
+    });
+
+    f!("xenapi", |s, m: &str| xenapi(s, m, &[]));
+    f!("xenapi", |s, m: &str, a: Dynamic| xenapi(s, m, &[a]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic| xenapi(s, m, &[a, b]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic| xenapi(s, m, &[a, b, c]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic| xenapi(s, m, &[a, b, c, d]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic| xenapi(s, m, &[a, b, c, d, e]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic, g: Dynamic| xenapi(s, m, &[a, b, c, d, e, g]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic, g: Dynamic, h: Dynamic| xenapi(s, m, &[a, b, c, d, e, g, h]));
+
+    f!("sim_hosts", |s| sim_hosts(s));
+    f!("sim_kill", |s, host: &str| {
+        let sim = sim(s)?.clone();
+        let name = host.to_string();
+        s.run("sim_kill", async move { sim.kill(&name) })?.map_err(sim_error)
+    });
+    f!("sim_restart", |s, host: &str| {
+        let sim = sim(s)?.clone();
+        let name = host.to_string();
+        s.run("sim_restart", async move { sim.restart(&name).await })?.map_err(sim_error)
+    });
+    f!("sim_latency", |s, host: &str, ms: i64| {
+        let latency = Duration::from_millis(ms.max(0) as u64);
+        sim(s)?.set_latency(host, latency).map_err(sim_error)
+    });
+}
+
+fn seconds(v: &Dynamic) -> Fallible<f64> {
+    v.as_float()
+        .or_else(|_| v.as_int().map(|i| i as f64))
+        .map_err(|_| XenError::invalid("the timeout is a number of seconds").into_rhai())
+}
+
+/// The datamodel's spelling of a class name typed in any case (`vm` → `VM`).
+fn wire_class(name: &str) -> Fallible<&'static str> {
+    meta::api()
+        .class_ignore_case(name)
+        .map(|c| c.name)
+        .ok_or_else(|| XenError::invalid(format!("no XenAPI class {name:?}")).into_rhai())
+}

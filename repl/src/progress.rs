@@ -1,0 +1,62 @@
+//! Progress of pool operations: a bar on a terminal, `[step/total]` lines otherwise.
+
+use std::sync::{Arc, Mutex};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use xenpool::pool::{OpOptions, ProgressEvent};
+
+use crate::output::Output;
+
+/// Progress reporting for one operation; finish it when the operation ends.
+pub struct Reporter {
+    bar: Arc<Mutex<Option<ProgressBar>>>,
+}
+
+impl Reporter {
+    /// Options for an operation named `what` (a dry run changes nothing and shows no bar).
+    pub fn start(out: &Output, what: &str, dry_run: bool) -> (OpOptions, Reporter) {
+        let bar: Arc<Mutex<Option<ProgressBar>>> = Arc::new(Mutex::new(None));
+        let reporter = Reporter { bar: bar.clone() };
+        let mut options = OpOptions {
+            dry_run,
+            ..Default::default()
+        };
+        if dry_run {
+            return (options, reporter);
+        }
+        let what = what.to_string();
+        if out.colour {
+            options = options.with_progress(move |e: &ProgressEvent| {
+                let mut slot = bar.lock().unwrap_or_else(|p| p.into_inner());
+                let b = slot.get_or_insert_with(|| {
+                    let b = ProgressBar::new(e.total as u64);
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix:.bold} [{bar:24.cyan/blue}] {pos}/{len} {wide_msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    b.set_prefix(what.clone());
+                    b
+                });
+                b.set_length(e.total as u64);
+                b.set_position(e.step as u64);
+                b.set_message(e.message.clone());
+            });
+        } else {
+            let out = out.clone();
+            options = options.with_progress(move |e: &ProgressEvent| {
+                out.note(&format!("  [{}/{}] {}", e.step, e.total, e.message));
+            });
+        }
+        (options, reporter)
+    }
+
+    /// Removes the bar (the outcome is printed instead).
+    pub fn finish(self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! A shell session: the Rhai engine with the xenpool functions, the variables and functions
+//! defined so far, and evaluation of one entry (a line, a block, a script).
+
+use std::rc::Rc;
+
+use rhai::{AST, Dynamic, Engine, EvalAltResult, ParseErrorType, Scope};
+
+use crate::cancel::Epoch;
+use crate::display;
+use crate::functions;
+use crate::output::Output;
+use crate::state::State;
+
+/// Why an entry produced no value.
+#[derive(Debug)]
+pub enum Failure {
+    /// The text does not parse (rendered with the line and a caret).
+    Syntax(String),
+    /// It ran and failed (rendered likewise).
+    Runtime(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Syntax(s) | Failure::Runtime(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The engine and everything an interactive session or a script accumulates.
+pub struct Shell {
+    engine: Engine,
+    scope: Scope<'static>,
+    functions: AST,
+    state: Rc<State>,
+}
+
+impl Shell {
+    /// A shell on `state`; `args` become the script's `ARGS` array.
+    pub fn new(state: Rc<State>, args: Vec<String>) -> Self {
+        let mut engine = Engine::new();
+        functions::register(&mut engine, &state);
+        let out = state.out.clone();
+        engine.on_print(move |text| out.line(text));
+        let out = state.out.clone();
+        engine.on_debug(move |text, _, pos| out.note(&format!("[debug {pos}] {text}")));
+        let watched = state.clone();
+        engine.on_progress(move |_| {
+            watched
+                .epoch
+                .get()
+                .is_cancelled()
+                .then(|| Dynamic::from("cancelled"))
+        });
+        let mut scope = Scope::new();
+        scope.push_constant(
+            "ARGS",
+            args.into_iter().map(Dynamic::from).collect::<rhai::Array>(),
+        );
+        Shell {
+            engine,
+            scope,
+            functions: AST::empty(),
+            state,
+        }
+    }
+
+    /// The engine (for completion and redaction, which parse entries).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &Rc<State> {
+        &self.state
+    }
+
+    /// Names of the variables defined so far.
+    pub fn variables(&self) -> Vec<String> {
+        self.scope.iter().map(|(name, _, _)| name.to_string()).collect()
+    }
+
+    /// Names of the script functions defined so far.
+    pub fn script_functions(&self) -> Vec<String> {
+        self.functions
+            .iter_functions()
+            .map(|f| f.name.to_string())
+            .collect()
+    }
+
+    /// True when `text` is the start of an entry that needs more lines (an open block,
+    /// bracket or string).
+    pub fn is_incomplete(&self, text: &str) -> bool {
+        match self.engine.compile_with_scope(&self.scope, text) {
+            Ok(_) => false,
+            Err(e) => matches!(
+                e.err_type(),
+                ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..)
+            ) || matches!(e.err_type(), ParseErrorType::BadInput(l) if l.to_string().contains("Open string")),
+        }
+    }
+
+    /// Evaluates one entry. `name` labels error locations (`<input>` or a script path).
+    pub fn eval(&mut self, name: &str, text: &str) -> Result<Dynamic, Failure> {
+        let colour = self.state.out.colour;
+        let ast = self
+            .engine
+            .compile_with_scope(&self.scope, text)
+            .map_err(|e| Failure::Syntax(display::parse_error(name, text, &e, colour)))?;
+        let program = self.functions.merge(&ast);
+        self.state.epoch.set(Epoch::now());
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
+        // Keep the functions defined by this entry, not its statements.
+        let mut functions = program;
+        functions.clear_statements();
+        self.functions = functions;
+        result.map_err(|e| Failure::Runtime(self.render(name, text, &e)))
+    }
+
+    fn render(&self, name: &str, text: &str, e: &EvalAltResult) -> String {
+        display::error(name, text, e, self.state.out.colour)
+    }
+
+    /// Evaluates an entry and prints its value or its error; true when it succeeded.
+    pub fn eval_and_show(&mut self, name: &str, text: &str) -> bool {
+        match self.eval(name, text) {
+            Ok(value) => {
+                display::show(&self.state.out, &value);
+                true
+            }
+            Err(failure) => {
+                self.state.out.note(&failure.to_string());
+                false
+            }
+        }
+    }
+
+    /// Output written so far (when capturing).
+    pub fn take_output(&self) -> String {
+        self.state.out.take()
+    }
+
+    /// The output channel.
+    pub fn out(&self) -> &Output {
+        &self.state.out
+    }
+}

@@ -1,0 +1,143 @@
+//! What every shell function shares: the pool connection, the host book, the remembered
+//! secrets, the output, and the Ctrl-C epoch of the command running now.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use xenpool::pool::{ObjectCache, PoolConnection, PoolSnapshot};
+
+use crate::cancel::Epoch;
+use crate::errors::{Fallible, XenError, raise};
+use crate::hostbook::HostBook;
+use crate::output::Output;
+use crate::secrets::Secrets;
+
+/// The shell's live state.
+pub struct State {
+    pool: RefCell<PoolConnection>,
+    /// Resolves host arguments.
+    pub book: HostBook,
+    /// Passwords seen this session.
+    pub secrets: Secrets,
+    /// Where results go.
+    pub out: Output,
+    /// When the running command started (Ctrl-C after it cancels it).
+    pub epoch: Cell<Epoch>,
+    caches: RefCell<HashMap<String, Rc<ObjectCache>>>,
+    names: RefCell<Option<(Instant, Vec<String>)>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("coordinator", &self.pool.borrow().coordinator_address())
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    /// State around a connected pool.
+    pub fn new(pool: PoolConnection, book: HostBook, secrets: Secrets, out: Output) -> Self {
+        State {
+            pool: RefCell::new(pool),
+            book,
+            secrets,
+            out,
+            epoch: Cell::new(Epoch::now()),
+            caches: RefCell::new(HashMap::new()),
+            names: RefCell::new(None),
+        }
+    }
+
+    /// The current pool connection (cheap to clone; clones share the session).
+    pub fn pool(&self) -> PoolConnection {
+        self.pool.borrow().clone()
+    }
+
+    /// Switches to another pool (after a join, a new pool or a recovery). The old
+    /// session is logged out.
+    pub fn switch(&self, pool: PoolConnection) {
+        let old = self.pool.replace(pool);
+        self.caches.borrow_mut().clear();
+        *self.names.borrow_mut() = None;
+        let _ = self.run_quietly(async move { old.close().await });
+    }
+
+    /// Runs `future` on the shared runtime; Ctrl-C abandons it with a `CANCELLED` error.
+    pub fn run<F: Future>(&self, what: &str, future: F) -> Fallible<F::Output> {
+        let epoch = self.epoch.get();
+        match xenpool::blocking::block_on(epoch.run(future)) {
+            Ok(Some(out)) => Ok(out),
+            Ok(None) => Err(XenError::cancelled(what).into_rhai()),
+            Err(e) => Err(raise(e)),
+        }
+    }
+
+    /// Runs a fallible library call.
+    pub fn call<T, F: Future<Output = xenpool::Result<T>>>(
+        &self,
+        what: &str,
+        future: F,
+    ) -> Fallible<T> {
+        self.run(what, future)?.map_err(raise)
+    }
+
+    /// Best effort, bounded to a few seconds, errors ignored (logouts, completion data).
+    pub fn run_quietly<T, F: Future<Output = xenpool::Result<T>>>(&self, future: F) -> Option<T> {
+        // Built inside the runtime: a timer needs its clock.
+        let bounded = async move { tokio::time::timeout(Duration::from_secs(3), future).await };
+        match xenpool::blocking::block_on(self.epoch.get().run(bounded)) {
+            Ok(Some(Ok(Ok(v)))) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A fresh snapshot of the pool.
+    pub fn snapshot(&self) -> Fallible<PoolSnapshot> {
+        let pool = self.pool();
+        self.call("reading the pool", async move { PoolSnapshot::fetch(&pool).await })
+    }
+
+    /// The event-fed object cache for `class` (wire name), started on first use.
+    pub fn cache(&self, class: &str) -> Fallible<Rc<ObjectCache>> {
+        let key = class.to_ascii_lowercase();
+        if let Some(cache) = self.caches.borrow().get(&key) {
+            return Ok(cache.clone());
+        }
+        let pool = self.pool();
+        let wire = class.to_string();
+        let cache = Rc::new(self.call("starting the event cache", async move {
+            ObjectCache::start(pool, &[wire.as_str()]).await
+        })?);
+        self.caches.borrow_mut().insert(key, cache.clone());
+        Ok(cache)
+    }
+
+    /// Host and VM names of the pool plus simulated hosts, for completion (refreshed at
+    /// most every few seconds; never blocks long).
+    pub fn completion_names(&self) -> Vec<String> {
+        if let Some((at, names)) = &*self.names.borrow()
+            && at.elapsed() < Duration::from_secs(5)
+        {
+            return names.clone();
+        }
+        let pool = self.pool();
+        let mut names = self.book.names();
+        if let Some(snap) = self.run_quietly(async move { PoolSnapshot::fetch(&pool).await }) {
+            names.extend(snap.hosts().iter().map(|h| h.name().to_string()));
+            names.extend(
+                snap.vms()
+                    .iter()
+                    .filter(|v| !v.record.is_a_template && !v.record.is_control_domain)
+                    .map(|v| v.name().to_string()),
+            );
+        }
+        names.sort();
+        names.dedup();
+        *self.names.borrow_mut() = Some((Instant::now(), names.clone()));
+        names
+    }
+}
