@@ -11,7 +11,6 @@ use rustyline::{Config, Editor};
 
 use crate::cancel;
 use crate::editor::ShellHelper;
-use crate::help;
 use crate::history::{self, History};
 use crate::output::Output;
 use crate::session::Shell;
@@ -184,7 +183,7 @@ pub fn interactive(shell: Shell, description: &str, history_path: Option<PathBuf
                     history.add(&s.state().secrets, &line)
                 };
                 let _ = editor.add_history_entry(masked);
-                let keep_going = entry(&shell, &line);
+                let keep_going = shell.borrow_mut().entry(&line);
                 let s = shell.borrow();
                 if let Err(e) = history.save(&s.state().secrets) {
                     s.out().note(&format!("warning: history not saved: {e}"));
@@ -202,27 +201,6 @@ pub fn interactive(shell: Shell, description: &str, history_path: Option<PathBuf
         }
     }
     0
-}
-
-/// One entry: a `:command` or Rhai. False when the user asked to leave.
-fn entry(shell: &Rc<RefCell<Shell>>, line: &str) -> bool {
-    let trimmed = line.trim();
-    if matches!(trimmed, ":quit" | ":q" | "exit" | "quit") {
-        return false;
-    }
-    if let Some(topic) = trimmed.strip_prefix(":help") {
-        shell.borrow().out().line(help::help(topic).trim_end());
-        return true;
-    }
-    if trimmed.starts_with(':') {
-        shell
-            .borrow()
-            .out()
-            .note(&format!("unknown command {trimmed}; try :help"));
-        return true;
-    }
-    shell.borrow_mut().eval_and_show("<input>", line);
-    true
 }
 
 /// Standard input is not a terminal: read entries line by line (joining lines while an
@@ -249,18 +227,16 @@ fn piped(shell: &Rc<RefCell<Shell>>, history: &mut History) -> i32 {
             let s = shell.borrow();
             history.add(&s.state().secrets, &text);
         }
-        let trimmed = text.trim();
-        if matches!(trimmed, ":quit" | ":q" | "exit" | "quit") {
+        let mut s = shell.borrow_mut();
+        if !s.entry(&text) {
             break;
         }
-        if trimmed.starts_with(':') {
-            entry(shell, &text);
-            continue;
-        }
-        failed |= !shell.borrow_mut().eval_and_show("<input>", &text);
+        failed |= s.last_failed();
     }
     if !pending.trim().is_empty() {
-        failed |= !shell.borrow_mut().eval_and_show("<input>", &pending);
+        let mut s = shell.borrow_mut();
+        s.entry(&pending);
+        failed |= s.last_failed();
     }
     let s = shell.borrow();
     let _ = history.save(&s.state().secrets);

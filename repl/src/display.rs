@@ -96,14 +96,7 @@ pub fn host_list(hosts: &[Host]) -> String {
     for h in hosts {
         out.push_str(&format!("uuid ( RO)                : {}\n", h.uuid));
         out.push_str(&format!("          name-label ( RW): {}\n", h.name));
-        out.push_str(&format!(
-            "    name-description ( RW): {}\n\n",
-            if h.coordinator {
-                "pool coordinator"
-            } else {
-                ""
-            }
-        ));
+        out.push_str(&format!("    name-description ( RW): {}\n\n", h.description));
     }
     out
 }

@@ -114,6 +114,16 @@ impl HostBook {
                 });
             }
         }
+        if let Some(sim) = &self.sim
+            && !host.contains(['.', ':', '/'])
+        {
+            // On the simulator a bare word is a host name: never resolve it through DNS.
+            let names: Vec<String> = sim.hosts().into_iter().map(|h| h.name).collect();
+            return Err(XenError::invalid(format!(
+                "no simulated host named {host:?} (there are: {})",
+                names.join(", ")
+            )));
+        }
         let url = if host.contains("://") {
             host.to_string()
         } else {

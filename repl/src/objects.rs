@@ -107,7 +107,7 @@ fn gib(bytes: i64) -> String {
 object! {
     /// A host of the connected pool.
     Host as "Host" {
-        name: String, uuid: String, reference: String, address: String,
+        name: String, description: String, uuid: String, reference: String, address: String,
         coordinator: bool, live: bool, enabled: bool,
         cpu_vendor: String, cpu_model: String, cpu_count: i64,
         memory_total: i64, memory_free: i64, version: String, vms: Vec<String>,
@@ -131,6 +131,7 @@ impl Host {
         let metrics = h.metrics();
         Host {
             name: h.name().into(),
+            description: h.record.name_description.clone(),
             uuid: h.record.uuid.clone(),
             reference: h.r.as_str().into(),
             address: h.record.address.clone(),
@@ -191,13 +192,13 @@ impl Vm {
 object! {
     /// A storage repository.
     Sr as "SR" {
-        name: String, uuid: String, reference: String, kind: String, shared: bool,
+        name: String, uuid: String, reference: String, kind: String, pool_wide: bool,
         size: i64, used: i64, hosts: Vec<String>, default: bool,
     }
     row [
         "Name" => |s: &Sr| if s.default { format!("{} (default)", s.name) } else { s.name.clone() },
         "Type" => |s: &Sr| s.kind.clone(),
-        "Shared" => |s: &Sr| s.shared.to_string(),
+        "Shared" => |s: &Sr| s.pool_wide.to_string(),
         "Size" => |s: &Sr| gib(s.size),
         "Hosts" => |s: &Sr| s.hosts.join(", "),
         "UUID" => |s: &Sr| s.uuid.clone(),
@@ -219,7 +220,7 @@ impl Sr {
             uuid: s.record.uuid.clone(),
             reference: s.r.as_str().into(),
             kind: s.record.type_.clone(),
-            shared: s.record.shared,
+            pool_wide: s.record.shared,
             size: s.record.physical_size,
             used: s.record.physical_utilisation,
             hosts,

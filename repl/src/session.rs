@@ -34,6 +34,7 @@ pub struct Shell {
     scope: Scope<'static>,
     functions: AST,
     state: Rc<State>,
+    last_failed: bool,
 }
 
 impl Shell {
@@ -63,6 +64,7 @@ impl Shell {
             scope,
             functions: AST::empty(),
             state,
+            last_failed: false,
         }
     }
 
@@ -136,6 +138,30 @@ impl Shell {
                 false
             }
         }
+    }
+
+    /// One entry as typed at the prompt: `:help [topic]`, `:quit`, or Rhai (its value or
+    /// error printed). False when the user asked to leave.
+    pub fn entry(&mut self, text: &str) -> bool {
+        let trimmed = text.trim();
+        if matches!(trimmed, ":quit" | ":q" | "exit" | "quit") {
+            return false;
+        }
+        if let Some(topic) = trimmed.strip_prefix(":help") {
+            self.state.out.line(crate::help::help(topic).trim_end());
+        } else if trimmed.starts_with(':') {
+            self.state
+                .out
+                .note(&format!("unknown command {trimmed}; try :help"));
+        } else if !trimmed.is_empty() {
+            self.last_failed = !self.eval_and_show("<input>", text);
+        }
+        true
+    }
+
+    /// Whether the last entry failed.
+    pub fn last_failed(&self) -> bool {
+        self.last_failed
     }
 
     /// Output written so far (when capturing).
