@@ -64,6 +64,8 @@ docs! {
     "recover_coordinator", "ha", "recover_coordinator(member [, user, password])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator.";
     "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
     "xenapi", "xenapi", "xenapi(\"Class.method\", args...)", "Any XenAPI call; arguments and results are converted by the datamodel's types.";
+    "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
+    "assert", "scripting", "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
     "sim_hosts", "simulator", "sim_hosts()", "The simulated hosts (embedded simulator only).";
     "sim_kill", "simulator", "sim_kill(host)", "Kills a simulated host (HA then elects a new coordinator).";
     "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
@@ -789,6 +791,17 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic, g: Dynamic| xenapi(s, m, &[a, b, c, d, e, g]));
     f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic, g: Dynamic, h: Dynamic| xenapi(s, m, &[a, b, c, d, e, g, h]));
 
+    // Rhai arrays have no join; lists of names are everywhere here.
+    engine.register_fn("join", |items: Array, separator: &str| {
+        items
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(separator)
+    });
+    engine.register_fn("assert", |ok: bool| check(ok, "assertion failed"));
+    engine.register_fn("assert", |ok: bool, message: &str| check(ok, message));
+
     f!("sim_hosts", |s| sim_hosts(s));
     f!("sim_kill", |s, host: &str| {
         let sim = sim(s)?.clone();
@@ -804,6 +817,14 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let latency = Duration::from_millis(ms.max(0) as u64);
         sim(s)?.set_latency(host, latency).map_err(sim_error)
     });
+}
+
+fn check(ok: bool, message: &str) -> Fallible<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(XenError::new("ASSERTION", message).into_rhai())
+    }
 }
 
 fn seconds(v: &Dynamic) -> Fallible<f64> {

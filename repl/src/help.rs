@@ -15,6 +15,7 @@ const TOPICS: &[(&str, &str)] = &[
     ("events", "wait_for waits on the event-fed cache: wait_for(vm(\"web\"), |r| r.power_state == \"Running\", 30)."),
     ("xenapi", "The whole XenAPI: xenapi(\"VM.get_all_records\"). Arguments are checked against the datamodel (ints, enums, refs by name or uuid). `:help VM` lists a class's messages; `:help VM.start` shows one."),
     ("errors", "Failures are catchable: try { pool_join(...) } catch (e) { print(e.code); print(e.params); print(e.message) }."),
+    ("scripting", "Scripts run with `xenpool run FILE.rhai [args]`; ARGS holds the arguments. assert(condition, message) stops a script with a clear error."),
     ("simulator", "On the embedded simulator: sim_hosts(), sim_kill(host), sim_restart(host), sim_latency(host, ms)."),
     ("keys", "Tab completes functions, fields after a dot, XenAPI methods inside xenapi(\"…\") and host/VM names inside quotes. An open block continues on the next line. Ctrl-C cancels a running call (the session stays); Ctrl-D or :quit leaves."),
 ];

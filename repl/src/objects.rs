@@ -193,10 +193,10 @@ object! {
     /// A storage repository.
     Sr as "SR" {
         name: String, uuid: String, reference: String, kind: String, pool_wide: bool,
-        size: i64, used: i64, hosts: Vec<String>, default: bool,
+        size: i64, used: i64, hosts: Vec<String>, is_default: bool,
     }
     row [
-        "Name" => |s: &Sr| if s.default { format!("{} (default)", s.name) } else { s.name.clone() },
+        "Name" => |s: &Sr| if s.is_default { format!("{} (default)", s.name) } else { s.name.clone() },
         "Type" => |s: &Sr| s.kind.clone(),
         "Shared" => |s: &Sr| s.pool_wide.to_string(),
         "Size" => |s: &Sr| gib(s.size),
@@ -224,7 +224,7 @@ impl Sr {
             size: s.record.physical_size,
             used: s.record.physical_utilisation,
             hosts,
-            default,
+            is_default: default,
         }
     }
 }
