@@ -72,7 +72,9 @@ pub enum Command {
 
 /// The arguments with `--sim` followed by a subcommand (`xenpool --sim run x.rhai`) read
 /// as `--sim` without a scenario, which is what such a command line means.
-pub fn normalise_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub fn normalise_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
     for i in 0..args.len().saturating_sub(1) {
         if args[i] == "--sim" && (args[i + 1] == "run" || args[i + 1] == "help") {

@@ -65,9 +65,8 @@ pub fn to_wire(what: &str, ty: &Ty, value: &Dynamic) -> Result<Value, XenError> 
         Ty::Bool => Value::Bool(value.as_bool().map_err(|_| wrong(what, ty, value))?),
         Ty::DateTime => {
             let text = as_string().ok_or_else(|| wrong(what, ty, value))?;
-            let parsed = xenpool::DateTime::parse(&text).ok_or_else(|| {
-                XenError::invalid(format!("{what}: {text:?} is not a date-time"))
-            })?;
+            let parsed = xenpool::DateTime::parse(&text)
+                .ok_or_else(|| XenError::invalid(format!("{what}: {text:?} is not a date-time")))?;
             Value::DateTime(parsed.to_wire())
         }
         Ty::Enum(name) => {
@@ -162,7 +161,10 @@ fn record_to_wire(what: &str, class: &str, map: &Map) -> Result<Value, XenError>
 fn default_value(ty: &Ty, text: &str) -> Value {
     match ty {
         Ty::Int => text.parse().map(Value::Int).unwrap_or(Value::Int(0)),
-        Ty::Float => text.parse().map(Value::Double).unwrap_or(Value::Double(0.0)),
+        Ty::Float => text
+            .parse()
+            .map(Value::Double)
+            .unwrap_or(Value::Double(0.0)),
         Ty::Bool => Value::Bool(text == "true"),
         Ty::DateTime => Value::DateTime(text.to_string()),
         Ty::Set(_) => Value::Array(vec![]),
@@ -302,12 +304,21 @@ mod tests {
     #[test]
     fn typed_parameters_refuse_wrong_types_and_unknown_enum_values() {
         let err = to_wire("memory", &Ty::Int, &Dynamic::from("lots")).unwrap_err();
-        assert!(err.message.contains("must be an integer"), "{}", err.message);
+        assert!(
+            err.message.contains("must be an integer"),
+            "{}",
+            err.message
+        );
         let ok = to_wire("mode", &Ty::Enum("bond_mode"), &Dynamic::from("LACP")).unwrap();
         assert_eq!(ok, Value::String("lacp".into()));
         let err = to_wire("mode", &Ty::Enum("bond_mode"), &Dynamic::from("fast")).unwrap_err();
         assert!(err.message.contains("balance-slb"), "{}", err.message);
-        let d = to_wire("when", &Ty::DateTime, &Dynamic::from("2026-11-22T10:00:00Z")).unwrap();
+        let d = to_wire(
+            "when",
+            &Ty::DateTime,
+            &Dynamic::from("2026-11-22T10:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(d, Value::DateTime("20261122T10:00:00Z".into()));
     }
 
@@ -315,7 +326,10 @@ mod tests {
     fn results_are_typed_by_the_datamodel() {
         let v = from_wire(Some(&Ty::Int), Value::String("42".into()));
         assert_eq!(v.as_int().unwrap(), 42);
-        let d = from_wire(Some(&Ty::DateTime), Value::DateTime("20261122T10:00:00Z".into()));
+        let d = from_wire(
+            Some(&Ty::DateTime),
+            Value::DateTime("20261122T10:00:00Z".into()),
+        );
         assert_eq!(d.into_string().unwrap(), "2026-11-22T10:00:00Z");
     }
 }

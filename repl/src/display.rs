@@ -77,7 +77,16 @@ pub fn render(value: &Dynamic, colour: bool) -> Option<String> {
                 }
             )*};
         }
-        try_rows!(Host, Vm, Sr, Pool, CheckResult, BondProblem, SimHost, Outcome);
+        try_rows!(
+            Host,
+            Vm,
+            Sr,
+            Pool,
+            CheckResult,
+            BondProblem,
+            SimHost,
+            Outcome
+        );
     }
     macro_rules! try_one {
         ($($t:ty),*) => {$(
@@ -96,7 +105,10 @@ pub fn host_list(hosts: &[Host]) -> String {
     for h in hosts {
         out.push_str(&format!("uuid ( RO)                : {}\n", h.uuid));
         out.push_str(&format!("          name-label ( RW): {}\n", h.name));
-        out.push_str(&format!("    name-description ( RW): {}\n\n", h.description));
+        out.push_str(&format!(
+            "    name-description ( RW): {}\n\n",
+            h.description
+        ));
     }
     out
 }
@@ -145,7 +157,10 @@ fn describe(err: &EvalAltResult) -> (String, Position) {
                 return (with_context(text, &context), position);
             }
             EvalAltResult::ErrorTerminated(..) => {
-                return ("cancelled (Ctrl-C); the session is still logged in".into(), position);
+                return (
+                    "cancelled (Ctrl-C); the session is still logged in".into(),
+                    position,
+                );
             }
             other => {
                 let text = other.to_string();
@@ -175,7 +190,10 @@ fn located(source_name: &str, source: &str, message: &str, pos: Position, colour
             s.to_string()
         }
     };
-    let mut out = format!("{} {message}", paint("error:", console::Style::new().red().bold()));
+    let mut out = format!(
+        "{} {message}",
+        paint("error:", console::Style::new().red().bold())
+    );
     let (Some(line), Some(column)) = (pos.line(), pos.position()) else {
         return out;
     };

@@ -20,8 +20,20 @@ const KEYWORDS: &[&str] = &[
     "return", "try", "catch", "throw", "print", "true", "false",
 ];
 const METHODS: &[&str] = &[
-    "len", "filter", "map", "contains", "push", "sort", "keys", "values", "to_string",
-    "is_empty", "find", "reduce", "some", "all",
+    "len",
+    "filter",
+    "map",
+    "contains",
+    "push",
+    "sort",
+    "keys",
+    "values",
+    "to_string",
+    "is_empty",
+    "find",
+    "reduce",
+    "some",
+    "all",
 ];
 
 /// Completion and validation for the shell.
@@ -40,8 +52,16 @@ impl ShellHelper {
 /// Where the cursor is: inside a string literal (with its text so far and what precedes
 /// the opening quote), or in code.
 enum Spot<'a> {
-    InString { start: usize, text: &'a str, before: &'a str },
-    Code { start: usize, word: &'a str, after_dot: bool },
+    InString {
+        start: usize,
+        text: &'a str,
+        before: &'a str,
+    },
+    Code {
+        start: usize,
+        word: &'a str,
+        after_dot: bool,
+    },
 }
 
 fn spot(line: &str, pos: usize) -> Spot<'_> {
@@ -104,7 +124,11 @@ fn xenapi_methods(prefix: &str) -> Vec<String> {
     for class in xenpool::meta::classes() {
         if !rest.contains('.') {
             if class.name.starts_with(rest) || (rest.is_empty() && !asynchronous) {
-                out.push(format!("{}{}.", if asynchronous { "Async." } else { "" }, class.name));
+                out.push(format!(
+                    "{}{}.",
+                    if asynchronous { "Async." } else { "" },
+                    class.name
+                ));
             }
             continue;
         }
@@ -129,9 +153,18 @@ fn xenapi_methods(prefix: &str) -> Vec<String> {
 impl Completer for ShellHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         Ok(match spot(line, pos) {
-            Spot::InString { start, text, before } => {
+            Spot::InString {
+                start,
+                text,
+                before,
+            } => {
                 if before.ends_with("xenapi(") {
                     let methods = xenapi_methods(text);
                     // A class (ending in '.') keeps the string open; a method closes it.
@@ -149,7 +182,11 @@ impl Completer for ShellHelper {
                     (start, matching(text, names, "\""))
                 }
             }
-            Spot::Code { start, word, after_dot } => {
+            Spot::Code {
+                start,
+                word,
+                after_dot,
+            } => {
                 if after_dot {
                     let names = objects::all_fields()
                         .into_iter()
@@ -192,9 +229,19 @@ impl Hinter for ShellHelper {
 }
 
 impl Highlighter for ShellHelper {
-    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(&'s self, prompt: &'p str, _default: bool) -> Cow<'b, str> {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
         if self.colour {
-            Cow::Owned(console::style(prompt).cyan().bold().force_styling(true).to_string())
+            Cow::Owned(
+                console::style(prompt)
+                    .cyan()
+                    .bold()
+                    .force_styling(true)
+                    .to_string(),
+            )
         } else {
             Cow::Borrowed(prompt)
         }
@@ -210,16 +257,26 @@ mod tests {
     #[test]
     fn the_cursor_spot_is_found() {
         match spot("validate_join(\"mi", 17) {
-            Spot::InString { start, text, before } => {
+            Spot::InString {
+                start,
+                text,
+                before,
+            } => {
                 assert_eq!((start, text, before), (15, "mi", "validate_join("));
             }
             _ => panic!("in a string"),
         }
         match spot("hosts()[0].cpu_m", 16) {
-            Spot::Code { word, after_dot, .. } => assert_eq!((word, after_dot), ("cpu_m", true)),
+            Spot::Code {
+                word, after_dot, ..
+            } => assert_eq!((word, after_dot), ("cpu_m", true)),
             _ => panic!("in code"),
         }
-        assert!(matches!(spot("print(\"a\\\"b\") + ho", 19), Spot::Code { word: "ho", .. }));
+        let line = "print(\"a\\\"b\") + ho";
+        assert!(matches!(
+            spot(line, line.len()),
+            Spot::Code { word: "ho", .. }
+        ));
     }
 
     #[test]

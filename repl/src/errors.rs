@@ -43,7 +43,10 @@ impl XenError {
 
     /// Wraps the error as a Rhai runtime error carrying this value.
     pub fn into_rhai(self) -> Box<EvalAltResult> {
-        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(self), Position::NONE))
+        Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(self),
+            Position::NONE,
+        ))
     }
 }
 

@@ -172,7 +172,12 @@ fn current_access(s: &State) -> HostAccess {
     )
 }
 
-fn access(s: &State, host: &str, user: Option<&str>, password: Option<&str>) -> Fallible<HostAccess> {
+fn access(
+    s: &State,
+    host: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Fallible<HostAccess> {
     if let Some(p) = password {
         s.secrets.remember(p);
     }
@@ -210,7 +215,12 @@ fn read_password(s: &State, prompt: &str) -> Fallible<String> {
 
 // ---- joining ---------------------------------------------------------------------------
 
-fn validate_join(s: &State, host: &str, user: Option<&str>, password: Option<&str>) -> Fallible<Report> {
+fn validate_join(
+    s: &State,
+    host: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Fallible<Report> {
     let candidate = access(s, host, user, password)?;
     let pool = s.pool();
     let report = s.call(&format!("checking {host}"), async move {
@@ -251,7 +261,12 @@ fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> 
             .map(|n| format!("\n  note: {n}"))
             .collect::<String>()
     );
-    let result = Outcome::new(&outcome.plan, outcome.executed, summary, outcome.notes.clone());
+    let result = Outcome::new(
+        &outcome.plan,
+        outcome.executed,
+        summary,
+        outcome.notes.clone(),
+    );
     if outcome.executed {
         // The candidate's own session died with its database; carry on with the pool.
         s.switch(pool);
@@ -276,7 +291,10 @@ fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
     let o = result?;
     let mut summary = format!("{host} ejected; it reboots as a standalone host");
     if !o.evacuated.is_empty() {
-        summary.push_str(&format!(" (VMs moved off first: {})", o.evacuated.join(", ")));
+        summary.push_str(&format!(
+            " (VMs moved off first: {})",
+            o.evacuated.join(", ")
+        ));
     }
     Ok(Outcome::new(&o.plan, o.executed, summary, o.evacuated))
 }
@@ -340,12 +358,21 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
 
 // ---- networking, storage, VMs, HA -------------------------------------------------------
 
-fn create_bond(s: &State, devices: Array, mode: &str, network: &str, opts: Map) -> Fallible<Outcome> {
+fn create_bond(
+    s: &State,
+    devices: Array,
+    mode: &str,
+    network: &str,
+    opts: Map,
+) -> Fallible<Outcome> {
     let opts = Options::parse(opts, &["dry_run"])?;
     let dry_run = opts.flag("dry_run")?;
     let devices: Vec<String> = devices
         .into_iter()
-        .map(|d| d.into_string().map_err(|_| XenError::invalid("devices are names such as \"eth2\"").into_rhai()))
+        .map(|d| {
+            d.into_string()
+                .map_err(|_| XenError::invalid("devices are names such as \"eth2\"").into_rhai())
+        })
         .collect::<Fallible<_>>()?;
     let mode = match BondMode::from_wire(mode) {
         BondMode::Unknown(m) => {
@@ -376,7 +403,9 @@ fn create_bond(s: &State, devices: Array, mode: &str, network: &str, opts: Map) 
 
 fn check_bonds(s: &State) -> Fallible<Array> {
     let snap = s.snapshot()?;
-    Ok(objects(ops::check_bonds(&snap).iter().map(BondProblem::from)))
+    Ok(objects(
+        ops::check_bonds(&snap).iter().map(BondProblem::from),
+    ))
 }
 
 fn repair_bonds(s: &State, opts: Map) -> Fallible<Outcome> {
@@ -384,7 +413,9 @@ fn repair_bonds(s: &State, opts: Map) -> Fallible<Outcome> {
     let dry_run = opts.flag("dry_run")?;
     let pool = s.pool();
     let (options, progress) = Reporter::start(&s.out, "repair bonds", dry_run);
-    let result = s.call("repair_bonds", async move { ops::repair_bonds(&pool, &options).await });
+    let result = s.call("repair_bonds", async move {
+        ops::repair_bonds(&pool, &options).await
+    });
     progress.finish();
     let o = result?;
     let items: Vec<String> = o.problems.iter().map(|p| p.host.clone()).collect();
@@ -408,8 +439,14 @@ fn create_nfs_sr(s: &State, name: &str, server: &str, path: &str, opts: Map) -> 
     });
     progress.finish();
     let o = result?;
-    let summary = format!("SR {name:?} ({server}:{path}) plugged on every host and made the default");
-    Ok(Outcome::new(&o.plan, o.executed, summary, o.sr.into_iter().collect()))
+    let summary =
+        format!("SR {name:?} ({server}:{path}) plugged on every host and made the default");
+    Ok(Outcome::new(
+        &o.plan,
+        o.executed,
+        summary,
+        o.sr.into_iter().collect(),
+    ))
 }
 
 /// A host, VM or SR argument given as a name, uuid or object (objects by uuid).
@@ -447,7 +484,11 @@ fn moves(s: &State, what: &str, target: &str, host: Option<&str>, opts: Map) -> 
     });
     progress.finish();
     let o = result?;
-    let items: Vec<String> = o.moved.iter().map(|(vm, to)| format!("{vm} -> {to}")).collect();
+    let items: Vec<String> = o
+        .moved
+        .iter()
+        .map(|(vm, to)| format!("{vm} -> {to}"))
+        .collect();
     let summary = if items.is_empty() {
         "nothing to move".to_string()
     } else {
@@ -479,13 +520,20 @@ fn disable_ha(s: &State, opts: Map) -> Fallible<Outcome> {
     let dry_run = opts.flag("dry_run")?;
     let pool = s.pool();
     let (options, progress) = Reporter::start(&s.out, "disable HA", dry_run);
-    let result = s.call("disable_ha", async move { ops::disable_ha(&pool, &options).await });
+    let result = s.call("disable_ha", async move {
+        ops::disable_ha(&pool, &options).await
+    });
     progress.finish();
     let plan = result?;
     Ok(Outcome::new(&plan, !dry_run, "HA disabled", vec![]))
 }
 
-fn recover_coordinator(s: &State, member: &str, user: Option<&str>, password: Option<&str>) -> Fallible<Outcome> {
+fn recover_coordinator(
+    s: &State,
+    member: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Fallible<Outcome> {
     let target = access(s, member, user, password)?;
     let (options, progress) = Reporter::start(&s.out, "recover", false);
     let result = s.call("recover_coordinator", async move {
@@ -497,7 +545,11 @@ fn recover_coordinator(s: &State, member: &str, user: Option<&str>, password: Op
     s.switch(pool);
     let summary = format!(
         "{member} is the coordinator now; members recovered: {}",
-        if o.recovered.is_empty() { "none".into() } else { o.recovered.join(", ") }
+        if o.recovered.is_empty() {
+            "none".into()
+        } else {
+            o.recovered.join(", ")
+        }
     );
     Ok(Outcome::new(&o.plan, true, summary, o.recovered))
 }
@@ -577,9 +629,7 @@ fn lookup(s: &State, class: &str, key: &str) -> Fallible<String> {
     }
     let pool = s.pool();
     let looks_like_uuid = key.len() == 36 && key.chars().filter(|c| *c == '-').count() == 4;
-    let has_names = meta::api()
-        .message(class, "get_by_name_label")
-        .is_some();
+    let has_names = meta::api().message(class, "get_by_name_label").is_some();
     let (method, by) = if looks_like_uuid || !has_names {
         (format!("{class}.get_by_uuid"), "uuid")
     } else {
@@ -589,11 +639,15 @@ fn lookup(s: &State, class: &str, key: &str) -> Fallible<String> {
     let call = method.clone();
     let found: Value = s.call(&method, async move {
         use xenpool::Caller;
-        pool.call::<Value>(&call, true, vec![Value::String(arg)]).await
+        pool.call::<Value>(&call, true, vec![Value::String(arg)])
+            .await
     })?;
     let refs: Vec<String> = match found {
         Value::String(r) => vec![r],
-        Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => vec![],
     };
     match refs.as_slice() {
@@ -668,7 +722,7 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
 
 // ---- the simulator ---------------------------------------------------------------------
 
-fn sim<'a>(s: &'a State) -> Fallible<&'a xenpool_sim::Simulator> {
+fn sim(s: &State) -> Fallible<&xenpool_sim::Simulator> {
     s.book.sim().ok_or_else(|| {
         XenError::invalid("this works on the embedded simulator only (start with --sim)")
             .into_rhai()
@@ -682,19 +736,21 @@ fn sim_error(e: xenpool_sim::SimError) -> Box<rhai::EvalAltResult> {
 fn sim_hosts(s: &State) -> Fallible<Array> {
     let sim = sim(s)?;
     let all = sim.hosts();
-    Ok(objects(all.iter().map(|h| SimHost {
-        name: h.name.clone(),
-        address: h.address.clone(),
-        url: h.url.clone(),
-        alive: h.alive,
-        coordinator: match &h.master_address {
-            None => "(itself)".into(),
-            Some(a) => all
-                .iter()
-                .find(|c| &c.address == a || format!("{}:{}", c.address, c.port) == *a)
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|| a.clone()),
-        },
+    Ok(objects(all.iter().map(|h| {
+        SimHost {
+            name: h.name.clone(),
+            address: h.address.clone(),
+            url: h.url.clone(),
+            alive: h.alive,
+            coordinator: match &h.master_address {
+                None => "(itself)".into(),
+                Some(a) => all
+                    .iter()
+                    .find(|c| &c.address == a || format!("{}:{}", c.address, c.port) == *a)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| a.clone()),
+            },
+        }
     })))
 }
 
@@ -729,54 +785,180 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("srs", |s| srs(s));
 
     f!("connect", |s, host: &str| connect(s, host, None, None));
-    f!("connect", |s, host: &str, user: &str, password: &str| connect(s, host, Some(user), Some(password)));
+    f!("connect", |s, host: &str, user: &str, password: &str| {
+        connect(s, host, Some(user), Some(password))
+    });
     f!("password", |s| read_password(s, "Password: "));
     f!("password", |s, prompt: &str| read_password(s, prompt));
 
-    f!("validate_join", |s, host: &str| validate_join(s, host, None, None));
-    f!("validate_join", |s, host: &str, user: &str, password: &str| validate_join(s, host, Some(user), Some(password)));
-    f!("pool_join", |s, master: &str, user: &str, password: &str| pool_join(s, master, user, password, Map::new()));
-    f!("pool_join", |s, master: &str, user: &str, password: &str, opts: Map| pool_join(s, master, user, password, opts));
-    f!("pool_eject", |s, host: Dynamic| pool_eject(s, &name_of(&host)?, Map::new()));
-    f!("pool_eject", |s, host: Dynamic, opts: Map| pool_eject(s, &name_of(&host)?, opts));
-    f!("create_pool", |s, name: &str, members: Array| create_pool(s, name, members, Map::new()));
-    f!("create_pool", |s, name: &str, members: Array, opts: Map| create_pool(s, name, members, opts));
+    f!("validate_join", |s, host: &str| validate_join(
+        s, host, None, None
+    ));
+    f!("validate_join", |s,
+                         host: &str,
+                         user: &str,
+                         password: &str| {
+        validate_join(s, host, Some(user), Some(password))
+    });
+    f!("pool_join", |s,
+                     master: &str,
+                     user: &str,
+                     password: &str| pool_join(
+        s,
+        master,
+        user,
+        password,
+        Map::new()
+    ));
+    f!("pool_join", |s,
+                     master: &str,
+                     user: &str,
+                     password: &str,
+                     opts: Map| pool_join(
+        s, master, user, password, opts
+    ));
+    f!("pool_eject", |s, host: Dynamic| pool_eject(
+        s,
+        &name_of(&host)?,
+        Map::new()
+    ));
+    f!("pool_eject", |s, host: Dynamic, opts: Map| pool_eject(
+        s,
+        &name_of(&host)?,
+        opts
+    ));
+    f!("create_pool", |s, name: &str, members: Array| create_pool(
+        s,
+        name,
+        members,
+        Map::new()
+    ));
+    f!("create_pool", |s, name: &str, members: Array, opts: Map| {
+        create_pool(s, name, members, opts)
+    });
 
-    f!("create_bond", |s, devices: Array, mode: &str, network: &str| create_bond(s, devices, mode, network, Map::new()));
-    f!("create_bond", |s, devices: Array, mode: &str, network: &str, opts: Map| create_bond(s, devices, mode, network, opts));
+    f!("create_bond", |s,
+                       devices: Array,
+                       mode: &str,
+                       network: &str| {
+        create_bond(s, devices, mode, network, Map::new())
+    });
+    f!("create_bond", |s,
+                       devices: Array,
+                       mode: &str,
+                       network: &str,
+                       opts: Map| create_bond(
+        s, devices, mode, network, opts
+    ));
     f!("check_bonds", |s| check_bonds(s));
     f!("repair_bonds", |s| repair_bonds(s, Map::new()));
     f!("repair_bonds", |s, opts: Map| repair_bonds(s, opts));
-    f!("create_nfs_sr", |s, name: &str, server: &str, path: &str| create_nfs_sr(s, name, server, path, Map::new()));
-    f!("create_nfs_sr", |s, name: &str, server: &str, path: &str, opts: Map| create_nfs_sr(s, name, server, path, opts));
-    f!("migrate", |s, vm: Dynamic, host: Dynamic| moves(s, "migrate", &name_of(&vm)?, Some(&name_of(&host)?), Map::new()));
-    f!("migrate", |s, vm: Dynamic, host: Dynamic, opts: Map| moves(s, "migrate", &name_of(&vm)?, Some(&name_of(&host)?), opts));
-    f!("evacuate", |s, host: Dynamic| moves(s, "evacuate", &name_of(&host)?, None, Map::new()));
-    f!("evacuate", |s, host: Dynamic, opts: Map| moves(s, "evacuate", &name_of(&host)?, None, opts));
+    f!("create_nfs_sr", |s,
+                         name: &str,
+                         server: &str,
+                         path: &str| {
+        create_nfs_sr(s, name, server, path, Map::new())
+    });
+    f!("create_nfs_sr", |s,
+                         name: &str,
+                         server: &str,
+                         path: &str,
+                         opts: Map| {
+        create_nfs_sr(s, name, server, path, opts)
+    });
+    f!("migrate", |s, vm: Dynamic, host: Dynamic| moves(
+        s,
+        "migrate",
+        &name_of(&vm)?,
+        Some(&name_of(&host)?),
+        Map::new()
+    ));
+    f!("migrate", |s, vm: Dynamic, host: Dynamic, opts: Map| moves(
+        s,
+        "migrate",
+        &name_of(&vm)?,
+        Some(&name_of(&host)?),
+        opts
+    ));
+    f!("evacuate", |s, host: Dynamic| moves(
+        s,
+        "evacuate",
+        &name_of(&host)?,
+        None,
+        Map::new()
+    ));
+    f!("evacuate", |s, host: Dynamic, opts: Map| moves(
+        s,
+        "evacuate",
+        &name_of(&host)?,
+        None,
+        opts
+    ));
     f!("enable_ha", |s| enable_ha(s, None, Map::new()));
-    f!("enable_ha", |s, sr: &str| enable_ha(s, Some(sr), Map::new()));
+    f!("enable_ha", |s, sr: &str| enable_ha(
+        s,
+        Some(sr),
+        Map::new()
+    ));
     f!("enable_ha", |s, opts: Map| enable_ha(s, None, opts));
-    f!("enable_ha", |s, sr: &str, opts: Map| enable_ha(s, Some(sr), opts));
+    f!("enable_ha", |s, sr: &str, opts: Map| enable_ha(
+        s,
+        Some(sr),
+        opts
+    ));
     f!("disable_ha", |s| disable_ha(s, Map::new()));
     f!("disable_ha", |s, opts: Map| disable_ha(s, opts));
-    f!("recover_coordinator", |s, member: &str| recover_coordinator(s, member, None, None));
-    f!("recover_coordinator", |s, member: &str, user: &str, password: &str| recover_coordinator(s, member, Some(user), Some(password)));
-
+    f!(
+        "recover_coordinator",
+        |s, member: &str| recover_coordinator(s, member, None, None)
+    );
+    f!(
+        "recover_coordinator",
+        |s, member: &str, user: &str, password: &str| recover_coordinator(
+            s,
+            member,
+            Some(user),
+            Some(password)
+        )
+    );
 
     ctx!("wait_for", |s, ctx, target: Dynamic, predicate: FnPtr| {
-        let (class, r) = object_identity(&target).ok_or_else(|| XenError::invalid("wait_for takes a host, VM, SR or pool object, or (class, name, condition)").into_rhai())?;
+        let (class, r) = object_identity(&target).ok_or_else(|| {
+            XenError::invalid(
+                "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
+            )
+            .into_rhai()
+        })?;
         wait_for(s, &ctx, class, &r, &predicate, 60.0)
     });
-    ctx!("wait_for", |s, ctx, target: Dynamic, predicate: FnPtr, timeout: Dynamic| {
-        let (class, r) = object_identity(&target).ok_or_else(|| XenError::invalid("wait_for takes a host, VM, SR or pool object, or (class, name, condition)").into_rhai())?;
+    ctx!("wait_for", |s,
+                      ctx,
+                      target: Dynamic,
+                      predicate: FnPtr,
+                      timeout: Dynamic| {
+        let (class, r) = object_identity(&target).ok_or_else(|| {
+            XenError::invalid(
+                "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
+            )
+            .into_rhai()
+        })?;
         wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
     });
-    ctx!("wait_for", |s, ctx, class: &str, key: &str, predicate: FnPtr| {
+    ctx!("wait_for", |s,
+                      ctx,
+                      class: &str,
+                      key: &str,
+                      predicate: FnPtr| {
         let class = wire_class(class)?;
         let r = lookup(s, class, key)?;
         wait_for(s, &ctx, class, &r, &predicate, 60.0)
     });
-    ctx!("wait_for", |s, ctx, class: &str, key: &str, predicate: FnPtr, timeout: Dynamic| {
+    ctx!("wait_for", |s,
+                      ctx,
+                      class: &str,
+                      key: &str,
+                      predicate: FnPtr,
+                      timeout: Dynamic| {
         let class = wire_class(class)?;
         let r = lookup(s, class, key)?;
         wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
@@ -784,12 +966,66 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
 
     f!("xenapi", |s, m: &str| xenapi(s, m, &[]));
     f!("xenapi", |s, m: &str, a: Dynamic| xenapi(s, m, &[a]));
-    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic| xenapi(s, m, &[a, b]));
-    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic| xenapi(s, m, &[a, b, c]));
-    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic| xenapi(s, m, &[a, b, c, d]));
-    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic| xenapi(s, m, &[a, b, c, d, e]));
-    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic, g: Dynamic| xenapi(s, m, &[a, b, c, d, e, g]));
-    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic, c: Dynamic, d: Dynamic, e: Dynamic, g: Dynamic, h: Dynamic| xenapi(s, m, &[a, b, c, d, e, g, h]));
+    f!("xenapi", |s, m: &str, a: Dynamic, b: Dynamic| xenapi(
+        s,
+        m,
+        &[a, b]
+    ));
+    f!("xenapi", |s,
+                  m: &str,
+                  a: Dynamic,
+                  b: Dynamic,
+                  c: Dynamic| xenapi(
+        s,
+        m,
+        &[a, b, c]
+    ));
+    f!("xenapi", |s,
+                  m: &str,
+                  a: Dynamic,
+                  b: Dynamic,
+                  c: Dynamic,
+                  d: Dynamic| xenapi(
+        s,
+        m,
+        &[a, b, c, d]
+    ));
+    f!("xenapi", |s,
+                  m: &str,
+                  a: Dynamic,
+                  b: Dynamic,
+                  c: Dynamic,
+                  d: Dynamic,
+                  e: Dynamic| xenapi(
+        s,
+        m,
+        &[a, b, c, d, e]
+    ));
+    f!("xenapi", |s,
+                  m: &str,
+                  a: Dynamic,
+                  b: Dynamic,
+                  c: Dynamic,
+                  d: Dynamic,
+                  e: Dynamic,
+                  g: Dynamic| xenapi(
+        s,
+        m,
+        &[a, b, c, d, e, g]
+    ));
+    f!("xenapi", |s,
+                  m: &str,
+                  a: Dynamic,
+                  b: Dynamic,
+                  c: Dynamic,
+                  d: Dynamic,
+                  e: Dynamic,
+                  g: Dynamic,
+                  h: Dynamic| xenapi(
+        s,
+        m,
+        &[a, b, c, d, e, g, h]
+    ));
 
     // Rhai arrays have no join; lists of names are everywhere here.
     engine.register_fn("join", |items: Array, separator: &str| {
@@ -806,12 +1042,14 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("sim_kill", |s, host: &str| {
         let sim = sim(s)?.clone();
         let name = host.to_string();
-        s.run("sim_kill", async move { sim.kill(&name) })?.map_err(sim_error)
+        s.run("sim_kill", async move { sim.kill(&name) })?
+            .map_err(sim_error)
     });
     f!("sim_restart", |s, host: &str| {
         let sim = sim(s)?.clone();
         let name = host.to_string();
-        s.run("sim_restart", async move { sim.restart(&name).await })?.map_err(sim_error)
+        s.run("sim_restart", async move { sim.restart(&name).await })?
+            .map_err(sim_error)
     });
     f!("sim_latency", |s, host: &str, ms: i64| {
         let latency = Duration::from_millis(ms.max(0) as u64);

@@ -74,11 +74,7 @@ impl History {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let masked: Vec<String> = self
-            .session
-            .iter()
-            .map(|e| secrets.redact(e))
-            .collect();
+        let masked: Vec<String> = self.session.iter().map(|e| secrets.redact(e)).collect();
         let all: Vec<&String> = self.earlier.iter().chain(masked.iter()).collect();
         let start = all.len().saturating_sub(LIMIT);
         let mut text = String::new();

@@ -25,7 +25,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// With credentials: `user`/`password`, or the known password for root.
-    pub fn access(&self, user: Option<&str>, password: Option<&str>) -> Result<HostAccess, XenError> {
+    pub fn access(
+        &self,
+        user: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<HostAccess, XenError> {
         let password = match (password, &self.known_password) {
             (Some(p), _) => p.to_string(),
             (None, Some(p)) => p.clone(),

@@ -80,7 +80,10 @@ impl IntoDynamic for i64 {
 }
 impl IntoDynamic for Vec<String> {
     fn into_dynamic(self) -> Dynamic {
-        self.into_iter().map(Dynamic::from).collect::<Array>().into()
+        self.into_iter()
+            .map(Dynamic::from)
+            .collect::<Array>()
+            .into()
     }
 }
 impl IntoDynamic for Option<String> {
@@ -296,7 +299,10 @@ impl From<&Check> for CheckResult {
                 CheckSource::Xapi { order } => format!("xapi #{order}"),
                 _ => "documentation".into(),
             },
-            error: c.xapi_error.as_ref().map(|e| e.error_code().wire().to_string()),
+            error: c
+                .xapi_error
+                .as_ref()
+                .map(|e| e.error_code().wire().to_string()),
             remedy: c.remedy.clone(),
             candidate: c.evidence.candidate.clone(),
             pool: c.evidence.pool.clone(),

@@ -190,10 +190,11 @@ mod tests {
         let s = Secrets::default();
         let out = s.redact(r#"validate_join("intel2", "root", "hunter\"2")"#);
         assert_eq!(out, r#"validate_join("intel2", "root", "***")"#);
-        let out = s.redact(
-            "let r = 1;\n  pool_join(`10.0.0.1`, \"root\", `pw`)",
+        let out = s.redact("let r = 1;\n  pool_join(`10.0.0.1`, \"root\", `pw`)");
+        assert_eq!(
+            out,
+            "let r = 1;\n  pool_join(`10.0.0.1`, \"root\", \"***\")"
         );
-        assert_eq!(out, "let r = 1;\n  pool_join(`10.0.0.1`, \"root\", \"***\")");
     }
 
     #[test]

@@ -80,7 +80,10 @@ impl Shell {
 
     /// Names of the variables defined so far.
     pub fn variables(&self) -> Vec<String> {
-        self.scope.iter().map(|(name, _, _)| name.to_string()).collect()
+        self.scope
+            .iter()
+            .map(|(name, _, _)| name.to_string())
+            .collect()
     }
 
     /// Names of the script functions defined so far.
@@ -96,10 +99,12 @@ impl Shell {
     pub fn is_incomplete(&self, text: &str) -> bool {
         match self.engine.compile_with_scope(&self.scope, text) {
             Ok(_) => false,
-            Err(e) => matches!(
-                e.err_type(),
-                ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..)
-            ) || matches!(e.err_type(), ParseErrorType::BadInput(l) if l.to_string().contains("Open string")),
+            Err(e) => {
+                matches!(
+                    e.err_type(),
+                    ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..)
+                ) || matches!(e.err_type(), ParseErrorType::BadInput(l) if l.to_string().contains("Open string"))
+            }
         }
     }
 

@@ -59,8 +59,15 @@ pub fn simulator(scenario: &str, out: Output) -> Result<Started, StartError> {
         .iter()
         .find(|h| h.master_address.is_none())
         .ok_or_else(|| StartError("the scenario has no hosts".into()))?;
-    let book = HostBook::new(Some(sim.clone()), ConnectOptions::default(), false, out.clone());
-    let endpoint = book.resolve(&first.name).map_err(|e| StartError(e.message))?;
+    let book = HostBook::new(
+        Some(sim.clone()),
+        ConnectOptions::default(),
+        false,
+        out.clone(),
+    );
+    let endpoint = book
+        .resolve(&first.name)
+        .map_err(|e| StartError(e.message))?;
     let pool = xenpool::blocking::block_on(PoolConnection::connect(
         &endpoint.url,
         Credentials::new("root", first.password.as_str()),
@@ -100,8 +107,12 @@ pub fn password(file: Option<&Path>) -> Result<Secret, StartError> {
         return Ok(Secret::new(p));
     }
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| StartError(format!("cannot read the password file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            StartError(format!(
+                "cannot read the password file {}: {e}",
+                path.display()
+            ))
+        })?;
         let first = text.lines().next().unwrap_or_default();
         return Ok(Secret::new(first));
     }
@@ -141,13 +152,19 @@ pub fn real(
         Tls::Pinned(fp.parse::<Fingerprint>()?)
     } else if tls.trust_on_first_use {
         let fp = xenpool::blocking::fetch_fingerprint(&authority, Duration::from_secs(10))?;
-        out.note(&format!("trusting {authority} on first use: SHA-256 fingerprint {fp}"));
+        out.note(&format!(
+            "trusting {authority} on first use: SHA-256 fingerprint {fp}"
+        ));
         Tls::Pinned(fp)
     } else {
         Tls::Verified
     };
     let base = ConnectOptions {
-        tls: if tls.insecure { Tls::Insecure } else { Tls::Verified },
+        tls: if tls.insecure {
+            Tls::Insecure
+        } else {
+            Tls::Verified
+        },
         ..Default::default()
     };
     let book = HostBook::new(None, base, tls.trust_on_first_use, out.clone());

@@ -98,7 +98,9 @@ impl State {
     /// A fresh snapshot of the pool.
     pub fn snapshot(&self) -> Fallible<PoolSnapshot> {
         let pool = self.pool();
-        self.call("reading the pool", async move { PoolSnapshot::fetch(&pool).await })
+        self.call("reading the pool", async move {
+            PoolSnapshot::fetch(&pool).await
+        })
     }
 
     /// The event-fed object cache for `class` (wire name), started on first use.

@@ -9,7 +9,10 @@ fn xenpool(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env_remove("XENPOOL_PASSWORD")
         .env_remove("XENPOOL_URL")
-        .env("XENPOOL_HISTORY", std::env::temp_dir().join("xenpool-cli-test-history"))
+        .env(
+            "XENPOOL_HISTORY",
+            std::env::temp_dir().join("xenpool-cli-test-history"),
+        )
         .env("NO_COLOR", "1");
     for (k, v) in env {
         cmd.env(k, v);
@@ -25,7 +28,10 @@ fn text(o: &Output) -> (String, String) {
 }
 
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 #[test]
@@ -44,7 +50,11 @@ fn every_rhai_example_runs_and_prints_what_it_promises() {
             .lines()
             .filter_map(|l| l.strip_prefix("// expect: "))
             .collect();
-        assert!(!promised.is_empty(), "{} promises no output", script.display());
+        assert!(
+            !promised.is_empty(),
+            "{} promises no output",
+            script.display()
+        );
         let out = xenpool(&["--sim", "run", script.to_str().unwrap()], &[]);
         let (stdout, stderr) = text(&out);
         assert!(
@@ -74,14 +84,27 @@ fn an_expression_prints_its_value() {
 #[test]
 fn a_failing_script_names_the_file_line_and_column_and_exits_nonzero() {
     let script = std::env::temp_dir().join(format!("xenpool-bad-{}.rhai", std::process::id()));
-    std::fs::write(&script, "let n = hosts().len();\nprint(n);\nlet r = validate_join(\"nohost\");\n").unwrap();
+    std::fs::write(
+        &script,
+        "let n = hosts().len();\nprint(n);\nlet r = validate_join(\"nohost\");\n",
+    )
+    .unwrap();
     let out = xenpool(&["--sim", "run", script.to_str().unwrap()], &[]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout.trim(), "1");
-    assert!(stderr.contains("no simulated host named \"nohost\""), "{stderr}");
-    assert!(stderr.contains(&format!("{}:3:9", script.display())), "{stderr}");
-    assert!(stderr.contains("3 | let r = validate_join(\"nohost\");"), "{stderr}");
+    assert!(
+        stderr.contains("no simulated host named \"nohost\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:3:9", script.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 | let r = validate_join(\"nohost\");"),
+        "{stderr}"
+    );
     assert!(stderr.contains("  |         ^"), "{stderr}");
     std::fs::write(&script, "fn broken( {\n").unwrap();
     let out = xenpool(&["--sim", "run", script.to_str().unwrap()], &[]);
@@ -94,7 +117,10 @@ fn a_failing_script_names_the_file_line_and_column_and_exits_nonzero() {
 fn script_arguments_arrive_in_args() {
     let script = std::env::temp_dir().join(format!("xenpool-args-{}.rhai", std::process::id()));
     std::fs::write(&script, "print(ARGS.join(\"|\"));").unwrap();
-    let out = xenpool(&["--sim", "run", script.to_str().unwrap(), "a", "--b", "c d"], &[]);
+    let out = xenpool(
+        &["--sim", "run", script.to_str().unwrap(), "a", "--b", "c d"],
+        &[],
+    );
     assert_eq!(text(&out).0.trim(), "a|--b|c d");
     std::fs::remove_file(script).unwrap();
 }
@@ -119,26 +145,48 @@ fn a_real_host_by_url_with_pinned_or_first_use_certificates() {
     let h = sim.hosts().remove(0);
     let fp = h.fingerprint.unwrap().to_string();
     let pinned = xenpool(
-        &["--url", &h.url, "--fingerprint", &fp, "-e", "pool().hosts.len()"],
+        &[
+            "--url",
+            &h.url,
+            "--fingerprint",
+            &fp,
+            "-e",
+            "pool().hosts.len()",
+        ],
         &[("XENPOOL_PASSWORD", &h.password)],
     );
     assert_eq!(text(&pinned).0.trim(), "1", "{:?}", text(&pinned));
 
     let tofu = xenpool(
-        &["--url", &h.url, "--trust-on-first-use", "-e", "hosts()[0].name"],
+        &[
+            "--url",
+            &h.url,
+            "--trust-on-first-use",
+            "-e",
+            "hosts()[0].name",
+        ],
         &[("XENPOOL_PASSWORD", &h.password)],
     );
     let (stdout, stderr) = text(&tofu);
     assert_eq!(stdout.trim(), h.name);
-    assert!(stderr.contains(&format!("SHA-256 fingerprint {fp}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("SHA-256 fingerprint {fp}")),
+        "{stderr}"
+    );
 
     // Verified by default: the simulator's self-signed certificate is refused.
-    let verified = xenpool(&["--url", &h.url, "-e", "1"], &[("XENPOOL_PASSWORD", &h.password)]);
+    let verified = xenpool(
+        &["--url", &h.url, "-e", "1"],
+        &[("XENPOOL_PASSWORD", &h.password)],
+    );
     assert_eq!(verified.status.code(), Some(2));
     assert!(text(&verified).1.contains("TLS"), "{:?}", text(&verified));
 
     let wrong = "--fingerprint=00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
-    let mismatch = xenpool(&["--url", &h.url, wrong, "-e", "1"], &[("XENPOOL_PASSWORD", &h.password)]);
+    let mismatch = xenpool(
+        &["--url", &h.url, wrong, "-e", "1"],
+        &[("XENPOOL_PASSWORD", &h.password)],
+    );
     assert_eq!(mismatch.status.code(), Some(2));
 }
 
@@ -149,13 +197,24 @@ fn a_wrong_password_is_refused_and_never_printed() {
     let file = std::env::temp_dir().join(format!("xenpool-pw-{}", std::process::id()));
     std::fs::write(&file, "not-the-password-42\n").unwrap();
     let out = xenpool(
-        &["--url", &h.url, "--insecure", "--password-file", file.to_str().unwrap(), "-e", "1"],
+        &[
+            "--url",
+            &h.url,
+            "--insecure",
+            "--password-file",
+            file.to_str().unwrap(),
+            "-e",
+            "1",
+        ],
         &[],
     );
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("SESSION_AUTHENTICATION_FAILED"), "{stderr}");
-    assert!(stderr.contains("--insecure"), "the insecure mode is announced: {stderr}");
+    assert!(
+        stderr.contains("--insecure"),
+        "the insecure mode is announced: {stderr}"
+    );
     assert!(!stdout.contains("not-the-password-42") && !stderr.contains("not-the-password-42"));
 
     let ok = xenpool(
@@ -172,5 +231,9 @@ fn no_password_and_no_terminal_is_a_clear_error() {
     let h = sim.hosts().remove(0);
     let out = xenpool(&["--url", &h.url, "--insecure", "-e", "1"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).1.contains("XENPOOL_PASSWORD"), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("XENPOOL_PASSWORD"),
+        "{:?}",
+        text(&out)
+    );
 }

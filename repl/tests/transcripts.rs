@@ -68,14 +68,21 @@ fn normalise(text: &str) -> String {
     ];
     let mut out = text.to_string();
     for (pattern, with) in rules {
-        out = Regex::new(pattern).unwrap().replace_all(&out, with).into_owned();
+        out = Regex::new(pattern)
+            .unwrap()
+            .replace_all(&out, with)
+            .into_owned();
     }
-    out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+    out.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn run(path: &Path) -> (String, String) {
     let text = std::fs::read_to_string(path).unwrap();
-    let started = xenpool_repl::start::simulator("lab", Output::captured()).expect("the lab starts");
+    let started =
+        xenpool_repl::start::simulator("lab", Output::captured()).expect("the lab starts");
     let mut shell = Shell::new(started.state, vec![]);
     let mut actual = String::new();
     for case in parse(&text) {
@@ -132,8 +139,18 @@ fn transcripts() {
                 "{}: differs from line {}:\n--- expected\n{}\n--- actual\n{}",
                 file.display(),
                 first + 1,
-                expected.lines().skip(first.saturating_sub(2)).take(12).collect::<Vec<_>>().join("\n"),
-                actual.lines().skip(first.saturating_sub(2)).take(12).collect::<Vec<_>>().join("\n"),
+                expected
+                    .lines()
+                    .skip(first.saturating_sub(2))
+                    .take(12)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                actual
+                    .lines()
+                    .skip(first.saturating_sub(2))
+                    .take(12)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ));
         }
     }

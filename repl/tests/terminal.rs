@@ -1,0 +1,145 @@
+//! The real binary in a real (pseudo-)terminal: the prompt, tab completion of a host name
+//! and of a XenAPI message, multi-line input, a password typed at a no-echo prompt and one
+//! typed in a call never reaching the history file, and Ctrl-C cancelling a slow call
+//! while the session lives on. Also: the README's main-job command reaches a prompt.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use rexpect::session::{PtySession, spawn_command};
+
+const PROMPT: &str = "xenpool> ";
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn terminal(mut cmd: Command, history: &std::path::Path, timeout_ms: u64) -> PtySession {
+    cmd.env("XENPOOL_HISTORY", history)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env_remove("XENPOOL_PASSWORD")
+        .env_remove("XENPOOL_URL");
+    spawn_command(cmd, Some(timeout_ms)).expect("a pseudo-terminal")
+}
+
+fn history_file(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("xenpool-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn an_interactive_session_in_a_terminal() {
+    let history = history_file("tty-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    let mut p = terminal(cmd, &history, 30_000);
+    p.exp_string("Type :help").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // Tab completes a host name inside a string argument...
+    p.send("validate_join(\"mid").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    // The completion adds `op"`; only "midop" has this error.
+    p.exp_string("op\"").unwrap();
+    p.send_line(").predicted_error").unwrap();
+    p.exp_string("JOINING_HOST_CANNOT_HAVE_VMS_WITH_CURRENT_OPERATIONS")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // ...and a XenAPI message inside xenapi("…").
+    p.send("xenapi(\"pool.get_all_rec").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("ords\"").unwrap();
+    p.send_line(").len()").unwrap();
+    p.exp_string("\r\n1\r\n").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // An unfinished block continues on the next line.
+    p.send_line("for n in [\"multi\", \"line\"] {").unwrap();
+    p.send_line("  print(n)").unwrap();
+    p.send_line("}").unwrap();
+    p.exp_string("multi\r\nline").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // A password read without echo, and one typed into a call.
+    p.send_line("let pw = password(\"Password for the lab: \");")
+        .unwrap();
+    p.exp_string("Password for the lab: ").unwrap();
+    p.send_line("hunter2-at-the-prompt").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("pw.len()").unwrap();
+    p.exp_string("21").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("try { validate_join(\"intel2\", \"root\", \"typed-secret-9\") } catch (e) { print(e.code) }")
+        .unwrap();
+    p.exp_string("SESSION_AUTHENTICATION_FAILED").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // Ctrl-C cancels a slow call and keeps the session.
+    p.send_line("sim_latency(\"intel1\", 20000)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("hosts()").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    p.send_control('c').unwrap();
+    p.flush().unwrap();
+    p.exp_string("cancelled").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("sim_latency(\"intel1\", 0)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("pool().coordinator").unwrap();
+    p.exp_string("intel1").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line(":quit").unwrap();
+    p.exp_eof().unwrap();
+
+    let saved = std::fs::read_to_string(&history).expect("a history file");
+    assert!(!saved.contains("hunter2-at-the-prompt"), "{saved}");
+    assert!(!saved.contains("typed-secret-9"), "{saved}");
+    assert!(
+        saved.contains("validate_join(\"intel2\", \"root\", \"***\")"),
+        "{saved}"
+    );
+    assert!(saved.contains("pool().coordinator"), "{saved}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&history).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the history is private to its owner");
+    }
+    std::fs::remove_file(history).unwrap();
+}
+
+/// The README's main-job command, run as a newcomer runs it (through cargo, from the
+/// workspace root), reaches a working prompt.
+#[test]
+fn the_readme_main_job_reaches_a_working_prompt() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let command = readme
+        .lines()
+        .find(|l| l.contains("# the main job"))
+        .and_then(|l| l.split('#').next())
+        .map(str::trim)
+        .expect("the README names its main-job command");
+    assert!(command.contains("--sim"), "{command}");
+    let history = history_file("readme-history");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command).current_dir(workspace());
+    // Building may be needed on a fresh checkout: allow for it.
+    let mut p = terminal(cmd, &history, 900_000);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("hosts().len() + sim_hosts().len()").unwrap();
+    p.exp_string("18").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}
