@@ -117,6 +117,36 @@ fn an_interactive_session_in_a_terminal() {
     std::fs::remove_file(history).unwrap();
 }
 
+/// `--url` without XENPOOL_PASSWORD asks for the password without echo.
+#[test]
+fn the_password_for_a_url_is_asked_without_echo() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt
+        .block_on(
+            xenpool_sim::Simulator::builder()
+                .scenario(xenpool_sim::Scenario::builtin("single").unwrap())
+                .start(),
+        )
+        .unwrap();
+    let host = sim.hosts().remove(0);
+    let history = history_file("url-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.args(["--url", &host.url, "--insecure"]);
+    let mut p = terminal(cmd, &history, 30_000);
+    p.exp_string("Password: ").unwrap();
+    p.send_line(&host.password).unwrap();
+    let shown = p.exp_string(PROMPT).unwrap();
+    assert!(!shown.contains(&host.password), "echoed: {shown:?}");
+    p.send_line("pool().coordinator").unwrap();
+    p.exp_string(&host.name).unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line(":quit").unwrap();
+    p.exp_eof().unwrap();
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(!saved.contains(&host.password), "{saved}");
+    std::fs::remove_file(history).unwrap();
+}
+
 /// The README's main-job command, run as a newcomer runs it (through cargo, from the
 /// workspace root), reaches a working prompt.
 #[test]
