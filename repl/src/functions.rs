@@ -152,11 +152,14 @@ fn vm(s: &State, name: &str) -> Fallible<Vm> {
 fn srs(s: &State) -> Fallible<Array> {
     let snap = s.snapshot()?;
     let default = snap.pool.default_sr.clone();
-    Ok(objects(
-        snap.srs()
-            .iter()
-            .map(|sr| Sr::from_view(sr, sr.r == default)),
-    ))
+    let mut srs: Vec<Sr> = snap
+        .srs()
+        .iter()
+        .map(|sr| Sr::from_view(sr, sr.r == default))
+        .collect();
+    // Every host has a "Local storage": order those by host.
+    srs.sort_by(|a, b| (&a.name, &a.hosts).cmp(&(&b.name, &b.hosts)));
+    Ok(objects(srs))
 }
 
 // ---- connecting ------------------------------------------------------------------------

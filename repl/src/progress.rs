@@ -25,7 +25,8 @@ impl Reporter {
             return (options, reporter);
         }
         let what = what.to_string();
-        if out.colour {
+        // A bar wherever standard error is a terminal (NO_COLOR only drops the colour).
+        if !out.is_captured() && console::Term::stderr().is_term() {
             options = options.with_progress(move |e: &ProgressEvent| {
                 let mut slot = bar.lock().unwrap_or_else(|p| p.into_inner());
                 let b = slot.get_or_insert_with(|| {

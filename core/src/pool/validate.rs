@@ -433,8 +433,10 @@ fn cpu_model(h: &HostRecord) -> String {
     )
 }
 
+/// Names for evidence, sorted so reports read the same however the records were hashed.
 fn list<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
-    let v: Vec<&str> = items.into_iter().collect();
+    let mut v: Vec<&str> = items.into_iter().collect();
+    v.sort_unstable();
     if v.is_empty() {
         "none".into()
     } else {
