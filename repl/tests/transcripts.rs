@@ -64,7 +64,7 @@ fn normalise(text: &str) -> String {
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>"),
         (r"(\d+) ms", "<n> ms"),
         // Two servertime reads may straddle a second.
-        (r"skew [+-]\d+\s+s", "skew <n> s"),
+        (r"skew [+-]\d+", "skew ±n"),
     ];
     let mut out = text.to_string();
     for (pattern, with) in rules {
