@@ -42,8 +42,8 @@ impl Reporter {
                     b
                 });
                 b.set_length(e.total as u64);
-                b.set_position(e.step as u64);
                 b.set_message(e.message.clone());
+                b.set_position(e.step as u64);
             });
         } else {
             let out = out.clone();

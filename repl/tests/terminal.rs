@@ -82,6 +82,11 @@ fn an_interactive_session_in_a_terminal() {
     p.exp_string("SESSION_AUTHENTICATION_FAILED").unwrap();
     p.exp_string(PROMPT).unwrap();
 
+    // An operation draws a progress bar on the terminal, then prints its outcome.
+    p.send_line("create_pool(\"lab\", [\"intel2\"])").unwrap();
+    p.exp_string("pool \"lab\" created; joined: intel2").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
     // Ctrl-C cancels a slow call and keeps the session.
     p.send_line("sim_latency(\"intel1\", 20000)").unwrap();
     p.exp_string(PROMPT).unwrap();
