@@ -295,6 +295,25 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
         );
         class_mods.push(gen_class(&ctx, class)?);
     }
+    if core {
+        // One list of every record type, for code written once over all of them (the
+        // typed round-trip tests in core/tests/wire_records.rs).
+        root_items.push_str(
+            "/// Calls `$callback! { \"wire_name\" => Marker, Record; … }` once with every class, in\n\
+             /// datamodel order, so that code can be written once for every record type.\n\
+             #[macro_export]\n\
+             macro_rules! for_each_record {\n    ($callback:ident) => {\n        $callback! {\n",
+        );
+        for class in &dm.classes {
+            let rust = &ctx.class_rust[&class.name];
+            let _ = writeln!(
+                root_items,
+                "            {} => $crate::generated::{rust}, $crate::generated::{rust}Record;",
+                lit(&class.name)
+            );
+        }
+        root_items.push_str("        }\n    };\n}\n");
+    }
     let mut classes = Module::new(
         "classes",
         "//! One module per class: marker type, record and messages.".into(),

@@ -74,3 +74,79 @@ pub use self::classes::vtpm::{Vtpm, VtpmRecord};
 pub use self::classes::vusb::{Vusb, VusbRecord};
 pub use self::enums::*;
 pub use self::errors::ErrorCode;
+/// Calls `$callback! { "wire_name" => Marker, Record; … }` once with every class, in
+/// datamodel order, so that code can be written once for every record type.
+#[macro_export]
+macro_rules! for_each_record {
+    ($callback:ident) => {
+        $callback! {
+            "session" => $crate::generated::Session, $crate::generated::SessionRecord;
+            "auth" => $crate::generated::Auth, $crate::generated::AuthRecord;
+            "subject" => $crate::generated::Subject, $crate::generated::SubjectRecord;
+            "role" => $crate::generated::Role, $crate::generated::RoleRecord;
+            "task" => $crate::generated::Task, $crate::generated::TaskRecord;
+            "event" => $crate::generated::Event, $crate::generated::EventRecord;
+            "pool" => $crate::generated::Pool, $crate::generated::PoolRecord;
+            "pool_patch" => $crate::generated::PoolPatch, $crate::generated::PoolPatchRecord;
+            "pool_update" => $crate::generated::PoolUpdate, $crate::generated::PoolUpdateRecord;
+            "VM" => $crate::generated::Vm, $crate::generated::VmRecord;
+            "VM_metrics" => $crate::generated::VmMetrics, $crate::generated::VmMetricsRecord;
+            "VM_guest_metrics" => $crate::generated::VmGuestMetrics, $crate::generated::VmGuestMetricsRecord;
+            "VMPP" => $crate::generated::Vmpp, $crate::generated::VmppRecord;
+            "VMSS" => $crate::generated::Vmss, $crate::generated::VmssRecord;
+            "VM_appliance" => $crate::generated::VmAppliance, $crate::generated::VmApplianceRecord;
+            "DR_task" => $crate::generated::DrTask, $crate::generated::DrTaskRecord;
+            "host" => $crate::generated::Host, $crate::generated::HostRecord;
+            "host_crashdump" => $crate::generated::HostCrashdump, $crate::generated::HostCrashdumpRecord;
+            "host_patch" => $crate::generated::HostPatch, $crate::generated::HostPatchRecord;
+            "host_metrics" => $crate::generated::HostMetrics, $crate::generated::HostMetricsRecord;
+            "host_cpu" => $crate::generated::HostCpu, $crate::generated::HostCpuRecord;
+            "network" => $crate::generated::Network, $crate::generated::NetworkRecord;
+            "VIF" => $crate::generated::Vif, $crate::generated::VifRecord;
+            "VIF_metrics" => $crate::generated::VifMetrics, $crate::generated::VifMetricsRecord;
+            "PIF" => $crate::generated::Pif, $crate::generated::PifRecord;
+            "PIF_metrics" => $crate::generated::PifMetrics, $crate::generated::PifMetricsRecord;
+            "Bond" => $crate::generated::Bond, $crate::generated::BondRecord;
+            "VLAN" => $crate::generated::Vlan, $crate::generated::VlanRecord;
+            "SM" => $crate::generated::Sm, $crate::generated::SmRecord;
+            "SR" => $crate::generated::Sr, $crate::generated::SrRecord;
+            "sr_stat" => $crate::generated::SrStat, $crate::generated::SrStatRecord;
+            "probe_result" => $crate::generated::ProbeResult, $crate::generated::ProbeResultRecord;
+            "LVHD" => $crate::generated::Lvhd, $crate::generated::LvhdRecord;
+            "VDI" => $crate::generated::Vdi, $crate::generated::VdiRecord;
+            "VBD" => $crate::generated::Vbd, $crate::generated::VbdRecord;
+            "VBD_metrics" => $crate::generated::VbdMetrics, $crate::generated::VbdMetricsRecord;
+            "PBD" => $crate::generated::Pbd, $crate::generated::PbdRecord;
+            "crashdump" => $crate::generated::Crashdump, $crate::generated::CrashdumpRecord;
+            "VTPM" => $crate::generated::Vtpm, $crate::generated::VtpmRecord;
+            "console" => $crate::generated::Console, $crate::generated::ConsoleRecord;
+            "user" => $crate::generated::User, $crate::generated::UserRecord;
+            "data_source" => $crate::generated::DataSource, $crate::generated::DataSourceRecord;
+            "blob" => $crate::generated::Blob, $crate::generated::BlobRecord;
+            "message" => $crate::generated::Message, $crate::generated::MessageRecord;
+            "secret" => $crate::generated::Secret, $crate::generated::SecretRecord;
+            "tunnel" => $crate::generated::Tunnel, $crate::generated::TunnelRecord;
+            "network_sriov" => $crate::generated::NetworkSriov, $crate::generated::NetworkSriovRecord;
+            "PCI" => $crate::generated::Pci, $crate::generated::PciRecord;
+            "PGPU" => $crate::generated::Pgpu, $crate::generated::PgpuRecord;
+            "GPU_group" => $crate::generated::GpuGroup, $crate::generated::GpuGroupRecord;
+            "VGPU" => $crate::generated::Vgpu, $crate::generated::VgpuRecord;
+            "VGPU_type" => $crate::generated::VgpuType, $crate::generated::VgpuTypeRecord;
+            "PVS_site" => $crate::generated::PvsSite, $crate::generated::PvsSiteRecord;
+            "PVS_server" => $crate::generated::PvsServer, $crate::generated::PvsServerRecord;
+            "PVS_proxy" => $crate::generated::PvsProxy, $crate::generated::PvsProxyRecord;
+            "PVS_cache_storage" => $crate::generated::PvsCacheStorage, $crate::generated::PvsCacheStorageRecord;
+            "Feature" => $crate::generated::Feature, $crate::generated::FeatureRecord;
+            "SDN_controller" => $crate::generated::SdnController, $crate::generated::SdnControllerRecord;
+            "vdi_nbd_server_info" => $crate::generated::VdiNbdServerInfo, $crate::generated::VdiNbdServerInfoRecord;
+            "PUSB" => $crate::generated::Pusb, $crate::generated::PusbRecord;
+            "USB_group" => $crate::generated::UsbGroup, $crate::generated::UsbGroupRecord;
+            "VUSB" => $crate::generated::Vusb, $crate::generated::VusbRecord;
+            "Cluster" => $crate::generated::Cluster, $crate::generated::ClusterRecord;
+            "Cluster_host" => $crate::generated::ClusterHost, $crate::generated::ClusterHostRecord;
+            "Certificate" => $crate::generated::Certificate, $crate::generated::CertificateRecord;
+            "Repository" => $crate::generated::Repository, $crate::generated::RepositoryRecord;
+            "Observer" => $crate::generated::Observer, $crate::generated::ObserverRecord;
+        }
+    };
+}
