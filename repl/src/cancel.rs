@@ -2,15 +2,20 @@
 //! HTTP request is cut) and the script stops, but the session stays logged in.
 //!
 //! While the line editor reads input the terminal is in raw mode and Ctrl-C is an ordinary
-//! key; SIGINT only arrives while something runs, which is exactly when it should cancel.
+//! key (it clears the line). Elsewhere — between piped entries, at a password prompt, or a
+//! second Ctrl-C within two seconds — it ends the program with status 130, as in any shell
+//! tool.
 
 use std::future::Future;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+static EVALUATING: AtomicBool = AtomicBool::new(false);
+static LAST: Mutex<Option<Instant>> = Mutex::new(None);
 
 fn notify() -> &'static Notify {
     static NOTIFY: OnceLock<Notify> = OnceLock::new();
@@ -26,10 +31,40 @@ pub fn install_handler() {
     });
 }
 
-/// Cancels whatever runs now (what Ctrl-C does).
+/// What Ctrl-C does: cancels the entry being evaluated; exits when nothing cancellable
+/// runs or when pressed twice within two seconds.
 pub fn interrupt() {
+    let now = Instant::now();
+    let again = LAST
+        .lock()
+        .map(|mut last| {
+            let again = last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(2));
+            *last = Some(now);
+            again
+        })
+        .unwrap_or(false);
+    if again || !EVALUATING.load(Ordering::SeqCst) {
+        std::process::exit(130);
+    }
     INTERRUPTS.fetch_add(1, Ordering::SeqCst);
     notify().notify_waiters();
+}
+
+/// Marks an entry as being evaluated (Ctrl-C cancels it) until dropped.
+pub struct Evaluating(());
+
+impl Evaluating {
+    /// From now until the guard drops.
+    pub fn start() -> Self {
+        EVALUATING.store(true, Ordering::SeqCst);
+        Evaluating(())
+    }
+}
+
+impl Drop for Evaluating {
+    fn drop(&mut self) {
+        EVALUATING.store(false, Ordering::SeqCst);
+    }
 }
 
 /// A point in time: work started after it is cancelled by any later interrupt.

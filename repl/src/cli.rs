@@ -31,7 +31,8 @@ pub struct Cli {
     /// User name for --url.
     #[arg(long, default_value = "root")]
     pub user: String,
-    /// Read the password from this file (else XENPOOL_PASSWORD, else a prompt without echo).
+    /// Read the password from this file (takes precedence over XENPOOL_PASSWORD; without
+    /// either, a prompt without echo).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Pin the host's certificate by its SHA-256 fingerprint.
@@ -86,7 +87,6 @@ pub fn normalise_args(
 
 /// Runs the command line; returns the process exit status.
 pub fn main(cli: Cli) -> i32 {
-    cancel::install_handler();
     let out = Output::terminal(cli.no_color);
     let started = match &cli.url {
         Some(url) => start::password(cli.password_file.as_deref()).and_then(|pw| {
@@ -111,6 +111,14 @@ pub fn main(cli: Cli) -> i32 {
             return 2;
         }
     };
+    // Until here Ctrl-C simply ends the program; from now on it cancels running entries.
+    cancel::install_handler();
+    let status = run(&cli, state.clone(), &description);
+    state.close();
+    status
+}
+
+fn run(cli: &Cli, state: std::rc::Rc<crate::state::State>, description: &str) -> i32 {
     match (&cli.command, &cli.eval) {
         (Some(Command::Run { script, args }), _) => {
             let text = match std::fs::read_to_string(script) {
@@ -137,7 +145,7 @@ pub fn main(cli: Cli) -> i32 {
         (None, None) => {
             let shell = Shell::new(state, vec![]);
             let path = cli.history.clone().or_else(history::default_path);
-            interactive(shell, &description, path)
+            interactive(shell, description, path)
         }
     }
 }
@@ -159,7 +167,8 @@ fn exit_status(result: Result<(), crate::session::Failure>, shell: &Shell) -> i3
 /// The interactive loop (line by line without a prompt when input is not a terminal).
 pub fn interactive(shell: Shell, description: &str, history_path: Option<PathBuf>) -> i32 {
     let colour = shell.out().colour;
-    let terminal = console::Term::stdout().is_term() && console::user_attended();
+    use std::io::IsTerminal;
+    let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let shell = Rc::new(RefCell::new(shell));
     let mut history = History::open(history_path);
     if terminal {

@@ -156,11 +156,12 @@ fn describe(err: &EvalAltResult) -> (String, Position) {
                 };
                 return (with_context(text, &context), position);
             }
-            EvalAltResult::ErrorTerminated(..) => {
-                return (
-                    "cancelled (Ctrl-C); the session is still logged in".into(),
-                    position,
-                );
+            EvalAltResult::ErrorTerminated(why, _) => {
+                let text = why
+                    .clone()
+                    .into_string()
+                    .unwrap_or_else(|_| "cancelled (Ctrl-C)".into());
+                return (text, position);
             }
             other => {
                 let text = other.to_string();

@@ -7,7 +7,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Position};
 pub struct XenError {
     /// The XenAPI error code (`HOSTS_NOT_HOMOGENEOUS`), or for failures that are not XenAPI
     /// ones: `TRANSPORT`, `TIMEOUT`, `TLS`, `PROTOCOL`, `INVALID_ARGUMENT`, `REFUSED`,
-    /// `INDETERMINATE`, `CANCELLED`.
+    /// `INDETERMINATE`, `POOL_INCOMPLETE`, `ASSERTION`. (Ctrl-C is not catchable.)
     pub code: String,
     /// The error's parameters as sent (for `REFUSED`: every reason).
     pub params: Vec<String>,
@@ -31,14 +31,6 @@ impl XenError {
     /// An unknown argument value, e.g. a host name that matches nothing.
     pub fn invalid(message: impl Into<String>) -> Self {
         XenError::new("INVALID_ARGUMENT", message)
-    }
-
-    /// The call was interrupted by Ctrl-C.
-    pub fn cancelled(what: &str) -> Self {
-        XenError::new(
-            "CANCELLED",
-            format!("{what} cancelled (the session is still logged in)"),
-        )
     }
 
     /// Wraps the error as a Rhai runtime error carrying this value.

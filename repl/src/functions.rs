@@ -48,6 +48,7 @@ docs! {
     "vm", "inspect", "vm(name_or_uuid)", "One VM.";
     "srs", "inspect", "srs()", "Every storage repository, with the hosts it is plugged on.";
     "connect", "connect", "connect(host) | connect(host, user, password)", "Switches the shell to another host or pool (follows the coordinator).";
+    "trust", "connect", "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
     "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
     "validate_join", "join", "validate_join(host, user, password)", "Checks a host against this pool and reports every problem, not just the first.";
     "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator.";
@@ -242,6 +243,7 @@ fn validate_join(
 }
 
 fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> Fallible<Outcome> {
+    s.secrets.remember(password);
     let opts = Options::parse(opts, &["force", "dry_run"])?;
     let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
     let coordinator = access(s, master, Some(user), Some(password))?;
@@ -253,7 +255,15 @@ fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> 
         xenpool::pool::join(&joining, &candidate, force, &options).await
     });
     progress.finish();
-    let outcome = result?;
+    let outcome = match result {
+        Ok(o) if o.executed => o,
+        other => {
+            // Refused, failed or a dry run: the coordinator session is not needed.
+            let spare = pool.clone();
+            s.run_quietly(async move { spare.close().await });
+            other?
+        }
+    };
     let summary = format!(
         "{} joined the pool (coordinator {}){}",
         outcome.report.candidate.name,
@@ -280,9 +290,10 @@ fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> 
 fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
     let opts = Options::parse(opts, &["dry_run", "evacuate"])?;
     let dry_run = opts.flag("dry_run")?;
-    let evacuate = match opts.0.get("evacuate") {
-        None => EjectOptions::default().evacuate,
-        Some(_) => opts.flag("evacuate")?,
+    let evacuate = if opts.0.contains_key("evacuate") {
+        opts.flag("evacuate")?
+    } else {
+        EjectOptions::default().evacuate
     };
     let pool = s.pool();
     let (options, progress) = Reporter::start(&s.out, "eject", dry_run);
@@ -313,6 +324,9 @@ fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
         ))
         .into_rhai());
     };
+    if let Some(p) = map.get("password").and_then(|p| p.clone().into_string().ok()) {
+        s.secrets.remember(&p);
+    }
     let opts = Options::parse(map, &["host", "user", "password"])?;
     let host = opts
         .text("host")?
@@ -323,13 +337,14 @@ fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
 }
 
 fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["description", "force", "dry_run"])?;
-    let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
-    let description = opts.text("description")?.unwrap_or_default();
+    // Members first: their passwords are remembered (for the history) whatever fails next.
     let members: Vec<HostAccess> = members
         .iter()
         .map(|m| member_access(s, m))
         .collect::<Fallible<_>>()?;
+    let opts = Options::parse(opts, &["description", "force", "dry_run"])?;
+    let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
+    let description = opts.text("description")?.unwrap_or_default();
     let master = current_access(s);
     let (options, progress) = Reporter::start(&s.out, "create pool", dry_run);
     let pool_name = name.to_string();
@@ -346,6 +361,8 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
     let outcome = Outcome::new(&o.plan, o.executed, summary.clone(), o.joined.clone());
     if o.executed {
         s.switch(pool);
+    } else {
+        s.run_quietly(async move { pool.close().await });
     }
     if let Some((host, reason)) = &o.failed {
         let mut message = format!("{summary}; {host} failed: {reason}");
@@ -584,9 +601,13 @@ fn wait_for(
     predicate: &FnPtr,
     timeout_secs: f64,
 ) -> Fallible<Dynamic> {
-    if !timeout_secs.is_finite() || timeout_secs <= 0.0 {
-        return Err(XenError::invalid("the timeout is a positive number of seconds").into_rhai());
-    }
+    let timeout = Duration::try_from_secs_f64(timeout_secs)
+        .ok()
+        .filter(|t| !t.is_zero() && *t <= Duration::from_secs(7 * 24 * 3600))
+        .ok_or_else(|| {
+            XenError::invalid("the timeout is a positive number of seconds (at most a week)")
+                .into_rhai()
+        })?;
     let cache = s.cache(class)?;
     let failure: std::cell::RefCell<Option<Box<rhai::EvalAltResult>>> = Default::default();
     let class_name = class.to_string();
@@ -612,7 +633,6 @@ fn wait_for(
             }
         }
     };
-    let timeout = Duration::from_secs_f64(timeout_secs);
     let record = s.call(&format!("waiting for {class} {reference}"), async {
         cache.wait_until(class, reference, test, timeout).await
     })?;
@@ -679,6 +699,14 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
             .unwrap_or_default();
         return Err(XenError::invalid(format!("no XenAPI method {method:?}{hint}")).into_rhai());
     };
+    // Remember passwords before anything can fail, so the history never keeps them.
+    for (p, a) in message.params.iter().zip(args) {
+        if crate::secrets::is_secret_name(p.name)
+            && let Ok(secret) = a.clone().into_string()
+        {
+            s.secrets.remember(&secret);
+        }
+    }
     if args.len() != message.params.len() {
         let names: Vec<&str> = message.params.iter().map(|p| p.name).collect();
         return Err(XenError::invalid(format!(
@@ -698,11 +726,6 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
             && convert::object_reference(a).is_none()
         {
             v = Value::String(lookup(s, target, text)?);
-        }
-        if p.name.to_ascii_lowercase().contains("password")
-            && let Value::String(secret) = &v
-        {
-            s.secrets.remember(secret);
         }
         params.push(v);
     }
@@ -790,6 +813,16 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("connect", |s, host: &str| connect(s, host, None, None));
     f!("connect", |s, host: &str, user: &str, password: &str| {
         connect(s, host, Some(user), Some(password))
+    });
+    f!("trust", |s, host: &str, fingerprint: &str| {
+        let fp: xenpool::Fingerprint = fingerprint.parse().map_err(raise)?;
+        let authority = host
+            .split("://")
+            .last()
+            .unwrap_or(host)
+            .trim_end_matches('/');
+        s.book.trust(authority, fp);
+        Ok::<_, Box<rhai::EvalAltResult>>(())
     });
     f!("password", |s| read_password(s, "Password: "));
     f!("password", |s, prompt: &str| read_password(s, prompt));

@@ -52,11 +52,6 @@ impl History {
         }
     }
 
-    /// Where it is saved.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
     /// Entries from earlier sessions, oldest first.
     pub fn earlier(&self) -> &[String] {
         &self.earlier

@@ -402,7 +402,11 @@ impl Outcome {
         Outcome {
             operation: plan.operation.clone(),
             executed,
-            summary: summary.into(),
+            summary: if executed {
+                summary.into()
+            } else {
+                format!("dry run of {}: nothing was changed", plan.operation)
+            },
             plan: plan.to_string(),
             items,
         }

@@ -67,13 +67,4 @@ impl Output {
             .map(|b| std::mem::take(&mut *b.lock().unwrap_or_else(|p| p.into_inner())))
             .unwrap_or_default()
     }
-
-    /// `text` in the given style when colour is on.
-    pub fn style(&self, text: &str, style: console::Style) -> String {
-        if self.colour {
-            style.force_styling(true).apply_to(text).to_string()
-        } else {
-            text.to_string()
-        }
-    }
 }

@@ -13,6 +13,15 @@ use std::rc::Rc;
 
 use rhai::{ASTNode, Engine, Expr, OptimizationLevel, Position};
 
+/// True for a parameter or key name that holds a secret (`password`, xapi's `pwd`,
+/// `old_pwd`, `pass`, a `secret`, a `psk`, a `token`).
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "pwd", "secret", "psk", "token"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
 /// What a masked literal becomes.
 pub const MASK: &str = "\"***\"";
 
@@ -56,8 +65,12 @@ impl Secrets {
         while let Some(c) = rest.chars().next() {
             if c == '"' || c == '`' {
                 let literal = string_literal(rest, c);
-                let here = Position::new(line as u16, column as u16);
-                let content = unescape(&literal[1..literal.len().saturating_sub(1).max(1)]);
+                let here = Position::new(
+                    u16::try_from(line).unwrap_or(u16::MAX),
+                    u16::try_from(column).unwrap_or(u16::MAX),
+                );
+                let body = &literal[c.len_utf8()..];
+                let content = unescape(body.strip_suffix(c).unwrap_or(body));
                 if positions.contains(&here) || self.contains(&content) {
                     out.push_str(MASK);
                 } else {
@@ -152,13 +165,15 @@ fn password_positions(source: &str) -> BTreeSet<Position> {
                             found.insert(*pos);
                         }
                     }
-                    let mentions_password = matches!(
-                        args.first(),
-                        Some(Expr::StringConstant(m, _)) if m.to_ascii_lowercase().contains("password")
-                    );
-                    if name == "xenapi" && mentions_password {
-                        for arg in args.iter().skip(1) {
-                            if let Expr::StringConstant(_, pos) = arg {
+                    // xenapi("Class.method", …): the datamodel names each parameter.
+                    if name == "xenapi"
+                        && let Some(Expr::StringConstant(method, _)) = args.first()
+                        && let Some((_, message, _)) = xenpool::meta::api().method(method)
+                    {
+                        for (param, arg) in message.params.iter().zip(args.iter().skip(1)) {
+                            if is_secret_name(param.name)
+                                && let Expr::StringConstant(_, pos) = arg
+                            {
                                 found.insert(*pos);
                             }
                         }
@@ -166,7 +181,7 @@ fn password_positions(source: &str) -> BTreeSet<Position> {
                 }
                 Expr::Map(map, _) => {
                     for (key, value) in map.0.iter() {
-                        if key.name.to_ascii_lowercase().contains("password")
+                        if is_secret_name(&key.name)
                             && let Expr::StringConstant(_, pos) = value
                         {
                             found.insert(*pos);
@@ -189,6 +204,7 @@ mod tests {
     fn password_arguments_are_masked_by_position() {
         let s = Secrets::default();
         let out = s.redact(r#"validate_join("intel2", "root", "hunter\"2")"#);
+        assert_eq!(s.redact(":help \"caf\u{e9}"), ":help \"caf\u{e9}");
         assert_eq!(out, r#"validate_join("intel2", "root", "***")"#);
         let out = s.redact("let r = 1;\n  pool_join(`10.0.0.1`, \"root\", `pw`)");
         assert_eq!(
@@ -205,8 +221,17 @@ mod tests {
         );
         assert_eq!(
             out,
-            r#"let m = #{host: "a", password: "***"}; xenapi("session.login_with_password", "***", "***")"#
+            r#"let m = #{host: "a", password: "***"}; xenapi("session.login_with_password", "root", "***")"#
         );
+    }
+
+    #[test]
+    fn xenapi_arguments_are_masked_by_the_datamodel_parameter_names() {
+        let s = Secrets::default();
+        let out = s.redact(r#"xenapi("pool.join", "10.0.0.1", "root", "pw3")"#);
+        assert_eq!(out, r#"xenapi("pool.join", "10.0.0.1", "root", "***")"#);
+        let out = s.redact(r#"xenapi("session.change_password", "old-one", "new-one")"#);
+        assert_eq!(out, r#"xenapi("session.change_password", "***", "***")"#);
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl Shell {
                 .epoch
                 .get()
                 .is_cancelled()
-                .then(|| Dynamic::from("cancelled"))
+                .then(|| Dynamic::from("cancelled (Ctrl-C); the session is still logged in"))
         });
         let mut scope = Scope::new();
         scope.push_constant(
@@ -66,11 +66,6 @@ impl Shell {
             state,
             last_failed: false,
         }
-    }
-
-    /// The engine (for completion and redaction, which parse entries).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     /// The shared state.
@@ -97,26 +92,40 @@ impl Shell {
     /// True when `text` is the start of an entry that needs more lines (an open block,
     /// bracket or string).
     pub fn is_incomplete(&self, text: &str) -> bool {
-        match self.engine.compile_with_scope(&self.scope, text) {
-            Ok(_) => false,
-            Err(e) => {
-                matches!(
-                    e.err_type(),
-                    ParseErrorType::UnexpectedEOF | ParseErrorType::MissingToken(..)
-                ) || matches!(e.err_type(), ParseErrorType::BadInput(l) if l.to_string().contains("Open string"))
+        let Err(e) = self.engine.compile_with_scope(&self.scope, text) else {
+            return false;
+        };
+        match e.err_type() {
+            ParseErrorType::UnexpectedEOF => true,
+            // A token missing at the very end (`foo(1`), not in the middle (`foo(1 2)`).
+            ParseErrorType::MissingToken(..) => {
+                let end = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                    .last()
+                    .map(|(i, l)| (i + 1, l.trim_end().chars().count()))
+                    .unwrap_or((0, 0));
+                let at = (
+                    e.position().line().unwrap_or(0),
+                    e.position().position().unwrap_or(usize::MAX),
+                );
+                at.0 > end.0 || (at.0 == end.0 && at.1 > end.1)
             }
+            _ => false,
         }
     }
 
     /// Evaluates one entry. `name` labels error locations (`<input>` or a script path).
     pub fn eval(&mut self, name: &str, text: &str) -> Result<Dynamic, Failure> {
         let colour = self.state.out.colour;
-        let ast = self
-            .engine
-            .compile_with_scope(&self.scope, text)
-            .map_err(|e| Failure::Syntax(display::parse_error(name, text, &e, colour)))?;
+        let ast = self.engine.compile_with_scope(&self.scope, text).map_err(|e| {
+            let shown = self.state.secrets.redact(text);
+            Failure::Syntax(display::parse_error(name, &shown, &e, colour))
+        })?;
         let program = self.functions.merge(&ast);
         self.state.epoch.set(Epoch::now());
+        let _cancellable = crate::cancel::Evaluating::start();
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
@@ -127,15 +136,24 @@ impl Shell {
         result.map_err(|e| Failure::Runtime(self.render(name, text, &e)))
     }
 
+    /// The error with its source line, passwords masked (the caret may then sit a few
+    /// columns off on that line).
     fn render(&self, name: &str, text: &str, e: &EvalAltResult) -> String {
-        display::error(name, text, e, self.state.out.colour)
+        let shown = self.state.secrets.redact(text);
+        display::error(name, &shown, e, self.state.out.colour)
     }
 
     /// Evaluates an entry and prints its value or its error; true when it succeeded.
     pub fn eval_and_show(&mut self, name: &str, text: &str) -> bool {
         match self.eval(name, text) {
             Ok(value) => {
-                display::show(&self.state.out, &value);
+                // A password (from password()) is never echoed back.
+                match value.clone().into_string() {
+                    Ok(text) if self.state.secrets.contains(&text) => {
+                        self.state.out.line("********")
+                    }
+                    _ => display::show(&self.state.out, &value),
+                }
                 true
             }
             Err(failure) => {

@@ -101,11 +101,9 @@ pub struct TlsChoice {
     pub insecure: bool,
 }
 
-/// Where the password comes from: `XENPOOL_PASSWORD`, a file, or a prompt without echo.
+/// Where the password comes from: `--password-file` (the explicit choice), else
+/// `XENPOOL_PASSWORD`, else a prompt without echo.
 pub fn password(file: Option<&Path>) -> Result<Secret, StartError> {
-    if let Ok(p) = std::env::var("XENPOOL_PASSWORD") {
-        return Ok(Secret::new(p));
-    }
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             StartError(format!(
@@ -115,6 +113,9 @@ pub fn password(file: Option<&Path>) -> Result<Secret, StartError> {
         })?;
         let first = text.lines().next().unwrap_or_default();
         return Ok(Secret::new(first));
+    }
+    if let Ok(p) = std::env::var("XENPOOL_PASSWORD") {
+        return Ok(Secret::new(p));
     }
     if !console::user_attended_stderr() && !console::Term::stdout().is_term() {
         return Err(StartError(

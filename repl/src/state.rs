@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use xenpool::pool::{ObjectCache, PoolConnection, PoolSnapshot};
 
 use crate::cancel::Epoch;
+use rhai::Dynamic;
+
 use crate::errors::{Fallible, XenError, raise};
 use crate::hostbook::HostBook;
 use crate::output::Output;
@@ -67,13 +69,33 @@ impl State {
     }
 
     /// Runs `future` on the shared runtime; Ctrl-C abandons it with a `CANCELLED` error.
+    /// Cancellation ends the whole entry (a script cannot catch it).
     pub fn run<F: Future>(&self, what: &str, future: F) -> Fallible<F::Output> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Only a wait_for condition runs while another call is in flight.
+            return Err(XenError::invalid(
+                "a wait_for condition cannot contact the pool: compute such values before wait_for",
+            )
+            .into_rhai());
+        }
         let epoch = self.epoch.get();
         match xenpool::blocking::block_on(epoch.run(future)) {
             Ok(Some(out)) => Ok(out),
-            Ok(None) => Err(XenError::cancelled(what).into_rhai()),
+            Ok(None) => Err(Box::new(rhai::EvalAltResult::ErrorTerminated(
+                Dynamic::from(format!(
+                    "{what} cancelled (Ctrl-C); the session is still logged in, but an operation \
+                     may have partly happened: check pool() and hosts()"
+                )),
+                rhai::Position::NONE,
+            ))),
             Err(e) => Err(raise(e)),
         }
+    }
+
+    /// Logs out (when the shell ends).
+    pub fn close(&self) {
+        let pool = self.pool();
+        self.run_quietly(async move { pool.close().await });
     }
 
     /// Runs a fallible library call.
@@ -89,7 +111,7 @@ impl State {
     pub fn run_quietly<T, F: Future<Output = xenpool::Result<T>>>(&self, future: F) -> Option<T> {
         // Built inside the runtime: a timer needs its clock.
         let bounded = async move { tokio::time::timeout(Duration::from_secs(3), future).await };
-        match xenpool::blocking::block_on(self.epoch.get().run(bounded)) {
+        match xenpool::blocking::block_on(Epoch::now().run(bounded)) {
             Ok(Some(Ok(Ok(v)))) => Some(v),
             _ => None,
         }
