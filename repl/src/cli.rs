@@ -78,6 +78,9 @@ pub fn normalise_args(
 ) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = args.into_iter().collect();
     for i in 0..args.len().saturating_sub(1) {
+        if args[i] == "run" {
+            break; // the script's own arguments follow
+        }
         if args[i] == "--sim" && (args[i + 1] == "run" || args[i + 1] == "help") {
             args[i] = "--sim=lab".into();
         }
@@ -120,6 +123,10 @@ pub fn main(cli: Cli) -> i32 {
 
 fn run(cli: &Cli, state: std::rc::Rc<crate::state::State>, description: &str) -> i32 {
     match (&cli.command, &cli.eval) {
+        (Some(Command::Run { .. }), Some(_)) => {
+            eprintln!("xenpool: -e and run cannot be combined");
+            2
+        }
         (Some(Command::Run { script, args }), _) => {
             let text = match std::fs::read_to_string(script) {
                 Ok(t) => t,

@@ -178,6 +178,8 @@ fn describe(err: &EvalAltResult) -> (String, Position) {
 
 fn with_context(text: String, functions: &[String]) -> String {
     match functions.last() {
+        // Rhai names closures `anon$<hash>`.
+        Some(f) if f.starts_with("anon$") => format!("{text} (in a closure)"),
         Some(f) => format!("{text} (in function {f})"),
         None => text,
     }

@@ -324,7 +324,10 @@ fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
         ))
         .into_rhai());
     };
-    if let Some(p) = map.get("password").and_then(|p| p.clone().into_string().ok()) {
+    if let Some(p) = map
+        .get("password")
+        .and_then(|p| p.clone().into_string().ok())
+    {
         s.secrets.remember(&p);
     }
     let opts = Options::parse(map, &["host", "user", "password"])?;
@@ -345,6 +348,14 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
     let opts = Options::parse(opts, &["description", "force", "dry_run"])?;
     let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
     let description = opts.text("description")?.unwrap_or_default();
+    let hosts_now = s.snapshot()?.hosts.len();
+    if hosts_now > 1 {
+        return Err(XenError::invalid(format!(
+            "the connected host is already in a pool of {hosts_now} hosts; connect() to a \
+             standalone host to create a pool, or use pool_join"
+        ))
+        .into_rhai());
+    }
     let master = current_access(s);
     let (options, progress) = Reporter::start(&s.out, "create pool", dry_run);
     let pool_name = name.to_string();
@@ -394,7 +405,7 @@ fn create_bond(
                 .map_err(|_| XenError::invalid("devices are names such as \"eth2\"").into_rhai())
         })
         .collect::<Fallible<_>>()?;
-    let mode = match BondMode::from_wire(mode) {
+    let mode = match BondMode::from_wire(&mode.to_ascii_lowercase()) {
         BondMode::Unknown(m) => {
             return Err(XenError::invalid(format!(
                 "bond mode {m:?} is not one of: balance-slb, active-backup, lacp"

@@ -39,12 +39,18 @@ fn unescape(line: &str) -> String {
 
 impl History {
     /// Loads `path` (a missing file is an empty history); `None` keeps history in memory.
+    /// A file that exists but cannot be read is left alone: this session's history is then
+    /// not saved rather than overwriting it.
     pub fn open(path: Option<PathBuf>) -> Self {
-        let earlier = path
-            .as_deref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .map(|text| text.lines().map(unescape).collect())
-            .unwrap_or_default();
+        let (path, earlier) = match path.as_deref().map(std::fs::read_to_string) {
+            None => (None, Vec::new()),
+            Some(Ok(text)) => (path, text.lines().map(unescape).collect()),
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => (path, Vec::new()),
+            Some(Err(e)) => {
+                eprintln!("xenpool: history not used ({e})");
+                (None, Vec::new())
+            }
+        };
         History {
             path,
             earlier,

@@ -119,10 +119,13 @@ impl Shell {
     /// Evaluates one entry. `name` labels error locations (`<input>` or a script path).
     pub fn eval(&mut self, name: &str, text: &str) -> Result<Dynamic, Failure> {
         let colour = self.state.out.colour;
-        let ast = self.engine.compile_with_scope(&self.scope, text).map_err(|e| {
-            let shown = self.state.secrets.redact(text);
-            Failure::Syntax(display::parse_error(name, &shown, &e, colour))
-        })?;
+        let ast = self
+            .engine
+            .compile_with_scope(&self.scope, text)
+            .map_err(|e| {
+                let shown = self.state.secrets.redact(text);
+                Failure::Syntax(display::parse_error(name, &shown, &e, colour))
+            })?;
         let program = self.functions.merge(&ast);
         self.state.epoch.set(Epoch::now());
         let _cancellable = crate::cancel::Evaluating::start();

@@ -114,6 +114,35 @@ fn a_failing_script_names_the_file_line_and_column_and_exits_nonzero() {
 }
 
 #[test]
+fn piped_entries_continue_only_while_unfinished() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xenpool"))
+        .arg("--sim")
+        .env(
+            "XENPOOL_HISTORY",
+            std::env::temp_dir().join("xenpool-cli-test-history"),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"hosts()[0 1]\nprint(\"open\nprint(\"joined\" +\n  \" lines\")\nprint(\"after\")\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(stdout, "joined lines\nafter\n", "{stderr}");
+    assert_eq!(stderr.matches("syntax error").count(), 2, "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "a failed entry fails the run");
+}
+
+#[test]
 fn script_arguments_arrive_in_args() {
     let script = std::env::temp_dir().join(format!("xenpool-args-{}.rhai", std::process::id()));
     std::fs::write(&script, "print(ARGS.join(\"|\"));").unwrap();

@@ -77,6 +77,9 @@ fn an_interactive_session_in_a_terminal() {
     p.send_line("pw.len()").unwrap();
     p.exp_string("21").unwrap();
     p.exp_string(PROMPT).unwrap();
+    p.send_line("pw").unwrap();
+    p.exp_string("********").unwrap();
+    p.exp_string(PROMPT).unwrap();
     p.send_line("try { validate_join(\"intel2\", \"root\", \"typed-secret-9\") } catch (e) { print(e.code) }")
         .unwrap();
     p.exp_string("SESSION_AUTHENTICATION_FAILED").unwrap();
@@ -84,17 +87,23 @@ fn an_interactive_session_in_a_terminal() {
 
     // An operation draws a progress bar on the terminal, then prints its outcome.
     p.send_line("create_pool(\"lab\", [\"intel2\"])").unwrap();
-    p.exp_string("pool \"lab\" created; joined: intel2").unwrap();
+    p.exp_string("pool \"lab\" created; joined: intel2")
+        .unwrap();
     p.exp_string(PROMPT).unwrap();
 
     // Ctrl-C cancels a slow call and keeps the session.
     p.send_line("sim_latency(\"intel1\", 20000)").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_line("hosts()").unwrap();
+    p.send_line("try { hosts() } catch (e) { print(`caught ${e.code}`) }")
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     p.send_control('c').unwrap();
     p.flush().unwrap();
-    p.exp_string("cancelled").unwrap();
+    let before = p.exp_string("cancelled").unwrap();
+    assert!(
+        !before.contains("\ncaught"),
+        "Ctrl-C is not catchable: {before:?}"
+    );
     p.exp_string(PROMPT).unwrap();
     p.send_line("sim_latency(\"intel1\", 0)").unwrap();
     p.exp_string(PROMPT).unwrap();

@@ -223,7 +223,7 @@ impl ObjectCache {
         tokio::time::timeout(timeout, wait)
             .await
             .map_err(|_| Error::Timeout {
-                url: String::new(),
+                url: "the event cache".into(),
                 method: format!("waiting for {class} {reference}"),
                 after: timeout,
                 may_have_reached_host: false,
