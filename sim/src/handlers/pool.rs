@@ -1028,11 +1028,25 @@ fn recover_slaves(ctx: &mut Ctx<'_>, _args: Vec<Value>) -> Outcome {
     let me = ctx.caller.host;
     let address = ctx.world.hosts[me].address.clone();
     let mut recovered = Vec::new();
+    let mut unreachable = Vec::new();
     for i in ctx.world.members(pool) {
-        if i != me && ctx.world.hosts[i].alive {
+        if i == me {
+            continue;
+        }
+        if ctx.world.hosts[i].alive {
             ctx.world.hosts[i].master_address = Some(address.clone());
             recovered.push(s(ctx.world.hosts[i].host_ref.clone()));
+        } else {
+            unreachable.push(ctx.world.hosts[i].host_ref.clone());
         }
+    }
+    // The new coordinator hears no heartbeat from members that are down: not live.
+    let db = ctx.db();
+    for host in unreachable {
+        let metrics = db.str_field("host", &host, "metrics");
+        db.update("host_metrics", &metrics, |r| {
+            r.insert("live".into(), Value::Bool(false));
+        });
     }
     Ok(Value::Array(recovered))
 }
