@@ -11,7 +11,7 @@ use std::io::Write as _;
 
 use indexmap::IndexMap;
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesText, Event};
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, IntoDeserializer, Visitor};
 
@@ -96,6 +96,18 @@ fn expected(what: &str, head: &Head<'_>) -> ProtocolError {
     wrong_type(format!("expected {what}, found {}", head.describe()))
 }
 
+/// The character data of a text event with XML 1.0 end-of-line normalisation; borrowed
+/// unless there is a CR to normalise (a short byte scan instead of quick-xml's memchr
+/// dispatch, as most texts are a few bytes long).
+#[inline]
+fn text_content<'de>(t: BytesText<'de>) -> Cow<'de, str> {
+    if t.as_bytes().contains(&b'\r') {
+        t.xml10_content()
+    } else {
+        t.into_inner()
+    }
+}
+
 /// Appends a piece of character data, switching from borrowed to owned only when needed.
 fn push_text<'de>(acc: &mut Option<Cow<'de, str>>, piece: Cow<'de, str>) {
     match acc {
@@ -153,6 +165,8 @@ impl<'de> Parser<'de> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn xml_error(&self, e: quick_xml::Error) -> ProtocolError {
         // quick-xml reports `<!ENTITY` outside a DOCTYPE as a syntax error; refuse it as
         // what it is.
@@ -247,10 +261,55 @@ impl<'de> Parser<'de> {
     }
 
     /// Reads character data up to and including the end tag of the current element.
-    fn read_text(&mut self, end: &str, mut acc: Option<Cow<'de, str>>) -> Result<Cow<'de, str>> {
+    fn read_text(&mut self, end: &str, acc: Option<Cow<'de, str>>) -> Result<Cow<'de, str>> {
+        if acc.is_some() {
+            return self.read_text_slow(end, acc);
+        }
+        // The common case: one text event, then the end tag (or just the end tag).
+        match self.next()? {
+            Event::Text(t) => {
+                let first = text_content(t);
+                match self.next()? {
+                    Event::End(e) if e.name().0 == end => Ok(first),
+                    ev => self.read_text_from(ev, end, Some(first)),
+                }
+            }
+            Event::End(e) if e.name().0 == end => Ok(Cow::Borrowed("")),
+            ev => self.read_text_from(ev, end, None),
+        }
+    }
+
+    /// [`read_text`](Self::read_text) given the first event to interpret.
+    fn read_text_from(
+        &mut self,
+        ev: Event<'de>,
+        end: &str,
+        mut acc: Option<Cow<'de, str>>,
+    ) -> Result<Cow<'de, str>> {
+        match ev {
+            Event::Text(t) => push_text(&mut acc, text_content(t)),
+            Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
+            Event::CData(c) => push_text(&mut acc, c.into_inner()),
+            Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
+            other => {
+                return Err(malformed(format!(
+                    "expected text, found {}",
+                    describe_event(&other)
+                )));
+            }
+        }
+        self.read_text_slow(end, acc)
+    }
+
+    #[inline(never)]
+    fn read_text_slow(
+        &mut self,
+        end: &str,
+        mut acc: Option<Cow<'de, str>>,
+    ) -> Result<Cow<'de, str>> {
         loop {
             match self.next()? {
-                Event::Text(t) => push_text(&mut acc, t.xml10_content()),
+                Event::Text(t) => push_text(&mut acc, text_content(t)),
                 Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
                 Event::CData(c) => push_text(&mut acc, c.into_inner()),
                 Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
@@ -299,7 +358,7 @@ impl<'de> Parser<'de> {
             // `<value></value>` is "" (also xapi's `void`).
             Event::End(e) if e.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
             Event::Text(t) => {
-                let first = t.xml10_content();
+                let first = text_content(t);
                 match self.next()? {
                     // The common case: untagged text, a string (or an xapi int64).
                     Event::End(e) if e.name().0 == "value" => Ok(Head::Str(first)),
@@ -704,7 +763,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_, 'de> {
         match self.head {
             Head::Str(ref t) => {
                 let v: &str = enum_variant(t, variants);
-                visitor.visit_enum(v.to_owned().into_deserializer())
+                visitor.visit_enum(v.into_deserializer())
             }
             ref other => Err(expected("an enum name", other)),
         }
