@@ -97,11 +97,11 @@ fn expected(what: &str, head: &Head<'_>) -> ProtocolError {
 }
 
 /// The character data of a text event with XML 1.0 end-of-line normalisation; borrowed
-/// unless there is a CR to normalise (a short byte scan instead of quick-xml's memchr
-/// dispatch, as most texts are a few bytes long).
+/// unless there is a CR to normalise. `may_have_cr` is false when the whole input has no
+/// CR (checked once up front), which spares a scan per text.
 #[inline]
-fn text_content<'de>(t: BytesText<'de>) -> Cow<'de, str> {
-    if t.as_bytes().contains(&b'\r') {
+fn text_content<'de>(t: BytesText<'de>, may_have_cr: bool) -> Cow<'de, str> {
+    if may_have_cr && t.as_bytes().contains(&b'\r') {
         t.xml10_content()
     } else {
         t.into_inner()
@@ -149,6 +149,8 @@ pub(crate) struct Parser<'de> {
     input: &'de [u8],
     depth: usize,
     max_depth: usize,
+    /// Whether the input contains a CR at all (else no text needs EOL normalisation).
+    has_cr: bool,
 }
 
 impl<'de> Parser<'de> {
@@ -162,6 +164,7 @@ impl<'de> Parser<'de> {
             input,
             depth: 0,
             max_depth,
+            has_cr: memchr::memchr(b'\r', input).is_some(),
         }
     }
 
@@ -183,7 +186,7 @@ impl<'de> Parser<'de> {
     }
 
     /// The next event, skipping comments, processing instructions and the declaration.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Result<Event<'de>> {
         loop {
             match self.reader.read_event() {
@@ -201,7 +204,7 @@ impl<'de> Parser<'de> {
     }
 
     /// The next event that is not whitespace between tags.
-    #[inline]
+    #[inline(always)]
     fn next_tag(&mut self) -> Result<Event<'de>> {
         loop {
             match self.next()? {
@@ -268,7 +271,7 @@ impl<'de> Parser<'de> {
         // The common case: one text event, then the end tag (or just the end tag).
         match self.next()? {
             Event::Text(t) => {
-                let first = text_content(t);
+                let first = text_content(t, self.has_cr);
                 match self.next()? {
                     Event::End(e) if e.name().0 == end => Ok(first),
                     ev => self.read_text_from(ev, end, Some(first)),
@@ -287,7 +290,7 @@ impl<'de> Parser<'de> {
         mut acc: Option<Cow<'de, str>>,
     ) -> Result<Cow<'de, str>> {
         match ev {
-            Event::Text(t) => push_text(&mut acc, text_content(t)),
+            Event::Text(t) => push_text(&mut acc, text_content(t, self.has_cr)),
             Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
             Event::CData(c) => push_text(&mut acc, c.into_inner()),
             Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
@@ -309,7 +312,7 @@ impl<'de> Parser<'de> {
     ) -> Result<Cow<'de, str>> {
         loop {
             match self.next()? {
-                Event::Text(t) => push_text(&mut acc, text_content(t)),
+                Event::Text(t) => push_text(&mut acc, text_content(t, self.has_cr)),
                 Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
                 Event::CData(c) => push_text(&mut acc, c.into_inner()),
                 Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
@@ -358,7 +361,7 @@ impl<'de> Parser<'de> {
             // `<value></value>` is "" (also xapi's `void`).
             Event::End(e) if e.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
             Event::Text(t) => {
-                let first = text_content(t);
+                let first = text_content(t, self.has_cr);
                 match self.next()? {
                     // The common case: untagged text, a string (or an xapi int64).
                     Event::End(e) if e.name().0 == "value" => Ok(Head::Str(first)),
