@@ -243,6 +243,7 @@ impl<'de> Parser<'de> {
     }
 
     /// Expects `</name>`.
+    #[inline]
     fn expect_end(&mut self, name: &str) -> Result<()> {
         match self.next_tag()? {
             Event::End(e) if e.name().0 == name => Ok(()),
@@ -469,6 +470,7 @@ impl<'de> Parser<'de> {
     }
 
     /// In a member, after its name: the head of its value.
+    #[inline]
     fn member_value(&mut self) -> Result<Head<'de>> {
         let ev = self.next_tag()?;
         self.value_head(ev)
