@@ -11,7 +11,7 @@ use std::io::Write as _;
 
 use indexmap::IndexMap;
 use quick_xml::Reader;
-use quick_xml::events::{BytesText, Event};
+use quick_xml::events::{BytesStart, BytesText, Event};
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, IntoDeserializer, Visitor};
 
@@ -94,6 +94,17 @@ impl Head<'_> {
 
 fn expected(what: &str, head: &Head<'_>) -> ProtocolError {
     wrong_type(format!("expected {what}, found {}", head.describe()))
+}
+
+/// Whether a start (or empty) tag is `<name …>`: the tag's content up to the first
+/// whitespace, as `BytesStart::name` gives it, without the out-of-line call.
+#[inline]
+fn start_is(s: &BytesStart<'_>, name: &str) -> bool {
+    let content = s.as_bytes();
+    content.starts_with(name.as_bytes())
+        && content
+            .get(name.len())
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// The character data of a text event with XML 1.0 end-of-line normalisation; borrowed
@@ -217,8 +228,8 @@ impl<'de> Parser<'de> {
     /// Expects `<name>` (false) or `<name/>` (true).
     fn expect_start(&mut self, name: &str) -> Result<bool> {
         match self.next_tag()? {
-            Event::Start(s) if s.name().0 == name => Ok(false),
-            Event::Empty(s) if s.name().0 == name => Ok(true),
+            Event::Start(s) if start_is(&s, name) => Ok(false),
+            Event::Empty(s) if start_is(&s, name) => Ok(true),
             other => Err(malformed(format!(
                 "expected <{name}>, found {}",
                 describe_event(&other)
@@ -230,7 +241,7 @@ impl<'de> Parser<'de> {
     /// the wrong kind.
     fn expect_root(&mut self, name: &str) -> Result<()> {
         match self.next_tag()? {
-            Event::Start(s) if s.name().0 == name => Ok(()),
+            Event::Start(s) if start_is(&s, name) => Ok(()),
             ev @ (Event::Start(_) | Event::Empty(_)) => Err(bad_envelope(format!(
                 "expected <{name}>, found {}",
                 describe_event(&ev)
@@ -347,8 +358,8 @@ impl<'de> Parser<'de> {
     /// Reads the head of a value given its opening event (`<value>` or `<value/>`).
     fn value_head(&mut self, ev: Event<'de>) -> Result<Head<'de>> {
         match ev {
-            Event::Start(s) if s.name().0 == "value" => self.open_value(),
-            Event::Empty(s) if s.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
+            Event::Start(s) if start_is(&s, "value") => self.open_value(),
+            Event::Empty(s) if start_is(&s, "value") => Ok(Head::Str(Cow::Borrowed(""))),
             other => Err(malformed(format!(
                 "expected <value>, found {}",
                 describe_event(&other)
@@ -427,8 +438,8 @@ impl<'de> Parser<'de> {
                     return Ok(Head::Array { done: true });
                 }
                 return match self.next_tag()? {
-                    Event::Start(s) if s.name().0 == "data" => Ok(Head::Array { done: false }),
-                    Event::Empty(s) if s.name().0 == "data" => {
+                    Event::Start(s) if start_is(&s, "data") => Ok(Head::Array { done: false }),
+                    Event::Empty(s) if start_is(&s, "data") => {
                         self.expect_end("array")?;
                         Ok(Head::Array { done: true })
                     }
@@ -453,9 +464,9 @@ impl<'de> Parser<'de> {
     /// In a struct: the next member's name, or `None` after `</struct>`.
     fn member_key(&mut self) -> Result<Option<Cow<'de, str>>> {
         match self.next_tag()? {
-            Event::Start(m) if m.name().0 == "member" => match self.next_tag()? {
-                Event::Start(n) if n.name().0 == "name" => Ok(Some(self.read_text("name", None)?)),
-                Event::Empty(n) if n.name().0 == "name" => Ok(Some(Cow::Borrowed(""))),
+            Event::Start(m) if start_is(&m, "member") => match self.next_tag()? {
+                Event::Start(n) if start_is(&n, "name") => Ok(Some(self.read_text("name", None)?)),
+                Event::Empty(n) if start_is(&n, "name") => Ok(Some(Cow::Borrowed(""))),
                 other => Err(malformed(format!(
                     "expected <name>, found {}",
                     describe_event(&other)
@@ -885,14 +896,14 @@ fn decode_fault(p: &mut Parser<'_>) -> Result<Vec<String>> {
 fn open_response<'de>(p: &mut Parser<'de>) -> Result<Result<Head<'de>, Vec<String>>> {
     p.expect_root("methodResponse")?;
     match p.next_tag()? {
-        Event::Start(s) if s.name().0 == "params" => {
+        Event::Start(s) if start_is(&s, "params") => {
             if p.expect_start("param")? {
                 return Err(bad_envelope("empty <param/>"));
             }
             let ev = p.next_tag()?;
             p.value_head(ev).map(Ok)
         }
-        Event::Start(s) if s.name().0 == "fault" => decode_fault(p).map(Err),
+        Event::Start(s) if start_is(&s, "fault") => decode_fault(p).map(Err),
         other => Err(bad_envelope(format!(
             "expected <params> or <fault>, found {}",
             describe_event(&other)
@@ -1007,10 +1018,10 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
     }
     let mut params = Vec::new();
     match p.next_tag()? {
-        Event::Start(s) if s.name().0 == "params" => {
+        Event::Start(s) if start_is(&s, "params") => {
             loop {
                 match p.next_tag()? {
-                    Event::Start(s) if s.name().0 == "param" => {
+                    Event::Start(s) if start_is(&s, "param") => {
                         let ev = p.next_tag()?;
                         let head = p.value_head(ev)?;
                         params.push(p.parse_value(head)?);
@@ -1027,7 +1038,7 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
             }
             p.expect_end("methodCall")?;
         }
-        Event::Empty(s) if s.name().0 == "params" => p.expect_end("methodCall")?,
+        Event::Empty(s) if start_is(&s, "params") => p.expect_end("methodCall")?,
         Event::End(e) if e.name().0 == "methodCall" => {}
         other => {
             return Err(malformed(format!(
