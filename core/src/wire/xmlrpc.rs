@@ -11,7 +11,7 @@ use std::io::Write as _;
 
 use indexmap::IndexMap;
 use quick_xml::Reader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, BytesText, Event};
 use serde::Deserialize as _;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, IntoDeserializer, Visitor};
 
@@ -96,6 +96,29 @@ fn expected(what: &str, head: &Head<'_>) -> ProtocolError {
     wrong_type(format!("expected {what}, found {}", head.describe()))
 }
 
+/// Whether a start (or empty) tag is `<name …>`: the tag's content up to the first
+/// whitespace, as `BytesStart::name` gives it, without the out-of-line call.
+#[inline]
+fn start_is(s: &BytesStart<'_>, name: &str) -> bool {
+    let content = s.as_bytes();
+    content.starts_with(name.as_bytes())
+        && content
+            .get(name.len())
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// The character data of a text event with XML 1.0 end-of-line normalisation; borrowed
+/// unless there is a CR to normalise. `may_have_cr` is false when the whole input has no
+/// CR (checked once up front), which spares a scan per text.
+#[inline]
+fn text_content<'de>(t: BytesText<'de>, may_have_cr: bool) -> Cow<'de, str> {
+    if may_have_cr && t.as_bytes().contains(&b'\r') {
+        t.xml10_content()
+    } else {
+        t.into_inner()
+    }
+}
+
 /// Appends a piece of character data, switching from borrowed to owned only when needed.
 fn push_text<'de>(acc: &mut Option<Cow<'de, str>>, piece: Cow<'de, str>) {
     match acc {
@@ -137,6 +160,8 @@ pub(crate) struct Parser<'de> {
     input: &'de [u8],
     depth: usize,
     max_depth: usize,
+    /// Whether the input contains a CR at all (else no text needs EOL normalisation).
+    has_cr: bool,
 }
 
 impl<'de> Parser<'de> {
@@ -150,9 +175,12 @@ impl<'de> Parser<'de> {
             input,
             depth: 0,
             max_depth,
+            has_cr: memchr::memchr(b'\r', input).is_some(),
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn xml_error(&self, e: quick_xml::Error) -> ProtocolError {
         // quick-xml reports `<!ENTITY` outside a DOCTYPE as a syntax error; refuse it as
         // what it is.
@@ -169,7 +197,7 @@ impl<'de> Parser<'de> {
     }
 
     /// The next event, skipping comments, processing instructions and the declaration.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Result<Event<'de>> {
         loop {
             match self.reader.read_event() {
@@ -187,7 +215,7 @@ impl<'de> Parser<'de> {
     }
 
     /// The next event that is not whitespace between tags.
-    #[inline]
+    #[inline(always)]
     fn next_tag(&mut self) -> Result<Event<'de>> {
         loop {
             match self.next()? {
@@ -200,8 +228,8 @@ impl<'de> Parser<'de> {
     /// Expects `<name>` (false) or `<name/>` (true).
     fn expect_start(&mut self, name: &str) -> Result<bool> {
         match self.next_tag()? {
-            Event::Start(s) if s.name().0 == name => Ok(false),
-            Event::Empty(s) if s.name().0 == name => Ok(true),
+            Event::Start(s) if start_is(&s, name) => Ok(false),
+            Event::Empty(s) if start_is(&s, name) => Ok(true),
             other => Err(malformed(format!(
                 "expected <{name}>, found {}",
                 describe_event(&other)
@@ -213,7 +241,7 @@ impl<'de> Parser<'de> {
     /// the wrong kind.
     fn expect_root(&mut self, name: &str) -> Result<()> {
         match self.next_tag()? {
-            Event::Start(s) if s.name().0 == name => Ok(()),
+            Event::Start(s) if start_is(&s, name) => Ok(()),
             ev @ (Event::Start(_) | Event::Empty(_)) => Err(bad_envelope(format!(
                 "expected <{name}>, found {}",
                 describe_event(&ev)
@@ -226,6 +254,7 @@ impl<'de> Parser<'de> {
     }
 
     /// Expects `</name>`.
+    #[inline]
     fn expect_end(&mut self, name: &str) -> Result<()> {
         match self.next_tag()? {
             Event::End(e) if e.name().0 == name => Ok(()),
@@ -247,10 +276,55 @@ impl<'de> Parser<'de> {
     }
 
     /// Reads character data up to and including the end tag of the current element.
-    fn read_text(&mut self, end: &str, mut acc: Option<Cow<'de, str>>) -> Result<Cow<'de, str>> {
+    fn read_text(&mut self, end: &str, acc: Option<Cow<'de, str>>) -> Result<Cow<'de, str>> {
+        if acc.is_some() {
+            return self.read_text_slow(end, acc);
+        }
+        // The common case: one text event, then the end tag (or just the end tag).
+        match self.next()? {
+            Event::Text(t) => {
+                let first = text_content(t, self.has_cr);
+                match self.next()? {
+                    Event::End(e) if e.name().0 == end => Ok(first),
+                    ev => self.read_text_from(ev, end, Some(first)),
+                }
+            }
+            Event::End(e) if e.name().0 == end => Ok(Cow::Borrowed("")),
+            ev => self.read_text_from(ev, end, None),
+        }
+    }
+
+    /// [`read_text`](Self::read_text) given the first event to interpret.
+    fn read_text_from(
+        &mut self,
+        ev: Event<'de>,
+        end: &str,
+        mut acc: Option<Cow<'de, str>>,
+    ) -> Result<Cow<'de, str>> {
+        match ev {
+            Event::Text(t) => push_text(&mut acc, text_content(t, self.has_cr)),
+            Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
+            Event::CData(c) => push_text(&mut acc, c.into_inner()),
+            Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
+            other => {
+                return Err(malformed(format!(
+                    "expected text, found {}",
+                    describe_event(&other)
+                )));
+            }
+        }
+        self.read_text_slow(end, acc)
+    }
+
+    #[inline(never)]
+    fn read_text_slow(
+        &mut self,
+        end: &str,
+        mut acc: Option<Cow<'de, str>>,
+    ) -> Result<Cow<'de, str>> {
         loop {
             match self.next()? {
-                Event::Text(t) => push_text(&mut acc, t.xml10_content()),
+                Event::Text(t) => push_text(&mut acc, text_content(t, self.has_cr)),
                 Event::GeneralRef(r) => push_text(&mut acc, resolve_ref(&r)?),
                 Event::CData(c) => push_text(&mut acc, c.into_inner()),
                 Event::End(e) if e.name().0 == end => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
@@ -284,8 +358,8 @@ impl<'de> Parser<'de> {
     /// Reads the head of a value given its opening event (`<value>` or `<value/>`).
     fn value_head(&mut self, ev: Event<'de>) -> Result<Head<'de>> {
         match ev {
-            Event::Start(s) if s.name().0 == "value" => self.open_value(),
-            Event::Empty(s) if s.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
+            Event::Start(s) if start_is(&s, "value") => self.open_value(),
+            Event::Empty(s) if start_is(&s, "value") => Ok(Head::Str(Cow::Borrowed(""))),
             other => Err(malformed(format!(
                 "expected <value>, found {}",
                 describe_event(&other)
@@ -299,7 +373,7 @@ impl<'de> Parser<'de> {
             // `<value></value>` is "" (also xapi's `void`).
             Event::End(e) if e.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
             Event::Text(t) => {
-                let first = t.xml10_content();
+                let first = text_content(t, self.has_cr);
                 match self.next()? {
                     // The common case: untagged text, a string (or an xapi int64).
                     Event::End(e) if e.name().0 == "value" => Ok(Head::Str(first)),
@@ -364,8 +438,8 @@ impl<'de> Parser<'de> {
                     return Ok(Head::Array { done: true });
                 }
                 return match self.next_tag()? {
-                    Event::Start(s) if s.name().0 == "data" => Ok(Head::Array { done: false }),
-                    Event::Empty(s) if s.name().0 == "data" => {
+                    Event::Start(s) if start_is(&s, "data") => Ok(Head::Array { done: false }),
+                    Event::Empty(s) if start_is(&s, "data") => {
                         self.expect_end("array")?;
                         Ok(Head::Array { done: true })
                     }
@@ -390,9 +464,9 @@ impl<'de> Parser<'de> {
     /// In a struct: the next member's name, or `None` after `</struct>`.
     fn member_key(&mut self) -> Result<Option<Cow<'de, str>>> {
         match self.next_tag()? {
-            Event::Start(m) if m.name().0 == "member" => match self.next_tag()? {
-                Event::Start(n) if n.name().0 == "name" => Ok(Some(self.read_text("name", None)?)),
-                Event::Empty(n) if n.name().0 == "name" => Ok(Some(Cow::Borrowed(""))),
+            Event::Start(m) if start_is(&m, "member") => match self.next_tag()? {
+                Event::Start(n) if start_is(&n, "name") => Ok(Some(self.read_text("name", None)?)),
+                Event::Empty(n) if start_is(&n, "name") => Ok(Some(Cow::Borrowed(""))),
                 other => Err(malformed(format!(
                     "expected <name>, found {}",
                     describe_event(&other)
@@ -407,6 +481,7 @@ impl<'de> Parser<'de> {
     }
 
     /// In a member, after its name: the head of its value.
+    #[inline]
     fn member_value(&mut self) -> Result<Head<'de>> {
         let ev = self.next_tag()?;
         self.value_head(ev)
@@ -704,7 +779,7 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_, 'de> {
         match self.head {
             Head::Str(ref t) => {
                 let v: &str = enum_variant(t, variants);
-                visitor.visit_enum(v.to_owned().into_deserializer())
+                visitor.visit_enum(v.into_deserializer())
             }
             ref other => Err(expected("an enum name", other)),
         }
@@ -821,14 +896,14 @@ fn decode_fault(p: &mut Parser<'_>) -> Result<Vec<String>> {
 fn open_response<'de>(p: &mut Parser<'de>) -> Result<Result<Head<'de>, Vec<String>>> {
     p.expect_root("methodResponse")?;
     match p.next_tag()? {
-        Event::Start(s) if s.name().0 == "params" => {
+        Event::Start(s) if start_is(&s, "params") => {
             if p.expect_start("param")? {
                 return Err(bad_envelope("empty <param/>"));
             }
             let ev = p.next_tag()?;
             p.value_head(ev).map(Ok)
         }
-        Event::Start(s) if s.name().0 == "fault" => decode_fault(p).map(Err),
+        Event::Start(s) if start_is(&s, "fault") => decode_fault(p).map(Err),
         other => Err(bad_envelope(format!(
             "expected <params> or <fault>, found {}",
             describe_event(&other)
@@ -943,10 +1018,10 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
     }
     let mut params = Vec::new();
     match p.next_tag()? {
-        Event::Start(s) if s.name().0 == "params" => {
+        Event::Start(s) if start_is(&s, "params") => {
             loop {
                 match p.next_tag()? {
-                    Event::Start(s) if s.name().0 == "param" => {
+                    Event::Start(s) if start_is(&s, "param") => {
                         let ev = p.next_tag()?;
                         let head = p.value_head(ev)?;
                         params.push(p.parse_value(head)?);
@@ -963,7 +1038,7 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
             }
             p.expect_end("methodCall")?;
         }
-        Event::Empty(s) if s.name().0 == "params" => p.expect_end("methodCall")?,
+        Event::Empty(s) if start_is(&s, "params") => p.expect_end("methodCall")?,
         Event::End(e) if e.name().0 == "methodCall" => {}
         other => {
             return Err(malformed(format!(
