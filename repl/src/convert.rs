@@ -35,18 +35,42 @@ fn wrong(what: &str, ty: &Ty, got: &Dynamic) -> XenError {
     ))
 }
 
-/// A reference given as an object: its reference string.
-pub fn object_reference(value: &Dynamic) -> Option<String> {
+/// What identifies a shell object (a host, VM, SR or pool from `hosts()`, `vm()`, …).
+#[derive(Debug, Clone)]
+pub struct ObjectId {
+    /// Its XenAPI class (wire name).
+    pub class: &'static str,
+    /// Its reference.
+    pub reference: String,
+    /// Its uuid.
+    pub uuid: String,
+}
+
+/// The identity of a shell object, or `None` for any other value.
+pub fn identify(value: &Dynamic) -> Option<ObjectId> {
+    let id = |class, reference, uuid| ObjectId {
+        class,
+        reference,
+        uuid,
+    };
     if let Some(h) = value.clone().try_cast::<Host>() {
-        return Some(h.reference);
+        return Some(id("host", h.reference, h.uuid));
     }
     if let Some(v) = value.clone().try_cast::<Vm>() {
-        return Some(v.reference);
+        return Some(id("VM", v.reference, v.uuid));
     }
     if let Some(s) = value.clone().try_cast::<Sr>() {
-        return Some(s.reference);
+        return Some(id("SR", s.reference, s.uuid));
     }
-    value.clone().try_cast::<Pool>().map(|p| p.reference)
+    value
+        .clone()
+        .try_cast::<Pool>()
+        .map(|p| id("pool", p.reference, p.uuid))
+}
+
+/// A reference given as an object: its reference string.
+pub fn object_reference(value: &Dynamic) -> Option<String> {
+    identify(value).map(|o| o.reference)
 }
 
 /// Converts a script value to the wire for a parameter of type `ty`. References given as

@@ -2,6 +2,7 @@
 //! Each is a thin adapter from Rhai values to `xenpool::pool`; the documentation table
 //! [`FUNCTIONS`] feeds `:help` and tab completion.
 
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 use xenpool::generated::BondMode;
 use xenpool::meta::{self, Ty};
 use xenpool::pool::ops::{self, EjectOptions};
-use xenpool::pool::{HostAccess, PoolConnection, ValidateOptions};
+use xenpool::pool::{HostAccess, OpOptions, PoolConnection, ValidateOptions};
 use xenpool::wire::Value;
 
 use crate::convert;
@@ -105,6 +106,28 @@ impl Options {
             }),
         }
     }
+}
+
+/// Runs a pool operation with its progress shown (a bar, or `[step/total]` lines) around
+/// it. `what` names it on the bar and in a cancellation message.
+fn operation<T, Fut>(
+    s: &State,
+    what: &str,
+    dry_run: bool,
+    run: impl FnOnce(OpOptions) -> Fut,
+) -> Fallible<T>
+where
+    Fut: Future<Output = xenpool::Result<T>>,
+{
+    let (options, progress) = Reporter::start(&s.out, what, dry_run);
+    let result = s.call(what, run(options));
+    progress.finish();
+    result
+}
+
+/// The options of operations whose only option is `dry_run`.
+fn dry_run_only(opts: Map) -> Fallible<bool> {
+    Options::parse(opts, &["dry_run"])?.flag("dry_run")
 }
 
 fn objects<T: Clone + 'static>(items: impl IntoIterator<Item = T>) -> Array {
@@ -249,12 +272,10 @@ fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> 
     let coordinator = access(s, master, Some(user), Some(password))?;
     let candidate = current_access(s);
     let pool = open_pool(s, &coordinator)?;
-    let (options, progress) = Reporter::start(&s.out, "join", dry_run);
     let joining = pool.clone();
-    let result = s.call("pool_join", async move {
+    let result = operation(s, "join", dry_run, |options| async move {
         xenpool::pool::join(&joining, &candidate, force, &options).await
     });
-    progress.finish();
     let outcome = match result {
         Ok(o) if o.executed => o,
         other => {
@@ -296,13 +317,10 @@ fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
         EjectOptions::default().evacuate
     };
     let pool = s.pool();
-    let (options, progress) = Reporter::start(&s.out, "eject", dry_run);
     let name = host.to_string();
-    let result = s.call("pool_eject", async move {
+    let o = operation(s, "eject", dry_run, |options| async move {
         ops::eject(&pool, &name, &EjectOptions { evacuate }, &options).await
-    });
-    progress.finish();
-    let o = result?;
+    })?;
     let mut summary = format!("{host} ejected; it reboots as a standalone host");
     if !o.evacuated.is_empty() {
         summary.push_str(&format!(
@@ -357,14 +375,11 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
         .into_rhai());
     }
     let master = current_access(s);
-    let (options, progress) = Reporter::start(&s.out, "create pool", dry_run);
     let pool_name = name.to_string();
-    let result = s.call("create_pool", async move {
+    let (pool, o) = operation(s, "create pool", dry_run, |options| async move {
         xenpool::pool::create_pool(&pool_name, &description, &master, &members, force, &options)
             .await
-    });
-    progress.finish();
-    let (pool, o) = result?;
+    })?;
     let mut summary = format!("pool {name:?} created");
     if !o.joined.is_empty() {
         summary.push_str(&format!("; joined: {}", o.joined.join(", ")));
@@ -396,8 +411,7 @@ fn create_bond(
     network: &str,
     opts: Map,
 ) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["dry_run"])?;
-    let dry_run = opts.flag("dry_run")?;
+    let dry_run = dry_run_only(opts)?;
     let devices: Vec<String> = devices
         .into_iter()
         .map(|d| {
@@ -416,13 +430,10 @@ fn create_bond(
     };
     let pool = s.pool();
     let network = network.to_string();
-    let (options, progress) = Reporter::start(&s.out, "bond", dry_run);
-    let result = s.call("create_bond", async move {
+    let o = operation(s, "bond", dry_run, |options| async move {
         let names: Vec<&str> = devices.iter().map(String::as_str).collect();
         ops::create_bond(&pool, &names, mode, &network, &options).await
-    });
-    progress.finish();
-    let o = result?;
+    })?;
     let items: Vec<String> = o
         .bonds
         .iter()
@@ -440,15 +451,11 @@ fn check_bonds(s: &State) -> Fallible<Array> {
 }
 
 fn repair_bonds(s: &State, opts: Map) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["dry_run"])?;
-    let dry_run = opts.flag("dry_run")?;
+    let dry_run = dry_run_only(opts)?;
     let pool = s.pool();
-    let (options, progress) = Reporter::start(&s.out, "repair bonds", dry_run);
-    let result = s.call("repair_bonds", async move {
+    let o = operation(s, "repair bonds", dry_run, |options| async move {
         ops::repair_bonds(&pool, &options).await
-    });
-    progress.finish();
-    let o = result?;
+    })?;
     let items: Vec<String> = o.problems.iter().map(|p| p.host.clone()).collect();
     let summary = if items.is_empty() {
         "every bond already matches the coordinator's".to_string()
@@ -464,12 +471,9 @@ fn create_nfs_sr(s: &State, name: &str, server: &str, path: &str, opts: Map) -> 
     let version = opts.text("nfs_version")?;
     let pool = s.pool();
     let (n, sv, p) = (name.to_string(), server.to_string(), path.to_string());
-    let (options, progress) = Reporter::start(&s.out, "NFS SR", dry_run);
-    let result = s.call("create_nfs_sr", async move {
+    let o = operation(s, "NFS SR", dry_run, |options| async move {
         ops::create_nfs_sr(&pool, &n, &sv, &p, version.as_deref(), &options).await
-    });
-    progress.finish();
-    let o = result?;
+    })?;
     let summary =
         format!("SR {name:?} ({server}:{path}) plugged on every host and made the default");
     Ok(Outcome::new(
@@ -485,36 +489,25 @@ fn name_of(value: &Dynamic) -> Fallible<String> {
     if let Ok(text) = value.clone().into_string() {
         return Ok(text);
     }
-    if let Some(h) = value.clone().try_cast::<Host>() {
-        return Ok(h.uuid);
-    }
-    if let Some(v) = value.clone().try_cast::<Vm>() {
-        return Ok(v.uuid);
-    }
-    if let Some(sr) = value.clone().try_cast::<Sr>() {
-        return Ok(sr.uuid);
-    }
-    Err(XenError::invalid(format!(
-        "expected a name, uuid or object, not {}",
-        value.type_name()
-    ))
-    .into_rhai())
+    convert::identify(value).map(|o| o.uuid).ok_or_else(|| {
+        XenError::invalid(format!(
+            "expected a name, uuid or object, not {}",
+            value.type_name()
+        ))
+        .into_rhai()
+    })
 }
 
 fn moves(s: &State, what: &str, target: &str, host: Option<&str>, opts: Map) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["dry_run"])?;
-    let dry_run = opts.flag("dry_run")?;
+    let dry_run = dry_run_only(opts)?;
     let pool = s.pool();
-    let (options, progress) = Reporter::start(&s.out, what, dry_run);
     let (t, h) = (target.to_string(), host.map(str::to_string));
-    let result = s.call(what, async move {
+    let o = operation(s, what, dry_run, |options| async move {
         match h {
             Some(h) => ops::migrate(&pool, &t, &h, &options).await,
             None => ops::evacuate(&pool, &t, &options).await,
         }
-    });
-    progress.finish();
-    let o = result?;
+    })?;
     let items: Vec<String> = o
         .moved
         .iter()
@@ -529,16 +522,12 @@ fn moves(s: &State, what: &str, target: &str, host: Option<&str>, opts: Map) -> 
 }
 
 fn enable_ha(s: &State, sr: Option<&str>, opts: Map) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["dry_run"])?;
-    let dry_run = opts.flag("dry_run")?;
+    let dry_run = dry_run_only(opts)?;
     let pool = s.pool();
     let sr = sr.map(str::to_string);
-    let (options, progress) = Reporter::start(&s.out, "enable HA", dry_run);
-    let result = s.call("enable_ha", async move {
+    let o = operation(s, "enable HA", dry_run, |options| async move {
         ops::enable_ha(&pool, sr.as_deref(), &options).await
-    });
-    progress.finish();
-    let o = result?;
+    })?;
     let summary = format!(
         "HA enabled; the pool tolerates {} host failure(s)",
         o.failures_to_tolerate
@@ -547,15 +536,11 @@ fn enable_ha(s: &State, sr: Option<&str>, opts: Map) -> Fallible<Outcome> {
 }
 
 fn disable_ha(s: &State, opts: Map) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["dry_run"])?;
-    let dry_run = opts.flag("dry_run")?;
+    let dry_run = dry_run_only(opts)?;
     let pool = s.pool();
-    let (options, progress) = Reporter::start(&s.out, "disable HA", dry_run);
-    let result = s.call("disable_ha", async move {
+    let plan = operation(s, "disable HA", dry_run, |options| async move {
         ops::disable_ha(&pool, &options).await
-    });
-    progress.finish();
-    let plan = result?;
+    })?;
     Ok(Outcome::new(&plan, !dry_run, "HA disabled", vec![]))
 }
 
@@ -566,13 +551,10 @@ fn recover_coordinator(
     password: Option<&str>,
 ) -> Fallible<Outcome> {
     let target = access(s, member, user, password)?;
-    let (options, progress) = Reporter::start(&s.out, "recover", false);
-    let result = s.call("recover_coordinator", async move {
+    let (pool, o) = operation(s, "recover", false, |options| async move {
         ops::recover_lost_coordinator(&target.url, target.credentials, target.options, &options)
             .await
-    });
-    progress.finish();
-    let (pool, o) = result?;
+    })?;
     s.switch(pool);
     let summary = format!(
         "{member} is the coordinator now; members recovered: {}",
@@ -586,23 +568,6 @@ fn recover_coordinator(
 }
 
 // ---- events ----------------------------------------------------------------------------
-
-/// The wire class and reference of an object given to `wait_for`.
-fn object_identity(target: &Dynamic) -> Option<(&'static str, String)> {
-    if let Some(h) = target.clone().try_cast::<Host>() {
-        return Some(("host", h.reference));
-    }
-    if let Some(v) = target.clone().try_cast::<Vm>() {
-        return Some(("VM", v.reference));
-    }
-    if let Some(sr) = target.clone().try_cast::<Sr>() {
-        return Some(("SR", sr.reference));
-    }
-    target
-        .clone()
-        .try_cast::<Pool>()
-        .map(|p| ("pool", p.reference))
-}
 
 fn wait_for(
     s: &State,
@@ -827,12 +792,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     });
     f!("trust", |s, host: &str, fingerprint: &str| {
         let fp: xenpool::Fingerprint = fingerprint.parse().map_err(raise)?;
-        let authority = host
-            .split("://")
-            .last()
-            .unwrap_or(host)
-            .trim_end_matches('/');
-        s.book.trust(authority, fp);
+        s.book.trust(crate::hostbook::authority(host), fp);
         Ok::<_, Box<rhai::EvalAltResult>>(())
     });
     f!("password", |s| read_password(s, "Password: "));
@@ -970,12 +930,14 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     );
 
     ctx!("wait_for", |s, ctx, target: Dynamic, predicate: FnPtr| {
-        let (class, r) = object_identity(&target).ok_or_else(|| {
-            XenError::invalid(
-                "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
-            )
-            .into_rhai()
-        })?;
+        let (class, r) = convert::identify(&target)
+            .map(|o| (o.class, o.reference))
+            .ok_or_else(|| {
+                XenError::invalid(
+                    "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
+                )
+                .into_rhai()
+            })?;
         wait_for(s, &ctx, class, &r, &predicate, 60.0)
     });
     ctx!("wait_for", |s,
@@ -983,12 +945,14 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                       target: Dynamic,
                       predicate: FnPtr,
                       timeout: Dynamic| {
-        let (class, r) = object_identity(&target).ok_or_else(|| {
-            XenError::invalid(
-                "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
-            )
-            .into_rhai()
-        })?;
+        let (class, r) = convert::identify(&target)
+            .map(|o| (o.class, o.reference))
+            .ok_or_else(|| {
+                XenError::invalid(
+                    "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
+                )
+                .into_rhai()
+            })?;
         wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
     });
     ctx!("wait_for", |s,

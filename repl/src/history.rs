@@ -14,7 +14,9 @@ const LIMIT: usize = 2000;
 pub struct History {
     path: Option<PathBuf>,
     earlier: Vec<String>,
-    session: Vec<String>,
+    /// This session's entries as typed, and masked with `masked_with` passwords known.
+    session: Vec<(String, String)>,
+    masked_with: usize,
 }
 
 fn escape(entry: &str) -> String {
@@ -55,6 +57,7 @@ impl History {
             path,
             earlier,
             session: Vec::new(),
+            masked_with: 0,
         }
     }
 
@@ -65,18 +68,35 @@ impl History {
 
     /// Records an entry (masked as well as known now) and returns the masked text.
     pub fn add(&mut self, secrets: &Secrets, entry: &str) -> String {
+        if secrets.count() != self.masked_with {
+            self.remask(secrets);
+        }
         let masked = secrets.redact(entry);
-        self.session.push(entry.to_string());
+        self.session.push((entry.to_string(), masked.clone()));
         masked
     }
 
+    /// Masks this session's entries again once more passwords are known.
+    fn remask(&mut self, secrets: &Secrets) {
+        for (raw, masked) in &mut self.session {
+            *masked = secrets.redact(raw);
+        }
+        self.masked_with = secrets.count();
+    }
+
     /// Rewrites the file, masking every entry of this session with what is known now.
-    pub fn save(&self, secrets: &Secrets) -> std::io::Result<()> {
+    pub fn save(&mut self, secrets: &Secrets) -> std::io::Result<()> {
+        if secrets.count() != self.masked_with {
+            self.remask(secrets);
+        }
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let masked: Vec<String> = self.session.iter().map(|e| secrets.redact(e)).collect();
-        let all: Vec<&String> = self.earlier.iter().chain(masked.iter()).collect();
+        let all: Vec<&String> = self
+            .earlier
+            .iter()
+            .chain(self.session.iter().map(|(_, masked)| masked))
+            .collect();
         let start = all.len().saturating_sub(LIMIT);
         let mut text = String::new();
         for e in &all[start..] {

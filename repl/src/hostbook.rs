@@ -12,6 +12,21 @@ use xenpool_sim::Simulator;
 use crate::errors::XenError;
 use crate::output::Output;
 
+/// `host` as a URL: as given when it has a scheme, else `https://host`.
+pub fn https_url(host: &str) -> String {
+    if host.contains("://") {
+        host.to_string()
+    } else {
+        format!("https://{host}")
+    }
+}
+
+/// The `host[:port]` part of a URL (or of a bare address), which certificates are kept by.
+pub fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or_default()
+}
+
 /// A host as resolved for connecting.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -128,20 +143,8 @@ impl HostBook {
                 names.join(", ")
             )));
         }
-        let url = if host.contains("://") {
-            host.to_string()
-        } else {
-            format!("https://{host}")
-        };
-        let authority = url
-            .split("://")
-            .nth(1)
-            .unwrap_or_default()
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let tls = self.tls_for(&authority)?;
+        let url = https_url(host);
+        let tls = self.tls_for(authority(&url))?;
         Ok(Endpoint {
             url,
             options: ConnectOptions {

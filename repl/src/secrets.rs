@@ -51,6 +51,11 @@ impl Secrets {
         }
     }
 
+    /// How many passwords are remembered (grows only).
+    pub fn count(&self) -> usize {
+        self.0.borrow().len()
+    }
+
     /// True when `text` is a remembered password.
     pub fn contains(&self, text: &str) -> bool {
         self.0.borrow().contains(text)

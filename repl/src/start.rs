@@ -9,7 +9,7 @@ use xenpool::pool::PoolConnection;
 use xenpool::{ConnectOptions, Credentials, Fingerprint, Secret, Tls};
 use xenpool_sim::{Config, Scenario, Simulator};
 
-use crate::hostbook::HostBook;
+use crate::hostbook::{HostBook, authority, https_url};
 use crate::output::Output;
 use crate::secrets::Secrets;
 use crate::state::State;
@@ -135,17 +135,8 @@ pub fn real(
     tls: &TlsChoice,
     out: Output,
 ) -> Result<Started, StartError> {
-    let url = if url.contains("://") {
-        url.to_string()
-    } else {
-        format!("https://{url}")
-    };
-    let authority = url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-        .to_string();
+    let url = https_url(url);
+    let authority = authority(&url).to_string();
     let policy = if tls.insecure {
         out.note("warning: --insecure: certificates are not checked");
         Tls::Insecure

@@ -150,13 +150,20 @@ impl State {
         }
         let pool = self.pool();
         let mut names = self.book.names();
-        if let Some(snap) = self.run_quietly(async move { PoolSnapshot::fetch(&pool).await }) {
-            names.extend(snap.hosts().iter().map(|h| h.name().to_string()));
+        // Two reads, not a whole snapshot: Tab must stay quick.
+        let read = async move {
+            use xenpool::generated::{Host, Vm};
+            Ok((
+                Host::get_all_records(&pool).await?,
+                Vm::get_all_records(&pool).await?,
+            ))
+        };
+        if let Some((hosts, vms)) = self.run_quietly(read) {
+            names.extend(hosts.into_values().map(|h| h.name_label));
             names.extend(
-                snap.vms()
-                    .iter()
-                    .filter(|v| !v.record.is_a_template && !v.record.is_control_domain)
-                    .map(|v| v.name().to_string()),
+                vms.into_values()
+                    .filter(|v| !v.is_a_template && !v.is_control_domain)
+                    .map(|v| v.name_label),
             );
         }
         names.sort();
