@@ -34,6 +34,15 @@ pub fn access(sim: &Simulator, name: &str) -> HostAccess {
     )
 }
 
+/// A pool connection to one lab host (standalone hosts are pools of one).
+pub async fn connect(
+    sim: &Simulator,
+    name: &str,
+) -> xenpool::Result<xenpool::pool::PoolConnection> {
+    let host = access(sim, name);
+    xenpool::pool::PoolConnection::connect(&host.url, host.credentials, host.options).await
+}
+
 /// Prints progress events as `[step/total] message`.
 pub fn progress() -> xenpool::pool::OpOptions {
     xenpool::pool::OpOptions::default()

@@ -129,18 +129,7 @@ fn bond_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         return Err(Failure::new(ErrorCode::NetworkUnmanaged, [network]));
     }
     let host = db.str_field("PIF", &members[0], "host");
-    if let Some(pif) = db
-        .find("PIF", |r| {
-            r.get("host").and_then(Value::as_str) == Some(&host)
-                && r.get("network").and_then(Value::as_str) == Some(&network)
-        })
-        .first()
-    {
-        return Err(Failure::new(
-            ErrorCode::NetworkAlreadyConnected,
-            [host.clone(), pif.clone()],
-        ));
-    }
+    network_free_on(db, &host, &network)?;
     if !mac.is_empty() && !valid_mac(&mac) {
         return Err(Failure::new(ErrorCode::MacInvalid, [mac]));
     }
@@ -491,18 +480,7 @@ fn vlan_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     if !clash.is_empty() {
         return Err(Failure::new(ErrorCode::PifVlanExists, [device]));
     }
-    if let Some(pif) = db
-        .find("PIF", |r| {
-            r.get("host").and_then(Value::as_str) == Some(&host)
-                && r.get("network").and_then(Value::as_str) == Some(&network)
-        })
-        .first()
-    {
-        return Err(Failure::new(
-            ErrorCode::NetworkAlreadyConnected,
-            [host.clone(), pif.clone()],
-        ));
-    }
+    network_free_on(db, &host, &network)?;
     Ok(s(make_vlan(db, &host, &tagged, tag, &network)))
 }
 
@@ -669,4 +647,21 @@ fn network_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         .entry("managed".to_string())
         .or_insert(Value::Bool(true));
     Ok(s(ctx.db().create("network", members)))
+}
+
+/// A host connects to a network through one PIF at most (`NETWORK_ALREADY_CONNECTED`).
+fn network_free_on(db: &Db, host: &str, network: &str) -> Result<(), Failure> {
+    match db
+        .find("PIF", |r| {
+            r.get("host").and_then(Value::as_str) == Some(host)
+                && r.get("network").and_then(Value::as_str) == Some(network)
+        })
+        .first()
+    {
+        Some(pif) => Err(Failure::new(
+            ErrorCode::NetworkAlreadyConnected,
+            [host.to_string(), pif.clone()],
+        )),
+        None => Ok(()),
+    }
 }

@@ -1,18 +1,11 @@
 //! Check a host before it joins — every problem at once — then join it.
-use xenpool::generated::Pool;
 use xenpool::pool::{OpOptions, ValidateOptions, join, validate_join};
-use xenpool_examples::{access, lab};
+use xenpool_examples::{access, connect, lab};
 
 #[tokio::main]
 async fn main() -> xenpool::Result<()> {
     let sim = lab().await;
-    let master = access(&sim, "intel1");
-    let pool = Pool::connect(
-        &master.url,
-        master.credentials.clone(),
-        master.options.tls.clone(),
-    )
-    .await?;
+    let pool = connect(&sim, "intel1").await?;
     for name in ["busy", "intel2"] {
         let candidate = access(&sim, name);
         let report = validate_join(

@@ -1,19 +1,12 @@
 //! Heterogeneous CPUs: an AMD host is refused with the reason; a host of another Intel
 //! model joins only when forced, and the pool's CPU features are levelled down.
-use xenpool::generated::Pool;
 use xenpool::pool::{OpOptions, ValidateOptions, join, validate_join};
-use xenpool_examples::{access, lab};
+use xenpool_examples::{access, connect, lab};
 
 #[tokio::main]
 async fn main() -> xenpool::Result<()> {
     let sim = lab().await;
-    let master = access(&sim, "intel1");
-    let pool = Pool::connect(
-        &master.url,
-        master.credentials.clone(),
-        master.options.tls.clone(),
-    )
-    .await?;
+    let pool = connect(&sim, "intel1").await?;
     match join(&pool, &access(&sim, "amd1"), false, &OpOptions::default()).await {
         Err(e) => println!("amd1 refused: {e}"),
         Ok(_) => println!("amd1 joined?!"),
