@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use xenpool::pool::HostAccess;
-use xenpool::{ConnectOptions, Credentials, Fingerprint, Tls};
+use xenpool::{ConnectOptions, Credentials, Fingerprint, Secret, Tls};
 use xenpool_sim::Simulator;
 
 use crate::errors::XenError;
@@ -35,7 +35,7 @@ pub struct Endpoint {
     /// Its certificate policy and timeouts.
     pub options: ConnectOptions,
     /// The root password, when known (simulated hosts).
-    pub known_password: Option<String>,
+    pub known_password: Option<Secret>,
 }
 
 impl Endpoint {
@@ -46,7 +46,7 @@ impl Endpoint {
         password: Option<&str>,
     ) -> Result<HostAccess, XenError> {
         let password = match (password, &self.known_password) {
-            (Some(p), _) => p.to_string(),
+            (Some(p), _) => Secret::new(p),
             (None, Some(p)) => p.clone(),
             (None, None) => {
                 return Err(XenError::invalid(format!(
@@ -57,7 +57,7 @@ impl Endpoint {
         };
         Ok(HostAccess::new(
             self.url.clone(),
-            Credentials::new(user.unwrap_or("root"), password.as_str()),
+            Credentials::new(user.unwrap_or("root"), password),
             self.options.clone(),
         ))
     }
@@ -129,7 +129,7 @@ impl HostBook {
                         tls,
                         ..self.base.clone()
                     },
-                    known_password: Some(h.password),
+                    known_password: Some(Secret::new(h.password)),
                 });
             }
         }
@@ -181,5 +181,24 @@ impl HostBook {
             Tls::Pinned(_) => Ok(Tls::Verified),
             other => Ok(other.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_never_shows_its_password() {
+        let e = Endpoint {
+            url: "https://127.0.0.1".into(),
+            options: ConnectOptions::default(),
+            known_password: Some(Secret::new("sim-root-pw")),
+        };
+        assert!(!format!("{e:?}").contains("sim-root-pw"));
+        let access = e.access(None, None).unwrap();
+        assert!(!format!("{access:?}").contains("sim-root-pw"));
+        assert_eq!(authority("https://h:8443/path"), "h:8443");
+        assert_eq!(authority("10.0.0.5"), "10.0.0.5");
     }
 }
