@@ -22,16 +22,68 @@ pub const NULL_REF: &str = "OpaqueRef:NULL";
 ///
 /// References are opaque strings (`OpaqueRef:<uuid>`); the null reference is
 /// `OpaqueRef:NULL`. Compare objects by uuid when they may come from different hosts.
+///
+/// A reference of up to 46 bytes (every `OpaqueRef:<uuid>`) is stored inline, so decoding
+/// a big `get_all_records` allocates nothing for its many references, and cloning one is
+/// a copy.
 pub struct Ref<C> {
-    raw: String,
+    text: RefText,
     class: PhantomData<fn() -> C>,
+}
+
+/// Bytes a reference can hold inline: `OpaqueRef:` plus a 36-character uuid.
+const INLINE_REF: usize = 46;
+
+/// A reference's text: inline when it fits, on the heap otherwise (a host is free to use
+/// longer references, e.g. `OpaqueRef:` plus something that is not a uuid).
+#[derive(Clone)]
+enum RefText {
+    Inline { len: u8, bytes: [u8; INLINE_REF] },
+    Heap(Box<str>),
+}
+
+impl RefText {
+    fn new(text: &str) -> Self {
+        let mut bytes = [0; INLINE_REF];
+        match bytes.get_mut(..text.len()) {
+            Some(head) => {
+                head.copy_from_slice(text.as_bytes());
+                RefText::Inline {
+                    len: text.len() as u8,
+                    bytes,
+                }
+            }
+            None => RefText::Heap(text.into()),
+        }
+    }
+
+    fn from_string(text: String) -> Self {
+        if text.len() <= INLINE_REF {
+            RefText::new(&text)
+        } else {
+            RefText::Heap(text.into_boxed_str())
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Inline bytes are always a whole `str` copied in by `new`.
+            RefText::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("inline reference text is a copied str"),
+            RefText::Heap(text) => text,
+        }
+    }
 }
 
 impl<C> Ref<C> {
     /// Wraps a raw reference string.
-    pub fn new(raw: impl Into<String>) -> Self {
+    pub fn new(raw: impl AsRef<str>) -> Self {
+        Ref::with_text(RefText::new(raw.as_ref()))
+    }
+
+    fn with_text(text: RefText) -> Self {
         Ref {
-            raw: raw.into(),
+            text,
             class: PhantomData,
         }
     }
@@ -43,33 +95,37 @@ impl<C> Ref<C> {
 
     /// True for `OpaqueRef:NULL` (and the empty string some hosts send instead).
     pub fn is_null(&self) -> bool {
-        self.raw == NULL_REF || self.raw.is_empty()
+        let raw = self.as_str();
+        raw == NULL_REF || raw.is_empty()
     }
 
     /// The reference as sent on the wire.
     pub fn as_str(&self) -> &str {
-        &self.raw
+        self.text.as_str()
     }
 
     /// Consumes the reference, returning the wire string.
     pub fn into_string(self) -> String {
-        self.raw
+        match self.text {
+            RefText::Heap(text) => text.into(),
+            inline => inline.as_str().to_string(),
+        }
     }
 
     /// Reinterprets the reference as one of another class (for dynamic code).
     pub fn cast<D>(self) -> Ref<D> {
-        Ref::new(self.raw)
+        Ref::with_text(self.text)
     }
 }
 
 impl<C> Clone for Ref<C> {
     fn clone(&self) -> Self {
-        Ref::new(self.raw.clone())
+        Ref::with_text(self.text.clone())
     }
 }
 impl<C> PartialEq for Ref<C> {
     fn eq(&self, other: &Self) -> bool {
-        self.raw == other.raw
+        self.as_str() == other.as_str()
     }
 }
 impl<C> Eq for Ref<C> {}
@@ -80,12 +136,12 @@ impl<C> PartialOrd for Ref<C> {
 }
 impl<C> Ord for Ref<C> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.raw.cmp(&other.raw)
+        self.as_str().cmp(other.as_str())
     }
 }
 impl<C> Hash for Ref<C> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.raw.hash(state)
+        self.as_str().hash(state)
     }
 }
 impl<C> Default for Ref<C> {
@@ -95,12 +151,12 @@ impl<C> Default for Ref<C> {
 }
 impl<C> fmt::Debug for Ref<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Ref({})", self.raw)
+        write!(f, "Ref({})", self.as_str())
     }
 }
 impl<C> fmt::Display for Ref<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(self.as_str())
     }
 }
 impl<C> From<&str> for Ref<C> {
@@ -110,19 +166,39 @@ impl<C> From<&str> for Ref<C> {
 }
 impl<C> From<String> for Ref<C> {
     fn from(s: String) -> Self {
-        Ref::new(s)
+        Ref::with_text(RefText::from_string(s))
     }
 }
 
 impl<C> Serialize for Ref<C> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.raw)
+        s.serialize_str(self.as_str())
     }
 }
 
 impl<'de, C> Deserialize<'de> for Ref<C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Ref::new(String::deserialize(d)?))
+        d.deserialize_string(RefVisitor(PhantomData))
+    }
+}
+
+/// Builds a reference from whichever form of string the decoder has, copying short ones
+/// inline instead of allocating.
+struct RefVisitor<C>(PhantomData<fn() -> C>);
+
+impl<C> Visitor<'_> for RefVisitor<C> {
+    type Value = Ref<C>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object reference string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Ref<C>, E> {
+        Ok(Ref::new(v))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Ref<C>, E> {
+        Ok(Ref::from(v))
     }
 }
 
@@ -156,6 +232,9 @@ impl DateTime {
     pub fn parse(text: &str) -> Option<Self> {
         use chrono::{NaiveDateTime, TimeZone, Utc};
         let t = text.trim();
+        if let Some(naive) = parse_xapi_form(t) {
+            return Some(DateTime(Utc.from_utc_datetime(&naive)));
+        }
         for format in [
             "%Y%m%dT%H:%M:%SZ",
             "%Y%m%dT%H:%M:%S",
@@ -187,6 +266,22 @@ impl DateTime {
     pub fn to_wire(&self) -> String {
         self.0.format("%Y%m%dT%H:%M:%SZ").to_string()
     }
+}
+
+/// The form xapi itself writes, `YYYYMMDDTHH:MM:SSZ`, read without a format-string
+/// parser: big records carry several datetimes each.
+fn parse_xapi_form(t: &str) -> Option<chrono::NaiveDateTime> {
+    let b = t.as_bytes();
+    if b.len() != 18 || b[8] != b'T' || b[11] != b':' || b[14] != b':' || b[17] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(4..6)?, num(6..8)?)?;
+    date.and_hms_opt(num(9..11)?, num(12..14)?, num(15..17)?)
 }
 
 impl Default for DateTime {
@@ -261,6 +356,64 @@ mod tests {
         assert_eq!(want.to_wire(), "20261121T10:11:12Z");
         assert!(DateTime::parse("yesterday").is_none());
         assert!(DateTime::parse("19700101T00:00:00Z").unwrap().is_unset());
+    }
+
+    #[test]
+    fn xapi_form_fast_path_agrees_with_the_format_parser() {
+        use chrono::NaiveDateTime;
+        for text in [
+            "20261121T10:11:12Z",
+            "19700101T00:00:00Z",
+            "20240229T23:59:59Z",
+            "20230229T10:00:00Z",
+            "20261321T10:11:12Z",
+            "20261121T24:00:00Z",
+            "20261121T23:59:60Z",
+            "2026112xT10:11:12Z",
+            "20261121T10:11:12+",
+            "+0261121T10:11:12Z",
+        ] {
+            let slow = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H:%M:%SZ").ok();
+            let fast = parse_xapi_form(text);
+            // chrono reads second 60 as a leap second; the fast path leaves that to it.
+            if fast.is_some() || !text.contains(":60") {
+                assert_eq!(fast, slow, "{text}");
+            }
+            assert_eq!(
+                DateTime::parse(text).map(|d| d.0.naive_utc()),
+                slow,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn references_short_and_long_keep_their_text() {
+        struct X;
+        let uuid = "OpaqueRef:8d116ece-1738-f7d9-3d9c-172411e20b8f";
+        let long = format!("{uuid}-and-more-than-fits-inline");
+        let odd = "OpaqueRef:späť";
+        for text in ["", NULL_REF, uuid, &long, odd] {
+            let r = Ref::<X>::new(text);
+            assert_eq!(r.as_str(), text);
+            assert_eq!(Ref::<X>::from(text.to_string()), r);
+            assert_eq!(r.clone().into_string(), text);
+            assert_eq!(r.to_string(), text);
+            let decoded: Ref<X> =
+                serde_json::from_str(&serde_json::to_string(text).unwrap()).unwrap();
+            assert_eq!(decoded, r);
+        }
+        // Equal text means equal hash, whichever way the text is stored.
+        let set: std::collections::HashSet<Ref<X>> = [
+            Ref::new(uuid),
+            Ref::from(uuid.to_string()),
+            Ref::new(&long),
+            Ref::from(long.clone()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 2);
+        assert!(Ref::<X>::new(uuid) < Ref::<X>::new(&long));
     }
 
     #[test]

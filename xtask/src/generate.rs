@@ -379,6 +379,11 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
         if name != f.name {
             let _ = writeln!(fields, "#[serde(rename = {})]", lit(&f.name));
         }
+        if let Ty::Set(_) = &t {
+            fields.push_str(
+                "#[serde(deserialize_with = \"::xenpool::wire::exact_vec::deserialize\")]\n",
+            );
+        }
         let default = match &t {
             Ty::Option(_) => {
                 fields.push_str("#[serde(skip_serializing_if = \"Option::is_none\")]\n");

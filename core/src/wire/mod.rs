@@ -5,6 +5,7 @@
 //! Facts: `../shared/xapi/wire-protocol.md` §2–3.
 
 mod convert;
+pub mod exact_vec;
 pub mod jsonrpc;
 mod value;
 mod xml_ser;

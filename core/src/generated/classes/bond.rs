@@ -19,6 +19,7 @@ pub struct BondRecord {
     /// `master`: `PIF ref` (RO/constructor).
     pub master: ::xenpool::Ref<crate::generated::Pif>,
     /// `slaves`: `PIF ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub slaves: Vec<::xenpool::Ref<crate::generated::Pif>>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,

@@ -17,8 +17,10 @@ pub struct ClusterRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `cluster_hosts`: `Cluster_host ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub cluster_hosts: Vec<::xenpool::Ref<crate::generated::ClusterHost>>,
     /// `pending_forget`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_forget: Vec<String>,
     /// `cluster_token`: `string` (RO/constructor).
     pub cluster_token: String,
@@ -31,6 +33,7 @@ pub struct ClusterRecord {
     /// `live_hosts`: `int` (RO/runtime). Prototype: may change or be absent on released hosts.
     pub live_hosts: i64,
     /// `allowed_operations`: `enum cluster_operation set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::ClusterOperation>,
     /// `current_operations`: `(string -> enum cluster_operation) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::ClusterOperation>,

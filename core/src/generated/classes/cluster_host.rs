@@ -32,6 +32,7 @@ pub struct ClusterHostRecord {
     /// `last_update_live`: `datetime` (RO/runtime). Prototype: may change or be absent on released hosts.
     pub last_update_live: ::xenpool::DateTime,
     /// `allowed_operations`: `enum cluster_host_operation set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::ClusterHostOperation>,
     /// `current_operations`: `(string -> enum cluster_host_operation) map` (RO/runtime).
     pub current_operations:

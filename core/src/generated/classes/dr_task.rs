@@ -18,6 +18,7 @@ pub struct DrTaskRecord {
     pub uuid: String,
     /// `introduced_SRs`: `SR ref set` (RO/runtime).
     #[serde(rename = "introduced_SRs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub introduced_srs: Vec<::xenpool::Ref<crate::generated::Sr>>,
 }
 

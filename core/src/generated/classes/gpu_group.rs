@@ -22,12 +22,15 @@ pub struct GpuGroupRecord {
     pub name_description: String,
     /// `PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "PGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "VGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `GPU_types`: `string set` (RO/runtime).
     #[serde(rename = "GPU_types")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub gpu_types: Vec<String>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,
@@ -35,9 +38,11 @@ pub struct GpuGroupRecord {
     pub allocation_algorithm: crate::generated::AllocationAlgorithm,
     /// `supported_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "supported_VGPU_types")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub supported_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
     /// `enabled_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "enabled_VGPU_types")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub enabled_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
 }
 

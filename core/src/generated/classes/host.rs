@@ -23,6 +23,7 @@ pub struct HostRecord {
     /// `memory_overhead`: `int` (RO/runtime).
     pub memory_overhead: i64,
     /// `allowed_operations`: `enum host_allowed_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::HostAllowedOperations>,
     /// `current_operations`: `(string -> enum host_allowed_operations) map` (RO/runtime).
     pub current_operations:
@@ -46,36 +47,45 @@ pub struct HostRecord {
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `capabilities`: `string set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub capabilities: Vec<String>,
     /// `cpu_configuration`: `(string -> string) map` (RO/runtime).
     pub cpu_configuration: ::std::collections::HashMap<String, String>,
     /// `sched_policy`: `string` (RO/runtime).
     pub sched_policy: String,
     /// `supported_bootloaders`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub supported_bootloaders: Vec<String>,
     /// `resident_VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "resident_VMs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub resident_vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `logging`: `(string -> string) map` (RW).
     pub logging: ::std::collections::HashMap<String, String>,
     /// `PIFs`: `PIF ref set` (RO/runtime).
     #[serde(rename = "PIFs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pifs: Vec<::xenpool::Ref<crate::generated::Pif>>,
     /// `suspend_image_sr`: `SR ref` (RW).
     pub suspend_image_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `crash_dump_sr`: `SR ref` (RW).
     pub crash_dump_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `crashdumps`: `host_crashdump ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub crashdumps: Vec<::xenpool::Ref<crate::generated::HostCrashdump>>,
     /// `patches`: `host_patch ref set` (RO/runtime). Deprecated.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub patches: Vec<::xenpool::Ref<crate::generated::HostPatch>>,
     /// `updates`: `pool_update ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub updates: Vec<::xenpool::Ref<crate::generated::PoolUpdate>>,
     /// `PBDs`: `PBD ref set` (RO/runtime).
     #[serde(rename = "PBDs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pbds: Vec<::xenpool::Ref<crate::generated::Pbd>>,
     /// `host_CPUs`: `host_cpu ref set` (RO/runtime).
     #[serde(rename = "host_CPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub host_cpus: Vec<::xenpool::Ref<crate::generated::HostCpu>>,
     /// `cpu_info`: `(string -> string) map` (RO/runtime).
     pub cpu_info: ::std::collections::HashMap<String, String>,
@@ -88,12 +98,15 @@ pub struct HostRecord {
     /// `license_params`: `(string -> string) map` (RO/runtime).
     pub license_params: ::std::collections::HashMap<String, String>,
     /// `ha_statefiles`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ha_statefiles: Vec<String>,
     /// `ha_network_peers`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ha_network_peers: Vec<String>,
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tags: Vec<String>,
     /// `external_auth_type`: `string` (RO/runtime).
     pub external_auth_type: String,
@@ -117,12 +130,15 @@ pub struct HostRecord {
     pub chipset_info: ::std::collections::HashMap<String, String>,
     /// `PCIs`: `PCI ref set` (RO/runtime).
     #[serde(rename = "PCIs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pcis: Vec<::xenpool::Ref<crate::generated::Pci>>,
     /// `PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "PGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `PUSBs`: `PUSB ref set` (RO/runtime).
     #[serde(rename = "PUSBs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pusbs: Vec<::xenpool::Ref<crate::generated::Pusb>>,
     /// `ssl_legacy`: `bool` (RO/constructor). Deprecated.
     pub ssl_legacy: bool,
@@ -132,12 +148,15 @@ pub struct HostRecord {
     /// `display`: `enum host_display` (RW).
     pub display: crate::generated::HostDisplay,
     /// `virtual_hardware_platform_versions`: `int set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub virtual_hardware_platform_versions: Vec<i64>,
     /// `control_domain`: `VM ref` (RO/runtime).
     pub control_domain: ::xenpool::Ref<crate::generated::Vm>,
     /// `updates_requiring_reboot`: `pool_update ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub updates_requiring_reboot: Vec<::xenpool::Ref<crate::generated::PoolUpdate>>,
     /// `features`: `Feature ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub features: Vec<::xenpool::Ref<crate::generated::Feature>>,
     /// `iscsi_iqn`: `string` (RO/constructor).
     pub iscsi_iqn: String,
@@ -146,10 +165,13 @@ pub struct HostRecord {
     /// `uefi_certificates`: `string` (RO/constructor). Deprecated.
     pub uefi_certificates: String,
     /// `certificates`: `Certificate ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub certificates: Vec<::xenpool::Ref<crate::generated::Certificate>>,
     /// `editions`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub editions: Vec<String>,
     /// `pending_guidances`: `enum update_guidances set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_guidances: Vec<crate::generated::UpdateGuidances>,
     /// `tls_verification_enabled`: `bool` (RO/runtime).
     pub tls_verification_enabled: bool,
@@ -162,8 +184,10 @@ pub struct HostRecord {
     /// `numa_affinity_policy`: `enum host_numa_affinity_policy` (RO/runtime). Prototype: may change or be absent on released hosts.
     pub numa_affinity_policy: crate::generated::HostNumaAffinityPolicy,
     /// `pending_guidances_recommended`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_guidances_recommended: Vec<crate::generated::UpdateGuidances>,
     /// `pending_guidances_full`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_guidances_full: Vec<crate::generated::UpdateGuidances>,
     /// `last_update_hash`: `string` (RO/runtime). Prototype: may change or be absent on released hosts.
     pub last_update_hash: String,

@@ -21,15 +21,18 @@ pub struct NetworkRecord {
     /// `name_description`: `string` (RW).
     pub name_description: String,
     /// `allowed_operations`: `enum network_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::NetworkOperations>,
     /// `current_operations`: `(string -> enum network_operations) map` (RO/runtime).
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::NetworkOperations>,
     /// `VIFs`: `VIF ref set` (RO/runtime).
     #[serde(rename = "VIFs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vifs: Vec<::xenpool::Ref<crate::generated::Vif>>,
     /// `PIFs`: `PIF ref set` (RO/runtime).
     #[serde(rename = "PIFs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pifs: Vec<::xenpool::Ref<crate::generated::Pif>>,
     /// `MTU`: `int` (RW).
     #[serde(rename = "MTU")]
@@ -43,12 +46,14 @@ pub struct NetworkRecord {
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tags: Vec<String>,
     /// `default_locking_mode`: `enum network_default_locking_mode` (RO/runtime).
     pub default_locking_mode: crate::generated::NetworkDefaultLockingMode,
     /// `assigned_ips`: `(VIF ref -> string) map` (RO/runtime).
     pub assigned_ips: ::std::collections::HashMap<::xenpool::Ref<crate::generated::Vif>, String>,
     /// `purpose`: `enum network_purpose set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub purpose: Vec<crate::generated::NetworkPurpose>,
 }
 

@@ -21,12 +21,15 @@ pub struct ObserverRecord {
     /// `name_description`: `string` (RW).
     pub name_description: String,
     /// `hosts`: `host ref set` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub hosts: Vec<::xenpool::Ref<crate::generated::Host>>,
     /// `attributes`: `(string -> string) map` (RO/constructor). Prototype: may change or be absent on released hosts.
     pub attributes: ::std::collections::HashMap<String, String>,
     /// `endpoints`: `string set` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub endpoints: Vec<String>,
     /// `components`: `string set` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub components: Vec<String>,
     /// `enabled`: `bool` (RO/constructor). Prototype: may change or be absent on released hosts.
     pub enabled: bool,

@@ -27,6 +27,7 @@ pub struct PciRecord {
     /// `pci_id`: `string` (RO/constructor).
     pub pci_id: String,
     /// `dependencies`: `PCI ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub dependencies: Vec<::xenpool::Ref<crate::generated::Pci>>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,

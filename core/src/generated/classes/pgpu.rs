@@ -28,12 +28,15 @@ pub struct PgpuRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `supported_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "supported_VGPU_types")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub supported_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
     /// `enabled_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "enabled_VGPU_types")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub enabled_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
     /// `resident_VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "resident_VGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub resident_vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `supported_VGPU_max_capacities`: `(VGPU_type ref -> int) map` (RO/runtime).
     #[serde(rename = "supported_VGPU_max_capacities")]

@@ -52,12 +52,14 @@ pub struct PifRecord {
     /// `bond_slave_of`: `Bond ref` (RO/runtime).
     pub bond_slave_of: ::xenpool::Ref<crate::generated::Bond>,
     /// `bond_master_of`: `Bond ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub bond_master_of: Vec<::xenpool::Ref<crate::generated::Bond>>,
     /// `VLAN_master_of`: `VLAN ref` (RO/runtime).
     #[serde(rename = "VLAN_master_of")]
     pub vlan_master_of: ::xenpool::Ref<crate::generated::Vlan>,
     /// `VLAN_slave_of`: `VLAN ref set` (RO/runtime).
     #[serde(rename = "VLAN_slave_of")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vlan_slave_of: Vec<::xenpool::Ref<crate::generated::Vlan>>,
     /// `management`: `bool` (RO/runtime).
     pub management: bool,
@@ -67,14 +69,17 @@ pub struct PifRecord {
     pub disallow_unplug: bool,
     /// `tunnel_access_PIF_of`: `tunnel ref set` (RO/runtime).
     #[serde(rename = "tunnel_access_PIF_of")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tunnel_access_pif_of: Vec<::xenpool::Ref<crate::generated::Tunnel>>,
     /// `tunnel_transport_PIF_of`: `tunnel ref set` (RO/runtime).
     #[serde(rename = "tunnel_transport_PIF_of")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tunnel_transport_pif_of: Vec<::xenpool::Ref<crate::generated::Tunnel>>,
     /// `ipv6_configuration_mode`: `enum ipv6_configuration_mode` (RO/runtime).
     pub ipv6_configuration_mode: crate::generated::Ipv6ConfigurationMode,
     /// `IPv6`: `string set` (RO/runtime).
     #[serde(rename = "IPv6")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ipv6: Vec<String>,
     /// `ipv6_gateway`: `string` (RO/runtime).
     pub ipv6_gateway: String,
@@ -85,14 +90,17 @@ pub struct PifRecord {
     /// `properties`: `(string -> string) map` (RO/runtime).
     pub properties: ::std::collections::HashMap<String, String>,
     /// `capabilities`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub capabilities: Vec<String>,
     /// `igmp_snooping_status`: `enum pif_igmp_status` (RO/runtime).
     pub igmp_snooping_status: crate::generated::PifIgmpStatus,
     /// `sriov_physical_PIF_of`: `network_sriov ref set` (RO/runtime).
     #[serde(rename = "sriov_physical_PIF_of")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub sriov_physical_pif_of: Vec<::xenpool::Ref<crate::generated::NetworkSriov>>,
     /// `sriov_logical_PIF_of`: `network_sriov ref set` (RO/runtime).
     #[serde(rename = "sriov_logical_PIF_of")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub sriov_logical_pif_of: Vec<::xenpool::Ref<crate::generated::NetworkSriov>>,
     /// `PCI`: `PCI ref` (RO/runtime).
     #[serde(rename = "PCI")]

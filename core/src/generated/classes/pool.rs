@@ -38,6 +38,7 @@ pub struct PoolRecord {
     /// `ha_configuration`: `(string -> string) map` (RO/runtime).
     pub ha_configuration: ::std::collections::HashMap<String, String>,
     /// `ha_statefiles`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ha_statefiles: Vec<String>,
     /// `ha_host_failures_to_tolerate`: `int` (RO/runtime).
     pub ha_host_failures_to_tolerate: i64,
@@ -50,6 +51,7 @@ pub struct PoolRecord {
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tags: Vec<String>,
     /// `gui_config`: `(string -> string) map` (RW).
     pub gui_config: ::std::collections::HashMap<String, String>,
@@ -73,10 +75,12 @@ pub struct PoolRecord {
     pub restrictions: ::std::collections::HashMap<String, String>,
     /// `metadata_VDIs`: `VDI ref set` (RO/runtime).
     #[serde(rename = "metadata_VDIs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub metadata_vdis: Vec<::xenpool::Ref<crate::generated::Vdi>>,
     /// `ha_cluster_stack`: `string` (RO/runtime).
     pub ha_cluster_stack: String,
     /// `allowed_operations`: `enum pool_allowed_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::PoolAllowedOperations>,
     /// `current_operations`: `(string -> enum pool_allowed_operations) map` (RO/runtime).
     pub current_operations:
@@ -100,6 +104,7 @@ pub struct PoolRecord {
     /// `tls_verification_enabled`: `bool` (RO/runtime).
     pub tls_verification_enabled: bool,
     /// `repositories`: `Repository ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub repositories: Vec<::xenpool::Ref<crate::generated::Repository>>,
     /// `client_certificate_auth_enabled`: `bool` (RO/runtime).
     pub client_certificate_auth_enabled: bool,

@@ -27,8 +27,10 @@ pub struct PoolPatchRecord {
     /// `pool_applied`: `bool` (RO/runtime).
     pub pool_applied: bool,
     /// `host_patches`: `host_patch ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub host_patches: Vec<::xenpool::Ref<crate::generated::HostPatch>>,
     /// `after_apply_guidance`: `enum after_apply_guidance set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub after_apply_guidance: Vec<crate::generated::AfterApplyGuidance>,
     /// `pool_update`: `pool_update ref` (RO/constructor).
     pub pool_update: ::xenpool::Ref<crate::generated::PoolUpdate>,

@@ -27,10 +27,12 @@ pub struct PoolUpdateRecord {
     /// `key`: `string` (RO/constructor).
     pub key: String,
     /// `after_apply_guidance`: `enum update_after_apply_guidance set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub after_apply_guidance: Vec<crate::generated::UpdateAfterApplyGuidance>,
     /// `vdi`: `VDI ref` (RO/constructor).
     pub vdi: ::xenpool::Ref<crate::generated::Vdi>,
     /// `hosts`: `host ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub hosts: Vec<::xenpool::Ref<crate::generated::Host>>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,

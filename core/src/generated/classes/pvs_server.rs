@@ -17,6 +17,7 @@ pub struct PvsServerRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `addresses`: `string set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub addresses: Vec<String>,
     /// `first_port`: `int` (RO/constructor).
     pub first_port: i64,

@@ -24,10 +24,13 @@ pub struct PvsSiteRecord {
     #[serde(rename = "PVS_uuid")]
     pub pvs_uuid: String,
     /// `cache_storage`: `PVS_cache_storage ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub cache_storage: Vec<::xenpool::Ref<crate::generated::PvsCacheStorage>>,
     /// `servers`: `PVS_server ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub servers: Vec<::xenpool::Ref<crate::generated::PvsServer>>,
     /// `proxies`: `PVS_proxy ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub proxies: Vec<::xenpool::Ref<crate::generated::PvsProxy>>,
 }
 

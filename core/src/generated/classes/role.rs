@@ -21,6 +21,7 @@ pub struct RoleRecord {
     /// `name_description`: `string` (RO/constructor).
     pub name_description: String,
     /// `subroles`: `role ref set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub subroles: Vec<::xenpool::Ref<crate::generated::Role>>,
     /// `is_internal`: `bool` (RO/runtime).
     pub is_internal: bool,

@@ -37,8 +37,10 @@ pub struct SessionRecord {
     /// `auth_user_name`: `string` (RO/runtime).
     pub auth_user_name: String,
     /// `rbac_permissions`: `string set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub rbac_permissions: Vec<String>,
     /// `tasks`: `task ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tasks: Vec<::xenpool::Ref<crate::generated::Task>>,
     /// `parent`: `session ref` (RO/constructor).
     pub parent: ::xenpool::Ref<crate::generated::Session>,

@@ -34,6 +34,7 @@ pub struct SmRecord {
     /// `configuration`: `(string -> string) map` (RO/runtime).
     pub configuration: ::std::collections::HashMap<String, String>,
     /// `capabilities`: `string set` (RO/runtime). Deprecated.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub capabilities: Vec<String>,
     /// `features`: `(string -> int) map` (RO/runtime).
     pub features: ::std::collections::HashMap<String, i64>,
@@ -42,6 +43,7 @@ pub struct SmRecord {
     /// `driver_filename`: `string` (RO/runtime).
     pub driver_filename: String,
     /// `required_cluster_stack`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub required_cluster_stack: Vec<String>,
 }
 

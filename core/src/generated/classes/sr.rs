@@ -21,15 +21,18 @@ pub struct SrRecord {
     /// `name_description`: `string` (RO/constructor).
     pub name_description: String,
     /// `allowed_operations`: `enum storage_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::StorageOperations>,
     /// `current_operations`: `(string -> enum storage_operations) map` (RO/runtime).
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::StorageOperations>,
     /// `VDIs`: `VDI ref set` (RO/runtime).
     #[serde(rename = "VDIs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vdis: Vec<::xenpool::Ref<crate::generated::Vdi>>,
     /// `PBDs`: `PBD ref set` (RO/runtime).
     #[serde(rename = "PBDs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pbds: Vec<::xenpool::Ref<crate::generated::Pbd>>,
     /// `virtual_allocation`: `int` (RO/runtime).
     pub virtual_allocation: i64,
@@ -47,6 +50,7 @@ pub struct SrRecord {
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `tags`: `string set` (RW).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tags: Vec<String>,
     /// `sm_config`: `(string -> string) map` (RW).
     pub sm_config: ::std::collections::HashMap<String, String>,

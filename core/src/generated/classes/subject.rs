@@ -21,6 +21,7 @@ pub struct SubjectRecord {
     /// `other_config`: `(string -> string) map` (RO/constructor).
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `roles`: `role ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub roles: Vec<::xenpool::Ref<crate::generated::Role>>,
 }
 

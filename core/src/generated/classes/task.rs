@@ -21,6 +21,7 @@ pub struct TaskRecord {
     /// `name_description`: `string` (RO/runtime).
     pub name_description: String,
     /// `allowed_operations`: `enum task_allowed_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::TaskAllowedOperations>,
     /// `current_operations`: `(string -> enum task_allowed_operations) map` (RO/runtime).
     pub current_operations:
@@ -41,12 +42,14 @@ pub struct TaskRecord {
     /// `result`: `string` (RO/runtime).
     pub result: String,
     /// `error_info`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub error_info: Vec<String>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `subtask_of`: `task ref` (RO/runtime).
     pub subtask_of: ::xenpool::Ref<crate::generated::Task>,
     /// `subtasks`: `task ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub subtasks: Vec<::xenpool::Ref<crate::generated::Task>>,
     /// `backtrace`: `string` (RO/runtime).
     pub backtrace: String,

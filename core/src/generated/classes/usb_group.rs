@@ -22,9 +22,11 @@ pub struct UsbGroupRecord {
     pub name_description: String,
     /// `PUSBs`: `PUSB ref set` (RO/runtime).
     #[serde(rename = "PUSBs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pusbs: Vec<::xenpool::Ref<crate::generated::Pusb>>,
     /// `VUSBs`: `VUSB ref set` (RO/runtime).
     #[serde(rename = "VUSBs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vusbs: Vec<::xenpool::Ref<crate::generated::Vusb>>,
     /// `other_config`: `(string -> string) map` (RW).
     pub other_config: ::std::collections::HashMap<String, String>,

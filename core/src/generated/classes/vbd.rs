@@ -17,6 +17,7 @@ pub struct VbdRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `allowed_operations`: `enum vbd_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VbdOperations>,
     /// `current_operations`: `(string -> enum vbd_operations) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VbdOperations>,
@@ -58,6 +59,7 @@ pub struct VbdRecord {
     /// `qos_algorithm_params`: `(string -> string) map` (RW).
     pub qos_algorithm_params: ::std::collections::HashMap<String, String>,
     /// `qos_supported_algorithms`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub qos_supported_algorithms: Vec<String>,
     /// `metrics`: `VBD_metrics ref` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     pub metrics: ::xenpool::Ref<crate::generated::VbdMetrics>,

@@ -21,6 +21,7 @@ pub struct VdiRecord {
     /// `name_description`: `string` (RO/constructor).
     pub name_description: String,
     /// `allowed_operations`: `enum vdi_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VdiOperations>,
     /// `current_operations`: `(string -> enum vdi_operations) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VdiOperations>,
@@ -29,8 +30,10 @@ pub struct VdiRecord {
     pub sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `VBDs`: `VBD ref set` (RO/runtime).
     #[serde(rename = "VBDs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vbds: Vec<::xenpool::Ref<crate::generated::Vbd>>,
     /// `crash_dumps`: `crashdump ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub crash_dumps: Vec<::xenpool::Ref<crate::generated::Crashdump>>,
     /// `virtual_size`: `int` (RO/constructor).
     pub virtual_size: i64,
@@ -64,10 +67,12 @@ pub struct VdiRecord {
     /// `snapshot_of`: `VDI ref` (RO/runtime).
     pub snapshot_of: ::xenpool::Ref<crate::generated::Vdi>,
     /// `snapshots`: `VDI ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub snapshots: Vec<::xenpool::Ref<crate::generated::Vdi>>,
     /// `snapshot_time`: `datetime` (RO/runtime).
     pub snapshot_time: ::xenpool::DateTime,
     /// `tags`: `string set` (RW).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tags: Vec<String>,
     /// `allow_caching`: `bool` (RO/runtime).
     pub allow_caching: bool,

@@ -30,18 +30,23 @@ pub struct VgpuTypeRecord {
     pub max_resolution_y: i64,
     /// `supported_on_PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "supported_on_PGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub supported_on_pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `enabled_on_PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "enabled_on_PGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub enabled_on_pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "VGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `supported_on_GPU_groups`: `GPU_group ref set` (RO/runtime).
     #[serde(rename = "supported_on_GPU_groups")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub supported_on_gpu_groups: Vec<::xenpool::Ref<crate::generated::GpuGroup>>,
     /// `enabled_on_GPU_groups`: `GPU_group ref set` (RO/runtime).
     #[serde(rename = "enabled_on_GPU_groups")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub enabled_on_gpu_groups: Vec<::xenpool::Ref<crate::generated::GpuGroup>>,
     /// `implementation`: `enum vgpu_type_implementation` (RO/constructor).
     pub implementation: crate::generated::VgpuTypeImplementation,
@@ -50,6 +55,7 @@ pub struct VgpuTypeRecord {
     /// `experimental`: `bool` (RO/constructor).
     pub experimental: bool,
     /// `compatible_types_in_vm`: `VGPU_type ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub compatible_types_in_vm: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
 }
 

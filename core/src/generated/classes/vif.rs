@@ -17,6 +17,7 @@ pub struct VifRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `allowed_operations`: `enum vif_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VifOperations>,
     /// `current_operations`: `(string -> enum vif_operations) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VifOperations>,
@@ -48,6 +49,7 @@ pub struct VifRecord {
     /// `qos_algorithm_params`: `(string -> string) map` (RW).
     pub qos_algorithm_params: ::std::collections::HashMap<String, String>,
     /// `qos_supported_algorithms`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub qos_supported_algorithms: Vec<String>,
     /// `metrics`: `VIF_metrics ref` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     pub metrics: ::xenpool::Ref<crate::generated::VifMetrics>,
@@ -57,18 +59,22 @@ pub struct VifRecord {
     /// `locking_mode`: `enum vif_locking_mode` (RO/constructor).
     pub locking_mode: crate::generated::VifLockingMode,
     /// `ipv4_allowed`: `string set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ipv4_allowed: Vec<String>,
     /// `ipv6_allowed`: `string set` (RO/constructor).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ipv6_allowed: Vec<String>,
     /// `ipv4_configuration_mode`: `enum vif_ipv4_configuration_mode` (RO/runtime).
     pub ipv4_configuration_mode: crate::generated::VifIpv4ConfigurationMode,
     /// `ipv4_addresses`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ipv4_addresses: Vec<String>,
     /// `ipv4_gateway`: `string` (RO/runtime).
     pub ipv4_gateway: String,
     /// `ipv6_configuration_mode`: `enum vif_ipv6_configuration_mode` (RO/runtime).
     pub ipv6_configuration_mode: crate::generated::VifIpv6ConfigurationMode,
     /// `ipv6_addresses`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub ipv6_addresses: Vec<String>,
     /// `ipv6_gateway`: `string` (RO/runtime).
     pub ipv6_gateway: String,

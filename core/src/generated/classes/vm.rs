@@ -17,6 +17,7 @@ pub struct VmRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `allowed_operations`: `enum vm_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VmOperations>,
     /// `current_operations`: `(string -> enum vm_operations) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VmOperations>,
@@ -71,20 +72,26 @@ pub struct VmRecord {
     /// `actions_after_crash`: `enum on_crash_behaviour` (RO/constructor).
     pub actions_after_crash: crate::generated::OnCrashBehaviour,
     /// `consoles`: `console ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub consoles: Vec<::xenpool::Ref<crate::generated::Console>>,
     /// `VIFs`: `VIF ref set` (RO/runtime).
     #[serde(rename = "VIFs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vifs: Vec<::xenpool::Ref<crate::generated::Vif>>,
     /// `VBDs`: `VBD ref set` (RO/runtime).
     #[serde(rename = "VBDs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vbds: Vec<::xenpool::Ref<crate::generated::Vbd>>,
     /// `VUSBs`: `VUSB ref set` (RO/runtime).
     #[serde(rename = "VUSBs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vusbs: Vec<::xenpool::Ref<crate::generated::Vusb>>,
     /// `crash_dumps`: `crashdump ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub crash_dumps: Vec<::xenpool::Ref<crate::generated::Crashdump>>,
     /// `VTPMs`: `VTPM ref set` (RO/runtime).
     #[serde(rename = "VTPMs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vtpms: Vec<::xenpool::Ref<crate::generated::Vtpm>>,
     /// `PV_bootloader`: `string` (RW).
     #[serde(rename = "PV_bootloader")]
@@ -148,6 +155,7 @@ pub struct VmRecord {
     /// `snapshot_of`: `VM ref` (RO/runtime).
     pub snapshot_of: ::xenpool::Ref<crate::generated::Vm>,
     /// `snapshots`: `VM ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub snapshots: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `snapshot_time`: `datetime` (RO/runtime).
     pub snapshot_time: ::xenpool::DateTime,
@@ -156,6 +164,7 @@ pub struct VmRecord {
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub tags: Vec<String>,
     /// `blocked_operations`: `(enum vm_operations -> string) map` (RW).
     pub blocked_operations: ::std::collections::HashMap<crate::generated::VmOperations, String>,
@@ -166,6 +175,7 @@ pub struct VmRecord {
     /// `parent`: `VM ref` (RO/runtime).
     pub parent: ::xenpool::Ref<crate::generated::Vm>,
     /// `children`: `VM ref set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub children: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `bios_strings`: `(string -> string) map` (RO/runtime).
     pub bios_strings: ::std::collections::HashMap<String, String>,
@@ -187,9 +197,11 @@ pub struct VmRecord {
     pub order: i64,
     /// `VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "VGPUs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `attached_PCIs`: `PCI ref set` (RO/runtime).
     #[serde(rename = "attached_PCIs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub attached_pcis: Vec<::xenpool::Ref<crate::generated::Pci>>,
     /// `suspend_SR`: `SR ref` (RW).
     #[serde(rename = "suspend_SR")]
@@ -212,10 +224,13 @@ pub struct VmRecord {
     #[serde(rename = "NVRAM")]
     pub nvram: ::std::collections::HashMap<String, String>,
     /// `pending_guidances`: `enum update_guidances set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_guidances: Vec<crate::generated::UpdateGuidances>,
     /// `pending_guidances_recommended`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_guidances_recommended: Vec<crate::generated::UpdateGuidances>,
     /// `pending_guidances_full`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub pending_guidances_full: Vec<crate::generated::UpdateGuidances>,
 }
 

@@ -21,12 +21,14 @@ pub struct VmApplianceRecord {
     /// `name_description`: `string` (RW).
     pub name_description: String,
     /// `allowed_operations`: `enum vm_appliance_operation set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VmApplianceOperation>,
     /// `current_operations`: `(string -> enum vm_appliance_operation) map` (RO/runtime).
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::VmApplianceOperation>,
     /// `VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "VMs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
 }
 

@@ -34,6 +34,7 @@ pub struct VmMetricsRecord {
     #[serde(rename = "VCPUs_flags")]
     pub vcpus_flags: ::std::collections::HashMap<i64, Vec<String>>,
     /// `state`: `string set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub state: Vec<String>,
     /// `start_time`: `datetime` (RO/runtime).
     pub start_time: ::xenpool::DateTime,

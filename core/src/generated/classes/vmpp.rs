@@ -48,12 +48,14 @@ pub struct VmppRecord {
     pub archive_last_run_time: ::xenpool::DateTime,
     /// `VMs`: `VM ref set` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     #[serde(rename = "VMs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `is_alarm_enabled`: `bool` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
     pub is_alarm_enabled: bool,
     /// `alarm_config`: `(string -> string) map` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
     pub alarm_config: ::std::collections::HashMap<String, String>,
     /// `recent_alerts`: `string set` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub recent_alerts: Vec<String>,
 }
 

@@ -35,6 +35,7 @@ pub struct VmssRecord {
     pub last_run_time: ::xenpool::DateTime,
     /// `VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "VMs")]
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
 }
 

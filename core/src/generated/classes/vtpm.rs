@@ -17,6 +17,7 @@ pub struct VtpmRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `allowed_operations`: `enum vtpm_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VtpmOperations>,
     /// `current_operations`: `(string -> enum vtpm_operations) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VtpmOperations>,

@@ -17,6 +17,7 @@ pub struct VusbRecord {
     /// `uuid`: `string` (RO/runtime).
     pub uuid: String,
     /// `allowed_operations`: `enum vusb_operations set` (RO/runtime).
+    #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
     pub allowed_operations: Vec<crate::generated::VusbOperations>,
     /// `current_operations`: `(string -> enum vusb_operations) map` (RO/runtime).
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VusbOperations>,
