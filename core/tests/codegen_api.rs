@@ -41,6 +41,17 @@ fn records_default_and_decode_partially() {
     assert_eq!(r.power_state, VmPowerState::Running);
     assert_eq!(r.vcpus_max, 2);
     assert!(r.name_label.is_empty());
+    // Absent members take the same defaults when decoded, the datamodel's included.
+    let r: VmRecord = serde_json::from_value(serde_json::json!({"uuid": "u"})).unwrap();
+    assert_eq!(r.power_state, VmPowerState::Halted);
+    assert_eq!(r.hvm_shadow_multiplier, 1.0);
+    assert_eq!(
+        r,
+        VmRecord {
+            uuid: "u".into(),
+            ..VmRecord::default()
+        }
+    );
 }
 
 #[test]

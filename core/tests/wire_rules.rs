@@ -538,6 +538,9 @@ fn json_bare_nan_and_infinity_decode() {
     assert!(matches!(items[0], Value::Double(d) if d.is_nan()));
     assert_eq!(items[1], Value::Double(f64::NEG_INFINITY));
     assert_eq!(items[2], s("NaN"));
+    // A string that merely starts with an escaped NUL stays a string.
+    let v: Value = json(r#"["\u0000NaN", 1]"#).unwrap();
+    assert_eq!(v, Value::Array(vec![s("\u{0}NaN"), Value::Int(1)]));
 }
 
 #[test]

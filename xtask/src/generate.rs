@@ -364,6 +364,7 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
     )?;
     let mut fields = String::new();
     let mut defaults = Vec::new();
+    let mut default_fns = String::new();
     let mut manual_default = false;
     for f in &class.fields {
         let name = snake(&f.name);
@@ -419,16 +420,29 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
                 None => "Default::default()".to_string(),
             },
         };
+        // Each field defaults on its own (rather than `#[serde(default)]` on the struct,
+        // which builds and drops a whole default record for every record decoded).
+        if default == "Default::default()" || default == "None" {
+            fields.push_str("#[serde(default)]\n");
+            defaults.push(format!("{name}: {default},"));
+        } else {
+            let fn_name = format!("default_{}", name.trim_start_matches("r#"));
+            let _ = writeln!(fields, "#[serde(default = {})]", lit(&fn_name));
+            let _ = writeln!(
+                default_fns,
+                "fn {fn_name}() -> {} {{\n    {default}\n}}\n",
+                ctx.rust(&t)
+            );
+            defaults.push(format!("{name}: {fn_name}(),"));
+        }
         let _ = writeln!(fields, "pub {name}: {},", ctx.rust(&t));
-        defaults.push(format!("{name}: {default},"));
     }
     let _ = writeln!(
         s,
         "/// All fields of a `{wire}` object, as `{wire}.get_record` returns them. Members missing on\n\
          /// older hosts take their default; unknown members are ignored.\n\
          #[derive(Debug, Clone, PartialEq, {}::serde::Serialize, ::serde::Deserialize)]\n\
-         #[serde(default)]\n\
-         pub struct {rust}Record {{\n{fields}}}\n",
+         pub struct {rust}Record {{\n{fields}}}\n\n{default_fns}",
         if manual_default { "" } else { "Default, " }
     );
     if manual_default {

@@ -128,10 +128,12 @@ fn marked_float(s: &str) -> Option<f64> {
 
 struct Lenient<'a, D>(D, &'a Depth);
 
-/// Nesting depth so far, against the limit.
+/// Nesting depth so far, against the limit; and whether the body is the rewritten one
+/// (only then can a string be a marked bare token).
 struct Depth {
     now: Cell<usize>,
     max: usize,
+    rewritten: bool,
 }
 
 const TOO_DEEP: &str = "arrays/objects nested too deep";
@@ -144,6 +146,15 @@ impl Depth {
             Err(E::custom(TOO_DEEP))
         } else {
             Ok(())
+        }
+    }
+
+    /// The float a marked string stands for; never in a body that was not rewritten.
+    fn marked_float(&self, s: &str) -> Option<f64> {
+        if self.rewritten {
+            marked_float(s)
+        } else {
+            None
         }
     }
 
@@ -295,19 +306,19 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, V> {
         visit_byte_buf: Vec<u8>);
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        match marked_float(v) {
+        match self.1.marked_float(v) {
             Some(d) => self.0.visit_f64(d),
             None => self.0.visit_str(v),
         }
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        match marked_float(v) {
+        match self.1.marked_float(v) {
             Some(d) => self.0.visit_f64(d),
             None => self.0.visit_borrowed_str(v),
         }
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        match marked_float(&v) {
+        match self.1.marked_float(&v) {
             Some(d) => self.0.visit_f64(d),
             None => self.0.visit_string(v),
         }
@@ -503,10 +514,11 @@ fn decode_with<R>(
     max_depth: usize,
     f: impl Fn(Lenient<'_, &mut JsonDe<'_>>) -> serde_json::Result<R>,
 ) -> Result<R> {
-    let run = |input: &str| -> serde_json::Result<R> {
+    let run = |input: &str, rewritten: bool| -> serde_json::Result<R> {
         let depth = Depth {
             now: Cell::new(0),
             max: max_depth,
+            rewritten,
         };
         let mut de = serde_json::Deserializer::from_str(input);
         let r = f(Lenient(&mut de, &depth))?;
@@ -523,7 +535,7 @@ fn decode_with<R>(
             )
         }
     };
-    let result = match run(text) {
+    let result = match run(text, false) {
         Ok(r) => Ok(r),
         Err(e)
             if e.classify() == serde_json::error::Category::Syntax
@@ -532,7 +544,7 @@ fn decode_with<R>(
             // Only ASCII is inserted, so the rewrite of valid UTF-8 is valid UTF-8.
             let rewritten = String::from_utf8(rewrite_bare(text.as_bytes()))
                 .map_err(|_| ProtocolError::new(ProtocolErrorKind::Malformed, "invalid UTF-8"))?;
-            run(&rewritten).map_err(from_json_error)
+            run(&rewritten, true).map_err(from_json_error)
         }
         Err(e) => Err(from_json_error(e)),
     };

@@ -12,7 +12,6 @@ impl ::xenpool::XenClass for Auth {
 /// All fields of a `auth` object, as `auth.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct AuthRecord {}
 
 /// Messages of the `auth` class.

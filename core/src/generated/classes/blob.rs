@@ -12,21 +12,27 @@ impl ::xenpool::XenClass for Blob {
 /// All fields of a `blob` object, as `blob.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct BlobRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `size`: `int` (RO/runtime).
+    #[serde(default)]
     pub size: i64,
     /// `public`: `bool` (RW).
+    #[serde(default)]
     pub public: bool,
     /// `last_updated`: `datetime` (RO/constructor).
+    #[serde(default)]
     pub last_updated: ::xenpool::DateTime,
     /// `mime_type`: `string` (RO/constructor).
+    #[serde(default)]
     pub mime_type: String,
 }
 

@@ -12,27 +12,43 @@ impl ::xenpool::XenClass for Bond {
 /// All fields of a `Bond` object, as `Bond.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct BondRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `master`: `PIF ref` (RO/constructor).
+    #[serde(default)]
     pub master: ::xenpool::Ref<crate::generated::Pif>,
     /// `slaves`: `PIF ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub slaves: Vec<::xenpool::Ref<crate::generated::Pif>>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `primary_slave`: `PIF ref` (RO/runtime).
+    #[serde(default)]
     pub primary_slave: ::xenpool::Ref<crate::generated::Pif>,
     /// `mode`: `enum bond_mode` (RO/runtime).
+    #[serde(default = "default_mode")]
     pub mode: crate::generated::BondMode,
     /// `properties`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub properties: ::std::collections::HashMap<String, String>,
     /// `links_up`: `int` (RO/runtime).
+    #[serde(default)]
     pub links_up: i64,
     /// `auto_update_mac`: `bool` (RO/runtime).
+    #[serde(default = "default_auto_update_mac")]
     pub auto_update_mac: bool,
+}
+
+fn default_mode() -> crate::generated::BondMode {
+    crate::generated::BondMode::BalanceSlb
+}
+
+fn default_auto_update_mac() -> bool {
+    true
 }
 
 impl Default for BondRecord {
@@ -43,10 +59,10 @@ impl Default for BondRecord {
             slaves: Default::default(),
             other_config: Default::default(),
             primary_slave: Default::default(),
-            mode: crate::generated::BondMode::BalanceSlb,
+            mode: default_mode(),
             properties: Default::default(),
             links_up: Default::default(),
-            auto_update_mac: true,
+            auto_update_mac: default_auto_update_mac(),
         }
     }
 }

@@ -12,23 +12,33 @@ impl ::xenpool::XenClass for Certificate {
 /// All fields of a `Certificate` object, as `Certificate.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct CertificateRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name`: `string` (RO/runtime).
+    #[serde(default)]
     pub name: String,
     /// `type`: `enum certificate_type` (RO/runtime).
     #[serde(rename = "type")]
+    #[serde(default = "default_type_")]
     pub type_: crate::generated::CertificateType,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `not_before`: `datetime` (RO/constructor).
+    #[serde(default)]
     pub not_before: ::xenpool::DateTime,
     /// `not_after`: `datetime` (RO/constructor).
+    #[serde(default)]
     pub not_after: ::xenpool::DateTime,
     /// `fingerprint`: `string` (RO/constructor).
+    #[serde(default)]
     pub fingerprint: String,
+}
+
+fn default_type_() -> crate::generated::CertificateType {
+    crate::generated::CertificateType::Host
 }
 
 impl Default for CertificateRecord {
@@ -36,7 +46,7 @@ impl Default for CertificateRecord {
         CertificateRecord {
             uuid: Default::default(),
             name: Default::default(),
-            type_: crate::generated::CertificateType::Host,
+            type_: default_type_(),
             host: Default::default(),
             not_before: Default::default(),
             not_after: Default::default(),

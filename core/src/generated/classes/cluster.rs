@@ -12,41 +12,71 @@ impl ::xenpool::XenClass for Cluster {
 /// All fields of a `Cluster` object, as `Cluster.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct ClusterRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `cluster_hosts`: `Cluster_host ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub cluster_hosts: Vec<::xenpool::Ref<crate::generated::ClusterHost>>,
     /// `pending_forget`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_forget: Vec<String>,
     /// `cluster_token`: `string` (RO/constructor).
+    #[serde(default)]
     pub cluster_token: String,
     /// `cluster_stack`: `string` (RO/constructor).
+    #[serde(default = "default_cluster_stack")]
     pub cluster_stack: String,
     /// `is_quorate`: `bool` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub is_quorate: bool,
     /// `quorum`: `int` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub quorum: i64,
     /// `live_hosts`: `int` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub live_hosts: i64,
     /// `allowed_operations`: `enum cluster_operation set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::ClusterOperation>,
     /// `current_operations`: `(string -> enum cluster_operation) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations: ::std::collections::HashMap<String, crate::generated::ClusterOperation>,
     /// `pool_auto_join`: `bool` (RO/constructor).
+    #[serde(default = "default_pool_auto_join")]
     pub pool_auto_join: bool,
     /// `token_timeout`: `float` (RO/constructor).
+    #[serde(default = "default_token_timeout")]
     pub token_timeout: f64,
     /// `token_timeout_coefficient`: `float` (RO/constructor).
+    #[serde(default = "default_token_timeout_coefficient")]
     pub token_timeout_coefficient: f64,
     /// `cluster_config`: `(string -> string) map` (RO/constructor).
+    #[serde(default)]
     pub cluster_config: ::std::collections::HashMap<String, String>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
+}
+
+fn default_cluster_stack() -> String {
+    "corosync".to_string()
+}
+
+fn default_pool_auto_join() -> bool {
+    true
+}
+
+fn default_token_timeout() -> f64 {
+    20.0
+}
+
+fn default_token_timeout_coefficient() -> f64 {
+    1.0
 }
 
 impl Default for ClusterRecord {
@@ -56,15 +86,15 @@ impl Default for ClusterRecord {
             cluster_hosts: Default::default(),
             pending_forget: Default::default(),
             cluster_token: Default::default(),
-            cluster_stack: "corosync".to_string(),
+            cluster_stack: default_cluster_stack(),
             is_quorate: Default::default(),
             quorum: Default::default(),
             live_hosts: Default::default(),
             allowed_operations: Default::default(),
             current_operations: Default::default(),
-            pool_auto_join: true,
-            token_timeout: 20.0,
-            token_timeout_coefficient: 1.0,
+            pool_auto_join: default_pool_auto_join(),
+            token_timeout: default_token_timeout(),
+            token_timeout_coefficient: default_token_timeout_coefficient(),
             cluster_config: Default::default(),
             other_config: Default::default(),
         }

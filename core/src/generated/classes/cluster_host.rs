@@ -12,33 +12,47 @@ impl ::xenpool::XenClass for ClusterHost {
 /// All fields of a `Cluster_host` object, as `Cluster_host.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct ClusterHostRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `cluster`: `Cluster ref` (RO/constructor).
+    #[serde(default)]
     pub cluster: ::xenpool::Ref<crate::generated::Cluster>,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub enabled: bool,
     /// `PIF`: `PIF ref` (RO/constructor).
     #[serde(rename = "PIF")]
+    #[serde(default)]
     pub pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `joined`: `bool` (RO/runtime).
+    #[serde(default = "default_joined")]
     pub joined: bool,
     /// `live`: `bool` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub live: bool,
     /// `last_update_live`: `datetime` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub last_update_live: ::xenpool::DateTime,
     /// `allowed_operations`: `enum cluster_host_operation set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::ClusterHostOperation>,
     /// `current_operations`: `(string -> enum cluster_host_operation) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::ClusterHostOperation>,
     /// `other_config`: `(string -> string) map` (RO/constructor).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
+}
+
+fn default_joined() -> bool {
+    true
 }
 
 impl Default for ClusterHostRecord {
@@ -49,7 +63,7 @@ impl Default for ClusterHostRecord {
             host: Default::default(),
             enabled: Default::default(),
             pif: Default::default(),
-            joined: true,
+            joined: default_joined(),
             live: Default::default(),
             last_update_live: Default::default(),
             allowed_operations: Default::default(),

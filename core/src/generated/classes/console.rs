@@ -12,18 +12,22 @@ impl ::xenpool::XenClass for Console {
 /// All fields of a `console` object, as `console.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct ConsoleRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `protocol`: `enum console_protocol` (RO/runtime).
+    #[serde(default)]
     pub protocol: crate::generated::ConsoleProtocol,
     /// `location`: `string` (RO/runtime).
+    #[serde(default)]
     pub location: String,
     /// `VM`: `VM ref` (RO/runtime).
     #[serde(rename = "VM")]
+    #[serde(default)]
     pub vm: ::xenpool::Ref<crate::generated::Vm>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

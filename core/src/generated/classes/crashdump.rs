@@ -12,17 +12,20 @@ impl ::xenpool::XenClass for Crashdump {
 /// All fields of a `crashdump` object, as `crashdump.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct CrashdumpRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `VM`: `VM ref` (RO/constructor).
     #[serde(rename = "VM")]
+    #[serde(default)]
     pub vm: ::xenpool::Ref<crate::generated::Vm>,
     /// `VDI`: `VDI ref` (RO/constructor).
     #[serde(rename = "VDI")]
+    #[serde(default)]
     pub vdi: ::xenpool::Ref<crate::generated::Vdi>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,23 +12,30 @@ impl ::xenpool::XenClass for DataSource {
 /// All fields of a `data_source` object, as `data_source.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct DataSourceRecord {
     /// `name_label`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_description: String,
     /// `enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub enabled: bool,
     /// `standard`: `bool` (RO/runtime).
+    #[serde(default)]
     pub standard: bool,
     /// `units`: `string` (RO/runtime).
+    #[serde(default)]
     pub units: String,
     /// `min`: `float` (RO/runtime).
+    #[serde(default)]
     pub min: f64,
     /// `max`: `float` (RO/runtime).
+    #[serde(default)]
     pub max: f64,
     /// `value`: `float` (RO/runtime).
+    #[serde(default)]
     pub value: f64,
 }
 

@@ -12,13 +12,14 @@ impl ::xenpool::XenClass for DrTask {
 /// All fields of a `DR_task` object, as `DR_task.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct DrTaskRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `introduced_SRs`: `SR ref set` (RO/runtime).
     #[serde(rename = "introduced_SRs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub introduced_srs: Vec<::xenpool::Ref<crate::generated::Sr>>,
 }
 

@@ -12,29 +12,39 @@ impl ::xenpool::XenClass for Event {
 /// All fields of a `event` object, as `event.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct EventRecord {
     /// `snapshot`: `<class> record` (RO/runtime).
+    #[serde(default = "default_snapshot")]
     pub snapshot: ::xenpool::wire::Value,
     /// `id`: `int` (RO/constructor).
+    #[serde(default)]
     pub id: i64,
     /// `timestamp`: `datetime` (RO/constructor). Deprecated.
+    #[serde(default)]
     pub timestamp: ::xenpool::DateTime,
     /// `class`: `string` (RO/constructor).
+    #[serde(default)]
     pub class: String,
     /// `operation`: `enum event_operation` (RO/constructor).
+    #[serde(default)]
     pub operation: crate::generated::EventOperation,
     /// `ref`: `string` (RO/constructor).
     #[serde(rename = "ref")]
+    #[serde(default)]
     pub ref_: String,
     /// `obj_uuid`: `string` (RO/constructor). Deprecated.
+    #[serde(default)]
     pub obj_uuid: String,
+}
+
+fn default_snapshot() -> ::xenpool::wire::Value {
+    ::xenpool::wire::Value::Struct(Default::default())
 }
 
 impl Default for EventRecord {
     fn default() -> Self {
         EventRecord {
-            snapshot: ::xenpool::wire::Value::Struct(Default::default()),
+            snapshot: default_snapshot(),
             id: Default::default(),
             timestamp: Default::default(),
             class: Default::default(),

@@ -12,22 +12,32 @@ impl ::xenpool::XenClass for Feature {
 /// All fields of a `Feature` object, as `Feature.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct FeatureRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub enabled: bool,
     /// `experimental`: `bool` (RO/constructor).
+    #[serde(default)]
     pub experimental: bool,
     /// `version`: `string` (RO/constructor).
+    #[serde(default = "default_version")]
     pub version: String,
     /// `host`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
+}
+
+fn default_version() -> String {
+    "1.0".to_string()
 }
 
 impl Default for FeatureRecord {
@@ -38,7 +48,7 @@ impl Default for FeatureRecord {
             name_description: Default::default(),
             enabled: Default::default(),
             experimental: Default::default(),
-            version: "1.0".to_string(),
+            version: default_version(),
             host: Default::default(),
         }
     }

@@ -12,38 +12,51 @@ impl ::xenpool::XenClass for GpuGroup {
 /// All fields of a `GPU_group` object, as `GPU_group.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct GpuGroupRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "PGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "VGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `GPU_types`: `string set` (RO/runtime).
     #[serde(rename = "GPU_types")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub gpu_types: Vec<String>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `allocation_algorithm`: `enum allocation_algorithm` (RW).
+    #[serde(default = "default_allocation_algorithm")]
     pub allocation_algorithm: crate::generated::AllocationAlgorithm,
     /// `supported_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "supported_VGPU_types")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub supported_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
     /// `enabled_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "enabled_VGPU_types")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub enabled_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
+}
+
+fn default_allocation_algorithm() -> crate::generated::AllocationAlgorithm {
+    crate::generated::AllocationAlgorithm::DepthFirst
 }
 
 impl Default for GpuGroupRecord {
@@ -56,7 +69,7 @@ impl Default for GpuGroupRecord {
             vgpus: Default::default(),
             gpu_types: Default::default(),
             other_config: Default::default(),
-            allocation_algorithm: crate::generated::AllocationAlgorithm::DepthFirst,
+            allocation_algorithm: default_allocation_algorithm(),
             supported_vgpu_types: Default::default(),
             enabled_vgpu_types: Default::default(),
         }

@@ -12,185 +12,277 @@ impl ::xenpool::XenClass for Host {
 /// All fields of a `host` object, as `host.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct HostRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `memory_overhead`: `int` (RO/runtime).
+    #[serde(default)]
     pub memory_overhead: i64,
     /// `allowed_operations`: `enum host_allowed_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::HostAllowedOperations>,
     /// `current_operations`: `(string -> enum host_allowed_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::HostAllowedOperations>,
     /// `API_version_major`: `int` (RO/runtime).
     #[serde(rename = "API_version_major")]
+    #[serde(default)]
     pub api_version_major: i64,
     /// `API_version_minor`: `int` (RO/runtime).
     #[serde(rename = "API_version_minor")]
+    #[serde(default)]
     pub api_version_minor: i64,
     /// `API_version_vendor`: `string` (RO/runtime).
     #[serde(rename = "API_version_vendor")]
+    #[serde(default)]
     pub api_version_vendor: String,
     /// `API_version_vendor_implementation`: `(string -> string) map` (RO/runtime).
     #[serde(rename = "API_version_vendor_implementation")]
+    #[serde(default)]
     pub api_version_vendor_implementation: ::std::collections::HashMap<String, String>,
     /// `enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub enabled: bool,
     /// `software_version`: `(string -> string) map` (RO/constructor).
+    #[serde(default)]
     pub software_version: ::std::collections::HashMap<String, String>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `capabilities`: `string set` (RO/constructor).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub capabilities: Vec<String>,
     /// `cpu_configuration`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub cpu_configuration: ::std::collections::HashMap<String, String>,
     /// `sched_policy`: `string` (RO/runtime).
+    #[serde(default)]
     pub sched_policy: String,
     /// `supported_bootloaders`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub supported_bootloaders: Vec<String>,
     /// `resident_VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "resident_VMs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub resident_vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `logging`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub logging: ::std::collections::HashMap<String, String>,
     /// `PIFs`: `PIF ref set` (RO/runtime).
     #[serde(rename = "PIFs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pifs: Vec<::xenpool::Ref<crate::generated::Pif>>,
     /// `suspend_image_sr`: `SR ref` (RW).
+    #[serde(default)]
     pub suspend_image_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `crash_dump_sr`: `SR ref` (RW).
+    #[serde(default)]
     pub crash_dump_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `crashdumps`: `host_crashdump ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub crashdumps: Vec<::xenpool::Ref<crate::generated::HostCrashdump>>,
     /// `patches`: `host_patch ref set` (RO/runtime). Deprecated.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub patches: Vec<::xenpool::Ref<crate::generated::HostPatch>>,
     /// `updates`: `pool_update ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub updates: Vec<::xenpool::Ref<crate::generated::PoolUpdate>>,
     /// `PBDs`: `PBD ref set` (RO/runtime).
     #[serde(rename = "PBDs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pbds: Vec<::xenpool::Ref<crate::generated::Pbd>>,
     /// `host_CPUs`: `host_cpu ref set` (RO/runtime).
     #[serde(rename = "host_CPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub host_cpus: Vec<::xenpool::Ref<crate::generated::HostCpu>>,
     /// `cpu_info`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub cpu_info: ::std::collections::HashMap<String, String>,
     /// `hostname`: `string` (RW).
+    #[serde(default)]
     pub hostname: String,
     /// `address`: `string` (RW).
+    #[serde(default)]
     pub address: String,
     /// `metrics`: `host_metrics ref` (RO/runtime).
+    #[serde(default)]
     pub metrics: ::xenpool::Ref<crate::generated::HostMetrics>,
     /// `license_params`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub license_params: ::std::collections::HashMap<String, String>,
     /// `ha_statefiles`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub ha_statefiles: Vec<String>,
     /// `ha_network_peers`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub ha_network_peers: Vec<String>,
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
+    #[serde(default)]
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// `external_auth_type`: `string` (RO/runtime).
+    #[serde(default)]
     pub external_auth_type: String,
     /// `external_auth_service_name`: `string` (RO/runtime).
+    #[serde(default)]
     pub external_auth_service_name: String,
     /// `external_auth_configuration`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub external_auth_configuration: ::std::collections::HashMap<String, String>,
     /// `edition`: `string` (RO/runtime).
+    #[serde(default)]
     pub edition: String,
     /// `license_server`: `(string -> string) map` (RW).
+    #[serde(default = "default_license_server")]
     pub license_server: ::std::collections::HashMap<String, String>,
     /// `bios_strings`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub bios_strings: ::std::collections::HashMap<String, String>,
     /// `power_on_mode`: `string` (RO/runtime).
+    #[serde(default)]
     pub power_on_mode: String,
     /// `power_on_config`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub power_on_config: ::std::collections::HashMap<String, String>,
     /// `local_cache_sr`: `SR ref` (RO/constructor).
+    #[serde(default)]
     pub local_cache_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `chipset_info`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub chipset_info: ::std::collections::HashMap<String, String>,
     /// `PCIs`: `PCI ref set` (RO/runtime).
     #[serde(rename = "PCIs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pcis: Vec<::xenpool::Ref<crate::generated::Pci>>,
     /// `PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "PGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `PUSBs`: `PUSB ref set` (RO/runtime).
     #[serde(rename = "PUSBs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pusbs: Vec<::xenpool::Ref<crate::generated::Pusb>>,
     /// `ssl_legacy`: `bool` (RO/constructor). Deprecated.
+    #[serde(default = "default_ssl_legacy")]
     pub ssl_legacy: bool,
     /// `guest_VCPUs_params`: `(string -> string) map` (RW).
     #[serde(rename = "guest_VCPUs_params")]
+    #[serde(default)]
     pub guest_vcpus_params: ::std::collections::HashMap<String, String>,
     /// `display`: `enum host_display` (RW).
+    #[serde(default = "default_display")]
     pub display: crate::generated::HostDisplay,
     /// `virtual_hardware_platform_versions`: `int set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub virtual_hardware_platform_versions: Vec<i64>,
     /// `control_domain`: `VM ref` (RO/runtime).
+    #[serde(default)]
     pub control_domain: ::xenpool::Ref<crate::generated::Vm>,
     /// `updates_requiring_reboot`: `pool_update ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub updates_requiring_reboot: Vec<::xenpool::Ref<crate::generated::PoolUpdate>>,
     /// `features`: `Feature ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub features: Vec<::xenpool::Ref<crate::generated::Feature>>,
     /// `iscsi_iqn`: `string` (RO/constructor).
+    #[serde(default)]
     pub iscsi_iqn: String,
     /// `multipathing`: `bool` (RO/constructor).
+    #[serde(default)]
     pub multipathing: bool,
     /// `uefi_certificates`: `string` (RO/constructor). Deprecated.
+    #[serde(default)]
     pub uefi_certificates: String,
     /// `certificates`: `Certificate ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub certificates: Vec<::xenpool::Ref<crate::generated::Certificate>>,
     /// `editions`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub editions: Vec<String>,
     /// `pending_guidances`: `enum update_guidances set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_guidances: Vec<crate::generated::UpdateGuidances>,
     /// `tls_verification_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub tls_verification_enabled: bool,
     /// `last_software_update`: `datetime` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub last_software_update: ::xenpool::DateTime,
     /// `https_only`: `bool` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub https_only: bool,
     /// `latest_synced_updates_applied`: `enum latest_synced_updates_applied_state` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_latest_synced_updates_applied")]
     pub latest_synced_updates_applied: crate::generated::LatestSyncedUpdatesAppliedState,
     /// `numa_affinity_policy`: `enum host_numa_affinity_policy` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_numa_affinity_policy")]
     pub numa_affinity_policy: crate::generated::HostNumaAffinityPolicy,
     /// `pending_guidances_recommended`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_guidances_recommended: Vec<crate::generated::UpdateGuidances>,
     /// `pending_guidances_full`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_guidances_full: Vec<crate::generated::UpdateGuidances>,
     /// `last_update_hash`: `string` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub last_update_hash: String,
+}
+
+fn default_license_server() -> ::std::collections::HashMap<String, String> {
+    ::std::collections::HashMap::from([
+        ("address".to_string(), "localhost".to_string()),
+        ("port".to_string(), "27000".to_string()),
+    ])
+}
+
+fn default_ssl_legacy() -> bool {
+    true
+}
+
+fn default_display() -> crate::generated::HostDisplay {
+    crate::generated::HostDisplay::Enabled
+}
+
+fn default_latest_synced_updates_applied() -> crate::generated::LatestSyncedUpdatesAppliedState {
+    crate::generated::LatestSyncedUpdatesAppliedState::UnknownValue
+}
+
+fn default_numa_affinity_policy() -> crate::generated::HostNumaAffinityPolicy {
+    crate::generated::HostNumaAffinityPolicy::DefaultPolicy
 }
 
 impl Default for HostRecord {
@@ -236,10 +328,7 @@ impl Default for HostRecord {
             external_auth_service_name: Default::default(),
             external_auth_configuration: Default::default(),
             edition: Default::default(),
-            license_server: ::std::collections::HashMap::from([
-                ("address".to_string(), "localhost".to_string()),
-                ("port".to_string(), "27000".to_string()),
-            ]),
+            license_server: default_license_server(),
             bios_strings: Default::default(),
             power_on_mode: Default::default(),
             power_on_config: Default::default(),
@@ -248,9 +337,9 @@ impl Default for HostRecord {
             pcis: Default::default(),
             pgpus: Default::default(),
             pusbs: Default::default(),
-            ssl_legacy: true,
+            ssl_legacy: default_ssl_legacy(),
             guest_vcpus_params: Default::default(),
-            display: crate::generated::HostDisplay::Enabled,
+            display: default_display(),
             virtual_hardware_platform_versions: Default::default(),
             control_domain: Default::default(),
             updates_requiring_reboot: Default::default(),
@@ -264,9 +353,8 @@ impl Default for HostRecord {
             tls_verification_enabled: Default::default(),
             last_software_update: Default::default(),
             https_only: Default::default(),
-            latest_synced_updates_applied:
-                crate::generated::LatestSyncedUpdatesAppliedState::UnknownValue,
-            numa_affinity_policy: crate::generated::HostNumaAffinityPolicy::DefaultPolicy,
+            latest_synced_updates_applied: default_latest_synced_updates_applied(),
+            numa_affinity_policy: default_numa_affinity_policy(),
             pending_guidances_recommended: Default::default(),
             pending_guidances_full: Default::default(),
             last_update_hash: Default::default(),

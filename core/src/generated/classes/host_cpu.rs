@@ -12,33 +12,45 @@ impl ::xenpool::XenClass for HostCpu {
 /// All fields of a `host_cpu` object, as `host_cpu.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct HostCpuRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `host`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `number`: `int` (RO/runtime).
+    #[serde(default)]
     pub number: i64,
     /// `vendor`: `string` (RO/runtime).
+    #[serde(default)]
     pub vendor: String,
     /// `speed`: `int` (RO/runtime).
+    #[serde(default)]
     pub speed: i64,
     /// `modelname`: `string` (RO/runtime).
+    #[serde(default)]
     pub modelname: String,
     /// `family`: `int` (RO/runtime).
+    #[serde(default)]
     pub family: i64,
     /// `model`: `int` (RO/runtime).
+    #[serde(default)]
     pub model: i64,
     /// `stepping`: `string` (RO/runtime).
+    #[serde(default)]
     pub stepping: String,
     /// `flags`: `string` (RO/runtime).
+    #[serde(default)]
     pub flags: String,
     /// `features`: `string` (RO/runtime).
+    #[serde(default)]
     pub features: String,
     /// `utilisation`: `float` (RO/runtime).
+    #[serde(default)]
     pub utilisation: f64,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

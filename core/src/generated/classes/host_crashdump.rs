@@ -12,17 +12,21 @@ impl ::xenpool::XenClass for HostCrashdump {
 /// All fields of a `host_crashdump` object, as `host_crashdump.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct HostCrashdumpRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `timestamp`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub timestamp: ::xenpool::DateTime,
     /// `size`: `int` (RO/runtime).
+    #[serde(default)]
     pub size: i64,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,19 +12,24 @@ impl ::xenpool::XenClass for HostMetrics {
 /// All fields of a `host_metrics` object, as `host_metrics.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct HostMetricsRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `memory_total`: `int` (RO/runtime).
+    #[serde(default)]
     pub memory_total: i64,
     /// `memory_free`: `int` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub memory_free: i64,
     /// `live`: `bool` (RO/runtime).
+    #[serde(default)]
     pub live: bool,
     /// `last_updated`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_updated: ::xenpool::DateTime,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,27 +12,36 @@ impl ::xenpool::XenClass for HostPatch {
 /// All fields of a `host_patch` object, as `host_patch.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct HostPatchRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `version`: `string` (RO/constructor).
+    #[serde(default)]
     pub version: String,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `applied`: `bool` (RO/runtime).
+    #[serde(default)]
     pub applied: bool,
     /// `timestamp_applied`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub timestamp_applied: ::xenpool::DateTime,
     /// `size`: `int` (RO/runtime).
+    #[serde(default)]
     pub size: i64,
     /// `pool_patch`: `pool_patch ref` (RO/constructor).
+    #[serde(default)]
     pub pool_patch: ::xenpool::Ref<crate::generated::PoolPatch>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,9 +12,9 @@ impl ::xenpool::XenClass for Lvhd {
 /// All fields of a `LVHD` object, as `LVHD.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct LvhdRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
 }
 

@@ -12,21 +12,27 @@ impl ::xenpool::XenClass for Message {
 /// All fields of a `message` object, as `message.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct MessageRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name`: `string` (RO/runtime).
+    #[serde(default)]
     pub name: String,
     /// `priority`: `int` (RO/runtime).
+    #[serde(default)]
     pub priority: i64,
     /// `cls`: `enum cls` (RO/runtime).
+    #[serde(default)]
     pub cls: crate::generated::Cls,
     /// `obj_uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub obj_uuid: String,
     /// `timestamp`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub timestamp: ::xenpool::DateTime,
     /// `body`: `string` (RO/runtime).
+    #[serde(default)]
     pub body: String,
 }
 

@@ -12,49 +12,76 @@ impl ::xenpool::XenClass for Network {
 /// All fields of a `network` object, as `network.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct NetworkRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `allowed_operations`: `enum network_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::NetworkOperations>,
     /// `current_operations`: `(string -> enum network_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::NetworkOperations>,
     /// `VIFs`: `VIF ref set` (RO/runtime).
     #[serde(rename = "VIFs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vifs: Vec<::xenpool::Ref<crate::generated::Vif>>,
     /// `PIFs`: `PIF ref set` (RO/runtime).
     #[serde(rename = "PIFs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pifs: Vec<::xenpool::Ref<crate::generated::Pif>>,
     /// `MTU`: `int` (RW).
     #[serde(rename = "MTU")]
+    #[serde(default = "default_mtu")]
     pub mtu: i64,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `bridge`: `string` (RO/constructor).
+    #[serde(default)]
     pub bridge: String,
     /// `managed`: `bool` (RO/constructor).
+    #[serde(default = "default_managed")]
     pub managed: bool,
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
+    #[serde(default)]
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// `default_locking_mode`: `enum network_default_locking_mode` (RO/runtime).
+    #[serde(default = "default_default_locking_mode")]
     pub default_locking_mode: crate::generated::NetworkDefaultLockingMode,
     /// `assigned_ips`: `(VIF ref -> string) map` (RO/runtime).
+    #[serde(default)]
     pub assigned_ips: ::std::collections::HashMap<::xenpool::Ref<crate::generated::Vif>, String>,
     /// `purpose`: `enum network_purpose set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub purpose: Vec<crate::generated::NetworkPurpose>,
+}
+
+fn default_mtu() -> i64 {
+    1500
+}
+
+fn default_managed() -> bool {
+    true
+}
+
+fn default_default_locking_mode() -> crate::generated::NetworkDefaultLockingMode {
+    crate::generated::NetworkDefaultLockingMode::Unlocked
 }
 
 impl Default for NetworkRecord {
@@ -67,13 +94,13 @@ impl Default for NetworkRecord {
             current_operations: Default::default(),
             vifs: Default::default(),
             pifs: Default::default(),
-            mtu: 1500,
+            mtu: default_mtu(),
             other_config: Default::default(),
             bridge: Default::default(),
-            managed: true,
+            managed: default_managed(),
             blobs: Default::default(),
             tags: Default::default(),
-            default_locking_mode: crate::generated::NetworkDefaultLockingMode::Unlocked,
+            default_locking_mode: default_default_locking_mode(),
             assigned_ips: Default::default(),
             purpose: Default::default(),
         }

@@ -12,20 +12,28 @@ impl ::xenpool::XenClass for NetworkSriov {
 /// All fields of a `network_sriov` object, as `network_sriov.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct NetworkSriovRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `physical_PIF`: `PIF ref` (RO/constructor).
     #[serde(rename = "physical_PIF")]
+    #[serde(default)]
     pub physical_pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `logical_PIF`: `PIF ref` (RO/constructor).
     #[serde(rename = "logical_PIF")]
+    #[serde(default)]
     pub logical_pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `requires_reboot`: `bool` (RO/runtime).
+    #[serde(default)]
     pub requires_reboot: bool,
     /// `configuration_mode`: `enum sriov_configuration_mode` (RO/runtime).
+    #[serde(default = "default_configuration_mode")]
     pub configuration_mode: crate::generated::SriovConfigurationMode,
+}
+
+fn default_configuration_mode() -> crate::generated::SriovConfigurationMode {
+    crate::generated::SriovConfigurationMode::UnknownValue
 }
 
 impl Default for NetworkSriovRecord {
@@ -35,7 +43,7 @@ impl Default for NetworkSriovRecord {
             physical_pif: Default::default(),
             logical_pif: Default::default(),
             requires_reboot: Default::default(),
-            configuration_mode: crate::generated::SriovConfigurationMode::UnknownValue,
+            configuration_mode: default_configuration_mode(),
         }
     }
 }

@@ -12,26 +12,33 @@ impl ::xenpool::XenClass for Observer {
 /// All fields of a `Observer` object, as `Observer.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct ObserverRecord {
     /// `uuid`: `string` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `hosts`: `host ref set` (RO/constructor). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub hosts: Vec<::xenpool::Ref<crate::generated::Host>>,
     /// `attributes`: `(string -> string) map` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub attributes: ::std::collections::HashMap<String, String>,
     /// `endpoints`: `string set` (RO/constructor). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub endpoints: Vec<String>,
     /// `components`: `string set` (RO/constructor). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub components: Vec<String>,
     /// `enabled`: `bool` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub enabled: bool,
 }
 

@@ -12,20 +12,25 @@ impl ::xenpool::XenClass for Pbd {
 /// All fields of a `PBD` object, as `PBD.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PbdRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `SR`: `SR ref` (RO/constructor).
     #[serde(rename = "SR")]
+    #[serde(default)]
     pub sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `device_config`: `(string -> string) map` (RO/constructor).
+    #[serde(default)]
     pub device_config: ::std::collections::HashMap<String, String>,
     /// `currently_attached`: `bool` (RO/runtime).
+    #[serde(default)]
     pub currently_attached: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

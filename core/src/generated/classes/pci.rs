@@ -12,30 +12,40 @@ impl ::xenpool::XenClass for Pci {
 /// All fields of a `PCI` object, as `PCI.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PciRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `class_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub class_name: String,
     /// `vendor_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub vendor_name: String,
     /// `device_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub device_name: String,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `pci_id`: `string` (RO/constructor).
+    #[serde(default)]
     pub pci_id: String,
     /// `dependencies`: `PCI ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub dependencies: Vec<::xenpool::Ref<crate::generated::Pci>>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `subsystem_vendor_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub subsystem_vendor_name: String,
     /// `subsystem_device_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub subsystem_device_name: String,
     /// `driver_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub driver_name: String,
 }
 

@@ -12,42 +12,57 @@ impl ::xenpool::XenClass for Pgpu {
 /// All fields of a `PGPU` object, as `PGPU.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PgpuRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `PCI`: `PCI ref` (RO/constructor).
     #[serde(rename = "PCI")]
+    #[serde(default)]
     pub pci: ::xenpool::Ref<crate::generated::Pci>,
     /// `GPU_group`: `GPU_group ref` (RO/constructor).
     #[serde(rename = "GPU_group")]
+    #[serde(default)]
     pub gpu_group: ::xenpool::Ref<crate::generated::GpuGroup>,
     /// `host`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `supported_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "supported_VGPU_types")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub supported_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
     /// `enabled_VGPU_types`: `VGPU_type ref set` (RO/runtime).
     #[serde(rename = "enabled_VGPU_types")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub enabled_vgpu_types: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
     /// `resident_VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "resident_VGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub resident_vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `supported_VGPU_max_capacities`: `(VGPU_type ref -> int) map` (RO/runtime).
     #[serde(rename = "supported_VGPU_max_capacities")]
+    #[serde(default)]
     pub supported_vgpu_max_capacities:
         ::std::collections::HashMap<::xenpool::Ref<crate::generated::VgpuType>, i64>,
     /// `dom0_access`: `enum pgpu_dom0_access` (RO/runtime).
+    #[serde(default = "default_dom0_access")]
     pub dom0_access: crate::generated::PgpuDom0Access,
     /// `is_system_display_device`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_system_display_device: bool,
     /// `compatibility_metadata`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub compatibility_metadata: ::std::collections::HashMap<String, String>,
+}
+
+fn default_dom0_access() -> crate::generated::PgpuDom0Access {
+    crate::generated::PgpuDom0Access::Enabled
 }
 
 impl Default for PgpuRecord {
@@ -62,7 +77,7 @@ impl Default for PgpuRecord {
             enabled_vgpu_types: Default::default(),
             resident_vgpus: Default::default(),
             supported_vgpu_max_capacities: Default::default(),
-            dom0_access: crate::generated::PgpuDom0Access::Enabled,
+            dom0_access: default_dom0_access(),
             is_system_display_device: Default::default(),
             compatibility_metadata: Default::default(),
         }

@@ -12,99 +12,157 @@ impl ::xenpool::XenClass for Pif {
 /// All fields of a `PIF` object, as `PIF.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PifRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `device`: `string` (RO/constructor).
+    #[serde(default)]
     pub device: String,
     /// `network`: `network ref` (RO/constructor).
+    #[serde(default)]
     pub network: ::xenpool::Ref<crate::generated::Network>,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `MAC`: `string` (RO/constructor).
     #[serde(rename = "MAC")]
+    #[serde(default)]
     pub mac: String,
     /// `MTU`: `int` (RO/constructor).
     #[serde(rename = "MTU")]
+    #[serde(default)]
     pub mtu: i64,
     /// `VLAN`: `int` (RO/constructor).
     #[serde(rename = "VLAN")]
+    #[serde(default)]
     pub vlan: i64,
     /// `metrics`: `PIF_metrics ref` (RO/runtime).
+    #[serde(default)]
     pub metrics: ::xenpool::Ref<crate::generated::PifMetrics>,
     /// `physical`: `bool` (RO/runtime).
+    #[serde(default)]
     pub physical: bool,
     /// `currently_attached`: `bool` (RO/runtime).
+    #[serde(default = "default_currently_attached")]
     pub currently_attached: bool,
     /// `ip_configuration_mode`: `enum ip_configuration_mode` (RO/runtime).
+    #[serde(default = "default_ip_configuration_mode")]
     pub ip_configuration_mode: crate::generated::IpConfigurationMode,
     /// `IP`: `string` (RO/runtime).
     #[serde(rename = "IP")]
+    #[serde(default)]
     pub ip: String,
     /// `netmask`: `string` (RO/runtime).
+    #[serde(default)]
     pub netmask: String,
     /// `gateway`: `string` (RO/runtime).
+    #[serde(default)]
     pub gateway: String,
     /// `DNS`: `string` (RO/runtime).
     #[serde(rename = "DNS")]
+    #[serde(default)]
     pub dns: String,
     /// `bond_slave_of`: `Bond ref` (RO/runtime).
+    #[serde(default)]
     pub bond_slave_of: ::xenpool::Ref<crate::generated::Bond>,
     /// `bond_master_of`: `Bond ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub bond_master_of: Vec<::xenpool::Ref<crate::generated::Bond>>,
     /// `VLAN_master_of`: `VLAN ref` (RO/runtime).
     #[serde(rename = "VLAN_master_of")]
+    #[serde(default)]
     pub vlan_master_of: ::xenpool::Ref<crate::generated::Vlan>,
     /// `VLAN_slave_of`: `VLAN ref set` (RO/runtime).
     #[serde(rename = "VLAN_slave_of")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vlan_slave_of: Vec<::xenpool::Ref<crate::generated::Vlan>>,
     /// `management`: `bool` (RO/runtime).
+    #[serde(default)]
     pub management: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `disallow_unplug`: `bool` (RO/runtime).
+    #[serde(default)]
     pub disallow_unplug: bool,
     /// `tunnel_access_PIF_of`: `tunnel ref set` (RO/runtime).
     #[serde(rename = "tunnel_access_PIF_of")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tunnel_access_pif_of: Vec<::xenpool::Ref<crate::generated::Tunnel>>,
     /// `tunnel_transport_PIF_of`: `tunnel ref set` (RO/runtime).
     #[serde(rename = "tunnel_transport_PIF_of")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tunnel_transport_pif_of: Vec<::xenpool::Ref<crate::generated::Tunnel>>,
     /// `ipv6_configuration_mode`: `enum ipv6_configuration_mode` (RO/runtime).
+    #[serde(default = "default_ipv6_configuration_mode")]
     pub ipv6_configuration_mode: crate::generated::Ipv6ConfigurationMode,
     /// `IPv6`: `string set` (RO/runtime).
     #[serde(rename = "IPv6")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub ipv6: Vec<String>,
     /// `ipv6_gateway`: `string` (RO/runtime).
+    #[serde(default)]
     pub ipv6_gateway: String,
     /// `primary_address_type`: `enum primary_address_type` (RO/runtime).
+    #[serde(default = "default_primary_address_type")]
     pub primary_address_type: crate::generated::PrimaryAddressType,
     /// `managed`: `bool` (RO/constructor).
+    #[serde(default = "default_managed")]
     pub managed: bool,
     /// `properties`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub properties: ::std::collections::HashMap<String, String>,
     /// `capabilities`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub capabilities: Vec<String>,
     /// `igmp_snooping_status`: `enum pif_igmp_status` (RO/runtime).
+    #[serde(default = "default_igmp_snooping_status")]
     pub igmp_snooping_status: crate::generated::PifIgmpStatus,
     /// `sriov_physical_PIF_of`: `network_sriov ref set` (RO/runtime).
     #[serde(rename = "sriov_physical_PIF_of")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub sriov_physical_pif_of: Vec<::xenpool::Ref<crate::generated::NetworkSriov>>,
     /// `sriov_logical_PIF_of`: `network_sriov ref set` (RO/runtime).
     #[serde(rename = "sriov_logical_PIF_of")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub sriov_logical_pif_of: Vec<::xenpool::Ref<crate::generated::NetworkSriov>>,
     /// `PCI`: `PCI ref` (RO/runtime).
     #[serde(rename = "PCI")]
+    #[serde(default)]
     pub pci: ::xenpool::Ref<crate::generated::Pci>,
+}
+
+fn default_currently_attached() -> bool {
+    true
+}
+
+fn default_ip_configuration_mode() -> crate::generated::IpConfigurationMode {
+    crate::generated::IpConfigurationMode::None
+}
+
+fn default_ipv6_configuration_mode() -> crate::generated::Ipv6ConfigurationMode {
+    crate::generated::Ipv6ConfigurationMode::None
+}
+
+fn default_primary_address_type() -> crate::generated::PrimaryAddressType {
+    crate::generated::PrimaryAddressType::Ipv4
+}
+
+fn default_managed() -> bool {
+    true
+}
+
+fn default_igmp_snooping_status() -> crate::generated::PifIgmpStatus {
+    crate::generated::PifIgmpStatus::UnknownValue
 }
 
 impl Default for PifRecord {
@@ -119,8 +177,8 @@ impl Default for PifRecord {
             vlan: Default::default(),
             metrics: Default::default(),
             physical: Default::default(),
-            currently_attached: true,
-            ip_configuration_mode: crate::generated::IpConfigurationMode::None,
+            currently_attached: default_currently_attached(),
+            ip_configuration_mode: default_ip_configuration_mode(),
             ip: Default::default(),
             netmask: Default::default(),
             gateway: Default::default(),
@@ -134,14 +192,14 @@ impl Default for PifRecord {
             disallow_unplug: Default::default(),
             tunnel_access_pif_of: Default::default(),
             tunnel_transport_pif_of: Default::default(),
-            ipv6_configuration_mode: crate::generated::Ipv6ConfigurationMode::None,
+            ipv6_configuration_mode: default_ipv6_configuration_mode(),
             ipv6: Default::default(),
             ipv6_gateway: Default::default(),
-            primary_address_type: crate::generated::PrimaryAddressType::Ipv4,
-            managed: true,
+            primary_address_type: default_primary_address_type(),
+            managed: default_managed(),
             properties: Default::default(),
             capabilities: Default::default(),
-            igmp_snooping_status: crate::generated::PifIgmpStatus::UnknownValue,
+            igmp_snooping_status: default_igmp_snooping_status(),
             sriov_physical_pif_of: Default::default(),
             sriov_logical_pif_of: Default::default(),
             pci: Default::default(),

@@ -12,33 +12,45 @@ impl ::xenpool::XenClass for PifMetrics {
 /// All fields of a `PIF_metrics` object, as `PIF_metrics.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PifMetricsRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `io_read_kbs`: `float` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub io_read_kbs: f64,
     /// `io_write_kbs`: `float` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub io_write_kbs: f64,
     /// `carrier`: `bool` (RO/runtime).
+    #[serde(default)]
     pub carrier: bool,
     /// `vendor_id`: `string` (RO/runtime).
+    #[serde(default)]
     pub vendor_id: String,
     /// `vendor_name`: `string` (RO/runtime).
+    #[serde(default)]
     pub vendor_name: String,
     /// `device_id`: `string` (RO/runtime).
+    #[serde(default)]
     pub device_id: String,
     /// `device_name`: `string` (RO/runtime).
+    #[serde(default)]
     pub device_name: String,
     /// `speed`: `int` (RO/runtime).
+    #[serde(default)]
     pub speed: i64,
     /// `duplex`: `bool` (RO/runtime).
+    #[serde(default)]
     pub duplex: bool,
     /// `pci_bus_path`: `string` (RO/runtime).
+    #[serde(default)]
     pub pci_bus_path: String,
     /// `last_updated`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_updated: ::xenpool::DateTime,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

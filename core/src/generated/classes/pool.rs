@@ -12,132 +12,208 @@ impl ::xenpool::XenClass for Pool {
 /// All fields of a `pool` object, as `pool.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PoolRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `master`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub master: ::xenpool::Ref<crate::generated::Host>,
     /// `default_SR`: `SR ref` (RW).
     #[serde(rename = "default_SR")]
+    #[serde(default)]
     pub default_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `suspend_image_SR`: `SR ref` (RW).
     #[serde(rename = "suspend_image_SR")]
+    #[serde(default)]
     pub suspend_image_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `crash_dump_SR`: `SR ref` (RW).
     #[serde(rename = "crash_dump_SR")]
+    #[serde(default)]
     pub crash_dump_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `ha_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub ha_enabled: bool,
     /// `ha_configuration`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub ha_configuration: ::std::collections::HashMap<String, String>,
     /// `ha_statefiles`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub ha_statefiles: Vec<String>,
     /// `ha_host_failures_to_tolerate`: `int` (RO/runtime).
+    #[serde(default)]
     pub ha_host_failures_to_tolerate: i64,
     /// `ha_plan_exists_for`: `int` (RO/runtime).
+    #[serde(default)]
     pub ha_plan_exists_for: i64,
     /// `ha_allow_overcommit`: `bool` (RW).
+    #[serde(default)]
     pub ha_allow_overcommit: bool,
     /// `ha_overcommitted`: `bool` (RO/runtime).
+    #[serde(default)]
     pub ha_overcommitted: bool,
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
+    #[serde(default)]
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// `gui_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub gui_config: ::std::collections::HashMap<String, String>,
     /// `health_check_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub health_check_config: ::std::collections::HashMap<String, String>,
     /// `wlb_url`: `string` (RO/runtime).
+    #[serde(default)]
     pub wlb_url: String,
     /// `wlb_username`: `string` (RO/runtime).
+    #[serde(default)]
     pub wlb_username: String,
     /// `wlb_enabled`: `bool` (RW).
+    #[serde(default)]
     pub wlb_enabled: bool,
     /// `wlb_verify_cert`: `bool` (RW). Deprecated.
+    #[serde(default)]
     pub wlb_verify_cert: bool,
     /// `redo_log_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub redo_log_enabled: bool,
     /// `redo_log_vdi`: `VDI ref` (RO/runtime).
+    #[serde(default)]
     pub redo_log_vdi: ::xenpool::Ref<crate::generated::Vdi>,
     /// `vswitch_controller`: `string` (RO/runtime). Deprecated.
+    #[serde(default)]
     pub vswitch_controller: String,
     /// `restrictions`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub restrictions: ::std::collections::HashMap<String, String>,
     /// `metadata_VDIs`: `VDI ref set` (RO/runtime).
     #[serde(rename = "metadata_VDIs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub metadata_vdis: Vec<::xenpool::Ref<crate::generated::Vdi>>,
     /// `ha_cluster_stack`: `string` (RO/runtime).
+    #[serde(default)]
     pub ha_cluster_stack: String,
     /// `allowed_operations`: `enum pool_allowed_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::PoolAllowedOperations>,
     /// `current_operations`: `(string -> enum pool_allowed_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::PoolAllowedOperations>,
     /// `guest_agent_config`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub guest_agent_config: ::std::collections::HashMap<String, String>,
     /// `cpu_info`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub cpu_info: ::std::collections::HashMap<String, String>,
     /// `policy_no_vendor_device`: `bool` (RW).
+    #[serde(default)]
     pub policy_no_vendor_device: bool,
     /// `live_patching_disabled`: `bool` (RW).
+    #[serde(default)]
     pub live_patching_disabled: bool,
     /// `igmp_snooping_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub igmp_snooping_enabled: bool,
     /// `uefi_certificates`: `string` (RO/constructor).
+    #[serde(default)]
     pub uefi_certificates: String,
     /// `custom_uefi_certificates`: `string` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub custom_uefi_certificates: String,
     /// `is_psr_pending`: `bool` (RW).
+    #[serde(default)]
     pub is_psr_pending: bool,
     /// `tls_verification_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub tls_verification_enabled: bool,
     /// `repositories`: `Repository ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub repositories: Vec<::xenpool::Ref<crate::generated::Repository>>,
     /// `client_certificate_auth_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub client_certificate_auth_enabled: bool,
     /// `client_certificate_auth_name`: `string` (RO/runtime).
+    #[serde(default)]
     pub client_certificate_auth_name: String,
     /// `repository_proxy_url`: `string` (RO/runtime).
+    #[serde(default)]
     pub repository_proxy_url: String,
     /// `repository_proxy_username`: `string` (RO/runtime).
+    #[serde(default)]
     pub repository_proxy_username: String,
     /// `repository_proxy_password`: `secret ref` (RO/runtime).
+    #[serde(default)]
     pub repository_proxy_password: ::xenpool::Ref<crate::generated::Secret>,
     /// `migration_compression`: `bool` (RW). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub migration_compression: bool,
     /// `coordinator_bias`: `bool` (RW).
+    #[serde(default = "default_coordinator_bias")]
     pub coordinator_bias: bool,
     /// `local_auth_max_threads`: `int` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_local_auth_max_threads")]
     pub local_auth_max_threads: i64,
     /// `ext_auth_max_threads`: `int` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_ext_auth_max_threads")]
     pub ext_auth_max_threads: i64,
     /// `telemetry_uuid`: `secret ref` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub telemetry_uuid: ::xenpool::Ref<crate::generated::Secret>,
     /// `telemetry_frequency`: `enum telemetry_frequency` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_telemetry_frequency")]
     pub telemetry_frequency: crate::generated::TelemetryFrequency,
     /// `telemetry_next_collection`: `datetime` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub telemetry_next_collection: ::xenpool::DateTime,
     /// `last_update_sync`: `datetime` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub last_update_sync: ::xenpool::DateTime,
     /// `update_sync_frequency`: `enum update_sync_frequency` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_update_sync_frequency")]
     pub update_sync_frequency: crate::generated::UpdateSyncFrequency,
     /// `update_sync_day`: `int` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub update_sync_day: i64,
     /// `update_sync_enabled`: `bool` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub update_sync_enabled: bool,
+}
+
+fn default_coordinator_bias() -> bool {
+    true
+}
+
+fn default_local_auth_max_threads() -> i64 {
+    8
+}
+
+fn default_ext_auth_max_threads() -> i64 {
+    1
+}
+
+fn default_telemetry_frequency() -> crate::generated::TelemetryFrequency {
+    crate::generated::TelemetryFrequency::Weekly
+}
+
+fn default_update_sync_frequency() -> crate::generated::UpdateSyncFrequency {
+    crate::generated::UpdateSyncFrequency::Weekly
 }
 
 impl Default for PoolRecord {
@@ -190,14 +266,14 @@ impl Default for PoolRecord {
             repository_proxy_username: Default::default(),
             repository_proxy_password: Default::default(),
             migration_compression: Default::default(),
-            coordinator_bias: true,
-            local_auth_max_threads: 8,
-            ext_auth_max_threads: 1,
+            coordinator_bias: default_coordinator_bias(),
+            local_auth_max_threads: default_local_auth_max_threads(),
+            ext_auth_max_threads: default_ext_auth_max_threads(),
             telemetry_uuid: Default::default(),
-            telemetry_frequency: crate::generated::TelemetryFrequency::Weekly,
+            telemetry_frequency: default_telemetry_frequency(),
             telemetry_next_collection: Default::default(),
             last_update_sync: Default::default(),
-            update_sync_frequency: crate::generated::UpdateSyncFrequency::Weekly,
+            update_sync_frequency: default_update_sync_frequency(),
             update_sync_day: Default::default(),
             update_sync_enabled: Default::default(),
         }

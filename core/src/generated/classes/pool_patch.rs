@@ -12,29 +12,38 @@ impl ::xenpool::XenClass for PoolPatch {
 /// All fields of a `pool_patch` object, as `pool_patch.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PoolPatchRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `version`: `string` (RO/constructor).
+    #[serde(default)]
     pub version: String,
     /// `size`: `int` (RO/runtime).
+    #[serde(default)]
     pub size: i64,
     /// `pool_applied`: `bool` (RO/runtime).
+    #[serde(default)]
     pub pool_applied: bool,
     /// `host_patches`: `host_patch ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub host_patches: Vec<::xenpool::Ref<crate::generated::HostPatch>>,
     /// `after_apply_guidance`: `enum after_apply_guidance set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub after_apply_guidance: Vec<crate::generated::AfterApplyGuidance>,
     /// `pool_update`: `pool_update ref` (RO/constructor).
+    #[serde(default)]
     pub pool_update: ::xenpool::Ref<crate::generated::PoolUpdate>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

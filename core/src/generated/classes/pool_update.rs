@@ -12,31 +12,41 @@ impl ::xenpool::XenClass for PoolUpdate {
 /// All fields of a `pool_update` object, as `pool_update.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PoolUpdateRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `version`: `string` (RO/constructor).
+    #[serde(default)]
     pub version: String,
     /// `installation_size`: `int` (RO/constructor).
+    #[serde(default)]
     pub installation_size: i64,
     /// `key`: `string` (RO/constructor).
+    #[serde(default)]
     pub key: String,
     /// `after_apply_guidance`: `enum update_after_apply_guidance set` (RO/constructor).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub after_apply_guidance: Vec<crate::generated::UpdateAfterApplyGuidance>,
     /// `vdi`: `VDI ref` (RO/constructor).
+    #[serde(default)]
     pub vdi: ::xenpool::Ref<crate::generated::Vdi>,
     /// `hosts`: `host ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub hosts: Vec<::xenpool::Ref<crate::generated::Host>>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `enforce_homogeneity`: `bool` (RO/constructor).
+    #[serde(default)]
     pub enforce_homogeneity: bool,
 }
 

@@ -12,16 +12,19 @@ impl ::xenpool::XenClass for ProbeResult {
 /// All fields of a `probe_result` object, as `probe_result.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct ProbeResultRecord {
     /// `configuration`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub configuration: ::std::collections::HashMap<String, String>,
     /// `complete`: `bool` (RO/runtime).
+    #[serde(default)]
     pub complete: bool,
     /// `sr`: `sr_stat record option` (RO/runtime).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sr: Option<crate::generated::SrStatRecord>,
     /// `extra_info`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub extra_info: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,37 +12,54 @@ impl ::xenpool::XenClass for Pusb {
 /// All fields of a `PUSB` object, as `PUSB.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PusbRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `USB_group`: `USB_group ref` (RO/constructor).
     #[serde(rename = "USB_group")]
+    #[serde(default)]
     pub usb_group: ::xenpool::Ref<crate::generated::UsbGroup>,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `path`: `string` (RO/constructor).
+    #[serde(default)]
     pub path: String,
     /// `vendor_id`: `string` (RO/constructor).
+    #[serde(default)]
     pub vendor_id: String,
     /// `vendor_desc`: `string` (RO/constructor).
+    #[serde(default)]
     pub vendor_desc: String,
     /// `product_id`: `string` (RO/constructor).
+    #[serde(default)]
     pub product_id: String,
     /// `product_desc`: `string` (RO/constructor).
+    #[serde(default)]
     pub product_desc: String,
     /// `serial`: `string` (RO/constructor).
+    #[serde(default)]
     pub serial: String,
     /// `version`: `string` (RO/constructor).
+    #[serde(default)]
     pub version: String,
     /// `description`: `string` (RO/constructor).
+    #[serde(default)]
     pub description: String,
     /// `passthrough_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub passthrough_enabled: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `speed`: `float` (RO/constructor).
+    #[serde(default = "default_speed")]
     pub speed: f64,
+}
+
+fn default_speed() -> f64 {
+    -1.0
 }
 
 impl Default for PusbRecord {
@@ -61,7 +78,7 @@ impl Default for PusbRecord {
             description: Default::default(),
             passthrough_enabled: Default::default(),
             other_config: Default::default(),
-            speed: -1.0,
+            speed: default_speed(),
         }
     }
 }

@@ -12,22 +12,31 @@ impl ::xenpool::XenClass for PvsCacheStorage {
 /// All fields of a `PVS_cache_storage` object, as `PVS_cache_storage.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PvsCacheStorageRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `host`: `host ref` (RO/constructor).
+    #[serde(default)]
     pub host: ::xenpool::Ref<crate::generated::Host>,
     /// `SR`: `SR ref` (RO/constructor).
     #[serde(rename = "SR")]
+    #[serde(default)]
     pub sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `site`: `PVS_site ref` (RO/constructor).
+    #[serde(default)]
     pub site: ::xenpool::Ref<crate::generated::PvsSite>,
     /// `size`: `int` (RO/constructor).
+    #[serde(default = "default_size")]
     pub size: i64,
     /// `VDI`: `VDI ref` (RO/runtime).
     #[serde(rename = "VDI")]
+    #[serde(default)]
     pub vdi: ::xenpool::Ref<crate::generated::Vdi>,
+}
+
+fn default_size() -> i64 {
+    21474836480
 }
 
 impl Default for PvsCacheStorageRecord {
@@ -37,7 +46,7 @@ impl Default for PvsCacheStorageRecord {
             host: Default::default(),
             sr: Default::default(),
             site: Default::default(),
-            size: 21474836480,
+            size: default_size(),
             vdi: Default::default(),
         }
     }

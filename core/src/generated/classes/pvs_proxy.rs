@@ -12,19 +12,27 @@ impl ::xenpool::XenClass for PvsProxy {
 /// All fields of a `PVS_proxy` object, as `PVS_proxy.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PvsProxyRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `site`: `PVS_site ref` (RO/constructor).
+    #[serde(default)]
     pub site: ::xenpool::Ref<crate::generated::PvsSite>,
     /// `VIF`: `VIF ref` (RO/constructor).
     #[serde(rename = "VIF")]
+    #[serde(default)]
     pub vif: ::xenpool::Ref<crate::generated::Vif>,
     /// `currently_attached`: `bool` (RO/runtime).
+    #[serde(default)]
     pub currently_attached: bool,
     /// `status`: `enum pvs_proxy_status` (RO/runtime).
+    #[serde(default = "default_status")]
     pub status: crate::generated::PvsProxyStatus,
+}
+
+fn default_status() -> crate::generated::PvsProxyStatus {
+    crate::generated::PvsProxyStatus::Stopped
 }
 
 impl Default for PvsProxyRecord {
@@ -34,7 +42,7 @@ impl Default for PvsProxyRecord {
             site: Default::default(),
             vif: Default::default(),
             currently_attached: Default::default(),
-            status: crate::generated::PvsProxyStatus::Stopped,
+            status: default_status(),
         }
     }
 }

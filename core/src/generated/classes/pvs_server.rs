@@ -12,18 +12,22 @@ impl ::xenpool::XenClass for PvsServer {
 /// All fields of a `PVS_server` object, as `PVS_server.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PvsServerRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `addresses`: `string set` (RO/constructor).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub addresses: Vec<String>,
     /// `first_port`: `int` (RO/constructor).
+    #[serde(default)]
     pub first_port: i64,
     /// `last_port`: `int` (RO/constructor).
+    #[serde(default)]
     pub last_port: i64,
     /// `site`: `PVS_site ref` (RO/constructor).
+    #[serde(default)]
     pub site: ::xenpool::Ref<crate::generated::PvsSite>,
 }
 

@@ -12,25 +12,31 @@ impl ::xenpool::XenClass for PvsSite {
 /// All fields of a `PVS_site` object, as `PVS_site.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct PvsSiteRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `PVS_uuid`: `string` (RO/constructor).
     #[serde(rename = "PVS_uuid")]
+    #[serde(default)]
     pub pvs_uuid: String,
     /// `cache_storage`: `PVS_cache_storage ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub cache_storage: Vec<::xenpool::Ref<crate::generated::PvsCacheStorage>>,
     /// `servers`: `PVS_server ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub servers: Vec<::xenpool::Ref<crate::generated::PvsServer>>,
     /// `proxies`: `PVS_proxy ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub proxies: Vec<::xenpool::Ref<crate::generated::PvsProxy>>,
 }
 

@@ -12,25 +12,33 @@ impl ::xenpool::XenClass for Repository {
 /// All fields of a `Repository` object, as `Repository.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct RepositoryRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `binary_url`: `string` (RO/constructor).
+    #[serde(default)]
     pub binary_url: String,
     /// `source_url`: `string` (RO/constructor).
+    #[serde(default)]
     pub source_url: String,
     /// `update`: `bool` (RO/constructor).
+    #[serde(default)]
     pub update: bool,
     /// `hash`: `string` (RO/runtime).
+    #[serde(default)]
     pub hash: String,
     /// `up_to_date`: `bool` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub up_to_date: bool,
     /// `gpgkey_path`: `string` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub gpgkey_path: String,
 }
 

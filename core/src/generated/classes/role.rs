@@ -12,18 +12,22 @@ impl ::xenpool::XenClass for Role {
 /// All fields of a `role` object, as `role.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct RoleRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `subroles`: `role ref set` (RO/constructor).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub subroles: Vec<::xenpool::Ref<crate::generated::Role>>,
     /// `is_internal`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_internal: bool,
 }
 

@@ -12,23 +12,30 @@ impl ::xenpool::XenClass for SdnController {
 /// All fields of a `SDN_controller` object, as `SDN_controller.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SdnControllerRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `protocol`: `enum sdn_controller_protocol` (RO/constructor).
+    #[serde(default = "default_protocol")]
     pub protocol: crate::generated::SdnControllerProtocol,
     /// `address`: `string` (RO/constructor).
+    #[serde(default)]
     pub address: String,
     /// `port`: `int` (RO/constructor).
+    #[serde(default)]
     pub port: i64,
+}
+
+fn default_protocol() -> crate::generated::SdnControllerProtocol {
+    crate::generated::SdnControllerProtocol::Ssl
 }
 
 impl Default for SdnControllerRecord {
     fn default() -> Self {
         SdnControllerRecord {
             uuid: Default::default(),
-            protocol: crate::generated::SdnControllerProtocol::Ssl,
+            protocol: default_protocol(),
             address: Default::default(),
             port: Default::default(),
         }

@@ -12,13 +12,15 @@ impl ::xenpool::XenClass for Secret {
 /// All fields of a `secret` object, as `secret.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SecretRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `value`: `string` (RW).
+    #[serde(default)]
     pub value: String,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

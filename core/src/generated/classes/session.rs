@@ -12,41 +12,56 @@ impl ::xenpool::XenClass for Session {
 /// All fields of a `session` object, as `session.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SessionRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `this_host`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub this_host: ::xenpool::Ref<crate::generated::Host>,
     /// `this_user`: `user ref` (RO/runtime).
+    #[serde(default)]
     pub this_user: ::xenpool::Ref<crate::generated::User>,
     /// `last_active`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_active: ::xenpool::DateTime,
     /// `pool`: `bool` (RO/runtime).
+    #[serde(default)]
     pub pool: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `is_local_superuser`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_local_superuser: bool,
     /// `subject`: `subject ref` (RO/runtime).
+    #[serde(default)]
     pub subject: ::xenpool::Ref<crate::generated::Subject>,
     /// `validation_time`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub validation_time: ::xenpool::DateTime,
     /// `auth_user_sid`: `string` (RO/runtime).
+    #[serde(default)]
     pub auth_user_sid: String,
     /// `auth_user_name`: `string` (RO/runtime).
+    #[serde(default)]
     pub auth_user_name: String,
     /// `rbac_permissions`: `string set` (RO/constructor).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub rbac_permissions: Vec<String>,
     /// `tasks`: `task ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tasks: Vec<::xenpool::Ref<crate::generated::Task>>,
     /// `parent`: `session ref` (RO/constructor).
+    #[serde(default)]
     pub parent: ::xenpool::Ref<crate::generated::Session>,
     /// `originator`: `string` (RO/runtime).
+    #[serde(default)]
     pub originator: String,
     /// `client_certificate`: `bool` (RO/runtime).
+    #[serde(default)]
     pub client_certificate: bool,
 }
 

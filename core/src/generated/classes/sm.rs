@@ -12,38 +12,51 @@ impl ::xenpool::XenClass for Sm {
 /// All fields of a `SM` object, as `SM.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SmRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_description: String,
     /// `type`: `string` (RO/runtime).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: String,
     /// `vendor`: `string` (RO/runtime).
+    #[serde(default)]
     pub vendor: String,
     /// `copyright`: `string` (RO/runtime).
+    #[serde(default)]
     pub copyright: String,
     /// `version`: `string` (RO/runtime).
+    #[serde(default)]
     pub version: String,
     /// `required_api_version`: `string` (RO/runtime).
+    #[serde(default)]
     pub required_api_version: String,
     /// `configuration`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub configuration: ::std::collections::HashMap<String, String>,
     /// `capabilities`: `string set` (RO/runtime). Deprecated.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub capabilities: Vec<String>,
     /// `features`: `(string -> int) map` (RO/runtime).
+    #[serde(default)]
     pub features: ::std::collections::HashMap<String, i64>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `driver_filename`: `string` (RO/runtime).
+    #[serde(default)]
     pub driver_filename: String,
     /// `required_cluster_stack`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub required_cluster_stack: Vec<String>,
 }
 

@@ -12,57 +12,77 @@ impl ::xenpool::XenClass for Sr {
 /// All fields of a `SR` object, as `SR.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SrRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `allowed_operations`: `enum storage_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::StorageOperations>,
     /// `current_operations`: `(string -> enum storage_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::StorageOperations>,
     /// `VDIs`: `VDI ref set` (RO/runtime).
     #[serde(rename = "VDIs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vdis: Vec<::xenpool::Ref<crate::generated::Vdi>>,
     /// `PBDs`: `PBD ref set` (RO/runtime).
     #[serde(rename = "PBDs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pbds: Vec<::xenpool::Ref<crate::generated::Pbd>>,
     /// `virtual_allocation`: `int` (RO/runtime).
+    #[serde(default)]
     pub virtual_allocation: i64,
     /// `physical_utilisation`: `int` (RO/runtime).
+    #[serde(default)]
     pub physical_utilisation: i64,
     /// `physical_size`: `int` (RO/constructor).
+    #[serde(default)]
     pub physical_size: i64,
     /// `type`: `string` (RO/constructor).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: String,
     /// `content_type`: `string` (RO/constructor).
+    #[serde(default)]
     pub content_type: String,
     /// `shared`: `bool` (RO/runtime).
+    #[serde(default)]
     pub shared: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `tags`: `string set` (RW).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// `sm_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub sm_config: ::std::collections::HashMap<String, String>,
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
+    #[serde(default)]
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `local_cache_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub local_cache_enabled: bool,
     /// `introduced_by`: `DR_task ref` (RO/runtime).
+    #[serde(default)]
     pub introduced_by: ::xenpool::Ref<crate::generated::DrTask>,
     /// `clustered`: `bool` (RO/runtime).
+    #[serde(default)]
     pub clustered: bool,
     /// `is_tools_sr`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_tools_sr: bool,
 }
 

@@ -12,22 +12,28 @@ impl ::xenpool::XenClass for SrStat {
 /// All fields of a `sr_stat` object, as `sr_stat.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SrStatRecord {
     /// `uuid`: `string option` (RO/runtime).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub uuid: Option<String>,
     /// `name_label`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_description: String,
     /// `free_space`: `int` (RO/runtime).
+    #[serde(default)]
     pub free_space: i64,
     /// `total_space`: `int` (RO/runtime).
+    #[serde(default)]
     pub total_space: i64,
     /// `clustered`: `bool` (RO/runtime).
+    #[serde(default)]
     pub clustered: bool,
     /// `health`: `enum sr_health` (RO/runtime).
+    #[serde(default)]
     pub health: crate::generated::SrHealth,
 }
 

@@ -12,16 +12,19 @@ impl ::xenpool::XenClass for Subject {
 /// All fields of a `subject` object, as `subject.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct SubjectRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `subject_identifier`: `string` (RO/constructor).
+    #[serde(default)]
     pub subject_identifier: String,
     /// `other_config`: `(string -> string) map` (RO/constructor).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `roles`: `role ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub roles: Vec<::xenpool::Ref<crate::generated::Role>>,
 }
 

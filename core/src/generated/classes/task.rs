@@ -12,47 +12,67 @@ impl ::xenpool::XenClass for Task {
 /// All fields of a `task` object, as `task.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct TaskRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/runtime).
+    #[serde(default)]
     pub name_description: String,
     /// `allowed_operations`: `enum task_allowed_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::TaskAllowedOperations>,
     /// `current_operations`: `(string -> enum task_allowed_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::TaskAllowedOperations>,
     /// `created`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub created: ::xenpool::DateTime,
     /// `finished`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub finished: ::xenpool::DateTime,
     /// `status`: `enum task_status_type` (RO/runtime).
+    #[serde(default)]
     pub status: crate::generated::TaskStatusType,
     /// `resident_on`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub resident_on: ::xenpool::Ref<crate::generated::Host>,
     /// `progress`: `float` (RO/runtime).
+    #[serde(default)]
     pub progress: f64,
     /// `type`: `string` (RO/runtime).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: String,
     /// `result`: `string` (RO/runtime).
+    #[serde(default)]
     pub result: String,
     /// `error_info`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub error_info: Vec<String>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `subtask_of`: `task ref` (RO/runtime).
+    #[serde(default)]
     pub subtask_of: ::xenpool::Ref<crate::generated::Task>,
     /// `subtasks`: `task ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub subtasks: Vec<::xenpool::Ref<crate::generated::Task>>,
     /// `backtrace`: `string` (RO/runtime).
+    #[serde(default = "default_backtrace")]
     pub backtrace: String,
+}
+
+fn default_backtrace() -> String {
+    "()".to_string()
 }
 
 impl Default for TaskRecord {
@@ -74,7 +94,7 @@ impl Default for TaskRecord {
             other_config: Default::default(),
             subtask_of: Default::default(),
             subtasks: Default::default(),
-            backtrace: "()".to_string(),
+            backtrace: default_backtrace(),
         }
     }
 }

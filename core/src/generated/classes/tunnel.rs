@@ -12,22 +12,35 @@ impl ::xenpool::XenClass for Tunnel {
 /// All fields of a `tunnel` object, as `tunnel.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct TunnelRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `access_PIF`: `PIF ref` (RO/constructor).
     #[serde(rename = "access_PIF")]
+    #[serde(default)]
     pub access_pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `transport_PIF`: `PIF ref` (RO/constructor).
     #[serde(rename = "transport_PIF")]
+    #[serde(default)]
     pub transport_pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `status`: `(string -> string) map` (RW).
+    #[serde(default = "default_status")]
     pub status: ::std::collections::HashMap<String, String>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `protocol`: `enum tunnel_protocol` (RW).
+    #[serde(default = "default_protocol")]
     pub protocol: crate::generated::TunnelProtocol,
+}
+
+fn default_status() -> ::std::collections::HashMap<String, String> {
+    ::std::collections::HashMap::from([("active".to_string(), "false".to_string())])
+}
+
+fn default_protocol() -> crate::generated::TunnelProtocol {
+    crate::generated::TunnelProtocol::Gre
 }
 
 impl Default for TunnelRecord {
@@ -36,12 +49,9 @@ impl Default for TunnelRecord {
             uuid: Default::default(),
             access_pif: Default::default(),
             transport_pif: Default::default(),
-            status: ::std::collections::HashMap::from([(
-                "active".to_string(),
-                "false".to_string(),
-            )]),
+            status: default_status(),
             other_config: Default::default(),
-            protocol: crate::generated::TunnelProtocol::Gre,
+            protocol: default_protocol(),
         }
     }
 }

@@ -12,23 +12,28 @@ impl ::xenpool::XenClass for UsbGroup {
 /// All fields of a `USB_group` object, as `USB_group.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct UsbGroupRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `PUSBs`: `PUSB ref set` (RO/runtime).
     #[serde(rename = "PUSBs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pusbs: Vec<::xenpool::Ref<crate::generated::Pusb>>,
     /// `VUSBs`: `VUSB ref set` (RO/runtime).
     #[serde(rename = "VUSBs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vusbs: Vec<::xenpool::Ref<crate::generated::Vusb>>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,15 +12,18 @@ impl ::xenpool::XenClass for User {
 /// All fields of a `user` object, as `user.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct UserRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `short_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub short_name: String,
     /// `fullname`: `string` (RW).
+    #[serde(default)]
     pub fullname: String,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

@@ -12,57 +12,82 @@ impl ::xenpool::XenClass for Vbd {
 /// All fields of a `VBD` object, as `VBD.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VbdRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `allowed_operations`: `enum vbd_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::VbdOperations>,
     /// `current_operations`: `(string -> enum vbd_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VbdOperations>,
     /// `VM`: `VM ref` (RO/constructor).
     #[serde(rename = "VM")]
+    #[serde(default)]
     pub vm: ::xenpool::Ref<crate::generated::Vm>,
     /// `VDI`: `VDI ref` (RO/constructor).
     #[serde(rename = "VDI")]
+    #[serde(default)]
     pub vdi: ::xenpool::Ref<crate::generated::Vdi>,
     /// `device`: `string` (RO/constructor).
+    #[serde(default)]
     pub device: String,
     /// `userdevice`: `string` (RW).
+    #[serde(default)]
     pub userdevice: String,
     /// `bootable`: `bool` (RW).
+    #[serde(default)]
     pub bootable: bool,
     /// `mode`: `enum vbd_mode` (RO/constructor).
+    #[serde(default)]
     pub mode: crate::generated::VbdMode,
     /// `type`: `enum vbd_type` (RW).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: crate::generated::VbdType,
     /// `unpluggable`: `bool` (RW).
+    #[serde(default = "default_unpluggable")]
     pub unpluggable: bool,
     /// `storage_lock`: `bool` (RO/runtime).
+    #[serde(default)]
     pub storage_lock: bool,
     /// `empty`: `bool` (RO/constructor).
+    #[serde(default)]
     pub empty: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `currently_attached`: `bool` (RO/constructor).
+    #[serde(default)]
     pub currently_attached: bool,
     /// `status_code`: `int` (RO/runtime).
+    #[serde(default)]
     pub status_code: i64,
     /// `status_detail`: `string` (RO/runtime).
+    #[serde(default)]
     pub status_detail: String,
     /// `runtime_properties`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub runtime_properties: ::std::collections::HashMap<String, String>,
     /// `qos_algorithm_type`: `string` (RW).
+    #[serde(default)]
     pub qos_algorithm_type: String,
     /// `qos_algorithm_params`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub qos_algorithm_params: ::std::collections::HashMap<String, String>,
     /// `qos_supported_algorithms`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub qos_supported_algorithms: Vec<String>,
     /// `metrics`: `VBD_metrics ref` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub metrics: ::xenpool::Ref<crate::generated::VbdMetrics>,
+}
+
+fn default_unpluggable() -> bool {
+    true
 }
 
 impl Default for VbdRecord {
@@ -78,7 +103,7 @@ impl Default for VbdRecord {
             bootable: Default::default(),
             mode: Default::default(),
             type_: Default::default(),
-            unpluggable: true,
+            unpluggable: default_unpluggable(),
             storage_lock: Default::default(),
             empty: Default::default(),
             other_config: Default::default(),

@@ -12,80 +12,115 @@ impl ::xenpool::XenClass for Vdi {
 /// All fields of a `VDI` object, as `VDI.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VdiRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RO/constructor).
+    #[serde(default)]
     pub name_description: String,
     /// `allowed_operations`: `enum vdi_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::VdiOperations>,
     /// `current_operations`: `(string -> enum vdi_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VdiOperations>,
     /// `SR`: `SR ref` (RO/constructor).
     #[serde(rename = "SR")]
+    #[serde(default)]
     pub sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `VBDs`: `VBD ref set` (RO/runtime).
     #[serde(rename = "VBDs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vbds: Vec<::xenpool::Ref<crate::generated::Vbd>>,
     /// `crash_dumps`: `crashdump ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub crash_dumps: Vec<::xenpool::Ref<crate::generated::Crashdump>>,
     /// `virtual_size`: `int` (RO/constructor).
+    #[serde(default)]
     pub virtual_size: i64,
     /// `physical_utilisation`: `int` (RO/runtime).
+    #[serde(default)]
     pub physical_utilisation: i64,
     /// `type`: `enum vdi_type` (RO/constructor).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: crate::generated::VdiType,
     /// `sharable`: `bool` (RO/constructor).
+    #[serde(default)]
     pub sharable: bool,
     /// `read_only`: `bool` (RO/constructor).
+    #[serde(default)]
     pub read_only: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `storage_lock`: `bool` (RO/runtime).
+    #[serde(default)]
     pub storage_lock: bool,
     /// `location`: `string` (RO/runtime).
+    #[serde(default)]
     pub location: String,
     /// `managed`: `bool` (RO/runtime).
+    #[serde(default)]
     pub managed: bool,
     /// `missing`: `bool` (RO/runtime).
+    #[serde(default)]
     pub missing: bool,
     /// `parent`: `VDI ref` (RO/runtime). Deprecated.
+    #[serde(default)]
     pub parent: ::xenpool::Ref<crate::generated::Vdi>,
     /// `xenstore_data`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub xenstore_data: ::std::collections::HashMap<String, String>,
     /// `sm_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub sm_config: ::std::collections::HashMap<String, String>,
     /// `is_a_snapshot`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_a_snapshot: bool,
     /// `snapshot_of`: `VDI ref` (RO/runtime).
+    #[serde(default)]
     pub snapshot_of: ::xenpool::Ref<crate::generated::Vdi>,
     /// `snapshots`: `VDI ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub snapshots: Vec<::xenpool::Ref<crate::generated::Vdi>>,
     /// `snapshot_time`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub snapshot_time: ::xenpool::DateTime,
     /// `tags`: `string set` (RW).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// `allow_caching`: `bool` (RO/runtime).
+    #[serde(default)]
     pub allow_caching: bool,
     /// `on_boot`: `enum on_boot` (RO/runtime).
+    #[serde(default = "default_on_boot")]
     pub on_boot: crate::generated::OnBoot,
     /// `metadata_of_pool`: `pool ref` (RO/runtime).
+    #[serde(default)]
     pub metadata_of_pool: ::xenpool::Ref<crate::generated::Pool>,
     /// `metadata_latest`: `bool` (RO/runtime).
+    #[serde(default)]
     pub metadata_latest: bool,
     /// `is_tools_iso`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_tools_iso: bool,
     /// `cbt_enabled`: `bool` (RO/runtime).
+    #[serde(default)]
     pub cbt_enabled: bool,
+}
+
+fn default_on_boot() -> crate::generated::OnBoot {
+    crate::generated::OnBoot::Persist
 }
 
 impl Default for VdiRecord {
@@ -118,7 +153,7 @@ impl Default for VdiRecord {
             snapshot_time: Default::default(),
             tags: Default::default(),
             allow_caching: Default::default(),
-            on_boot: crate::generated::OnBoot::Persist,
+            on_boot: default_on_boot(),
             metadata_of_pool: Default::default(),
             metadata_latest: Default::default(),
             is_tools_iso: Default::default(),

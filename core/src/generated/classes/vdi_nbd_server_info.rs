@@ -12,17 +12,21 @@ impl ::xenpool::XenClass for VdiNbdServerInfo {
 /// All fields of a `vdi_nbd_server_info` object, as `vdi_nbd_server_info.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VdiNbdServerInfoRecord {
     /// `exportname`: `string` (RO/runtime).
+    #[serde(default)]
     pub exportname: String,
     /// `address`: `string` (RO/runtime).
+    #[serde(default)]
     pub address: String,
     /// `port`: `int` (RO/runtime).
+    #[serde(default)]
     pub port: i64,
     /// `cert`: `string` (RO/runtime).
+    #[serde(default)]
     pub cert: String,
     /// `subject`: `string` (RO/runtime).
+    #[serde(default)]
     pub subject: String,
 }
 

@@ -12,36 +12,51 @@ impl ::xenpool::XenClass for Vgpu {
 /// All fields of a `VGPU` object, as `VGPU.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VgpuRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `VM`: `VM ref` (RO/runtime).
     #[serde(rename = "VM")]
+    #[serde(default)]
     pub vm: ::xenpool::Ref<crate::generated::Vm>,
     /// `GPU_group`: `GPU_group ref` (RO/runtime).
     #[serde(rename = "GPU_group")]
+    #[serde(default)]
     pub gpu_group: ::xenpool::Ref<crate::generated::GpuGroup>,
     /// `device`: `string` (RO/runtime).
+    #[serde(default = "default_device")]
     pub device: String,
     /// `currently_attached`: `bool` (RO/runtime).
+    #[serde(default)]
     pub currently_attached: bool,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `type`: `VGPU_type ref` (RO/runtime).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: ::xenpool::Ref<crate::generated::VgpuType>,
     /// `resident_on`: `PGPU ref` (RO/runtime).
+    #[serde(default)]
     pub resident_on: ::xenpool::Ref<crate::generated::Pgpu>,
     /// `scheduled_to_be_resident_on`: `PGPU ref` (RO/runtime).
+    #[serde(default)]
     pub scheduled_to_be_resident_on: ::xenpool::Ref<crate::generated::Pgpu>,
     /// `compatibility_metadata`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub compatibility_metadata: ::std::collections::HashMap<String, String>,
     /// `extra_args`: `string` (RW).
+    #[serde(default)]
     pub extra_args: String,
     /// `PCI`: `PCI ref` (RO/runtime).
     #[serde(rename = "PCI")]
+    #[serde(default)]
     pub pci: ::xenpool::Ref<crate::generated::Pci>,
+}
+
+fn default_device() -> String {
+    "0".to_string()
 }
 
 impl Default for VgpuRecord {
@@ -50,7 +65,7 @@ impl Default for VgpuRecord {
             uuid: Default::default(),
             vm: Default::default(),
             gpu_group: Default::default(),
-            device: "0".to_string(),
+            device: default_device(),
             currently_attached: Default::default(),
             other_config: Default::default(),
             type_: Default::default(),

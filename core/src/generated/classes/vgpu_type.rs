@@ -12,51 +12,70 @@ impl ::xenpool::XenClass for VgpuType {
 /// All fields of a `VGPU_type` object, as `VGPU_type.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VgpuTypeRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `vendor_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub vendor_name: String,
     /// `model_name`: `string` (RO/constructor).
+    #[serde(default)]
     pub model_name: String,
     /// `framebuffer_size`: `int` (RO/constructor).
+    #[serde(default)]
     pub framebuffer_size: i64,
     /// `max_heads`: `int` (RO/constructor).
+    #[serde(default)]
     pub max_heads: i64,
     /// `max_resolution_x`: `int` (RO/constructor).
+    #[serde(default)]
     pub max_resolution_x: i64,
     /// `max_resolution_y`: `int` (RO/constructor).
+    #[serde(default)]
     pub max_resolution_y: i64,
     /// `supported_on_PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "supported_on_PGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub supported_on_pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `enabled_on_PGPUs`: `PGPU ref set` (RO/runtime).
     #[serde(rename = "enabled_on_PGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub enabled_on_pgpus: Vec<::xenpool::Ref<crate::generated::Pgpu>>,
     /// `VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "VGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `supported_on_GPU_groups`: `GPU_group ref set` (RO/runtime).
     #[serde(rename = "supported_on_GPU_groups")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub supported_on_gpu_groups: Vec<::xenpool::Ref<crate::generated::GpuGroup>>,
     /// `enabled_on_GPU_groups`: `GPU_group ref set` (RO/runtime).
     #[serde(rename = "enabled_on_GPU_groups")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub enabled_on_gpu_groups: Vec<::xenpool::Ref<crate::generated::GpuGroup>>,
     /// `implementation`: `enum vgpu_type_implementation` (RO/constructor).
+    #[serde(default = "default_implementation")]
     pub implementation: crate::generated::VgpuTypeImplementation,
     /// `identifier`: `string` (RO/constructor).
+    #[serde(default)]
     pub identifier: String,
     /// `experimental`: `bool` (RO/constructor).
+    #[serde(default)]
     pub experimental: bool,
     /// `compatible_types_in_vm`: `VGPU_type ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub compatible_types_in_vm: Vec<::xenpool::Ref<crate::generated::VgpuType>>,
+}
+
+fn default_implementation() -> crate::generated::VgpuTypeImplementation {
+    crate::generated::VgpuTypeImplementation::Passthrough
 }
 
 impl Default for VgpuTypeRecord {
@@ -74,7 +93,7 @@ impl Default for VgpuTypeRecord {
             vgpus: Default::default(),
             supported_on_gpu_groups: Default::default(),
             enabled_on_gpu_groups: Default::default(),
-            implementation: crate::generated::VgpuTypeImplementation::Passthrough,
+            implementation: default_implementation(),
             identifier: Default::default(),
             experimental: Default::default(),
             compatible_types_in_vm: Default::default(),

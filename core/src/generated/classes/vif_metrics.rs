@@ -12,17 +12,21 @@ impl ::xenpool::XenClass for VifMetrics {
 /// All fields of a `VIF_metrics` object, as `VIF_metrics.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VifMetricsRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `io_read_kbs`: `float` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub io_read_kbs: f64,
     /// `io_write_kbs`: `float` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub io_write_kbs: f64,
     /// `last_updated`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_updated: ::xenpool::DateTime,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 

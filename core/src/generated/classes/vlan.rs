@@ -12,20 +12,28 @@ impl ::xenpool::XenClass for Vlan {
 /// All fields of a `VLAN` object, as `VLAN.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VlanRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `tagged_PIF`: `PIF ref` (RO/constructor).
     #[serde(rename = "tagged_PIF")]
+    #[serde(default)]
     pub tagged_pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `untagged_PIF`: `PIF ref` (RO/runtime).
     #[serde(rename = "untagged_PIF")]
+    #[serde(default)]
     pub untagged_pif: ::xenpool::Ref<crate::generated::Pif>,
     /// `tag`: `int` (RO/constructor).
+    #[serde(default = "default_tag")]
     pub tag: i64,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
+}
+
+fn default_tag() -> i64 {
+    -1
 }
 
 impl Default for VlanRecord {
@@ -34,7 +42,7 @@ impl Default for VlanRecord {
             uuid: Default::default(),
             tagged_pif: Default::default(),
             untagged_pif: Default::default(),
-            tag: -1,
+            tag: default_tag(),
             other_config: Default::default(),
         }
     }

@@ -12,226 +12,335 @@ impl ::xenpool::XenClass for Vm {
 /// All fields of a `VM` object, as `VM.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VmRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `allowed_operations`: `enum vm_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::VmOperations>,
     /// `current_operations`: `(string -> enum vm_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VmOperations>,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `power_state`: `enum vm_power_state` (RO/constructor).
+    #[serde(default = "default_power_state")]
     pub power_state: crate::generated::VmPowerState,
     /// `user_version`: `int` (RW).
+    #[serde(default)]
     pub user_version: i64,
     /// `is_a_template`: `bool` (RW).
+    #[serde(default)]
     pub is_a_template: bool,
     /// `is_default_template`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_default_template: bool,
     /// `suspend_VDI`: `VDI ref` (RO/constructor).
     #[serde(rename = "suspend_VDI")]
+    #[serde(default)]
     pub suspend_vdi: ::xenpool::Ref<crate::generated::Vdi>,
     /// `resident_on`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub resident_on: ::xenpool::Ref<crate::generated::Host>,
     /// `scheduled_to_be_resident_on`: `host ref` (RO/runtime).
+    #[serde(default)]
     pub scheduled_to_be_resident_on: ::xenpool::Ref<crate::generated::Host>,
     /// `affinity`: `host ref` (RW).
+    #[serde(default)]
     pub affinity: ::xenpool::Ref<crate::generated::Host>,
     /// `memory_overhead`: `int` (RO/runtime).
+    #[serde(default)]
     pub memory_overhead: i64,
     /// `memory_target`: `int` (RO/constructor). Deprecated.
+    #[serde(default)]
     pub memory_target: i64,
     /// `memory_static_max`: `int` (RO/constructor).
+    #[serde(default)]
     pub memory_static_max: i64,
     /// `memory_dynamic_max`: `int` (RO/constructor).
+    #[serde(default)]
     pub memory_dynamic_max: i64,
     /// `memory_dynamic_min`: `int` (RO/constructor).
+    #[serde(default)]
     pub memory_dynamic_min: i64,
     /// `memory_static_min`: `int` (RO/constructor).
+    #[serde(default)]
     pub memory_static_min: i64,
     /// `VCPUs_params`: `(string -> string) map` (RW).
     #[serde(rename = "VCPUs_params")]
+    #[serde(default)]
     pub vcpus_params: ::std::collections::HashMap<String, String>,
     /// `VCPUs_max`: `int` (RO/constructor).
     #[serde(rename = "VCPUs_max")]
+    #[serde(default)]
     pub vcpus_max: i64,
     /// `VCPUs_at_startup`: `int` (RO/constructor).
     #[serde(rename = "VCPUs_at_startup")]
+    #[serde(default)]
     pub vcpus_at_startup: i64,
     /// `actions_after_softreboot`: `enum on_softreboot_behavior` (RW). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_actions_after_softreboot")]
     pub actions_after_softreboot: crate::generated::OnSoftrebootBehavior,
     /// `actions_after_shutdown`: `enum on_normal_exit` (RW).
+    #[serde(default)]
     pub actions_after_shutdown: crate::generated::OnNormalExit,
     /// `actions_after_reboot`: `enum on_normal_exit` (RW).
+    #[serde(default)]
     pub actions_after_reboot: crate::generated::OnNormalExit,
     /// `actions_after_crash`: `enum on_crash_behaviour` (RO/constructor).
+    #[serde(default)]
     pub actions_after_crash: crate::generated::OnCrashBehaviour,
     /// `consoles`: `console ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub consoles: Vec<::xenpool::Ref<crate::generated::Console>>,
     /// `VIFs`: `VIF ref set` (RO/runtime).
     #[serde(rename = "VIFs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vifs: Vec<::xenpool::Ref<crate::generated::Vif>>,
     /// `VBDs`: `VBD ref set` (RO/runtime).
     #[serde(rename = "VBDs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vbds: Vec<::xenpool::Ref<crate::generated::Vbd>>,
     /// `VUSBs`: `VUSB ref set` (RO/runtime).
     #[serde(rename = "VUSBs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vusbs: Vec<::xenpool::Ref<crate::generated::Vusb>>,
     /// `crash_dumps`: `crashdump ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub crash_dumps: Vec<::xenpool::Ref<crate::generated::Crashdump>>,
     /// `VTPMs`: `VTPM ref set` (RO/runtime).
     #[serde(rename = "VTPMs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vtpms: Vec<::xenpool::Ref<crate::generated::Vtpm>>,
     /// `PV_bootloader`: `string` (RW).
     #[serde(rename = "PV_bootloader")]
+    #[serde(default)]
     pub pv_bootloader: String,
     /// `PV_kernel`: `string` (RW).
     #[serde(rename = "PV_kernel")]
+    #[serde(default)]
     pub pv_kernel: String,
     /// `PV_ramdisk`: `string` (RW).
     #[serde(rename = "PV_ramdisk")]
+    #[serde(default)]
     pub pv_ramdisk: String,
     /// `PV_args`: `string` (RW).
     #[serde(rename = "PV_args")]
+    #[serde(default)]
     pub pv_args: String,
     /// `PV_bootloader_args`: `string` (RW).
     #[serde(rename = "PV_bootloader_args")]
+    #[serde(default)]
     pub pv_bootloader_args: String,
     /// `PV_legacy_args`: `string` (RW).
     #[serde(rename = "PV_legacy_args")]
+    #[serde(default)]
     pub pv_legacy_args: String,
     /// `HVM_boot_policy`: `string` (RO/constructor). Deprecated.
     #[serde(rename = "HVM_boot_policy")]
+    #[serde(default)]
     pub hvm_boot_policy: String,
     /// `HVM_boot_params`: `(string -> string) map` (RW).
     #[serde(rename = "HVM_boot_params")]
+    #[serde(default)]
     pub hvm_boot_params: ::std::collections::HashMap<String, String>,
     /// `HVM_shadow_multiplier`: `float` (RO/constructor).
     #[serde(rename = "HVM_shadow_multiplier")]
+    #[serde(default = "default_hvm_shadow_multiplier")]
     pub hvm_shadow_multiplier: f64,
     /// `platform`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub platform: ::std::collections::HashMap<String, String>,
     /// `PCI_bus`: `string` (RW). Deprecated.
     #[serde(rename = "PCI_bus")]
+    #[serde(default)]
     pub pci_bus: String,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `domid`: `int` (RO/runtime).
+    #[serde(default)]
     pub domid: i64,
     /// `domarch`: `string` (RO/runtime).
+    #[serde(default)]
     pub domarch: String,
     /// `last_boot_CPU_flags`: `(string -> string) map` (RO/constructor).
     #[serde(rename = "last_boot_CPU_flags")]
+    #[serde(default)]
     pub last_boot_cpu_flags: ::std::collections::HashMap<String, String>,
     /// `is_control_domain`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_control_domain: bool,
     /// `metrics`: `VM_metrics ref` (RO/runtime).
+    #[serde(default)]
     pub metrics: ::xenpool::Ref<crate::generated::VmMetrics>,
     /// `guest_metrics`: `VM_guest_metrics ref` (RO/runtime).
+    #[serde(default)]
     pub guest_metrics: ::xenpool::Ref<crate::generated::VmGuestMetrics>,
     /// `last_booted_record`: `string` (RO/constructor).
+    #[serde(default)]
     pub last_booted_record: String,
     /// `recommendations`: `string` (RW).
+    #[serde(default)]
     pub recommendations: String,
     /// `xenstore_data`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub xenstore_data: ::std::collections::HashMap<String, String>,
     /// `ha_always_run`: `bool` (RO/constructor). Deprecated.
+    #[serde(default)]
     pub ha_always_run: bool,
     /// `ha_restart_priority`: `string` (RO/constructor).
+    #[serde(default)]
     pub ha_restart_priority: String,
     /// `is_a_snapshot`: `bool` (RO/runtime).
+    #[serde(default)]
     pub is_a_snapshot: bool,
     /// `snapshot_of`: `VM ref` (RO/runtime).
+    #[serde(default)]
     pub snapshot_of: ::xenpool::Ref<crate::generated::Vm>,
     /// `snapshots`: `VM ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub snapshots: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `snapshot_time`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub snapshot_time: ::xenpool::DateTime,
     /// `transportable_snapshot_id`: `string` (RO/runtime).
+    #[serde(default)]
     pub transportable_snapshot_id: String,
     /// `blobs`: `(string -> blob ref) map` (RO/runtime).
+    #[serde(default)]
     pub blobs: ::std::collections::HashMap<String, ::xenpool::Ref<crate::generated::Blob>>,
     /// `tags`: `string set` (RW).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub tags: Vec<String>,
     /// `blocked_operations`: `(enum vm_operations -> string) map` (RW).
+    #[serde(default)]
     pub blocked_operations: ::std::collections::HashMap<crate::generated::VmOperations, String>,
     /// `snapshot_info`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub snapshot_info: ::std::collections::HashMap<String, String>,
     /// `snapshot_metadata`: `string` (RO/runtime).
+    #[serde(default)]
     pub snapshot_metadata: String,
     /// `parent`: `VM ref` (RO/runtime).
+    #[serde(default)]
     pub parent: ::xenpool::Ref<crate::generated::Vm>,
     /// `children`: `VM ref set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub children: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `bios_strings`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub bios_strings: ::std::collections::HashMap<String, String>,
     /// `protection_policy`: `VMPP ref` (RO/constructor). Deprecated.
+    #[serde(default)]
     pub protection_policy: ::xenpool::Ref<crate::generated::Vmpp>,
     /// `is_snapshot_from_vmpp`: `bool` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub is_snapshot_from_vmpp: bool,
     /// `snapshot_schedule`: `VMSS ref` (RO/constructor).
+    #[serde(default)]
     pub snapshot_schedule: ::xenpool::Ref<crate::generated::Vmss>,
     /// `is_vmss_snapshot`: `bool` (RO/constructor).
+    #[serde(default)]
     pub is_vmss_snapshot: bool,
     /// `appliance`: `VM_appliance ref` (RO/constructor).
+    #[serde(default)]
     pub appliance: ::xenpool::Ref<crate::generated::VmAppliance>,
     /// `start_delay`: `int` (RO/constructor).
+    #[serde(default)]
     pub start_delay: i64,
     /// `shutdown_delay`: `int` (RO/constructor).
+    #[serde(default)]
     pub shutdown_delay: i64,
     /// `order`: `int` (RO/constructor).
+    #[serde(default)]
     pub order: i64,
     /// `VGPUs`: `VGPU ref set` (RO/runtime).
     #[serde(rename = "VGPUs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vgpus: Vec<::xenpool::Ref<crate::generated::Vgpu>>,
     /// `attached_PCIs`: `PCI ref set` (RO/runtime).
     #[serde(rename = "attached_PCIs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub attached_pcis: Vec<::xenpool::Ref<crate::generated::Pci>>,
     /// `suspend_SR`: `SR ref` (RW).
     #[serde(rename = "suspend_SR")]
+    #[serde(default)]
     pub suspend_sr: ::xenpool::Ref<crate::generated::Sr>,
     /// `version`: `int` (RO/constructor).
+    #[serde(default)]
     pub version: i64,
     /// `generation_id`: `string` (RO/constructor).
+    #[serde(default = "default_generation_id")]
     pub generation_id: String,
     /// `hardware_platform_version`: `int` (RW).
+    #[serde(default)]
     pub hardware_platform_version: i64,
     /// `has_vendor_device`: `bool` (RO/constructor).
+    #[serde(default)]
     pub has_vendor_device: bool,
     /// `requires_reboot`: `bool` (RO/runtime).
+    #[serde(default)]
     pub requires_reboot: bool,
     /// `reference_label`: `string` (RO/constructor).
+    #[serde(default)]
     pub reference_label: String,
     /// `domain_type`: `enum domain_type` (RO/constructor).
+    #[serde(default = "default_domain_type")]
     pub domain_type: crate::generated::DomainType,
     /// `NVRAM`: `(string -> string) map` (RO/constructor).
     #[serde(rename = "NVRAM")]
+    #[serde(default)]
     pub nvram: ::std::collections::HashMap<String, String>,
     /// `pending_guidances`: `enum update_guidances set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_guidances: Vec<crate::generated::UpdateGuidances>,
     /// `pending_guidances_recommended`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_guidances_recommended: Vec<crate::generated::UpdateGuidances>,
     /// `pending_guidances_full`: `enum update_guidances set` (RO/runtime). Prototype: may change or be absent on released hosts.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub pending_guidances_full: Vec<crate::generated::UpdateGuidances>,
+}
+
+fn default_power_state() -> crate::generated::VmPowerState {
+    crate::generated::VmPowerState::Halted
+}
+
+fn default_actions_after_softreboot() -> crate::generated::OnSoftrebootBehavior {
+    crate::generated::OnSoftrebootBehavior::SoftReboot
+}
+
+fn default_hvm_shadow_multiplier() -> f64 {
+    1.0
+}
+
+fn default_generation_id() -> String {
+    "0:0".to_string()
+}
+
+fn default_domain_type() -> crate::generated::DomainType {
+    crate::generated::DomainType::Unspecified
 }
 
 impl Default for VmRecord {
@@ -242,7 +351,7 @@ impl Default for VmRecord {
             current_operations: Default::default(),
             name_label: Default::default(),
             name_description: Default::default(),
-            power_state: crate::generated::VmPowerState::Halted,
+            power_state: default_power_state(),
             user_version: Default::default(),
             is_a_template: Default::default(),
             is_default_template: Default::default(),
@@ -259,7 +368,7 @@ impl Default for VmRecord {
             vcpus_params: Default::default(),
             vcpus_max: Default::default(),
             vcpus_at_startup: Default::default(),
-            actions_after_softreboot: crate::generated::OnSoftrebootBehavior::SoftReboot,
+            actions_after_softreboot: default_actions_after_softreboot(),
             actions_after_shutdown: Default::default(),
             actions_after_reboot: Default::default(),
             actions_after_crash: Default::default(),
@@ -277,7 +386,7 @@ impl Default for VmRecord {
             pv_legacy_args: Default::default(),
             hvm_boot_policy: Default::default(),
             hvm_boot_params: Default::default(),
-            hvm_shadow_multiplier: 1.0,
+            hvm_shadow_multiplier: default_hvm_shadow_multiplier(),
             platform: Default::default(),
             pci_bus: Default::default(),
             other_config: Default::default(),
@@ -317,12 +426,12 @@ impl Default for VmRecord {
             attached_pcis: Default::default(),
             suspend_sr: Default::default(),
             version: Default::default(),
-            generation_id: "0:0".to_string(),
+            generation_id: default_generation_id(),
             hardware_platform_version: Default::default(),
             has_vendor_device: Default::default(),
             requires_reboot: Default::default(),
             reference_label: Default::default(),
-            domain_type: crate::generated::DomainType::Unspecified,
+            domain_type: default_domain_type(),
             nvram: Default::default(),
             pending_guidances: Default::default(),
             pending_guidances_recommended: Default::default(),

@@ -12,23 +12,28 @@ impl ::xenpool::XenClass for VmAppliance {
 /// All fields of a `VM_appliance` object, as `VM_appliance.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VmApplianceRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `allowed_operations`: `enum vm_appliance_operation set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::VmApplianceOperation>,
     /// `current_operations`: `(string -> enum vm_appliance_operation) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations:
         ::std::collections::HashMap<String, crate::generated::VmApplianceOperation>,
     /// `VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "VMs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
 }
 

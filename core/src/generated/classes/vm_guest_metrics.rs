@@ -12,39 +12,60 @@ impl ::xenpool::XenClass for VmGuestMetrics {
 /// All fields of a `VM_guest_metrics` object, as `VM_guest_metrics.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VmGuestMetricsRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `os_version`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub os_version: ::std::collections::HashMap<String, String>,
     /// `PV_drivers_version`: `(string -> string) map` (RO/runtime).
     #[serde(rename = "PV_drivers_version")]
+    #[serde(default)]
     pub pv_drivers_version: ::std::collections::HashMap<String, String>,
     /// `PV_drivers_up_to_date`: `bool` (RO/runtime). Deprecated.
     #[serde(rename = "PV_drivers_up_to_date")]
+    #[serde(default)]
     pub pv_drivers_up_to_date: bool,
     /// `memory`: `(string -> string) map` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub memory: ::std::collections::HashMap<String, String>,
     /// `disks`: `(string -> string) map` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub disks: ::std::collections::HashMap<String, String>,
     /// `networks`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub networks: ::std::collections::HashMap<String, String>,
     /// `other`: `(string -> string) map` (RO/runtime).
+    #[serde(default)]
     pub other: ::std::collections::HashMap<String, String>,
     /// `last_updated`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_updated: ::xenpool::DateTime,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `live`: `bool` (RO/runtime).
+    #[serde(default)]
     pub live: bool,
     /// `can_use_hotplug_vbd`: `enum tristate_type` (RO/runtime).
+    #[serde(default = "default_can_use_hotplug_vbd")]
     pub can_use_hotplug_vbd: crate::generated::TristateType,
     /// `can_use_hotplug_vif`: `enum tristate_type` (RO/runtime).
+    #[serde(default = "default_can_use_hotplug_vif")]
     pub can_use_hotplug_vif: crate::generated::TristateType,
     /// `PV_drivers_detected`: `bool` (RO/runtime).
     #[serde(rename = "PV_drivers_detected")]
+    #[serde(default)]
     pub pv_drivers_detected: bool,
+}
+
+fn default_can_use_hotplug_vbd() -> crate::generated::TristateType {
+    crate::generated::TristateType::Unspecified
+}
+
+fn default_can_use_hotplug_vif() -> crate::generated::TristateType {
+    crate::generated::TristateType::Unspecified
 }
 
 impl Default for VmGuestMetricsRecord {
@@ -61,8 +82,8 @@ impl Default for VmGuestMetricsRecord {
             last_updated: Default::default(),
             other_config: Default::default(),
             live: Default::default(),
-            can_use_hotplug_vbd: crate::generated::TristateType::Unspecified,
-            can_use_hotplug_vif: crate::generated::TristateType::Unspecified,
+            can_use_hotplug_vbd: default_can_use_hotplug_vbd(),
+            can_use_hotplug_vif: default_can_use_hotplug_vif(),
             pv_drivers_detected: Default::default(),
         }
     }

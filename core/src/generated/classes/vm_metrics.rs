@@ -12,46 +12,65 @@ impl ::xenpool::XenClass for VmMetrics {
 /// All fields of a `VM_metrics` object, as `VM_metrics.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VmMetricsRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `memory_actual`: `int` (RO/runtime).
+    #[serde(default)]
     pub memory_actual: i64,
     /// `VCPUs_number`: `int` (RO/runtime).
     #[serde(rename = "VCPUs_number")]
+    #[serde(default)]
     pub vcpus_number: i64,
     /// `VCPUs_utilisation`: `(int -> float) map` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     #[serde(rename = "VCPUs_utilisation")]
+    #[serde(default)]
     pub vcpus_utilisation: ::std::collections::HashMap<i64, f64>,
     /// `VCPUs_CPU`: `(int -> int) map` (RO/runtime).
     #[serde(rename = "VCPUs_CPU")]
+    #[serde(default)]
     pub vcpus_cpu: ::std::collections::HashMap<i64, i64>,
     /// `VCPUs_params`: `(string -> string) map` (RO/runtime).
     #[serde(rename = "VCPUs_params")]
+    #[serde(default)]
     pub vcpus_params: ::std::collections::HashMap<String, String>,
     /// `VCPUs_flags`: `(int -> string set) map` (RO/runtime).
     #[serde(rename = "VCPUs_flags")]
+    #[serde(default)]
     pub vcpus_flags: ::std::collections::HashMap<i64, Vec<String>>,
     /// `state`: `string set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub state: Vec<String>,
     /// `start_time`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub start_time: ::xenpool::DateTime,
     /// `install_time`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub install_time: ::xenpool::DateTime,
     /// `last_updated`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_updated: ::xenpool::DateTime,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `hvm`: `bool` (RO/runtime).
+    #[serde(default)]
     pub hvm: bool,
     /// `nested_virt`: `bool` (RO/runtime).
+    #[serde(default)]
     pub nested_virt: bool,
     /// `nomigrate`: `bool` (RO/runtime).
+    #[serde(default)]
     pub nomigrate: bool,
     /// `current_domain_type`: `enum domain_type` (RO/runtime).
+    #[serde(default = "default_current_domain_type")]
     pub current_domain_type: crate::generated::DomainType,
+}
+
+fn default_current_domain_type() -> crate::generated::DomainType {
+    crate::generated::DomainType::Unspecified
 }
 
 impl Default for VmMetricsRecord {
@@ -72,7 +91,7 @@ impl Default for VmMetricsRecord {
             hvm: Default::default(),
             nested_virt: Default::default(),
             nomigrate: Default::default(),
-            current_domain_type: crate::generated::DomainType::Unspecified,
+            current_domain_type: default_current_domain_type(),
         }
     }
 }

@@ -12,51 +12,94 @@ impl ::xenpool::XenClass for Vmpp {
 /// All fields of a `VMPP` object, as `VMPP.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VmppRecord {
     /// `uuid`: `string` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `is_policy_enabled`: `bool` (RW). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default = "default_is_policy_enabled")]
     pub is_policy_enabled: bool,
     /// `backup_type`: `enum vmpp_backup_type` (RW). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default = "default_backup_type")]
     pub backup_type: crate::generated::VmppBackupType,
     /// `backup_retention_value`: `int` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default = "default_backup_retention_value")]
     pub backup_retention_value: i64,
     /// `backup_frequency`: `enum vmpp_backup_frequency` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default = "default_backup_frequency")]
     pub backup_frequency: crate::generated::VmppBackupFrequency,
     /// `backup_schedule`: `(string -> string) map` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub backup_schedule: ::std::collections::HashMap<String, String>,
     /// `is_backup_running`: `bool` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub is_backup_running: bool,
     /// `backup_last_run_time`: `datetime` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub backup_last_run_time: ::xenpool::DateTime,
     /// `archive_target_type`: `enum vmpp_archive_target_type` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default = "default_archive_target_type")]
     pub archive_target_type: crate::generated::VmppArchiveTargetType,
     /// `archive_target_config`: `(string -> string) map` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub archive_target_config: ::std::collections::HashMap<String, String>,
     /// `archive_frequency`: `enum vmpp_archive_frequency` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default = "default_archive_frequency")]
     pub archive_frequency: crate::generated::VmppArchiveFrequency,
     /// `archive_schedule`: `(string -> string) map` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub archive_schedule: ::std::collections::HashMap<String, String>,
     /// `is_archive_running`: `bool` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub is_archive_running: bool,
     /// `archive_last_run_time`: `datetime` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub archive_last_run_time: ::xenpool::DateTime,
     /// `VMs`: `VM ref set` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     #[serde(rename = "VMs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
     /// `is_alarm_enabled`: `bool` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub is_alarm_enabled: bool,
     /// `alarm_config`: `(string -> string) map` (RO/constructor). Removed: current hosts answer `MESSAGE_REMOVED`.
+    #[serde(default)]
     pub alarm_config: ::std::collections::HashMap<String, String>,
     /// `recent_alerts`: `string set` (RO/runtime). Removed: current hosts answer `MESSAGE_REMOVED`.
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub recent_alerts: Vec<String>,
+}
+
+fn default_is_policy_enabled() -> bool {
+    true
+}
+
+fn default_backup_type() -> crate::generated::VmppBackupType {
+    crate::generated::VmppBackupType::Snapshot
+}
+
+fn default_backup_retention_value() -> i64 {
+    7
+}
+
+fn default_backup_frequency() -> crate::generated::VmppBackupFrequency {
+    crate::generated::VmppBackupFrequency::Daily
+}
+
+fn default_archive_target_type() -> crate::generated::VmppArchiveTargetType {
+    crate::generated::VmppArchiveTargetType::None
+}
+
+fn default_archive_frequency() -> crate::generated::VmppArchiveFrequency {
+    crate::generated::VmppArchiveFrequency::Never
 }
 
 impl Default for VmppRecord {
@@ -65,16 +108,16 @@ impl Default for VmppRecord {
             uuid: Default::default(),
             name_label: Default::default(),
             name_description: Default::default(),
-            is_policy_enabled: true,
-            backup_type: crate::generated::VmppBackupType::Snapshot,
-            backup_retention_value: 7,
-            backup_frequency: crate::generated::VmppBackupFrequency::Daily,
+            is_policy_enabled: default_is_policy_enabled(),
+            backup_type: default_backup_type(),
+            backup_retention_value: default_backup_retention_value(),
+            backup_frequency: default_backup_frequency(),
             backup_schedule: Default::default(),
             is_backup_running: Default::default(),
             backup_last_run_time: Default::default(),
-            archive_target_type: crate::generated::VmppArchiveTargetType::None,
+            archive_target_type: default_archive_target_type(),
             archive_target_config: Default::default(),
-            archive_frequency: crate::generated::VmppArchiveFrequency::Never,
+            archive_frequency: default_archive_frequency(),
             archive_schedule: Default::default(),
             is_archive_running: Default::default(),
             archive_last_run_time: Default::default(),

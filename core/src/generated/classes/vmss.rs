@@ -12,31 +12,48 @@ impl ::xenpool::XenClass for Vmss {
 /// All fields of a `VMSS` object, as `VMSS.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VmssRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `name_label`: `string` (RW).
+    #[serde(default)]
     pub name_label: String,
     /// `name_description`: `string` (RW).
+    #[serde(default)]
     pub name_description: String,
     /// `enabled`: `bool` (RW).
+    #[serde(default = "default_enabled")]
     pub enabled: bool,
     /// `type`: `enum vmss_type` (RO/constructor).
     #[serde(rename = "type")]
+    #[serde(default)]
     pub type_: crate::generated::VmssType,
     /// `retained_snapshots`: `int` (RO/constructor).
+    #[serde(default = "default_retained_snapshots")]
     pub retained_snapshots: i64,
     /// `frequency`: `enum vmss_frequency` (RO/constructor).
+    #[serde(default)]
     pub frequency: crate::generated::VmssFrequency,
     /// `schedule`: `(string -> string) map` (RO/constructor).
+    #[serde(default)]
     pub schedule: ::std::collections::HashMap<String, String>,
     /// `last_run_time`: `datetime` (RO/runtime).
+    #[serde(default)]
     pub last_run_time: ::xenpool::DateTime,
     /// `VMs`: `VM ref set` (RO/runtime).
     #[serde(rename = "VMs")]
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub vms: Vec<::xenpool::Ref<crate::generated::Vm>>,
+}
+
+fn default_enabled() -> bool {
+    true
+}
+
+fn default_retained_snapshots() -> i64 {
+    7
 }
 
 impl Default for VmssRecord {
@@ -45,9 +62,9 @@ impl Default for VmssRecord {
             uuid: Default::default(),
             name_label: Default::default(),
             name_description: Default::default(),
-            enabled: true,
+            enabled: default_enabled(),
             type_: Default::default(),
-            retained_snapshots: 7,
+            retained_snapshots: default_retained_snapshots(),
             frequency: Default::default(),
             schedule: Default::default(),
             last_run_time: Default::default(),

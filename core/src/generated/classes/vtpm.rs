@@ -12,26 +12,37 @@ impl ::xenpool::XenClass for Vtpm {
 /// All fields of a `VTPM` object, as `VTPM.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VtpmRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `allowed_operations`: `enum vtpm_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::VtpmOperations>,
     /// `current_operations`: `(string -> enum vtpm_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VtpmOperations>,
     /// `VM`: `VM ref` (RO/constructor).
     #[serde(rename = "VM")]
+    #[serde(default)]
     pub vm: ::xenpool::Ref<crate::generated::Vm>,
     /// `backend`: `VM ref` (RO/runtime).
+    #[serde(default)]
     pub backend: ::xenpool::Ref<crate::generated::Vm>,
     /// `persistence_backend`: `enum persistence_backend` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default = "default_persistence_backend")]
     pub persistence_backend: crate::generated::PersistenceBackend,
     /// `is_unique`: `bool` (RO/constructor). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub is_unique: bool,
     /// `is_protected`: `bool` (RO/runtime). Prototype: may change or be absent on released hosts.
+    #[serde(default)]
     pub is_protected: bool,
+}
+
+fn default_persistence_backend() -> crate::generated::PersistenceBackend {
+    crate::generated::PersistenceBackend::Xapi
 }
 
 impl Default for VtpmRecord {
@@ -42,7 +53,7 @@ impl Default for VtpmRecord {
             current_operations: Default::default(),
             vm: Default::default(),
             backend: Default::default(),
-            persistence_backend: crate::generated::PersistenceBackend::Xapi,
+            persistence_backend: default_persistence_backend(),
             is_unique: Default::default(),
             is_protected: Default::default(),
         }

@@ -12,24 +12,30 @@ impl ::xenpool::XenClass for Vusb {
 /// All fields of a `VUSB` object, as `VUSB.get_record` returns them. Members missing on
 /// older hosts take their default; unknown members are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-#[serde(default)]
 pub struct VusbRecord {
     /// `uuid`: `string` (RO/runtime).
+    #[serde(default)]
     pub uuid: String,
     /// `allowed_operations`: `enum vusb_operations set` (RO/runtime).
     #[serde(deserialize_with = "::xenpool::wire::exact_vec::deserialize")]
+    #[serde(default)]
     pub allowed_operations: Vec<crate::generated::VusbOperations>,
     /// `current_operations`: `(string -> enum vusb_operations) map` (RO/runtime).
+    #[serde(default)]
     pub current_operations: ::std::collections::HashMap<String, crate::generated::VusbOperations>,
     /// `VM`: `VM ref` (RO/runtime).
     #[serde(rename = "VM")]
+    #[serde(default)]
     pub vm: ::xenpool::Ref<crate::generated::Vm>,
     /// `USB_group`: `USB_group ref` (RO/runtime).
     #[serde(rename = "USB_group")]
+    #[serde(default)]
     pub usb_group: ::xenpool::Ref<crate::generated::UsbGroup>,
     /// `other_config`: `(string -> string) map` (RW).
+    #[serde(default)]
     pub other_config: ::std::collections::HashMap<String, String>,
     /// `currently_attached`: `bool` (RO/runtime).
+    #[serde(default)]
     pub currently_attached: bool,
 }
 
