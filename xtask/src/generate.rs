@@ -365,7 +365,6 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
     let mut fields = String::new();
     let mut defaults = Vec::new();
     let mut default_fns = String::new();
-    let mut manual_default = false;
     for f in &class.fields {
         let name = snake(&f.name);
         let t = ctx.ty(&f.ty);
@@ -385,15 +384,13 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
                 "#[serde(deserialize_with = \"::xenpool::wire::exact_vec::deserialize\")]\n",
             );
         }
-        let default = match &t {
+        // The datamodel's default where it differs from the type's own.
+        let manual = match &t {
             Ty::Option(_) => {
                 fields.push_str("#[serde(skip_serializing_if = \"Option::is_none\")]\n");
-                "None".to_string()
+                None
             }
-            Ty::Opaque(_) => {
-                manual_default = true;
-                "::xenpool::wire::Value::Struct(Default::default())".to_string()
-            }
+            Ty::Opaque(_) => Some("::xenpool::wire::Value::Struct(Default::default())".to_string()),
             Ty::Enum(e) => {
                 let info = &ctx.enums[e];
                 let chosen = f.default.as_deref().and_then(|d| {
@@ -404,36 +401,27 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
                             .find(|(w, _)| w.eq_ignore_ascii_case(d))
                     })
                 });
-                match chosen {
-                    Some((_, variant)) => {
-                        manual_default = true;
-                        format!("{G}::{}::{variant}", info.rust)
-                    }
-                    None => "Default::default()".to_string(),
-                }
+                chosen.map(|(_, variant)| format!("{G}::{}::{variant}", info.rust))
             }
-            _ => match f.default.as_deref().and_then(|d| scalar_default(&t, d)) {
-                Some(expr) => {
-                    manual_default = true;
-                    expr
-                }
-                None => "Default::default()".to_string(),
-            },
+            _ => f.default.as_deref().and_then(|d| scalar_default(&t, d)),
         };
         // Each field defaults on its own (rather than `#[serde(default)]` on the struct,
         // which builds and drops a whole default record for every record decoded).
-        if default == "Default::default()" || default == "None" {
-            fields.push_str("#[serde(default)]\n");
-            defaults.push(format!("{name}: {default},"));
-        } else {
-            let fn_name = format!("default_{}", name.trim_start_matches("r#"));
-            let _ = writeln!(fields, "#[serde(default = {})]", lit(&fn_name));
-            let _ = writeln!(
-                default_fns,
-                "fn {fn_name}() -> {} {{\n    {default}\n}}\n",
-                ctx.rust(&t)
-            );
-            defaults.push(format!("{name}: {fn_name}(),"));
+        match manual {
+            None => {
+                fields.push_str("#[serde(default)]\n");
+                defaults.push(format!("{name}: Default::default(),"));
+            }
+            Some(expr) => {
+                let fn_name = format!("default_{}", name.trim_start_matches("r#"));
+                let _ = writeln!(fields, "#[serde(default = {})]", lit(&fn_name));
+                let _ = writeln!(
+                    default_fns,
+                    "fn {fn_name}() -> {} {{\n    {expr}\n}}\n",
+                    ctx.rust(&t)
+                );
+                defaults.push(format!("{name}: {fn_name}(),"));
+            }
         }
         let _ = writeln!(fields, "pub {name}: {},", ctx.rust(&t));
     }
@@ -443,9 +431,13 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
          /// older hosts take their default; unknown members are ignored.\n\
          #[derive(Debug, Clone, PartialEq, {}::serde::Serialize, ::serde::Deserialize)]\n\
          pub struct {rust}Record {{\n{fields}}}\n\n{default_fns}",
-        if manual_default { "" } else { "Default, " }
+        if default_fns.is_empty() {
+            "Default, "
+        } else {
+            ""
+        }
     );
-    if manual_default {
+    if !default_fns.is_empty() {
         let _ = writeln!(
             s,
             "impl Default for {rust}Record {{\n    fn default() -> Self {{\n        {rust}Record {{\n{}\n        }}\n    }}\n}}\n",
