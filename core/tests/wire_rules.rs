@@ -192,6 +192,123 @@ fn xml_unescapes_entities_and_char_refs() {
     assert_eq!(e.kind, ProtocolErrorKind::Malformed);
 }
 
+/// xapi's own shape (bare tags, nothing between them) is read without quick-xml's events;
+/// every other shape must still decode, or fail, exactly as the event path does.
+#[test]
+fn xml_shapes_around_the_fast_path() {
+    fn map(members: &str) -> Result<HashMap<String, String>, wire::ProtocolError> {
+        xml(&format!("<value><struct>{members}</struct></value>"))
+    }
+    let pairs = |kv: &[(&str, &str)]| -> HashMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let plain = "<member><name>k</name><value>v</value></member>";
+    // The plain shape, an empty value, and typed scalars inside it.
+    assert_eq!(map(plain).unwrap(), pairs(&[("k", "v")]));
+    assert_eq!(
+        map("<member><name>k</name><value></value></member>").unwrap(),
+        pairs(&[("k", "")])
+    );
+    assert_eq!(
+        map("<member><name>k</name><value><string>s</string></value></member>").unwrap(),
+        pairs(&[("k", "s")])
+    );
+    // Each irregular shape, followed by a plain member that must still read right.
+    for (shape, k, v) in [
+        (
+            "<member><name>a</name ><value>b</value\t></member >",
+            "a",
+            "b",
+        ),
+        (
+            "<member><name>a&amp;b</name><value>&lt;x</value></member>",
+            "a&b",
+            "<x",
+        ),
+        (
+            "<member><name><![CDATA[a]]></name><value>b<![CDATA[c]]></value></member>",
+            "a",
+            "bc",
+        ),
+        (
+            "<member>\n <name>a</name>\n <value>b</value>\n</member>\n",
+            "a",
+            "b",
+        ),
+        (
+            "<member><name>a</name><value>\n<string>b</string>\n</value></member>",
+            "a",
+            "b",
+        ),
+        (
+            "<member><name>a</name><value><string >b</string></value></member>",
+            "a",
+            "b",
+        ),
+        // A CR in a text sends that text down the event path, which normalises it.
+        (
+            "<member><name>a</name><value>b\r\nc\rd</value></member>",
+            "a",
+            "b\nc\nd",
+        ),
+    ] {
+        assert_eq!(
+            map(&format!("{shape}{plain}")).unwrap(),
+            pairs(&[(k, v), ("k", "v")]),
+            "{shape}"
+        );
+        assert_eq!(
+            map(&format!("{plain}{shape}")).unwrap(),
+            pairs(&[("k", "v"), (k, v)]),
+            "{shape}"
+        );
+    }
+    // Typed scalars and arrays with irregular end tags.
+    assert_eq!(xml::<i64>("<value><int>7</int ></value>").unwrap(), 7);
+    assert!(xml::<bool>("<value><boolean>1</boolean></value >").unwrap());
+    assert_eq!(
+        xml::<Vec<String>>("<value><array><data><value>a</value>\n<value/></data></array></value>")
+            .unwrap(),
+        ["a", ""]
+    );
+    // A wrong end tag right after the text is still an error, not a silent skip.
+    for bad in [
+        "<member><name>k</value><value>v</value></member>",
+        "<member><name>k</name><value>v</name></member>",
+        "<member><name>k</name><value><int>1</value></value></member>",
+        "<member><name>k</name><value>v</value></struct>",
+    ] {
+        let e = map(bad).unwrap_err();
+        assert_eq!(e.kind, wire::ProtocolErrorKind::Malformed, "{bad}: {e}");
+    }
+    // Invalid UTF-8 after plain members is still refused.
+    let mut body = xml_resp(&format!(
+        "<value><struct>{plain}<member><name>bad</name><value>X</value></member></struct></value>"
+    ));
+    let x = body.iter().position(|&b| b == b'X').unwrap();
+    body[x] = 0xff;
+    let e = decode_response::<HashMap<String, String>>(Format::XmlRpc, &body, &L).unwrap_err();
+    assert_eq!(e.kind, wire::ProtocolErrorKind::Malformed, "{e}");
+}
+
+/// Error positions count the bytes the fast path read behind quick-xml's back.
+#[test]
+fn xml_error_positions_are_input_offsets() {
+    let body = xml_resp(
+        "<value><struct><member><name>k</name><value>v</value></member>\
+         <member><name>j</name><value>a &b c</value></member></struct></value>",
+    );
+    let amp = body.iter().position(|&b| b == b'&').unwrap();
+    let e = decode_response::<HashMap<String, String>>(Format::XmlRpc, &body, &L).unwrap_err();
+    assert_eq!(e.kind, wire::ProtocolErrorKind::Malformed, "{e}");
+    assert!(
+        e.message.contains(&format!("at byte {amp}:")),
+        "{e} (the `&` is at {amp})"
+    );
+}
+
 #[test]
 fn xml_structs_arrays_and_int_keys() {
     #[derive(Deserialize, Debug, PartialEq)]

@@ -107,6 +107,16 @@ fn start_is(s: &BytesStart<'_>, name: &str) -> bool {
             .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
+/// The length of `</name>` when `input` starts with exactly it.
+#[inline]
+fn end_tag_len(input: &[u8], name: &str) -> Option<usize> {
+    let close = 2 + name.len();
+    (input.get(close) == Some(&b'>')
+        && input.starts_with(b"</")
+        && &input[2..close] == name.as_bytes())
+    .then_some(close + 1)
+}
+
 /// The character data of a text event with XML 1.0 end-of-line normalisation; borrowed
 /// unless there is a CR to normalise. `may_have_cr` is false when the whole input has no
 /// CR (checked once up front), which spares a scan per text.
@@ -162,21 +172,127 @@ pub(crate) struct Parser<'de> {
     max_depth: usize,
     /// Whether the input contains a CR at all (else no text needs EOL normalisation).
     has_cr: bool,
+    /// The whole input as text, when it is UTF-8: then the fast path may read straight
+    /// from it.
+    plain: Option<&'de str>,
+    /// Bytes the fast path consumed behind quick-xml's back: its offsets lag by this much.
+    skipped: u64,
+    /// Whether quick-xml's last event was text (the fast path must not run then).
+    #[cfg(debug_assertions)]
+    after_text: bool,
 }
 
 impl<'de> Parser<'de> {
     pub(crate) fn new(input: &'de [u8], max_depth: usize) -> Self {
         let mut reader = Reader::from_reader(input);
-        // The grammar below knows which end tag it expects at every point and checks it,
-        // so quick-xml need not keep its own stack of open names.
+        // The grammar below knows which end tag it expects at every point and checks it
+        // itself. The fast path may read a start tag and leave its end tag to quick-xml,
+        // which then closes nothing quick-xml knows of: fine, as names are checked here.
         reader.config_mut().check_end_names = false;
+        reader.config_mut().allow_unmatched_ends = true;
+        let has_cr = memchr::memchr(b'\r', input).is_some();
         Parser {
             reader,
             input,
             depth: 0,
             max_depth,
-            has_cr: memchr::memchr(b'\r', input).is_some(),
+            has_cr,
+            // Invalid UTF-8 leaves the fast path off, so quick-xml reports it in place.
+            plain: std::str::from_utf8(input).ok(),
+            skipped: 0,
+            #[cfg(debug_assertions)]
+            after_text: false,
         }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // The fast path. xapi writes XML-RPC one way only: bare tags, no whitespace between
+    // them, references only where text needs them. Where the input continues in exactly
+    // that shape, the methods below read it straight from the input (checked once to be
+    // UTF-8) and move quick-xml's reader past it; anything else returns
+    // `None`/`false` without consuming, and quick-xml's events read it as before.
+    //
+    // Two rules keep quick-xml's reader sound. The fast path runs only where quick-xml's
+    // last event was markup, never text: its slice reader then sits between tags, as it
+    // would after reading what the fast path read. And it reads an end tag only when it
+    // read the start tag too (`ours`): quick-xml keeps a stack of the start tags it read,
+    // so an end tag taken from it would leave an entry behind for every element. Its
+    // offsets lag by `skipped`, which error positions add back.
+
+    /// The remaining input, when the fast path is on.
+    #[inline]
+    fn plain_rest(&self) -> Option<&'de [u8]> {
+        #[cfg(debug_assertions)]
+        debug_assert!(!self.after_text, "the fast path runs only after markup");
+        self.plain?;
+        Some(self.reader.get_ref())
+    }
+
+    /// Moves quick-xml's reader `n` bytes on.
+    #[inline]
+    fn consume(&mut self, rest: &'de [u8], n: usize) {
+        *self.reader.get_mut() = &rest[n..];
+        self.skipped += n as u64;
+    }
+
+    /// Reads `markup` (a fixed run of tags) if the input continues with exactly it.
+    #[inline]
+    fn plain_markup(&mut self, markup: &str) -> bool {
+        match self.plain_rest() {
+            Some(rest) if rest.starts_with(markup.as_bytes()) => {
+                self.consume(rest, markup.len());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads `</name>`: straight from the input when the fast path read the start tag.
+    #[inline]
+    fn close(&mut self, name: &str, ours: bool) -> Result<()> {
+        if let Some(rest) = self.plain_rest().filter(|_| ours)
+            && let Some(n) = end_tag_len(rest, name)
+        {
+            self.consume(rest, n);
+            return Ok(());
+        }
+        self.expect_end(name)
+    }
+
+    /// Reads a start tag with a bare name (`<struct>`, `<boolean>`, …) and returns the name.
+    #[inline]
+    fn plain_start(&mut self) -> Option<&'de str> {
+        let rest = self.plain_rest()?;
+        if rest.first() != Some(&b'<') {
+            return None;
+        }
+        // The longest XML-RPC type tag is `dateTime.iso8601`.
+        let close = rest.iter().take(18).position(|&b| b == b'>')?;
+        let name = &rest[1..close];
+        if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.') {
+            return None;
+        }
+        let plain = self.plain?;
+        let at = plain.len() - rest.len();
+        self.consume(rest, close + 1);
+        Some(&plain[at + 1..at + close])
+    }
+
+    /// Reads `text</end>`, where the text holds no markup, no reference and no CR (which
+    /// needs end-of-line normalisation): nearly every member name and scalar xapi sends.
+    /// Only after the fast path read `<end>`.
+    #[inline]
+    fn plain_text(&mut self, end: &str) -> Option<&'de str> {
+        let rest = self.plain_rest()?;
+        let lt = memchr::memchr2(b'<', b'&', rest)?;
+        let close = end_tag_len(&rest[lt..], end)?;
+        if self.has_cr && memchr::memchr(b'\r', &rest[..lt]).is_some() {
+            return None;
+        }
+        let plain = self.plain?;
+        let at = plain.len() - rest.len();
+        self.consume(rest, lt + close);
+        Some(&plain[at..at + lt])
     }
 
     #[cold]
@@ -192,7 +308,7 @@ impl<'de> Parser<'de> {
         }
         malformed(format!(
             "XML error at byte {}: {e}",
-            self.reader.error_position()
+            self.reader.error_position() + self.skipped
         ))
     }
 
@@ -208,7 +324,13 @@ impl<'de> Parser<'de> {
                         "DOCTYPE declarations are refused (entity expansion)",
                     ));
                 }
-                Ok(e) => return Ok(e),
+                Ok(e) => {
+                    #[cfg(debug_assertions)]
+                    {
+                        self.after_text = matches!(e, Event::Text(_));
+                    }
+                    return Ok(e);
+                }
                 Err(e) => return Err(self.xml_error(e)),
             }
         }
@@ -273,6 +395,16 @@ impl<'de> Parser<'de> {
                 describe_event(&other)
             ))),
         }
+    }
+
+    /// Reads the character data of an element and its end tag; `ours` when the fast path
+    /// read the start tag.
+    #[inline]
+    fn text_of(&mut self, end: &str, ours: bool) -> Result<Cow<'de, str>> {
+        if ours && let Some(text) = self.plain_text(end) {
+            return Ok(Cow::Borrowed(text));
+        }
+        self.read_text(end, None)
     }
 
     /// Reads character data up to and including the end tag of the current element.
@@ -358,7 +490,7 @@ impl<'de> Parser<'de> {
     /// Reads the head of a value given its opening event (`<value>` or `<value/>`).
     fn value_head(&mut self, ev: Event<'de>) -> Result<Head<'de>> {
         match ev {
-            Event::Start(s) if start_is(&s, "value") => self.open_value(),
+            Event::Start(s) if start_is(&s, "value") => self.open_value(false),
             Event::Empty(s) if start_is(&s, "value") => Ok(Head::Str(Cow::Borrowed(""))),
             other => Err(malformed(format!(
                 "expected <value>, found {}",
@@ -367,8 +499,16 @@ impl<'de> Parser<'de> {
         }
     }
 
-    /// After `<value>`: reads the type tag and, for scalars, the text and `</value>`.
-    fn open_value(&mut self) -> Result<Head<'de>> {
+    /// After `<value>` (`ours` when the fast path read it): reads the type tag and, for
+    /// scalars, the text and `</value>`.
+    fn open_value(&mut self, ours: bool) -> Result<Head<'de>> {
+        // The common case: untagged text, a string (or an xapi int64).
+        if ours && let Some(text) = self.plain_text("value") {
+            return Ok(Head::Str(Cow::Borrowed(text)));
+        }
+        if let Some(tag) = self.plain_start() {
+            return self.open_typed(tag, false, true, ours);
+        }
         match self.next()? {
             // `<value></value>` is "" (also xapi's `void`).
             Event::End(e) if e.name().0 == "value" => Ok(Head::Str(Cow::Borrowed(""))),
@@ -377,8 +517,12 @@ impl<'de> Parser<'de> {
                 match self.next()? {
                     // The common case: untagged text, a string (or an xapi int64).
                     Event::End(e) if e.name().0 == "value" => Ok(Head::Str(first)),
-                    Event::Start(s) if is_ws(&first) => self.open_typed(s.name().0, false),
-                    Event::Empty(s) if is_ws(&first) => self.open_typed(s.name().0, true),
+                    Event::Start(s) if is_ws(&first) => {
+                        self.open_typed(s.name().0, false, false, ours)
+                    }
+                    Event::Empty(s) if is_ws(&first) => {
+                        self.open_typed(s.name().0, true, false, ours)
+                    }
                     Event::GeneralRef(r) => {
                         let mut acc = Some(first);
                         push_text(&mut acc, resolve_ref(&r)?);
@@ -397,8 +541,8 @@ impl<'de> Parser<'de> {
             }
             Event::GeneralRef(r) => Ok(Head::Str(self.read_text("value", Some(resolve_ref(&r)?))?)),
             Event::CData(c) => Ok(Head::Str(self.read_text("value", Some(c.into_inner()))?)),
-            Event::Start(s) => self.open_typed(s.name().0, false),
-            Event::Empty(s) => self.open_typed(s.name().0, true),
+            Event::Start(s) => self.open_typed(s.name().0, false, false, ours),
+            Event::Empty(s) => self.open_typed(s.name().0, true, false, ours),
             other => Err(malformed(format!(
                 "unexpected {} in <value>",
                 describe_event(&other)
@@ -406,12 +550,19 @@ impl<'de> Parser<'de> {
         }
     }
 
-    fn open_typed(&mut self, tag: &str, empty: bool) -> Result<Head<'de>> {
+    /// After a type tag: `tag_ours`/`value_ours` when the fast path read it / the `<value>`.
+    fn open_typed(
+        &mut self,
+        tag: &str,
+        empty: bool,
+        tag_ours: bool,
+        value_ours: bool,
+    ) -> Result<Head<'de>> {
         let text = |p: &mut Self| -> Result<Cow<'de, str>> {
             if empty {
                 Ok(Cow::Borrowed(""))
             } else {
-                p.read_text(tag, None)
+                p.text_of(tag, tag_ours)
             }
         };
         let head = match tag {
@@ -424,7 +575,7 @@ impl<'de> Parser<'de> {
             "base64" => Head::Str(text(self)?),
             "nil" => {
                 if !empty {
-                    self.expect_end("nil")?;
+                    self.close("nil", tag_ours)?;
                 }
                 Head::Nil
             }
@@ -436,6 +587,9 @@ impl<'de> Parser<'de> {
                 self.enter()?;
                 if empty {
                     return Ok(Head::Array { done: true });
+                }
+                if self.plain_markup("<data>") {
+                    return Ok(Head::Array { done: false });
                 }
                 return match self.next_tag()? {
                     Event::Start(s) if start_is(&s, "data") => Ok(Head::Array { done: false }),
@@ -457,12 +611,15 @@ impl<'de> Parser<'de> {
                 )));
             }
         };
-        self.expect_end("value")?;
+        self.close("value", value_ours)?;
         Ok(head)
     }
 
     /// In a struct: the next member's name, or `None` after `</struct>`.
     fn member_key(&mut self) -> Result<Option<Cow<'de, str>>> {
+        if self.plain_markup("<member><name>") {
+            return self.text_of("name", true).map(Some);
+        }
         match self.next_tag()? {
             Event::Start(m) if start_is(&m, "member") => match self.next_tag()? {
                 Event::Start(n) if start_is(&n, "name") => Ok(Some(self.read_text("name", None)?)),
@@ -483,12 +640,18 @@ impl<'de> Parser<'de> {
     /// In a member, after its name: the head of its value.
     #[inline]
     fn member_value(&mut self) -> Result<Head<'de>> {
+        if self.plain_markup("<value>") {
+            return self.open_value(true);
+        }
         let ev = self.next_tag()?;
         self.value_head(ev)
     }
 
     /// In an array: the next element's head, or `None` after `</data></array>`.
     fn element(&mut self) -> Result<Option<Head<'de>>> {
+        if self.plain_markup("<value>") {
+            return self.open_value(true).map(Some);
+        }
         match self.next_tag()? {
             Event::End(e) if e.name().0 == "data" => {
                 self.expect_end("array")?;
@@ -1231,4 +1394,102 @@ pub fn encode_bare_response(value: &Value) -> Vec<u8> {
     write_value(&mut out, value, IntStyle::Response);
     out.extend_from_slice(b"</param></params></methodResponse>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast path against the event path: the same bytes must give the same value, or
+    //! an error of the same kind, whichever reads them.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn decode(fragment: &[u8], fast: bool) -> Result<Value> {
+        let mut p = Parser::new(fragment, 8);
+        if !fast {
+            p.plain = None;
+        }
+        let ev = p.next_tag()?;
+        let head = p.value_head(ev)?;
+        let v = p.parse_value(head)?;
+        p.expect_eof()?;
+        Ok(v)
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let text = "[a-z<>&\"' \r\n\u{e9}]{0,6}";
+        let leaf = prop_oneof![
+            text.prop_map(Value::String),
+            any::<i64>().prop_map(Value::Int),
+            any::<bool>().prop_map(Value::Bool),
+            (-1e6f64..1e6).prop_map(Value::Double),
+            Just(Value::DateTime("20240101T00:00:00Z".to_owned())),
+        ];
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((text, inner), 0..4)
+                    .prop_map(|m| Value::Struct(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Bytes that turn xapi's shape into another well-formed or ill-formed one.
+    const EDITS: &[&[u8]] = &[
+        b" ",
+        b"\n",
+        b"\r\n",
+        b"&amp;",
+        b"&#65;",
+        b"&bad",
+        b"<![CDATA[x]]>",
+        b"<!-- c -->",
+        b"<",
+        b">",
+        b"/",
+        b"</value>",
+        b"<value>",
+        b"</member>",
+        b"<string>",
+        b"</name>",
+        b"<nil/>",
+        b"\xff",
+    ];
+
+    proptest! {
+        // Enough cases to find a CR inserted into a text (measured: a few thousand).
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn fast_and_event_paths_agree(
+            v in value(),
+            style in prop_oneof![Just(IntStyle::Response), Just(IntStyle::Request)],
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0..EDITS.len() + 1), 0..3),
+        ) {
+            let mut bytes = Vec::new();
+            write_value(&mut bytes, &v, style);
+            let own = bytes.clone();
+            for (at, edit) in edits {
+                let at = at.index(bytes.len() + 1);
+                match EDITS.get(edit) {
+                    Some(e) => drop(bytes.splice(at..at, e.iter().copied())),
+                    // Past the list: delete a byte.
+                    None if at < bytes.len() => drop(bytes.remove(at)),
+                    None => {}
+                }
+            }
+            let fast = decode(&bytes, true);
+            let events = decode(&bytes, false);
+            match (&fast, &events) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(format!("{a:?}"), format!("{b:?}")),
+                (Err(a), Err(b)) => prop_assert_eq!(a.kind, b.kind, "{} / {}", a, b),
+                _ => prop_assert!(false, "{:?} vs {:?} for {:?}", fast, events, String::from_utf8_lossy(&bytes)),
+            }
+            // The encoder's own output must decode.
+            if bytes == own {
+                prop_assert!(fast.is_ok(), "{:?}", fast);
+            }
+        }
+    }
 }
