@@ -228,6 +228,14 @@ impl<'de> Parser<'de> {
         Some(self.reader.get_ref())
     }
 
+    /// `rest[from..to]` as text (`rest` being the remaining input).
+    #[inline]
+    fn plain_str(&self, rest: &[u8], from: usize, to: usize) -> Option<&'de str> {
+        let plain = self.plain?;
+        let at = plain.len() - rest.len();
+        Some(&plain[at + from..at + to])
+    }
+
     /// Moves quick-xml's reader `n` bytes on.
     #[inline]
     fn consume(&mut self, rest: &'de [u8], n: usize) {
@@ -250,7 +258,8 @@ impl<'de> Parser<'de> {
     /// Reads `</name>`: straight from the input when the fast path read the start tag.
     #[inline]
     fn close(&mut self, name: &str, ours: bool) -> Result<()> {
-        if let Some(rest) = self.plain_rest().filter(|_| ours)
+        if ours
+            && let Some(rest) = self.plain_rest()
             && let Some(n) = end_tag_len(rest, name)
         {
             self.consume(rest, n);
@@ -272,10 +281,9 @@ impl<'de> Parser<'de> {
         if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'.') {
             return None;
         }
-        let plain = self.plain?;
-        let at = plain.len() - rest.len();
+        let name = self.plain_str(rest, 1, close)?;
         self.consume(rest, close + 1);
-        Some(&plain[at + 1..at + close])
+        Some(name)
     }
 
     /// Reads `text</end>`, where the text holds no markup, no reference and no CR (which
@@ -289,10 +297,9 @@ impl<'de> Parser<'de> {
         if self.has_cr && memchr::memchr(b'\r', &rest[..lt]).is_some() {
             return None;
         }
-        let plain = self.plain?;
-        let at = plain.len() - rest.len();
+        let text = self.plain_str(rest, 0, lt)?;
         self.consume(rest, lt + close);
-        Some(&plain[at..at + lt])
+        Some(text)
     }
 
     #[cold]
@@ -502,7 +509,6 @@ impl<'de> Parser<'de> {
     /// After `<value>` (`ours` when the fast path read it): reads the type tag and, for
     /// scalars, the text and `</value>`.
     fn open_value(&mut self, ours: bool) -> Result<Head<'de>> {
-        // The common case: untagged text, a string (or an xapi int64).
         if ours && let Some(text) = self.plain_text("value") {
             return Ok(Head::Str(Cow::Borrowed(text)));
         }
@@ -1223,7 +1229,11 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
 /// which xapi stores as XML-RPC text even for JSON-RPC users, wire-protocol.md §5).
 pub fn decode_value(fragment: &[u8], limits: &Limits) -> Result<Value> {
     check_size(fragment, limits)?;
-    let mut p = Parser::new(fragment, limits.max_depth);
+    read_fragment(Parser::new(fragment, limits.max_depth))
+}
+
+/// Reads a document that is one `<value>`.
+fn read_fragment(mut p: Parser<'_>) -> Result<Value> {
     let ev = p.next_tag()?;
     let head = p.value_head(ev)?;
     let v = p.parse_value(head)?;
@@ -1410,11 +1420,7 @@ mod tests {
         if !fast {
             p.plain = None;
         }
-        let ev = p.next_tag()?;
-        let head = p.value_head(ev)?;
-        let v = p.parse_value(head)?;
-        p.expect_eof()?;
-        Ok(v)
+        read_fragment(p)
     }
 
     fn value() -> impl Strategy<Value = Value> {
