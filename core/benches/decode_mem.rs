@@ -2,19 +2,21 @@
 //! allocator (the library itself never chooses an allocator; this only observes one).
 //!
 //! `cargo bench -p xenpool --bench decode_mem [-- FILE…]`: for each payload (default: the
-//! 10,000-VM XML and JSON files in `target/bench-data`, see `benches/decode.rs`) prints
-//! the payload size, the heap held by the decoded map, and the peak heap during decoding
-//! with and without the payload buffer itself. Also usable under
-//! `valgrind --tool=callgrind` for instruction counts of one decode.
+//! XML and JSON files of `benches/common`) prints the payload size, the heap held by the
+//! decoded map, and the peak heap during decoding with and without the payload buffer
+//! itself. Also usable under `valgrind --tool=callgrind` for instruction counts of one
+//! decode.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use xenpool::Ref;
 use xenpool::generated::{Vm, VmRecord};
 use xenpool::wire::{Format, JsonVersion, Limits, Response, decode_response};
+
+mod common;
 
 struct Counting;
 
@@ -55,21 +57,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn default_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("bench-data");
-    ["xml", "json"]
-        .iter()
-        .map(|ext| dir.join(format!("vm_all_records_10000.{ext}")))
-        .collect()
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; anything else not starting with `-` is a file.
     let mut files: Vec<PathBuf> = std::env::args()
@@ -78,7 +65,8 @@ fn main() {
         .map(PathBuf::from)
         .collect();
     if files.is_empty() {
-        files = default_files();
+        let (xml, json) = common::payload_files();
+        files = vec![xml, json];
     }
     let limits = Limits::default();
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
