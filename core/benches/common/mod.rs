@@ -12,7 +12,7 @@ use xenpool::Ref;
 use xenpool::generated::{Vm, VmRecord};
 use xenpool::wire::{Format, Limits, Response, decode_response};
 
-/// The XML-RPC and JSON-RPC payloads for `n` VMs (`XENPOOL_BENCH_VMS`, default 10,000),
+/// The XML-RPC and JSON-RPC payload files for `XENPOOL_BENCH_VMS` VMs (default 10,000),
 /// generated into `target/bench-data` by `shared/bench/gen_payload.py` when missing.
 pub fn payload_files() -> (PathBuf, PathBuf) {
     let n: usize = std::env::var("XENPOOL_BENCH_VMS")
@@ -38,6 +38,7 @@ pub fn payload_files() -> (PathBuf, PathBuf) {
     (xml, json)
 }
 
+/// The checkout's root (the parent of `core/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
