@@ -5,6 +5,9 @@
 //! Each round times, one after the other on the same payloads: Python's stdlib decoder
 //! (`shared/bench/py_decode.py`, the reference the targets are stated against), xenpool's
 //! typed decode of `VM.get_all_records`, and for XML a bare quick-xml tokenising loop.
+//! For JSON it also times serde_json reading the file into nothing (`IgnoredAny`): no
+//! decoder built on serde_json can beat that, so it shows how much of the 5× target's
+//! budget parsing alone takes.
 //! Every figure is the best of three one-shot runs that include freeing the result,
 //! which is how `py_decode.py` times Python; alternating the sides round by round lets
 //! the drift of a shared machine fall on both. The last lines give the median ratio over
@@ -50,6 +53,12 @@ fn python_best(file: &Path) -> f64 {
         .unwrap_or_else(|| panic!("no best_s in py_decode.py output: {text}"))
 }
 
+/// serde_json reading the whole body and keeping nothing; the number of bytes read.
+fn skip_json(body: &[u8]) -> usize {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).expect("the payload is valid JSON");
+    body.len()
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;
@@ -76,19 +85,25 @@ fn main() {
     let limits = Limits::default();
     let mb = |bytes: usize, secs: f64| bytes as f64 / secs / 1e6;
 
-    let (mut json_ratios, mut xml_ratios, mut xml_shares) = (vec![], vec![], vec![]);
+    let (mut json_ratios, mut skip_ratios) = (vec![], vec![]);
+    let (mut xml_ratios, mut xml_shares) = (vec![], vec![]);
     for round in 1..=rounds {
         let py = python_best(&json_file);
         let ours = best_of_three(|| {
             common::decode_vm_table(Format::JsonRpc(JsonVersion::V2), &json, &limits)
         });
+        let skip = best_of_three(|| skip_json(&json));
         json_ratios.push(py / ours);
+        skip_ratios.push(py / skip);
         println!(
-            "round {round} JSON: json.loads {:.3} s, xenpool typed {:.3} s ({:.0} MB/s): {:.2}x",
+            "round {round} JSON: json.loads {:.3} s, xenpool typed {:.3} s ({:.0} MB/s): {:.2}x; \
+             serde_json skipping {:.3} s: {:.1}x",
             py,
             ours,
             mb(json.len(), ours),
-            py / ours
+            py / ours,
+            skip,
+            py / skip
         );
         if with_xml {
             let py = python_best(&xml_file);
@@ -110,8 +125,10 @@ fn main() {
         }
     }
     println!(
-        "median over {rounds} rounds: JSON {:.2}x json.loads (target 5x)",
-        median(json_ratios)
+        "median over {rounds} rounds: JSON {:.2}x json.loads (target 5x); serde_json merely \
+         skipping the file: {:.1}x",
+        median(json_ratios),
+        median(skip_ratios)
     );
     if with_xml {
         println!(
