@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::wire::Value;
 
 /// Something that can make XenAPI calls: a [`crate::Session`], or a pool-aware connection.
@@ -57,4 +57,31 @@ impl<C: Caller> Caller for &C {
     {
         (**self).call_with_timeout(method, with_session, params, timeout)
     }
+}
+
+/// Appends a message's optional trailing parameters, up to the last one that is set, to
+/// `params`. xapi reads parameters by position and fills in defaults only for a missing
+/// tail (`gen_server.ml`, `default_args`), so a set parameter needs every optional one
+/// before it; a gap is refused here rather than guessed.
+pub fn push_optional<const N: usize>(
+    params: &mut Vec<Value>,
+    method: &str,
+    optional: [(&str, Option<Value>); N],
+) -> Result<()> {
+    let Some(last) = optional.iter().rposition(|(_, v)| v.is_some()) else {
+        return Ok(());
+    };
+    let last_name = optional[last].0;
+    for (name, value) in optional.into_iter().take(last + 1) {
+        match value {
+            Some(v) => params.push(v),
+            None => {
+                return Err(Error::InvalidArgument(format!(
+                    "{method}: `{name}` must be set to send `{last_name}` (optional parameters \
+                     are sent by position)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -140,6 +140,10 @@ pub struct ParamMeta {
     pub name: &'static str,
     /// Type.
     pub ty: Ty,
+    /// False for an optional trailing parameter: xapi fills its default when the caller
+    /// leaves it out, and hosts older than the parameter refuse it
+    /// (`MESSAGE_PARAMETER_COUNT_MISMATCH`).
+    pub required: bool,
 }
 
 /// One message of a class.
@@ -147,7 +151,7 @@ pub struct ParamMeta {
 pub struct MessageMeta {
     /// Wire name without the class (`start`); the method is `<class>.<name>`.
     pub name: &'static str,
-    /// Parameters after `session_id`.
+    /// Parameters after `session_id`; the optional ones (if any) come last.
     pub params: &'static [ParamMeta],
     /// Result type; `None` for `void`.
     pub result: Option<Ty>,
@@ -163,6 +167,18 @@ pub struct MessageMeta {
     pub errors: &'static [&'static str],
     /// Lifecycle state.
     pub lifecycle: Lifecycle,
+    /// The release (code name such as `rio`, or a version such as `25.31.0`) of the last
+    /// `changed` or `extended` transition: how the datamodel records parameters added to
+    /// an existing message. Hosts older than it refuse the newer optional parameters.
+    pub last_changed: Option<&'static str>,
+}
+
+impl MessageMeta {
+    /// The parameters a caller must always send (those before the optional tail).
+    pub fn required_params(&self) -> &'static [ParamMeta] {
+        let n = self.params.iter().take_while(|p| p.required).count();
+        &self.params[..n]
+    }
 }
 
 /// One enumeration.

@@ -85,7 +85,6 @@ fn api_error_has_named_accessors() {
 
 #[test]
 fn metadata_lookups() {
-    assert_eq!(meta::classes().len(), 67);
     let vm = meta::class("VM").unwrap();
     assert_eq!(vm.rust_name, "Vm");
     assert_eq!(meta::class_ignore_case("vm").unwrap().name, "VM");
@@ -118,16 +117,6 @@ fn metadata_lookups() {
         Some(Ty::Opaque("an event batch"))
     );
     assert!(meta::message("session", "login_with_password").is_some_and(|m| !m.session));
-    let hidden = meta::classes()
-        .iter()
-        .flat_map(|c| c.messages)
-        .filter(|m| m.hidden)
-        .count();
-    let all = meta::classes()
-        .iter()
-        .map(|c| c.messages.len())
-        .sum::<usize>();
-    assert_eq!(all - hidden, 1828);
     assert!(
         meta::classes()
             .iter()
@@ -144,10 +133,28 @@ fn metadata_matches_datamodel_json() {
         "/../../shared/xapi/datamodel.json"
     );
     let Ok(text) = std::fs::read_to_string(path) else {
+        // CI always has ../shared beside the checkout: there a missing datamodel is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{path} not found under CI"
+        );
         eprintln!("skipping: {path} not found");
         return;
     };
     let dm: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // The counts the datamodel states about itself (hidden messages are the generator's).
+    let counts = &dm["counts"];
+    let classes = meta::classes();
+    assert_eq!(classes.len() as u64, counts["classes"]);
+    let fields = classes.iter().map(|c| c.fields.len()).sum::<usize>();
+    assert_eq!(fields as u64, counts["fields"]);
+    let published = classes
+        .iter()
+        .flat_map(|c| c.messages)
+        .filter(|m| !m.hidden)
+        .count();
+    assert_eq!(published as u64, counts["messages"]);
+    assert_eq!(meta::api().enums.len() as u64, counts["enums"]);
     for class in dm["classes"].as_array().unwrap() {
         let meta = meta::class(class["name"].as_str().unwrap()).unwrap();
         let fields = class["fields"].as_array().unwrap();
@@ -169,6 +176,13 @@ fn metadata_matches_datamodel_json() {
             assert_eq!(m.params.len(), params.len());
             for (p, w) in m.params.iter().zip(params) {
                 assert_eq!(p.ty.to_string(), w["type"].as_str().unwrap());
+                assert_eq!(
+                    p.required,
+                    w["required"] != false,
+                    "{}.{}",
+                    meta.name,
+                    m.name
+                );
             }
         }
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use xenpool::generated::{Bond, BondMode, Network, NetworkRecord, Pif, Pool};
+use xenpool::generated::{Bond, BondCreateOptions, BondMode, Network, NetworkRecord, Pif, Pool};
 use xenpool::pool::{CheckSource, CheckStatus, JoinReport, ValidateOptions, validate_join};
 use xenpool::transport::Transport;
 use xenpool::wire::{Response, Value};
@@ -424,16 +424,13 @@ async fn add_bond(sim: &Simulator, host: &str) {
     )
     .await
     .unwrap();
-    Bond::create(
-        &c,
-        &net,
-        &members,
-        "",
-        &BondMode::ActiveBackup,
-        &HashMap::new(),
-    )
-    .await
-    .unwrap();
+    let optional = BondCreateOptions {
+        mode: Some(BondMode::ActiveBackup),
+        ..Default::default()
+    };
+    Bond::create_with(&c, &net, &members, "", &optional)
+        .await
+        .unwrap();
     c.logout().await.unwrap();
 }
 

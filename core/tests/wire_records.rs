@@ -286,5 +286,4 @@ fn every_generated_record_round_trips_through_xml_and_json() {
     names.sort_unstable();
     seen.sort_unstable();
     assert_eq!(seen, names);
-    assert_eq!(checked.len(), 67);
 }

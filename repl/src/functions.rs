@@ -683,11 +683,23 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
             s.secrets.remember(&secret);
         }
     }
-    if args.len() != message.params.len() {
-        let names: Vec<&str> = message.params.iter().map(|p| p.name).collect();
+    // Optional trailing parameters may be left out (and are then not sent).
+    let required = message.required_params().len();
+    if args.len() < required || args.len() > message.params.len() {
+        let names: Vec<String> = message
+            .params
+            .iter()
+            .map(|p| match p.required {
+                true => p.name.to_string(),
+                false => format!("[{}]", p.name),
+            })
+            .collect();
+        let count = match required == message.params.len() {
+            true => required.to_string(),
+            false => format!("{required} to {}", message.params.len()),
+        };
         return Err(XenError::invalid(format!(
-            "{method} takes {} argument(s) ({}), not {}",
-            names.len(),
+            "{method} takes {count} argument(s) ({}), not {}",
             names.join(", "),
             args.len()
         ))

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use xenpool::ErrorCode;
-use xenpool::meta::{self, Lifecycle, MessageMeta};
+use xenpool::meta::{self, Lifecycle, MessageMeta, ParamMeta, Ty};
 use xenpool::wire::Value;
 
 use crate::db::coerce::coerce;
@@ -14,16 +14,60 @@ use crate::failure::{Failure, Outcome};
 use crate::handlers::{self, Handler};
 use crate::sim::Sim;
 
-/// Trailing parameters that may be omitted, with the value xapi then uses (the datamodel
-/// export carries no parameter defaults; these are the ones the fact sheets name).
-pub fn param_default(class: &str, message: &str, param: &str) -> Option<Value> {
-    Some(match (class, message, param) {
+/// The value xapi uses for an optional parameter the caller left out. The datamodel export
+/// carries no parameter defaults: these are the ones the fact sheets name, and otherwise
+/// the type's empty value (xapi's defaults for the optional tails are `false`, `""`, `{}`,
+/// the null reference, or an enum's first value such as `balance-slb` — `datamodel*.ml`).
+pub fn param_default(class: &str, message: &str, param: &ParamMeta) -> Value {
+    match (class, message, param.name) {
         ("session", "login_with_password", "version") => Value::String("1.1".into()),
-        ("session", "login_with_password", "originator") => Value::String(String::new()),
-        ("host", "evacuate", "network") => Value::String("OpaqueRef:NULL".into()),
         ("host", "evacuate", "evacuate_batch_size") => Value::Int(0),
-        _ => return None,
-    })
+        _ => empty_value(&param.ty),
+    }
+}
+
+fn empty_value(ty: &Ty) -> Value {
+    match ty {
+        Ty::Int => Value::Int(0),
+        Ty::Float => Value::Double(0.0),
+        Ty::Bool => Value::Bool(false),
+        Ty::Ref(_) => Value::String("OpaqueRef:NULL".into()),
+        Ty::Enum(name) => Value::String(
+            meta::enumeration(name)
+                .and_then(|e| e.values.first())
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        Ty::Set(_) => Value::Array(Vec::new()),
+        Ty::Map(..) | Ty::Record(_) => Value::Struct(Default::default()),
+        Ty::DateTime => Value::String("19700101T00:00:00Z".into()),
+        Ty::String | Ty::Option(_) | Ty::Opaque(_) => Value::String(String::new()),
+    }
+}
+
+/// Whether a host running xapi `host_version` (`24.19`) knows the optional parameters of
+/// `message`: true unless the message was last changed or extended in a numbered release
+/// newer than the host. Code-named releases (`rio` … `stockholm`) all predate numbered ones.
+/// A message extended twice is modelled as gaining its whole optional tail at the last step.
+pub fn knows_optional_params(host_version: &str, message: &MessageMeta) -> bool {
+    match message.last_changed.and_then(release_number) {
+        Some(changed) => release_number(host_version).is_none_or(|host| host >= changed),
+        None => true,
+    }
+}
+
+/// `25.31.0` → `[25, 31]` (trailing zeros dropped, so `25.31` equals it); `None` for code
+/// names.
+fn release_number(release: &str) -> Option<Vec<u64>> {
+    let mut parts: Vec<u64> = release
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    while parts.last() == Some(&0) {
+        parts.pop();
+    }
+    Some(parts)
 }
 
 /// Calls allowed on a member in emergency mode (datamodel.ml `emergency_calls`).
@@ -125,33 +169,34 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     };
     let wire_name = format!("{}.{}", class.name, message.name);
 
-    // Parameter count: the session does not count; omitted trailing defaults are filled.
+    // Parameter count (wire-protocol.md §1): the session does not count. A message with
+    // optional parameters takes its required ones plus any prefix of the optional tail,
+    // ignores anything beyond, and fills in the defaults of what was left out; one without
+    // takes exactly its parameters (`gen_server.ml`: `default_args`). A host older than the
+    // release that added the tail knows the message without it.
     let offset = usize::from(message.session);
     let received = params.len().saturating_sub(offset);
-    let declared = message.params.len();
-    let mandatory = message
-        .params
-        .iter()
-        .filter(|p| param_default(class.name, message.name, p.name).is_none())
-        .count();
-    let count_ok = if mandatory == declared {
-        received == declared
+    let required = message.required_params().len();
+    let known = if knows_optional_params(&sim.host_xapi_version(host), message) {
+        message.params.len()
     } else {
-        received >= mandatory
+        required
+    };
+    let count_ok = if known > required {
+        received >= required
+    } else {
+        received == required
     };
     if params.len() < offset || !count_ok {
         return Err(Failure::new(
             ErrorCode::MessageParameterCountMismatch,
-            [
-                sent.to_string(),
-                mandatory.to_string(),
-                received.to_string(),
-            ],
+            [sent.to_string(), required.to_string(), received.to_string()],
         ));
     }
-    params.truncate(offset + declared);
-    for p in &message.params[received..] {
-        params.push(param_default(class.name, message.name, p.name).unwrap_or(Value::Nil));
+    params.truncate(offset + received.min(known));
+    let declared = message.params.len();
+    for p in &message.params[params.len() - offset..] {
+        params.push(param_default(class.name, message.name, p));
     }
 
     // Emergency mode: a member whose coordinator is gone serves only the emergency calls.

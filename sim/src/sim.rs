@@ -59,6 +59,11 @@ impl Sim {
         }
     }
 
+    /// The xapi version `host` runs (`software_version["xapi"]`, e.g. `24.19`).
+    pub fn host_xapi_version(&self, host: usize) -> String {
+        self.world().hosts[host].profile.version.xapi.clone()
+    }
+
     /// The failure every non-emergency call gets on a member that lost its coordinator.
     pub fn emergency_error(&self, host: usize) -> Option<Failure> {
         let world = self.world();

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{PROTOCOLS, login, start};
-use xenpool::generated::{Bond, BondMode, Host, Network, Pif, Pool, Sr, Vm, VmPowerState};
+use xenpool::generated::{
+    Bond, BondCreateOptions, BondMode, Host, Network, Pif, Pool, Sr, Vm, VmPowerState,
+};
 use xenpool::{Caller, Connection, ErrorCode, Protocol, Ref};
 use xenpool_sim::Simulator;
 
@@ -182,7 +184,6 @@ async fn a_joined_host_is_a_member_with_the_pools_password_and_storage() {
         "nfs",
         "user",
         true,
-        &HashMap::new(),
     )
     .await
     .unwrap();
@@ -205,7 +206,6 @@ async fn a_joined_host_is_a_member_with_the_pools_password_and_storage() {
         "nfs",
         "user",
         true,
-        &HashMap::new(),
     )
     .await
     .unwrap_err();
@@ -220,7 +220,6 @@ async fn a_joined_host_is_a_member_with_the_pools_password_and_storage() {
         "zfs-magic",
         "user",
         true,
-        &HashMap::new(),
     )
     .await
     .unwrap_err();
@@ -282,28 +281,35 @@ async fn bonds_follow_xapis_rules_and_move_management() {
     )
     .await
     .unwrap();
-    let none = Bond::create(&c, &net, &[], "", &BondMode::ActiveBackup, &HashMap::new())
-        .await
-        .unwrap_err();
+    let none = Bond::create_with(
+        &c,
+        &net,
+        &[],
+        "",
+        &bond_options(BondMode::ActiveBackup, None),
+    )
+    .await
+    .unwrap_err();
     assert!(none.is_code(&ErrorCode::PifBondNeedsMoreMembers));
-    let bad_mac = Bond::create(
+    let bad_mac = Bond::create_with(
         &c,
         &net,
         &[eth0.clone(), eth1.clone()],
         "zz",
-        &BondMode::ActiveBackup,
-        &HashMap::new(),
+        &bond_options(BondMode::ActiveBackup, None),
     )
     .await
     .unwrap_err();
     assert!(bad_mac.is_code(&ErrorCode::MacInvalid), "{bad_mac}");
-    let bad_prop = Bond::create(
+    let bad_prop = Bond::create_with(
         &c,
         &net,
         &[eth0.clone(), eth1.clone()],
         "",
-        &BondMode::BalanceSlb,
-        &HashMap::from([("lacp-time".into(), "fast".into())]),
+        &bond_options(
+            BondMode::BalanceSlb,
+            Some(HashMap::from([("lacp-time".into(), "fast".into())])),
+        ),
     )
     .await
     .unwrap_err();
@@ -311,13 +317,12 @@ async fn bonds_follow_xapis_rules_and_move_management() {
         bad_prop.api().unwrap().params,
         ["properties", "lacp-time = fast"]
     );
-    let bond = Bond::create(
+    let bond = Bond::create_with(
         &c,
         &net,
         &[eth0.clone(), eth1.clone()],
         "",
-        &BondMode::Lacp,
-        &HashMap::new(),
+        &bond_options(BondMode::Lacp, None),
     )
     .await
     .unwrap();
@@ -331,13 +336,12 @@ async fn bonds_follow_xapis_rules_and_move_management() {
         Pif::get_ip(&c, &rec.master).await.unwrap(),
         sim.host("intel1").unwrap().address
     );
-    let again = Bond::create(
+    let again = Bond::create_with(
         &c,
         &net,
         std::slice::from_ref(&eth2),
         "",
-        &BondMode::ActiveBackup,
-        &HashMap::new(),
+        &bond_options(BondMode::ActiveBackup, None),
     )
     .await
     .unwrap_err();
@@ -395,7 +399,7 @@ async fn live_migration_checks_and_evacuation() {
     Vm::set_memory_dynamic_min(&c, vm, 600 << 30).await.ok();
     // Evacuate node2: every guest leaves, the host is empty.
     Host::disable(&c, &node2).await.unwrap();
-    Host::evacuate(&c, &node2, &Ref::null(), 0).await.unwrap();
+    Host::evacuate(&c, &node2).await.unwrap();
     let left = Vm::get_all_records(&c)
         .await
         .unwrap()
@@ -543,4 +547,11 @@ async fn ha_restarts_protected_vms_and_elects_a_new_coordinator() {
     let _ = c
         .call::<xenpool::wire::Value>("pool.get_all", true, vec![])
         .await;
+}
+
+fn bond_options(mode: BondMode, properties: Option<HashMap<String, String>>) -> BondCreateOptions {
+    BondCreateOptions {
+        mode: Some(mode),
+        properties,
+    }
 }

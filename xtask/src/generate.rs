@@ -183,10 +183,12 @@ fn add_hidden_messages(dm: &mut Datamodel) {
         let session = Param {
             name: "session_id".into(),
             ty: "session ref".into(),
+            required: true,
         };
         let expr = Param {
             name: "expr".into(),
             ty: "string".into(),
+            required: true,
         };
         let mut extra = Vec::new();
         let has = |n: &str| class.messages.iter().any(|m| m.name == n);
@@ -202,6 +204,7 @@ fn add_hidden_messages(dm: &mut Datamodel) {
                     errors: Vec::new(),
                     lifecycle: crate::model::Lifecycle {
                         state: gar.lifecycle.state.clone(),
+                        transitions: Vec::new(),
                     },
                     implicit: true,
                     r#async: Some(false),
@@ -212,6 +215,80 @@ fn add_hidden_messages(dm: &mut Datamodel) {
         }
         class.messages.extend(extra);
     }
+}
+
+/// A message's parameters after `session_id`.
+fn message_params(m: &Message) -> &[Param] {
+    if m.session {
+        &m.params[1.min(m.params.len())..]
+    } else {
+        &m.params
+    }
+}
+
+/// The required parameters and the optional tail of a message. xapi reads parameters by
+/// position and fills defaults only for a missing tail, so an optional parameter followed
+/// by a required one cannot be expressed.
+fn split_optional<'m>(wire: &str, m: &'m Message) -> Result<(&'m [Param], &'m [Param])> {
+    let params = message_params(m);
+    let required = params.iter().take_while(|p| p.required).count();
+    let (head, tail) = params.split_at(required);
+    if let Some(p) = tail.iter().find(|p| p.required) {
+        bail!(
+            "`{wire}.{}`: required parameter `{}` follows an optional one",
+            m.name,
+            p.name
+        );
+    }
+    Ok((head, tail))
+}
+
+/// Name of the options struct of a message with optional parameters (`HostDisableOptions`).
+fn options_type(ctx: &Ctx, wire: &str, message: &str) -> String {
+    format!("{}{}Options", ctx.class_rust[wire], camel(message))
+}
+
+/// Parameter names whose values must not show in `Debug` output.
+fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "pwd", "secret", "token", "private_key"]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
+/// The options struct of a message: one `Option` per optional parameter.
+fn options_struct(ctx: &Ctx, options: &str, method: &str, fields: &[(String, &Param)]) -> String {
+    let mut body = String::new();
+    let mut debug = String::new();
+    for (pn, p) in fields {
+        let _ = writeln!(
+            body,
+            "/// `{}`: `{}`; `None` leaves it out.\npub {pn}: Option<{}>,",
+            p.name,
+            p.ty,
+            ctx.rust(&ctx.ty(&p.ty))
+        );
+        let shown = if is_secret(&p.name) {
+            format!("&self.{pn}.as_ref().map(|_| \"<redacted>\")")
+        } else {
+            format!("&self.{pn}")
+        };
+        let _ = write!(
+            debug,
+            ".field({}, {shown})",
+            lit(pn.trim_start_matches("r#"))
+        );
+    }
+    format!(
+        "/// The optional parameters of `{method}`. Each one set is sent; xapi reads them by \
+         position, so one can be set only together with every field above it.\n\
+         #[derive(Clone, Default, PartialEq)]\n\
+         pub struct {options} {{\n{body}}}\n\n\
+         impl ::std::fmt::Debug for {options} {{\n\
+         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n\
+         f.debug_struct({}){debug}.finish()\n}}\n}}\n",
+        lit(options)
+    )
 }
 
 fn check_unique<'a>(what: &str, names: impl IntoIterator<Item = (String, &'a str)>) -> Result<()> {
@@ -241,6 +318,11 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
         let rust = camel(&c.name);
         types.push((rust.clone(), c.name.as_str()));
         types.push((format!("{rust}Record"), c.name.as_str()));
+        for m in &c.messages {
+            if !split_optional(&c.name, m)?.1.is_empty() {
+                types.push((format!("{rust}{}Options", camel(&m.name)), c.name.as_str()));
+            }
+        }
         class_rust.insert(c.name.clone(), rust);
     }
     let mut enums = BTreeMap::new();
@@ -288,10 +370,17 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
     let mut class_mods = Vec::new();
     for class in &dm.classes {
         let rust = &ctx.class_rust[&class.name];
+        let mut exported = vec![rust.clone(), format!("{rust}Record")];
+        for m in &class.messages {
+            if !split_optional(&class.name, m)?.1.is_empty() {
+                exported.push(options_type(&ctx, &class.name, &m.name));
+            }
+        }
         let _ = writeln!(
             root_items,
-            "pub use self::classes::{}::{{{rust}, {rust}Record}};",
-            snake(&class.name)
+            "pub use self::classes::{}::{{{}}};",
+            snake(&class.name),
+            exported.join(", ")
         );
         class_mods.push(gen_class(&ctx, class)?);
     }
@@ -451,33 +540,47 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
     for m in &class.messages {
         let name = snake(&m.name);
         let is_async = m.r#async == Some(true);
-        fn_names.push((name.clone(), m.name.clone()));
-        if is_async {
-            fn_names.push((format!("async_{name}"), format!("Async.{}", m.name)));
-        }
-        let params: &[Param] = if m.session {
-            &m.params[1.min(m.params.len())..]
-        } else {
-            &m.params
-        };
+        let params = message_params(m);
         if m.session && m.params.first().is_none_or(|p| p.name != "session_id") {
             bail!(
                 "`{wire}.{}` is marked session but its first parameter is not session_id",
                 m.name
             );
         }
+        let optional = split_optional(wire, m)?.1;
+        fn_names.push((name.clone(), m.name.clone()));
+        if is_async {
+            fn_names.push((format!("async_{name}"), format!("Async.{}", m.name)));
+        }
+        if !optional.is_empty() {
+            fn_names.push((format!("{name}_with"), format!("{} (with options)", m.name)));
+            if is_async {
+                fn_names.push((
+                    format!("async_{name}_with"),
+                    format!("Async.{} (with options)", m.name),
+                ));
+            }
+        }
         let mut pnames: Vec<(String, &str)> = vec![("c".into(), "<the caller>")];
         let mut sig = String::from("c: &impl ::xenpool::Caller");
         let mut values = Vec::new();
+        let mut optional_fields = Vec::new();
         for p in params {
             let mut pn = snake(&p.name);
             if pn == "c" {
                 pn = "c_".into();
             }
             pnames.push((pn.clone(), p.name.as_str()));
-            let (ty, expr) = ctx.param(&ctx.ty(&p.ty), &pn);
-            let _ = write!(sig, ", {pn}: {ty}");
-            values.push(format!("::xenpool::wire::to_value({expr})?"));
+            if p.required {
+                let (ty, expr) = ctx.param(&ctx.ty(&p.ty), &pn);
+                let _ = write!(sig, ", {pn}: {ty}");
+                values.push(format!("::xenpool::wire::to_value({expr})?"));
+            } else {
+                optional_fields.push((pn, p));
+            }
+        }
+        if !optional.is_empty() {
+            pnames.push(("optional".into(), "<the optional parameters>"));
         }
         check_unique(&format!("parameters of `{wire}.{}`", m.name), pnames)?;
         let values = if values.is_empty() {
@@ -500,36 +603,90 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
         if !m.session {
             doc.push_str(" Sent without a session.");
         }
+        if !optional.is_empty() {
+            let names: Vec<String> = optional.iter().map(|p| format!("`{}`", p.name)).collect();
+            let _ = write!(
+                doc,
+                " Sends no optional parameter, so hosts that predate them accept it; \
+                 [`{rust}::{name}_with`] can send {}.",
+                names.join(", ")
+            );
+        }
         doc.push_str(lifecycle_note(&m.lifecycle.state));
         let session = m.session;
-        let (ret, body) = if m.result == "void" {
+        let (ret, call) = if m.result == "void" {
             (
                 "()".to_string(),
                 format!(
-                    "c.call::<::xenpool::call::Void>({}, {session}, {values}).await?;\nOk(())",
+                    "c.call::<::xenpool::call::Void>({}, {session}, params).await?;\nOk(())",
                     lit(&method)
                 ),
             )
         } else {
-            let t = ctx.ty(&m.result);
-            let r = ctx.rust(&t);
+            let r = ctx.rust(&ctx.ty(&m.result));
             (
                 r.clone(),
-                format!("c.call::<{r}>({}, {session}, {values}).await", lit(&method)),
+                format!("c.call::<{r}>({}, {session}, params).await", lit(&method)),
             )
         };
         let _ = writeln!(
             fns,
-            "/// {doc}\npub async fn {name}({sig}) -> ::xenpool::Result<{ret}> {{\n{body}\n}}\n"
+            "/// {doc}\npub async fn {name}({sig}) -> ::xenpool::Result<{ret}> {{\nlet params = {values};\n{call}\n}}\n"
         );
-        if is_async {
+        // `generate` has checked that a model with async messages has a task class.
+        let (task, async_call) = if is_async {
             let task = format!("::xenpool::Ref<{G}::{}>", ctx.class_rust["task"]);
+            let call = format!(
+                "c.call::<{task}>({}, {session}, params).await",
+                lit(&format!("Async.{method}"))
+            );
+            (task, call)
+        } else {
+            Default::default()
+        };
+        if is_async {
             let _ = writeln!(
                 fns,
                 "/// `Async.{method}`: runs [`{rust}::{name}`] as a task and returns the task.\n\
-                 pub async fn async_{name}({sig}) -> ::xenpool::Result<{task}> {{\n\
-                 c.call::<{task}>({}, {session}, {values}).await\n}}\n",
-                lit(&format!("Async.{method}"))
+                 pub async fn async_{name}({sig}) -> ::xenpool::Result<{task}> {{\nlet params = {values};\n{async_call}\n}}\n"
+            );
+        }
+        if optional.is_empty() {
+            continue;
+        }
+        let options = options_type(ctx, wire, &m.name);
+        let _ = writeln!(
+            s,
+            "{}",
+            options_struct(ctx, &options, &method, &optional_fields)
+        );
+        let pushes: Vec<String> = optional_fields
+            .iter()
+            .map(|(pn, p)| {
+                format!(
+                    "({}, optional.{pn}.as_ref().map(::xenpool::wire::to_value).transpose()?)",
+                    lit(&p.name)
+                )
+            })
+            .collect();
+        let with_body = format!(
+            "let mut params = {values};\n\
+             ::xenpool::call::push_optional(&mut params, {}, [{}])?;",
+            lit(&method),
+            pushes.join(", ")
+        );
+        let with_sig = format!("{sig}, optional: &{G}::{options}");
+        let _ = writeln!(
+            fns,
+            "/// `{method}` with its optional parameters: those set in `optional` are sent, the \
+             others left for the host to fill in.\n\
+             pub async fn {name}_with({with_sig}) -> ::xenpool::Result<{ret}> {{\n{with_body}\n{call}\n}}\n"
+        );
+        if is_async {
+            let _ = writeln!(
+                fns,
+                "/// `Async.{method}` with its optional parameters: runs [`{rust}::{name}_with`] as a task.\n\
+                 pub async fn async_{name}_with({with_sig}) -> ::xenpool::Result<{task}> {{\n{with_body}\n{async_call}\n}}\n"
             );
         }
     }
@@ -857,18 +1014,14 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
         }
         s.push_str("], messages: &[\n");
         for m in &class.messages {
-            let params: &[Param] = if m.session {
-                &m.params[1.min(m.params.len())..]
-            } else {
-                &m.params
-            };
-            let ps: Vec<String> = params
+            let ps: Vec<String> = message_params(m)
                 .iter()
                 .map(|p| {
                     format!(
-                        "ParamMeta {{ name: {}, ty: {} }}",
+                        "ParamMeta {{ name: {}, ty: {}, required: {} }}",
                         lit(&p.name),
-                        ctx.meta(&ctx.ty(&p.ty))
+                        ctx.meta(&ctx.ty(&p.ty)),
+                        p.required
                     )
                 })
                 .collect();
@@ -880,7 +1033,7 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
             let errs: Vec<String> = m.errors.iter().map(|e| lit(e)).collect();
             let _ = writeln!(
                 s,
-                "MessageMeta {{ name: {}, params: &[{}], result: {result}, is_async: {}, session: {}, implicit: {}, hidden: {}, errors: &[{}], lifecycle: Lifecycle::{} }},",
+                "MessageMeta {{ name: {}, params: &[{}], result: {result}, is_async: {}, session: {}, implicit: {}, hidden: {}, errors: &[{}], lifecycle: Lifecycle::{}, last_changed: {} }},",
                 lit(&m.name),
                 ps.join(", "),
                 m.r#async == Some(true),
@@ -888,7 +1041,11 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
                 m.implicit,
                 m.hidden,
                 errs.join(", "),
-                lifecycle(&m.lifecycle.state)
+                lifecycle(&m.lifecycle.state),
+                match m.lifecycle.last_changed() {
+                    Some(r) => format!("Some({})", lit(r)),
+                    None => "None".into(),
+                }
             );
         }
         s.push_str("] },\n");
@@ -1028,6 +1185,59 @@ mod tests {
         let text = module.into_single_file("// banner");
         assert!(text.contains("pub async fn async_start("));
         assert!(text.contains("AB2"), "deduplicated variant");
+    }
+
+    #[test]
+    fn optional_tails_get_a_with_form_and_an_options_struct() {
+        let params = json!([
+            {"name": "x", "type": "string", "required": true},
+            {"name": "force", "type": "bool", "required": false},
+            {"name": "password", "type": "string", "required": false}
+        ]);
+        let task = class(
+            "task",
+            json!([]),
+            json!([message("go", params.clone(), true)]),
+        );
+        let text = run(json!([task]), json!({}))
+            .unwrap()
+            .into_single_file("// banner");
+        for wanted in [
+            "pub async fn go(c: &impl ::xenpool::Caller, x: &str)",
+            "pub async fn go_with(",
+            "pub async fn async_go_with(",
+            "pub struct TaskGoOptions",
+            "pub force: Option<bool>",
+            "\"<redacted>\"",
+        ] {
+            assert!(text.contains(wanted), "missing {wanted}");
+        }
+
+        let misordered = json!([
+            {"name": "force", "type": "bool", "required": false},
+            {"name": "x", "type": "string", "required": true}
+        ]);
+        let err = run(
+            json!([class(
+                "x",
+                json!([]),
+                json!([message("m", misordered, false)])
+            )]),
+            json!({}),
+        )
+        .err()
+        .expect("a required parameter after an optional one is refused")
+        .to_string();
+        assert!(err.contains("follows an optional one"), "{err}");
+
+        // The options struct's name is checked against every other type name.
+        collision(
+            json!([
+                class("a", json!([]), json!([message("b", params, false)])),
+                class("a_b_options", json!([]), json!([]))
+            ]),
+            json!({}),
+        );
     }
 
     #[test]

@@ -13,6 +13,26 @@ pub struct Datamodel {
 #[derive(Debug, Deserialize)]
 pub struct Lifecycle {
     pub state: String,
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Transition {
+    pub transition: String,
+    pub release: String,
+}
+
+impl Lifecycle {
+    /// The release of the last `changed` or `extended` transition (how the datamodel
+    /// records new parameters of an existing message), if any.
+    pub fn last_changed(&self) -> Option<&str> {
+        self.transitions
+            .iter()
+            .rev()
+            .find(|t| t.transition == "changed" || t.transition == "extended")
+            .map(|t| t.release.as_str())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +59,14 @@ pub struct Param {
     pub name: String,
     #[serde(rename = "type")]
     pub ty: String,
+    /// False for trailing parameters that xapi fills with a default when omitted (newer
+    /// parameters of older messages); older datamodel files lack the key: all required.
+    #[serde(default = "required_by_default")]
+    pub required: bool,
+}
+
+fn required_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,7 +11,9 @@ use super::plan::{OpOptions, Plan, Progress, run_task};
 use super::views::PoolSnapshot;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::generated::{Bond, BondMode, Host, Network, NetworkRecord, Pif, Pool, Sr, Vm};
+use crate::generated::{
+    Bond, BondCreateOptions, BondMode, Host, Network, NetworkRecord, Pif, Pool, Sr, Vm,
+};
 use crate::secret::Credentials;
 use crate::transport::ConnectOptions;
 use crate::types::Ref;
@@ -132,7 +134,7 @@ pub async fn eject(
         progress.step(format!("evacuating {} VMs from {name}", running.len()));
         run_task(
             pool,
-            Host::async_evacuate(pool, &host_ref, &Ref::null(), 0),
+            Host::async_evacuate(pool, &host_ref),
             options,
         )
         .await?;
@@ -248,7 +250,11 @@ pub async fn create_bond(
         let mut bonds = Vec::new();
         for (host, _, pifs) in members {
             progress.step(format!("bonding {} on {host}", devices.join("+")));
-            let bond = Bond::create(pool, &network, &pifs, "", &mode, &HashMap::new()).await?;
+            let optional = BondCreateOptions {
+                mode: Some(mode.clone()),
+                properties: None,
+            };
+            let bond = Bond::create_with(pool, &network, &pifs, "", &optional).await?;
             bonds.push(HostBond {
                 host,
                 bond: bond.into_string(),
@@ -465,7 +471,11 @@ pub async fn repair_bonds(pool: &PoolConnection, options: &OpOptions) -> Result<
                 Bond::destroy(pool, &bond).await?;
             }
             progress.step(format!("bonding the right NICs on {host}"));
-            Bond::create(pool, &network, &pifs, "", &mode, &properties).await?;
+            let optional = BondCreateOptions {
+                mode: Some(mode),
+                properties: Some(properties),
+            };
+            Bond::create_with(pool, &network, &pifs, "", &optional).await?;
         }
         Ok(RepairOutcome {
             plan,
@@ -574,18 +584,7 @@ pub async fn create_nfs_sr(
         progress.step(format!("creating {name} and plugging it on every host"));
         let outcome = run_task(
             pool,
-            Sr::async_create(
-                pool,
-                &master.r,
-                &config,
-                0,
-                name,
-                "",
-                "nfs",
-                "user",
-                true,
-                &HashMap::new(),
-            ),
+            Sr::async_create(pool, &master.r, &config, 0, name, "", "nfs", "user", true),
             options,
         )
         .await?;
@@ -801,12 +800,7 @@ pub async fn evacuate(
         progress.step(format!("disabling {name}"));
         Host::disable(pool, &target.r).await?;
         progress.step(format!("evacuating {} VMs", vms.len()));
-        run_task(
-            pool,
-            Host::async_evacuate(pool, &target.r, &Ref::null(), 0),
-            options,
-        )
-        .await?;
+        run_task(pool, Host::async_evacuate(pool, &target.r), options).await?;
         let after = PoolSnapshot::fetch(pool).await?;
         let moved = vms
             .into_iter()

@@ -92,6 +92,16 @@ pub fn registry() -> &'static Registry {
         network::register(&mut r);
         storage::register(&mut r);
         vm::register(&mut r);
+        // Newer datamodels declare these map updates as custom messages; xapi's own
+        // implementations only update the database (`xapi_vm.ml`, `xapi_task.ml`).
+        for method in [
+            "VM.add_to_other_config",
+            "VM.remove_from_other_config",
+            "task.add_to_other_config",
+            "task.remove_from_other_config",
+        ] {
+            r.insert(method, Handler::Sync(generic::handle));
+        }
         r
     })
 }
