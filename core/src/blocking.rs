@@ -2,7 +2,7 @@
 //! shared tokio runtime owned by the library.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -16,16 +16,33 @@ use crate::wire::Value;
 
 /// The runtime every blocking call runs on (two workers: decoding big responses happens
 /// on its blocking pool, not on the caller's thread).
+///
+/// It survives `fork` (Python's multiprocessing): a child process gets a runtime of its
+/// own on first use, since the parent's worker threads do not exist there. Connections
+/// opened before the fork belong to the parent; open new ones in the child.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("xenpool")
-            .enable_all()
-            .build()
-            .expect("the operating system refused to start the xenpool runtime threads")
-    })
+    static RUNTIME: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match *slot {
+        Some((owner, runtime)) if owner == pid => runtime,
+        _ => {
+            // The parent's runtime (if any) is leaked in a child: dropping it would wait
+            // for threads that were not copied by fork.
+            let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("xenpool")
+                    .enable_all()
+                    .build()
+                    .expect("the operating system refused to start the xenpool runtime threads"),
+            ));
+            *slot = Some((pid, runtime));
+            runtime
+        }
+    }
 }
 
 /// Runs a future to completion on the shared runtime. Refuses (instead of panicking)

@@ -61,9 +61,81 @@ pub enum Error {
         message: String,
     },
 
-    /// The caller passed something unusable (a malformed URL, an empty name). Nothing was sent.
+    /// The caller passed something unusable (a malformed URL, a wrong number of arguments,
+    /// an enum value the datamodel does not list). Nothing was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// An argument of a dynamic call has the wrong type for its parameter (a string where
+    /// the datamodel says `int`). Nothing was sent.
+    #[error("{parameter} must be {expected}, not {got}")]
+    WrongType {
+        /// The parameter (or member path, `args.name_label`).
+        parameter: String,
+        /// What the datamodel expects, in words.
+        expected: String,
+        /// The kind of value given.
+        got: String,
+    },
+
+    /// The XenAPI has no such message (in this crate's datamodel). Nothing was sent.
+    #[error("no XenAPI method {method}{}", did_you_mean(suggestions))]
+    UnknownMethod {
+        /// The name as given.
+        method: String,
+        /// The closest known names.
+        suggestions: Vec<String>,
+    },
+
+    /// No object of `class` has that uuid or name.
+    #[error("no {class} with uuid or name {key:?}")]
+    NotFound {
+        /// The class's wire name.
+        class: String,
+        /// The uuid or name looked up.
+        key: String,
+    },
+
+    /// Several objects of `class` have that name: use a uuid or reference.
+    #[error("{count} {class} objects are named {key:?}; use a uuid or reference")]
+    Ambiguous {
+        /// The class's wire name.
+        class: String,
+        /// The name looked up.
+        key: String,
+        /// How many objects have it.
+        count: usize,
+    },
+
+    /// The connection was closed (logged out) before this call. Nothing was sent.
+    #[error("the session was closed")]
+    SessionClosed,
+
+    /// The caller cancelled the call (Ctrl-C, `KeyboardInterrupt`, an `AbortSignal`). The
+    /// request may have reached the host if it was already on its way.
+    #[error("{method} was cancelled")]
+    Cancelled {
+        /// The call or operation that was cancelled.
+        method: String,
+        /// Whether the request had been sent.
+        may_have_reached_host: bool,
+    },
+
+    /// A pool operation over several members stopped part-way: some members are done,
+    /// others failed, each with its own error.
+    #[error("{operation} completed for {} and failed for {}", list(done), failed.iter().map(|m| format!("{} ({})", m.member, m.error)).collect::<Vec<_>>().join(", "))]
+    PartialPool {
+        /// The operation, e.g. `create_pool`.
+        operation: String,
+        /// Members for which it completed.
+        done: Vec<String>,
+        /// Members for which it failed, with why.
+        failed: Vec<MemberError>,
+    },
+
+    /// A bug or broken invariant inside xenpool (a poisoned lock). Please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
 
     /// A pool workflow's pre-checks refused the operation before anything was changed
     /// (the master cannot be ejected, the target host lacks the VM's storage, …).
@@ -87,7 +159,146 @@ pub enum Error {
     },
 }
 
+/// One member's failure in a [`Error::PartialPool`].
+#[derive(Debug)]
+pub struct MemberError {
+    /// The member (host name or address).
+    pub member: String,
+    /// Its error.
+    pub error: Box<Error>,
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        s => format!(" (did you mean {}?)", s.join(", ")),
+    }
+}
+
+fn list(items: &[String]) -> String {
+    match items {
+        [] => "none".into(),
+        items => items.join(", "),
+    }
+}
+
+/// The stable machine codes of errors that are not XenAPI failures (those carry the
+/// XenAPI code itself, e.g. `HOST_IS_SLAVE`). Every front end exposes the same code.
+pub mod codes {
+    /// [`super::Error::Transport`].
+    pub const TRANSPORT: &str = "TRANSPORT";
+    /// [`super::Error::Timeout`].
+    pub const TIMEOUT: &str = "TIMEOUT";
+    /// [`super::Error::Protocol`].
+    pub const PROTOCOL: &str = "PROTOCOL";
+    /// [`super::Error::Tls`].
+    pub const TLS: &str = "TLS";
+    /// [`super::Error::InvalidArgument`].
+    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
+    /// [`super::Error::WrongType`].
+    pub const WRONG_TYPE: &str = "WRONG_TYPE";
+    /// [`super::Error::UnknownMethod`].
+    pub const UNKNOWN_METHOD: &str = "UNKNOWN_METHOD";
+    /// [`super::Error::NotFound`].
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// [`super::Error::Ambiguous`].
+    pub const AMBIGUOUS_NAME: &str = "AMBIGUOUS_NAME";
+    /// [`super::Error::SessionClosed`].
+    pub const SESSION_CLOSED: &str = "SESSION_CLOSED";
+    /// [`super::Error::Cancelled`].
+    pub const CANCELLED: &str = "CANCELLED";
+    /// [`super::Error::Refused`].
+    pub const REFUSED: &str = "REFUSED";
+    /// [`super::Error::Indeterminate`].
+    pub const INDETERMINATE: &str = "INDETERMINATE";
+    /// [`super::Error::PartialPool`].
+    pub const POOL_PARTIAL: &str = "POOL_PARTIAL";
+    /// [`super::Error::Internal`].
+    pub const INTERNAL: &str = "INTERNAL";
+    /// Every code above.
+    pub const ALL: &[&str] = &[
+        TRANSPORT,
+        TIMEOUT,
+        PROTOCOL,
+        TLS,
+        INVALID_ARGUMENT,
+        WRONG_TYPE,
+        UNKNOWN_METHOD,
+        NOT_FOUND,
+        AMBIGUOUS_NAME,
+        SESSION_CLOSED,
+        CANCELLED,
+        REFUSED,
+        INDETERMINATE,
+        POOL_PARTIAL,
+        INTERNAL,
+    ];
+}
+
 impl Error {
+    /// The stable machine code: the XenAPI code for [`Error::Api`], one of [`codes`] else.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Api(e) => e.code.wire(),
+            Error::Transport { .. } => codes::TRANSPORT,
+            Error::Timeout { .. } => codes::TIMEOUT,
+            Error::Protocol(_) => codes::PROTOCOL,
+            Error::Tls { .. } => codes::TLS,
+            Error::InvalidArgument(_) => codes::INVALID_ARGUMENT,
+            Error::WrongType { .. } => codes::WRONG_TYPE,
+            Error::UnknownMethod { .. } => codes::UNKNOWN_METHOD,
+            Error::NotFound { .. } => codes::NOT_FOUND,
+            Error::Ambiguous { .. } => codes::AMBIGUOUS_NAME,
+            Error::SessionClosed => codes::SESSION_CLOSED,
+            Error::Cancelled { .. } => codes::CANCELLED,
+            Error::Refused { .. } => codes::REFUSED,
+            Error::Indeterminate { .. } => codes::INDETERMINATE,
+            Error::PartialPool { .. } => codes::POOL_PARTIAL,
+            Error::Internal(_) => codes::INTERNAL,
+        }
+    }
+
+    /// The error's parameters, as strings, in a fixed order per code: the XenAPI failure's
+    /// own; `[url]` (transport, TLS); `[method, seconds]` (timeout); `[parameter, expected,
+    /// got]`; `[method, suggestions…]`; `[class, key]` (not found); `[class, key, count]`
+    /// (ambiguous); `[method]` (cancelled); the problems (refused); `[method, reason]`
+    /// (indeterminate); `[operation, failed members…]` (partial pool); `[message]` else.
+    pub fn params(&self) -> Vec<String> {
+        match self {
+            Error::Api(e) => e.params.clone(),
+            Error::Transport { url, .. } | Error::Tls { url, .. } => vec![url.clone()],
+            Error::Timeout { method, after, .. } => {
+                vec![method.clone(), after.as_secs_f64().to_string()]
+            }
+            Error::Protocol(e) => vec![e.to_string()],
+            Error::InvalidArgument(m) | Error::Internal(m) => vec![m.clone()],
+            Error::WrongType {
+                parameter,
+                expected,
+                got,
+            } => vec![parameter.clone(), expected.clone(), got.clone()],
+            Error::UnknownMethod {
+                method,
+                suggestions,
+            } => std::iter::once(method.clone())
+                .chain(suggestions.iter().cloned())
+                .collect(),
+            Error::NotFound { class, key } => vec![class.clone(), key.clone()],
+            Error::Ambiguous { class, key, count } => {
+                vec![class.clone(), key.clone(), count.to_string()]
+            }
+            Error::SessionClosed => vec![],
+            Error::Cancelled { method, .. } => vec![method.clone()],
+            Error::Refused { problems, .. } => problems.clone(),
+            Error::Indeterminate { method, reason } => vec![method.clone(), reason.clone()],
+            Error::PartialPool {
+                operation, failed, ..
+            } => std::iter::once(operation.clone())
+                .chain(failed.iter().map(|m| m.member.clone()))
+                .collect(),
+        }
+    }
+
     /// The XenAPI failure, if this is one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
@@ -104,7 +315,11 @@ impl Error {
     /// Whether the host may have received the request (and so may have acted on it).
     pub fn may_have_reached_host(&self) -> bool {
         match self {
-            Error::Api(_) | Error::Protocol(_) | Error::Indeterminate { .. } => true,
+            Error::Api(_)
+            | Error::Protocol(_)
+            | Error::Indeterminate { .. }
+            | Error::PartialPool { .. }
+            | Error::Internal(_) => true,
             Error::Transport {
                 may_have_reached_host,
                 ..
@@ -112,8 +327,19 @@ impl Error {
             | Error::Timeout {
                 may_have_reached_host,
                 ..
+            }
+            | Error::Cancelled {
+                may_have_reached_host,
+                ..
             } => *may_have_reached_host,
-            Error::Tls { .. } | Error::InvalidArgument(_) | Error::Refused { .. } => false,
+            Error::Tls { .. }
+            | Error::InvalidArgument(_)
+            | Error::WrongType { .. }
+            | Error::UnknownMethod { .. }
+            | Error::NotFound { .. }
+            | Error::Ambiguous { .. }
+            | Error::SessionClosed
+            | Error::Refused { .. } => false,
         }
     }
 }

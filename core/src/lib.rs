@@ -5,7 +5,9 @@ extern crate self as xenpool;
 
 pub mod blocking;
 pub mod call;
+pub mod cancel;
 pub mod connection;
+pub mod dynamic;
 pub mod error;
 pub mod event;
 pub mod generated;
@@ -19,6 +21,7 @@ pub mod types;
 pub mod wire;
 
 pub use call::Caller;
+pub use cancel::CancelToken;
 pub use connection::{Connection, LoginKind};
 pub use error::{ApiError, Error, Result};
 pub use generated::ErrorCode;

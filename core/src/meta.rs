@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::wire::Value;
+
 /// A datamodel type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ty {
@@ -303,4 +305,107 @@ pub fn enumeration(name: &str) -> Option<&'static EnumMeta> {
 /// The error code `code`.
 pub fn error(code: &str) -> Option<&'static ErrorMeta> {
     api().error(code)
+}
+
+/// xapi's "unset" datetime, the epoch.
+pub const EPOCH: &str = "19700101T00:00:00Z";
+
+impl Ty {
+    /// The empty value of the type on the wire: `""`, `0`, `false`, the epoch, the null
+    /// reference, an enum's first value, an empty set or map.
+    pub fn zero_value(&self) -> Value {
+        match self {
+            Ty::String | Ty::Opaque(_) => Value::String(String::new()),
+            Ty::Int => Value::Int(0),
+            Ty::Float => Value::Double(0.0),
+            Ty::Bool => Value::Bool(false),
+            Ty::DateTime => Value::DateTime(EPOCH.into()),
+            Ty::Enum(name) => Value::String(
+                enumeration(name)
+                    .and_then(|e| e.values.first())
+                    .copied()
+                    .unwrap_or_default()
+                    .into(),
+            ),
+            Ty::Ref(_) => Value::String(NULL_REF.into()),
+            Ty::Set(_) => Value::Array(Vec::new()),
+            Ty::Map(..) | Ty::Record(_) => Value::Struct(Default::default()),
+            Ty::Option(inner) => inner.zero_value(),
+        }
+    }
+
+    /// A datamodel default in upstream rendering (datamodel.json `conventions`) as a wire
+    /// value: strings lose their quotes (`"\"0:0\""` is `0:0`), `Null` is the null
+    /// reference, sets and maps are `{a, b}` and `{"k" -> "v"}`. `None` if it does not parse.
+    pub fn parse_default(&self, text: &str) -> Option<Value> {
+        let t = text.trim();
+        Some(match self {
+            Ty::String => Value::String(unquote(t)?.to_string()),
+            Ty::Int => Value::Int(t.parse().ok()?),
+            Ty::Float => Value::Double(crate::wire::parse_float(t)?),
+            Ty::Bool => Value::Bool(t.parse().ok()?),
+            Ty::DateTime => Value::DateTime(unquote(t).unwrap_or(t).to_string()),
+            Ty::Enum(name) => {
+                let wanted = unquote(t).unwrap_or(t);
+                let values = enumeration(name)?.values;
+                let v = values.iter().find(|v| v.eq_ignore_ascii_case(wanted))?;
+                Value::String((*v).to_string())
+            }
+            Ty::Ref(_) if t == "Null" || t == NULL_REF => Value::String(NULL_REF.into()),
+            Ty::Ref(_) => Value::String(t.to_string()),
+            Ty::Set(inner) => Value::Array(
+                braces(t)?
+                    .map(|item| inner.parse_default(item))
+                    .collect::<Option<_>>()?,
+            ),
+            Ty::Map(k, v) => Value::Struct(
+                braces(t)?
+                    .map(|pair| {
+                        let (key, value) = pair.split_once("->")?;
+                        let key = match k.parse_default(key)? {
+                            Value::String(s) | Value::DateTime(s) => s,
+                            Value::Int(i) => i.to_string(),
+                            other => format!("{other:?}"),
+                        };
+                        Some((key, v.parse_default(value)?))
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            Ty::Option(inner) => inner.parse_default(t)?,
+            Ty::Record(_) | Ty::Opaque(_) => return None,
+        })
+    }
+}
+
+/// The null reference.
+const NULL_REF: &str = "OpaqueRef:NULL";
+
+fn unquote(t: &str) -> Option<&str> {
+    t.strip_prefix('"')?.strip_suffix('"')
+}
+
+/// The comma-separated items of `{…}` (none for `{}`).
+fn braces(t: &str) -> Option<impl Iterator<Item = &str>> {
+    let inner = t.strip_prefix('{')?.strip_suffix('}')?.trim();
+    Some(
+        inner
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty()),
+    )
+}
+
+impl FieldMeta {
+    /// The value the field takes when a constructor is not given it: the datamodel's
+    /// default, else the type's zero value; `None` for option fields (left absent).
+    pub fn default_value(&self) -> Option<Value> {
+        if let Ty::Option(_) = self.ty {
+            return None;
+        }
+        Some(
+            self.default
+                .and_then(|d| self.ty.parse_default(d))
+                .unwrap_or_else(|| self.ty.zero_value()),
+        )
+    }
 }

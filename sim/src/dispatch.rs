@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use xenpool::ErrorCode;
-use xenpool::meta::{self, Lifecycle, MessageMeta, ParamMeta, Ty};
+use xenpool::meta::{self, Lifecycle, MessageMeta, ParamMeta};
 use xenpool::wire::Value;
 
 use crate::db::coerce::coerce;
@@ -22,27 +22,7 @@ pub fn param_default(class: &str, message: &str, param: &ParamMeta) -> Value {
     match (class, message, param.name) {
         ("session", "login_with_password", "version") => Value::String("1.1".into()),
         ("host", "evacuate", "evacuate_batch_size") => Value::Int(0),
-        _ => empty_value(&param.ty),
-    }
-}
-
-fn empty_value(ty: &Ty) -> Value {
-    match ty {
-        Ty::Int => Value::Int(0),
-        Ty::Float => Value::Double(0.0),
-        Ty::Bool => Value::Bool(false),
-        Ty::Ref(_) => Value::String("OpaqueRef:NULL".into()),
-        Ty::Enum(name) => Value::String(
-            meta::enumeration(name)
-                .and_then(|e| e.values.first())
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        Ty::Set(_) => Value::Array(Vec::new()),
-        Ty::Map(..) | Ty::Record(_) => Value::Struct(Default::default()),
-        Ty::DateTime => Value::String("19700101T00:00:00Z".into()),
-        Ty::String | Ty::Option(_) | Ty::Opaque(_) => Value::String(String::new()),
+        _ => param.ty.zero_value(),
     }
 }
 

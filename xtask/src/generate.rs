@@ -368,7 +368,7 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
     let mut root_items =
         String::from("pub use self::enums::*;\npub use self::errors::ErrorCode;\n");
     let mut class_mods = Vec::new();
-    for class in &dm.classes {
+    for (index, class) in dm.classes.iter().enumerate() {
         let rust = &ctx.class_rust[&class.name];
         let mut exported = vec![rust.clone(), format!("{rust}Record")];
         for m in &class.messages {
@@ -382,7 +382,7 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
             snake(&class.name),
             exported.join(", ")
         );
-        class_mods.push(gen_class(&ctx, class)?);
+        class_mods.push(gen_class(&ctx, class, index)?);
     }
     if core {
         // One list of every record type, for code written once over all of them (the
@@ -425,7 +425,7 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
     Ok(root)
 }
 
-fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
+fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Module> {
     let wire = &class.name;
     let rust = &ctx.class_rust[wire];
     let header = format!(
@@ -533,6 +533,42 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class) -> Result<Module> {
             defaults.join("\n")
         );
     }
+
+    // The record for the dynamic layer: read field by field, converted on access.
+    let arms: Vec<String> = class
+        .fields
+        .iter()
+        .map(|f| format!("{} => self.{}.to_dyn(),", lit(&f.name), snake(&f.name)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "impl ::xenpool::dynamic::AnyRecord for {rust}Record {{
+         fn class(&self) -> &'static ::xenpool::meta::ClassMeta {{
+         &{G}::metadata::CLASSES[{index}]
+}}
+         fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {{
+{}
+}}
+         fn to_wire(&self) -> ::xenpool::wire::Value {{
+         ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+}}
+}}
+
+         impl ::xenpool::dynamic::ToDyn for {rust}Record {{
+         fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {{
+         ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+}}
+}}
+",
+        if arms.is_empty() {
+            "let _ = name;\nNone".to_string()
+        } else {
+            format!(
+                "use ::xenpool::dynamic::ToDyn;\nSome(match name {{\n{}\n_ => return None,\n}})",
+                arms.join("\n")
+            )
+        }
+    );
 
     // Messages.
     let mut fn_names: Vec<(String, String)> = Vec::new();
@@ -787,6 +823,15 @@ impl ::serde::Serialize for {rust} {{
     }}
 }}
 
+impl ::xenpool::dynamic::ToDyn for {rust} {{
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {{
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {{
+            enumeration: {name_lit},
+            value: self.wire().to_string(),
+        }})
+    }}
+}}
+
 impl<'de> ::serde::Deserialize<'de> for {rust} {{
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{
         struct V;
@@ -812,7 +857,8 @@ impl<'de> ::serde::Deserialize<'de> for {rust} {{
     }}
 }}
 "#,
-            values = values.join(", ")
+            values = values.join(", "),
+            name_lit = lit(name)
         );
     }
     Module::new("enums", header, s)

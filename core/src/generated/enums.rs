@@ -78,6 +78,15 @@ impl ::serde::Serialize for AfterApplyGuidance {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for AfterApplyGuidance {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "after_apply_guidance",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for AfterApplyGuidance {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -171,6 +180,15 @@ impl ::std::fmt::Display for AllocationAlgorithm {
 impl ::serde::Serialize for AllocationAlgorithm {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for AllocationAlgorithm {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "allocation_algorithm",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -275,6 +293,15 @@ impl ::serde::Serialize for BondMode {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for BondMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "bond_mode",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for BondMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -362,6 +389,15 @@ impl ::std::fmt::Display for CertificatePurpose {
 impl ::serde::Serialize for CertificatePurpose {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for CertificatePurpose {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "certificate_purpose",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -468,6 +504,15 @@ impl ::std::fmt::Display for CertificateType {
 impl ::serde::Serialize for CertificateType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for CertificateType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "certificate_type",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -609,6 +654,15 @@ impl ::serde::Serialize for Cls {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for Cls {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "cls",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for Cls {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -701,6 +755,15 @@ impl ::std::fmt::Display for ClusterHostOperation {
 impl ::serde::Serialize for ClusterHostOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for ClusterHostOperation {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "cluster_host_operation",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -816,6 +879,15 @@ impl ::serde::Serialize for ClusterOperation {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for ClusterOperation {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "cluster_operation",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for ClusterOperation {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -911,6 +983,15 @@ impl ::std::fmt::Display for ConsoleProtocol {
 impl ::serde::Serialize for ConsoleProtocol {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for ConsoleProtocol {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "console_protocol",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -1023,6 +1104,15 @@ impl ::serde::Serialize for DomainType {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for DomainType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "domain_type",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for DomainType {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1115,6 +1205,15 @@ impl ::std::fmt::Display for EventOperation {
 impl ::serde::Serialize for EventOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for EventOperation {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "event_operation",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -1262,6 +1361,15 @@ impl ::serde::Serialize for HostAllowedOperations {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for HostAllowedOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "host_allowed_operations",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for HostAllowedOperations {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1373,6 +1481,15 @@ impl ::serde::Serialize for HostDisplay {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for HostDisplay {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "host_display",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for HostDisplay {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1473,6 +1590,15 @@ impl ::serde::Serialize for HostNtpMode {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for HostNtpMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "host_ntp_mode",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for HostNtpMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1565,6 +1691,15 @@ impl ::std::fmt::Display for HostNumaAffinityPolicy {
 impl ::serde::Serialize for HostNumaAffinityPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for HostNumaAffinityPolicy {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "host_numa_affinity_policy",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -1672,6 +1807,15 @@ impl ::serde::Serialize for HostSchedGran {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for HostSchedGran {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "host_sched_gran",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for HostSchedGran {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1770,6 +1914,15 @@ impl ::serde::Serialize for ImageFormatType {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for ImageFormatType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "image_format_type",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for ImageFormatType {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -1865,6 +2018,15 @@ impl ::std::fmt::Display for IpConfigurationMode {
 impl ::serde::Serialize for IpConfigurationMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for IpConfigurationMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "ip_configuration_mode",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -1974,6 +2136,15 @@ impl ::serde::Serialize for Ipv6ConfigurationMode {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for Ipv6ConfigurationMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "ipv6_configuration_mode",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for Ipv6ConfigurationMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2072,6 +2243,15 @@ impl ::std::fmt::Display for LatestSyncedUpdatesAppliedState {
 impl ::serde::Serialize for LatestSyncedUpdatesAppliedState {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for LatestSyncedUpdatesAppliedState {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "latest_synced_updates_applied_state",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -2182,6 +2362,15 @@ impl ::serde::Serialize for LivepatchStatus {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for LivepatchStatus {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "livepatch_status",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for LivepatchStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2272,6 +2461,15 @@ impl ::std::fmt::Display for NetworkDefaultLockingMode {
 impl ::serde::Serialize for NetworkDefaultLockingMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for NetworkDefaultLockingMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "network_default_locking_mode",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -2366,6 +2564,15 @@ impl ::std::fmt::Display for NetworkOperations {
 impl ::serde::Serialize for NetworkOperations {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for NetworkOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "network_operations",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -2465,6 +2672,15 @@ impl ::serde::Serialize for NetworkPurpose {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for NetworkPurpose {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "network_purpose",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for NetworkPurpose {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2555,6 +2771,15 @@ impl ::std::fmt::Display for OnBoot {
 impl ::serde::Serialize for OnBoot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for OnBoot {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "on_boot",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -2675,6 +2900,15 @@ impl ::serde::Serialize for OnCrashBehaviour {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for OnCrashBehaviour {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "on_crash_behaviour",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for OnCrashBehaviour {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2765,6 +2999,15 @@ impl ::std::fmt::Display for OnNormalExit {
 impl ::serde::Serialize for OnNormalExit {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for OnNormalExit {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "on_normal_exit",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -2869,6 +3112,15 @@ impl ::serde::Serialize for OnSoftrebootBehavior {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for OnSoftrebootBehavior {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "on_softreboot_behavior",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for OnSoftrebootBehavior {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -2967,6 +3219,15 @@ impl ::std::fmt::Display for Origin {
 impl ::serde::Serialize for Origin {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for Origin {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "origin",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -3075,6 +3336,15 @@ impl ::serde::Serialize for PciDom0Access {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for PciDom0Access {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "pci_dom0_access",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for PciDom0Access {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3160,6 +3430,15 @@ impl ::std::fmt::Display for PersistenceBackend {
 impl ::serde::Serialize for PersistenceBackend {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PersistenceBackend {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "persistence_backend",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -3264,6 +3543,15 @@ impl ::serde::Serialize for PifIgmpStatus {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for PifIgmpStatus {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "pif_igmp_status",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for PifIgmpStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3354,6 +3642,15 @@ impl ::std::fmt::Display for PlacementPolicy {
 impl ::serde::Serialize for PlacementPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PlacementPolicy {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "placement_policy",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -3537,6 +3834,15 @@ impl ::serde::Serialize for PoolAllowedOperations {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for PoolAllowedOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "pool_allowed_operations",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for PoolAllowedOperations {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3638,6 +3944,15 @@ impl ::serde::Serialize for PoolGuestSecurebootReadiness {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for PoolGuestSecurebootReadiness {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "pool_guest_secureboot_readiness",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for PoolGuestSecurebootReadiness {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3736,6 +4051,15 @@ impl ::std::fmt::Display for PrimaryAddressType {
 impl ::serde::Serialize for PrimaryAddressType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PrimaryAddressType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "primary_address_type",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -3856,6 +4180,15 @@ impl ::serde::Serialize for PvsProxyStatus {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for PvsProxyStatus {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "pvs_proxy_status",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for PvsProxyStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -3946,6 +4279,15 @@ impl ::std::fmt::Display for SdnControllerProtocol {
 impl ::serde::Serialize for SdnControllerProtocol {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for SdnControllerProtocol {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "sdn_controller_protocol",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -4056,6 +4398,15 @@ impl ::serde::Serialize for SrHealth {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for SrHealth {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "sr_health",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for SrHealth {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4153,6 +4504,15 @@ impl ::std::fmt::Display for SriovConfigurationMode {
 impl ::serde::Serialize for SriovConfigurationMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for SriovConfigurationMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "sriov_configuration_mode",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -4414,6 +4774,15 @@ impl ::serde::Serialize for StorageOperations {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for StorageOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "storage_operations",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for StorageOperations {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4507,6 +4876,15 @@ impl ::std::fmt::Display for TaskAllowedOperations {
 impl ::serde::Serialize for TaskAllowedOperations {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for TaskAllowedOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "task_allowed_operations",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -4622,6 +5000,15 @@ impl ::serde::Serialize for TaskStatusType {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for TaskStatusType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "task_status_type",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for TaskStatusType {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4717,6 +5104,15 @@ impl ::std::fmt::Display for TelemetryFrequency {
 impl ::serde::Serialize for TelemetryFrequency {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for TelemetryFrequency {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "telemetry_frequency",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -4821,6 +5217,15 @@ impl ::serde::Serialize for TristateType {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for TristateType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "tristate_type",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for TristateType {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -4908,6 +5313,15 @@ impl ::std::fmt::Display for TunnelProtocol {
 impl ::serde::Serialize for TunnelProtocol {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for TunnelProtocol {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "tunnel_protocol",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -5012,6 +5426,15 @@ impl ::std::fmt::Display for UpdateAfterApplyGuidance {
 impl ::serde::Serialize for UpdateAfterApplyGuidance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for UpdateAfterApplyGuidance {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "update_after_apply_guidance",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -5149,6 +5572,15 @@ impl ::serde::Serialize for UpdateGuidances {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for UpdateGuidances {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "update_guidances",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for UpdateGuidances {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -5239,6 +5671,15 @@ impl ::std::fmt::Display for UpdateSyncFrequency {
 impl ::serde::Serialize for UpdateSyncFrequency {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for UpdateSyncFrequency {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "update_sync_frequency",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -5335,6 +5776,15 @@ impl ::std::fmt::Display for VbdMode {
 impl ::serde::Serialize for VbdMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VbdMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vbd_mode",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -5467,6 +5917,15 @@ impl ::serde::Serialize for VbdOperations {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VbdOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vbd_operations",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VbdOperations {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -5562,6 +6021,15 @@ impl ::std::fmt::Display for VbdType {
 impl ::serde::Serialize for VbdType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VbdType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vbd_type",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -5760,6 +6228,15 @@ impl ::serde::Serialize for VdiOperations {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VdiOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vdi_operations",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VdiOperations {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -5910,6 +6387,15 @@ impl ::serde::Serialize for VdiType {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VdiType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vdi_type",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VdiType {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -6013,6 +6499,15 @@ impl ::std::fmt::Display for VgpuTypeImplementation {
 impl ::serde::Serialize for VgpuTypeImplementation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VgpuTypeImplementation {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vgpu_type_implementation",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -6120,6 +6615,15 @@ impl ::serde::Serialize for VifIpv4ConfigurationMode {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VifIpv4ConfigurationMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vif_ipv4_configuration_mode",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VifIpv4ConfigurationMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -6221,6 +6725,15 @@ impl ::std::fmt::Display for VifIpv6ConfigurationMode {
 impl ::serde::Serialize for VifIpv6ConfigurationMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VifIpv6ConfigurationMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vif_ipv6_configuration_mode",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -6334,6 +6847,15 @@ impl ::serde::Serialize for VifLockingMode {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VifLockingMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vif_locking_mode",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VifLockingMode {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -6429,6 +6951,15 @@ impl ::std::fmt::Display for VifOperations {
 impl ::serde::Serialize for VifOperations {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VifOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vif_operations",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -6533,6 +7064,15 @@ impl ::std::fmt::Display for VmApplianceOperation {
 impl ::serde::Serialize for VmApplianceOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmApplianceOperation {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vm_appliance_operation",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -6923,6 +7463,15 @@ impl ::serde::Serialize for VmOperations {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VmOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vm_operations",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VmOperations {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -7023,6 +7572,15 @@ impl ::serde::Serialize for VmPowerState {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VmPowerState {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vm_power_state",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VmPowerState {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -7115,6 +7673,15 @@ impl ::std::fmt::Display for VmSecurebootCertificatesState {
 impl ::serde::Serialize for VmSecurebootCertificatesState {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmSecurebootCertificatesState {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vm_secureboot_certificates_state",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -7252,6 +7819,15 @@ impl ::serde::Serialize for VmSecurebootReadiness {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VmSecurebootReadiness {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vm_secureboot_readiness",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VmSecurebootReadiness {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -7345,6 +7921,15 @@ impl ::std::fmt::Display for VmUefiMode {
 impl ::serde::Serialize for VmUefiMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmUefiMode {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vm_uefi_mode",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -7449,6 +8034,15 @@ impl ::serde::Serialize for VmppArchiveFrequency {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VmppArchiveFrequency {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vmpp_archive_frequency",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VmppArchiveFrequency {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -7547,6 +8141,15 @@ impl ::std::fmt::Display for VmppArchiveTargetType {
 impl ::serde::Serialize for VmppArchiveTargetType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmppArchiveTargetType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vmpp_archive_target_type",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -7651,6 +8254,15 @@ impl ::serde::Serialize for VmppBackupFrequency {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VmppBackupFrequency {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vmpp_backup_frequency",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VmppBackupFrequency {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -7744,6 +8356,15 @@ impl ::std::fmt::Display for VmppBackupType {
 impl ::serde::Serialize for VmppBackupType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmppBackupType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vmpp_backup_type",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -7842,6 +8463,15 @@ impl ::std::fmt::Display for VmssFrequency {
 impl ::serde::Serialize for VmssFrequency {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmssFrequency {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vmss_frequency",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -7944,6 +8574,15 @@ impl ::serde::Serialize for VmssType {
     }
 }
 
+impl ::xenpool::dynamic::ToDyn for VmssType {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vmss_type",
+            value: self.wire().to_string(),
+        })
+    }
+}
+
 impl<'de> ::serde::Deserialize<'de> for VmssType {
     fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -8026,6 +8665,15 @@ impl ::std::fmt::Display for VtpmOperations {
 impl ::serde::Serialize for VtpmOperations {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VtpmOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vtpm_operations",
+            value: self.wire().to_string(),
+        })
     }
 }
 
@@ -8124,6 +8772,15 @@ impl ::std::fmt::Display for VusbOperations {
 impl ::serde::Serialize for VusbOperations {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.wire())
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VusbOperations {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Enum(::xenpool::dynamic::EnumValue {
+            enumeration: "vusb_operations",
+            value: self.wire().to_string(),
+        })
     }
 }
 

@@ -12,6 +12,7 @@ mod xml_ser;
 pub mod xmlrpc;
 
 pub use value::Value;
+pub(crate) use value::parse_float;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -67,6 +67,36 @@ impl Default for BondRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for BondRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[26]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "master" => self.master.to_dyn(),
+            "slaves" => self.slaves.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "primary_slave" => self.primary_slave.to_dyn(),
+            "mode" => self.mode.to_dyn(),
+            "properties" => self.properties.to_dyn(),
+            "links_up" => self.links_up.to_dyn(),
+            "auto_update_mac" => self.auto_update_mac.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for BondRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `Bond.create`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct BondCreateOptions {

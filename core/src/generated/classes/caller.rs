@@ -43,6 +43,36 @@ pub struct CallerRecord {
     pub auto_registered: bool,
 }
 
+impl ::xenpool::dynamic::AnyRecord for CallerRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[70]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "user_agent" => self.user_agent.to_dyn(),
+            "client_ip" => self.client_ip.to_dyn(),
+            "last_access" => self.last_access.to_dyn(),
+            "groups" => self.groups.to_dyn(),
+            "rate_limit" => self.rate_limit.to_dyn(),
+            "auto_registered" => self.auto_registered.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for CallerRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Caller` class.
 impl Caller {
     /// `Caller.get_record` (implicit). Prototype: may change or be absent on released hosts.

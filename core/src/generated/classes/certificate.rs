@@ -68,6 +68,37 @@ impl Default for CertificateRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for CertificateRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[64]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name" => self.name.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "not_before" => self.not_before.to_dyn(),
+            "not_after" => self.not_after.to_dyn(),
+            "fingerprint" => self.fingerprint.to_dyn(),
+            "fingerprint_sha256" => self.fingerprint_sha256.to_dyn(),
+            "fingerprint_sha1" => self.fingerprint_sha1.to_dyn(),
+            "purpose" => self.purpose.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for CertificateRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Certificate` class.
 impl Certificate {
     /// `Certificate.get_record` (implicit).

@@ -113,6 +113,44 @@ impl Default for ClusterRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for ClusterRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[62]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "cluster_hosts" => self.cluster_hosts.to_dyn(),
+            "pending_forget" => self.pending_forget.to_dyn(),
+            "cluster_token" => self.cluster_token.to_dyn(),
+            "cluster_stack" => self.cluster_stack.to_dyn(),
+            "cluster_stack_version" => self.cluster_stack_version.to_dyn(),
+            "is_quorate" => self.is_quorate.to_dyn(),
+            "quorum" => self.quorum.to_dyn(),
+            "live_hosts" => self.live_hosts.to_dyn(),
+            "expected_hosts" => self.expected_hosts.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "pool_auto_join" => self.pool_auto_join.to_dyn(),
+            "token_timeout" => self.token_timeout.to_dyn(),
+            "token_timeout_coefficient" => self.token_timeout_coefficient.to_dyn(),
+            "cluster_config" => self.cluster_config.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for ClusterRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `Cluster.create`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct ClusterCreateOptions {

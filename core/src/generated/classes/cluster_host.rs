@@ -73,6 +73,38 @@ impl Default for ClusterHostRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for ClusterHostRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[63]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "cluster" => self.cluster.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "enabled" => self.enabled.to_dyn(),
+            "PIF" => self.pif.to_dyn(),
+            "joined" => self.joined.to_dyn(),
+            "live" => self.live.to_dyn(),
+            "last_update_live" => self.last_update_live.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for ClusterHostRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Cluster_host` class.
 impl ClusterHost {
     /// `Cluster_host.get_record` (implicit).

@@ -31,6 +31,32 @@ pub struct ConsoleRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for ConsoleRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[39]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "protocol" => self.protocol.to_dyn(),
+            "location" => self.location.to_dyn(),
+            "VM" => self.vm.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for ConsoleRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `console` class.
 impl Console {
     /// `console.get_record` (implicit).

@@ -39,5 +39,34 @@ pub struct DataSourceRecord {
     pub value: f64,
 }
 
+impl ::xenpool::dynamic::AnyRecord for DataSourceRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[41]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "enabled" => self.enabled.to_dyn(),
+            "standard" => self.standard.to_dyn(),
+            "units" => self.units.to_dyn(),
+            "min" => self.min.to_dyn(),
+            "max" => self.max.to_dyn(),
+            "value" => self.value.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for DataSourceRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `data_source` class.
 impl DataSource {}

@@ -36,6 +36,34 @@ pub struct DriverVariantRecord {
     pub status: String,
 }
 
+impl ::xenpool::dynamic::AnyRecord for DriverVariantRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[69]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name" => self.name.to_dyn(),
+            "driver" => self.driver.to_dyn(),
+            "version" => self.version.to_dyn(),
+            "hardware_present" => self.hardware_present.to_dyn(),
+            "priority" => self.priority.to_dyn(),
+            "status" => self.status.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for DriverVariantRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Driver_variant` class.
 impl DriverVariant {
     /// `Driver_variant.get_record` (implicit). Prototype: may change or be absent on released hosts.

@@ -55,6 +55,34 @@ impl Default for EventRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for EventRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[5]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "snapshot" => self.snapshot.to_dyn(),
+            "id" => self.id.to_dyn(),
+            "timestamp" => self.timestamp.to_dyn(),
+            "class" => self.class.to_dyn(),
+            "operation" => self.operation.to_dyn(),
+            "ref" => self.ref_.to_dyn(),
+            "obj_uuid" => self.obj_uuid.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for EventRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `event` class.
 impl Event {
     /// `event.register`; async-capable: see [`Event::async_register`]. Deprecated.

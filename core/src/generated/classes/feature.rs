@@ -54,6 +54,34 @@ impl Default for FeatureRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for FeatureRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[56]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "enabled" => self.enabled.to_dyn(),
+            "experimental" => self.experimental.to_dyn(),
+            "version" => self.version.to_dyn(),
+            "host" => self.host.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for FeatureRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Feature` class.
 impl Feature {
     /// `Feature.get_record` (implicit).

@@ -76,6 +76,37 @@ impl Default for GpuGroupRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for GpuGroupRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[49]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "PGPUs" => self.pgpus.to_dyn(),
+            "VGPUs" => self.vgpus.to_dyn(),
+            "GPU_types" => self.gpu_types.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "allocation_algorithm" => self.allocation_algorithm.to_dyn(),
+            "supported_VGPU_types" => self.supported_vgpu_types.to_dyn(),
+            "enabled_VGPU_types" => self.enabled_vgpu_types.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for GpuGroupRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `GPU_group.create`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct GpuGroupCreateOptions {

@@ -415,6 +415,109 @@ impl Default for HostRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for HostRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[16]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "memory_overhead" => self.memory_overhead.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "API_version_major" => self.api_version_major.to_dyn(),
+            "API_version_minor" => self.api_version_minor.to_dyn(),
+            "API_version_vendor" => self.api_version_vendor.to_dyn(),
+            "API_version_vendor_implementation" => self.api_version_vendor_implementation.to_dyn(),
+            "enabled" => self.enabled.to_dyn(),
+            "software_version" => self.software_version.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "capabilities" => self.capabilities.to_dyn(),
+            "cpu_configuration" => self.cpu_configuration.to_dyn(),
+            "sched_policy" => self.sched_policy.to_dyn(),
+            "supported_bootloaders" => self.supported_bootloaders.to_dyn(),
+            "resident_VMs" => self.resident_vms.to_dyn(),
+            "logging" => self.logging.to_dyn(),
+            "PIFs" => self.pifs.to_dyn(),
+            "suspend_image_sr" => self.suspend_image_sr.to_dyn(),
+            "crash_dump_sr" => self.crash_dump_sr.to_dyn(),
+            "crashdumps" => self.crashdumps.to_dyn(),
+            "patches" => self.patches.to_dyn(),
+            "updates" => self.updates.to_dyn(),
+            "PBDs" => self.pbds.to_dyn(),
+            "host_CPUs" => self.host_cpus.to_dyn(),
+            "cpu_info" => self.cpu_info.to_dyn(),
+            "hostname" => self.hostname.to_dyn(),
+            "address" => self.address.to_dyn(),
+            "metrics" => self.metrics.to_dyn(),
+            "license_params" => self.license_params.to_dyn(),
+            "ha_statefiles" => self.ha_statefiles.to_dyn(),
+            "ha_network_peers" => self.ha_network_peers.to_dyn(),
+            "blobs" => self.blobs.to_dyn(),
+            "tags" => self.tags.to_dyn(),
+            "external_auth_type" => self.external_auth_type.to_dyn(),
+            "external_auth_service_name" => self.external_auth_service_name.to_dyn(),
+            "external_auth_configuration" => self.external_auth_configuration.to_dyn(),
+            "edition" => self.edition.to_dyn(),
+            "license_server" => self.license_server.to_dyn(),
+            "bios_strings" => self.bios_strings.to_dyn(),
+            "power_on_mode" => self.power_on_mode.to_dyn(),
+            "power_on_config" => self.power_on_config.to_dyn(),
+            "local_cache_sr" => self.local_cache_sr.to_dyn(),
+            "chipset_info" => self.chipset_info.to_dyn(),
+            "PCIs" => self.pcis.to_dyn(),
+            "PGPUs" => self.pgpus.to_dyn(),
+            "PUSBs" => self.pusbs.to_dyn(),
+            "ssl_legacy" => self.ssl_legacy.to_dyn(),
+            "guest_VCPUs_params" => self.guest_vcpus_params.to_dyn(),
+            "display" => self.display.to_dyn(),
+            "virtual_hardware_platform_versions" => {
+                self.virtual_hardware_platform_versions.to_dyn()
+            }
+            "control_domain" => self.control_domain.to_dyn(),
+            "updates_requiring_reboot" => self.updates_requiring_reboot.to_dyn(),
+            "features" => self.features.to_dyn(),
+            "iscsi_iqn" => self.iscsi_iqn.to_dyn(),
+            "multipathing" => self.multipathing.to_dyn(),
+            "uefi_certificates" => self.uefi_certificates.to_dyn(),
+            "certificates" => self.certificates.to_dyn(),
+            "editions" => self.editions.to_dyn(),
+            "pending_guidances" => self.pending_guidances.to_dyn(),
+            "tls_verification_enabled" => self.tls_verification_enabled.to_dyn(),
+            "last_software_update" => self.last_software_update.to_dyn(),
+            "https_only" => self.https_only.to_dyn(),
+            "latest_synced_updates_applied" => self.latest_synced_updates_applied.to_dyn(),
+            "numa_affinity_policy" => self.numa_affinity_policy.to_dyn(),
+            "pending_guidances_recommended" => self.pending_guidances_recommended.to_dyn(),
+            "pending_guidances_full" => self.pending_guidances_full.to_dyn(),
+            "last_update_hash" => self.last_update_hash.to_dyn(),
+            "ssh_enabled" => self.ssh_enabled.to_dyn(),
+            "ssh_enabled_timeout" => self.ssh_enabled_timeout.to_dyn(),
+            "ssh_expiry" => self.ssh_expiry.to_dyn(),
+            "console_idle_timeout" => self.console_idle_timeout.to_dyn(),
+            "ssh_auto_mode" => self.ssh_auto_mode.to_dyn(),
+            "max_cstate" => self.max_cstate.to_dyn(),
+            "secure_boot" => self.secure_boot.to_dyn(),
+            "ntp_mode" => self.ntp_mode.to_dyn(),
+            "ntp_custom_servers" => self.ntp_custom_servers.to_dyn(),
+            "timezone" => self.timezone.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for HostRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `host.disable`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct HostDisableOptions {

@@ -54,6 +54,40 @@ pub struct HostCpuRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for HostCpuRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[20]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "number" => self.number.to_dyn(),
+            "vendor" => self.vendor.to_dyn(),
+            "speed" => self.speed.to_dyn(),
+            "modelname" => self.modelname.to_dyn(),
+            "family" => self.family.to_dyn(),
+            "model" => self.model.to_dyn(),
+            "stepping" => self.stepping.to_dyn(),
+            "flags" => self.flags.to_dyn(),
+            "features" => self.features.to_dyn(),
+            "utilisation" => self.utilisation.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for HostCpuRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `host_cpu` class.
 impl HostCpu {
     /// `host_cpu.get_record` (implicit). Deprecated.

@@ -30,6 +30,32 @@ pub struct HostCrashdumpRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for HostCrashdumpRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[17]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "timestamp" => self.timestamp.to_dyn(),
+            "size" => self.size.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for HostCrashdumpRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `host_crashdump` class.
 impl HostCrashdump {
     /// `host_crashdump.get_record` (implicit).

@@ -47,6 +47,37 @@ pub struct HostDriverRecord {
     pub info: String,
 }
 
+impl ::xenpool::dynamic::AnyRecord for HostDriverRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[68]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "name" => self.name.to_dyn(),
+            "friendly_name" => self.friendly_name.to_dyn(),
+            "variants" => self.variants.to_dyn(),
+            "active_variant" => self.active_variant.to_dyn(),
+            "selected_variant" => self.selected_variant.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "description" => self.description.to_dyn(),
+            "info" => self.info.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for HostDriverRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Host_driver` class.
 impl HostDriver {
     /// `Host_driver.get_record` (implicit). Prototype: may change or be absent on released hosts.

@@ -33,6 +33,33 @@ pub struct HostMetricsRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for HostMetricsRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[19]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "memory_total" => self.memory_total.to_dyn(),
+            "memory_free" => self.memory_free.to_dyn(),
+            "live" => self.live.to_dyn(),
+            "last_updated" => self.last_updated.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for HostMetricsRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `host_metrics` class.
 impl HostMetrics {
     /// `host_metrics.get_record` (implicit).

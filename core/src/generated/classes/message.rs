@@ -36,6 +36,34 @@ pub struct MessageRecord {
     pub body: String,
 }
 
+impl ::xenpool::dynamic::AnyRecord for MessageRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[43]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name" => self.name.to_dyn(),
+            "priority" => self.priority.to_dyn(),
+            "cls" => self.cls.to_dyn(),
+            "obj_uuid" => self.obj_uuid.to_dyn(),
+            "timestamp" => self.timestamp.to_dyn(),
+            "body" => self.body.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for MessageRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `message` class.
 impl Message {
     /// `message.create`.

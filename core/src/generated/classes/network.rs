@@ -107,6 +107,43 @@ impl Default for NetworkRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for NetworkRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[21]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "VIFs" => self.vifs.to_dyn(),
+            "PIFs" => self.pifs.to_dyn(),
+            "MTU" => self.mtu.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "bridge" => self.bridge.to_dyn(),
+            "managed" => self.managed.to_dyn(),
+            "blobs" => self.blobs.to_dyn(),
+            "tags" => self.tags.to_dyn(),
+            "default_locking_mode" => self.default_locking_mode.to_dyn(),
+            "assigned_ips" => self.assigned_ips.to_dyn(),
+            "purpose" => self.purpose.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for NetworkRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `network.create_new_blob`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct NetworkCreateNewBlobOptions {

@@ -48,6 +48,32 @@ impl Default for NetworkSriovRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for NetworkSriovRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[46]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "physical_PIF" => self.physical_pif.to_dyn(),
+            "logical_PIF" => self.logical_pif.to_dyn(),
+            "requires_reboot" => self.requires_reboot.to_dyn(),
+            "configuration_mode" => self.configuration_mode.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for NetworkSriovRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `network_sriov` class.
 impl NetworkSriov {
     /// `network_sriov.get_record` (implicit).

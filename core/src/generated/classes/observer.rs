@@ -42,6 +42,35 @@ pub struct ObserverRecord {
     pub enabled: bool,
 }
 
+impl ::xenpool::dynamic::AnyRecord for ObserverRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[66]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "hosts" => self.hosts.to_dyn(),
+            "attributes" => self.attributes.to_dyn(),
+            "endpoints" => self.endpoints.to_dyn(),
+            "components" => self.components.to_dyn(),
+            "enabled" => self.enabled.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for ObserverRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Observer` class.
 impl Observer {
     /// `Observer.get_record` (implicit). Prototype: may change or be absent on released hosts.

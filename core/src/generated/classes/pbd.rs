@@ -34,6 +34,33 @@ pub struct PbdRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for PbdRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[36]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "SR" => self.sr.to_dyn(),
+            "device_config" => self.device_config.to_dyn(),
+            "currently_attached" => self.currently_attached.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PbdRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PBD` class.
 impl Pbd {
     /// `PBD.get_record` (implicit).

@@ -64,6 +64,43 @@ pub struct PciRecord {
     pub driver_name: String,
 }
 
+impl ::xenpool::dynamic::AnyRecord for PciRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[47]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "class_id" => self.class_id.to_dyn(),
+            "class_name" => self.class_name.to_dyn(),
+            "vendor_id" => self.vendor_id.to_dyn(),
+            "vendor_name" => self.vendor_name.to_dyn(),
+            "device_id" => self.device_id.to_dyn(),
+            "device_name" => self.device_name.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "pci_id" => self.pci_id.to_dyn(),
+            "dependencies" => self.dependencies.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "subsystem_vendor_id" => self.subsystem_vendor_id.to_dyn(),
+            "subsystem_vendor_name" => self.subsystem_vendor_name.to_dyn(),
+            "subsystem_device_id" => self.subsystem_device_id.to_dyn(),
+            "subsystem_device_name" => self.subsystem_device_name.to_dyn(),
+            "driver_name" => self.driver_name.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PciRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PCI` class.
 impl Pci {
     /// `PCI.get_record` (implicit).

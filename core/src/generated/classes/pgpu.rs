@@ -84,6 +84,39 @@ impl Default for PgpuRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for PgpuRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[48]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "PCI" => self.pci.to_dyn(),
+            "GPU_group" => self.gpu_group.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "supported_VGPU_types" => self.supported_vgpu_types.to_dyn(),
+            "enabled_VGPU_types" => self.enabled_vgpu_types.to_dyn(),
+            "resident_VGPUs" => self.resident_vgpus.to_dyn(),
+            "supported_VGPU_max_capacities" => self.supported_vgpu_max_capacities.to_dyn(),
+            "dom0_access" => self.dom0_access.to_dyn(),
+            "is_system_display_device" => self.is_system_display_device.to_dyn(),
+            "compatibility_metadata" => self.compatibility_metadata.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PgpuRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PGPU` class.
 impl Pgpu {
     /// `PGPU.get_record` (implicit).

@@ -207,6 +207,62 @@ impl Default for PifRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for PifRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[24]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "device" => self.device.to_dyn(),
+            "network" => self.network.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "MAC" => self.mac.to_dyn(),
+            "MTU" => self.mtu.to_dyn(),
+            "VLAN" => self.vlan.to_dyn(),
+            "metrics" => self.metrics.to_dyn(),
+            "physical" => self.physical.to_dyn(),
+            "currently_attached" => self.currently_attached.to_dyn(),
+            "ip_configuration_mode" => self.ip_configuration_mode.to_dyn(),
+            "IP" => self.ip.to_dyn(),
+            "netmask" => self.netmask.to_dyn(),
+            "gateway" => self.gateway.to_dyn(),
+            "DNS" => self.dns.to_dyn(),
+            "bond_slave_of" => self.bond_slave_of.to_dyn(),
+            "bond_master_of" => self.bond_master_of.to_dyn(),
+            "VLAN_master_of" => self.vlan_master_of.to_dyn(),
+            "VLAN_slave_of" => self.vlan_slave_of.to_dyn(),
+            "management" => self.management.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "disallow_unplug" => self.disallow_unplug.to_dyn(),
+            "tunnel_access_PIF_of" => self.tunnel_access_pif_of.to_dyn(),
+            "tunnel_transport_PIF_of" => self.tunnel_transport_pif_of.to_dyn(),
+            "ipv6_configuration_mode" => self.ipv6_configuration_mode.to_dyn(),
+            "IPv6" => self.ipv6.to_dyn(),
+            "ipv6_gateway" => self.ipv6_gateway.to_dyn(),
+            "primary_address_type" => self.primary_address_type.to_dyn(),
+            "managed" => self.managed.to_dyn(),
+            "properties" => self.properties.to_dyn(),
+            "capabilities" => self.capabilities.to_dyn(),
+            "igmp_snooping_status" => self.igmp_snooping_status.to_dyn(),
+            "sriov_physical_PIF_of" => self.sriov_physical_pif_of.to_dyn(),
+            "sriov_logical_PIF_of" => self.sriov_logical_pif_of.to_dyn(),
+            "PCI" => self.pci.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PifRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `PIF.introduce`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct PifIntroduceOptions {

@@ -54,6 +54,40 @@ pub struct PifMetricsRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for PifMetricsRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[25]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "io_read_kbs" => self.io_read_kbs.to_dyn(),
+            "io_write_kbs" => self.io_write_kbs.to_dyn(),
+            "carrier" => self.carrier.to_dyn(),
+            "vendor_id" => self.vendor_id.to_dyn(),
+            "vendor_name" => self.vendor_name.to_dyn(),
+            "device_id" => self.device_id.to_dyn(),
+            "device_name" => self.device_name.to_dyn(),
+            "speed" => self.speed.to_dyn(),
+            "duplex" => self.duplex.to_dyn(),
+            "pci_bus_path" => self.pci_bus_path.to_dyn(),
+            "last_updated" => self.last_updated.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PifMetricsRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PIF_metrics` class.
 impl PifMetrics {
     /// `PIF_metrics.get_record` (implicit).

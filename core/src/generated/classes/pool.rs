@@ -332,6 +332,95 @@ impl Default for PoolRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for PoolRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[6]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "master" => self.master.to_dyn(),
+            "default_SR" => self.default_sr.to_dyn(),
+            "suspend_image_SR" => self.suspend_image_sr.to_dyn(),
+            "crash_dump_SR" => self.crash_dump_sr.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "ha_enabled" => self.ha_enabled.to_dyn(),
+            "ha_configuration" => self.ha_configuration.to_dyn(),
+            "ha_statefiles" => self.ha_statefiles.to_dyn(),
+            "ha_host_failures_to_tolerate" => self.ha_host_failures_to_tolerate.to_dyn(),
+            "ha_plan_exists_for" => self.ha_plan_exists_for.to_dyn(),
+            "ha_allow_overcommit" => self.ha_allow_overcommit.to_dyn(),
+            "ha_overcommitted" => self.ha_overcommitted.to_dyn(),
+            "blobs" => self.blobs.to_dyn(),
+            "tags" => self.tags.to_dyn(),
+            "gui_config" => self.gui_config.to_dyn(),
+            "health_check_config" => self.health_check_config.to_dyn(),
+            "wlb_url" => self.wlb_url.to_dyn(),
+            "wlb_username" => self.wlb_username.to_dyn(),
+            "wlb_enabled" => self.wlb_enabled.to_dyn(),
+            "wlb_verify_cert" => self.wlb_verify_cert.to_dyn(),
+            "redo_log_enabled" => self.redo_log_enabled.to_dyn(),
+            "redo_log_vdi" => self.redo_log_vdi.to_dyn(),
+            "vswitch_controller" => self.vswitch_controller.to_dyn(),
+            "restrictions" => self.restrictions.to_dyn(),
+            "metadata_VDIs" => self.metadata_vdis.to_dyn(),
+            "ha_cluster_stack" => self.ha_cluster_stack.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "guest_agent_config" => self.guest_agent_config.to_dyn(),
+            "cpu_info" => self.cpu_info.to_dyn(),
+            "policy_no_vendor_device" => self.policy_no_vendor_device.to_dyn(),
+            "live_patching_disabled" => self.live_patching_disabled.to_dyn(),
+            "igmp_snooping_enabled" => self.igmp_snooping_enabled.to_dyn(),
+            "uefi_certificates" => self.uefi_certificates.to_dyn(),
+            "custom_uefi_certificates" => self.custom_uefi_certificates.to_dyn(),
+            "is_psr_pending" => self.is_psr_pending.to_dyn(),
+            "tls_verification_enabled" => self.tls_verification_enabled.to_dyn(),
+            "repositories" => self.repositories.to_dyn(),
+            "client_certificate_auth_enabled" => self.client_certificate_auth_enabled.to_dyn(),
+            "client_certificate_auth_name" => self.client_certificate_auth_name.to_dyn(),
+            "repository_proxy_url" => self.repository_proxy_url.to_dyn(),
+            "repository_proxy_username" => self.repository_proxy_username.to_dyn(),
+            "repository_proxy_password" => self.repository_proxy_password.to_dyn(),
+            "migration_compression" => self.migration_compression.to_dyn(),
+            "coordinator_bias" => self.coordinator_bias.to_dyn(),
+            "local_auth_max_threads" => self.local_auth_max_threads.to_dyn(),
+            "ext_auth_max_threads" => self.ext_auth_max_threads.to_dyn(),
+            "ext_auth_cache_enabled" => self.ext_auth_cache_enabled.to_dyn(),
+            "ext_auth_cache_size" => self.ext_auth_cache_size.to_dyn(),
+            "ext_auth_cache_expiry" => self.ext_auth_cache_expiry.to_dyn(),
+            "telemetry_uuid" => self.telemetry_uuid.to_dyn(),
+            "telemetry_frequency" => self.telemetry_frequency.to_dyn(),
+            "telemetry_next_collection" => self.telemetry_next_collection.to_dyn(),
+            "last_update_sync" => self.last_update_sync.to_dyn(),
+            "update_sync_frequency" => self.update_sync_frequency.to_dyn(),
+            "update_sync_day" => self.update_sync_day.to_dyn(),
+            "update_sync_enabled" => self.update_sync_enabled.to_dyn(),
+            "recommendations" => self.recommendations.to_dyn(),
+            "license_server" => self.license_server.to_dyn(),
+            "ha_reboot_vm_on_internal_shutdown" => self.ha_reboot_vm_on_internal_shutdown.to_dyn(),
+            "limit_console_sessions" => self.limit_console_sessions.to_dyn(),
+            "vm_console_idle_timeout" => self.vm_console_idle_timeout.to_dyn(),
+            "auto_update_vm_secureboot_certificates" => {
+                self.auto_update_vm_secureboot_certificates.to_dyn()
+            }
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PoolRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `pool.create_new_blob`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct PoolCreateNewBlobOptions {

@@ -50,6 +50,38 @@ pub struct PoolUpdateRecord {
     pub enforce_homogeneity: bool,
 }
 
+impl ::xenpool::dynamic::AnyRecord for PoolUpdateRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[8]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "version" => self.version.to_dyn(),
+            "installation_size" => self.installation_size.to_dyn(),
+            "key" => self.key.to_dyn(),
+            "after_apply_guidance" => self.after_apply_guidance.to_dyn(),
+            "vdi" => self.vdi.to_dyn(),
+            "hosts" => self.hosts.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "enforce_homogeneity" => self.enforce_homogeneity.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PoolUpdateRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `pool_update` class.
 impl PoolUpdate {
     /// `pool_update.get_record` (implicit).

@@ -83,6 +83,41 @@ impl Default for PusbRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for PusbRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[59]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "USB_group" => self.usb_group.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "path" => self.path.to_dyn(),
+            "vendor_id" => self.vendor_id.to_dyn(),
+            "vendor_desc" => self.vendor_desc.to_dyn(),
+            "product_id" => self.product_id.to_dyn(),
+            "product_desc" => self.product_desc.to_dyn(),
+            "serial" => self.serial.to_dyn(),
+            "version" => self.version.to_dyn(),
+            "description" => self.description.to_dyn(),
+            "passthrough_enabled" => self.passthrough_enabled.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "speed" => self.speed.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PusbRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PUSB` class.
 impl Pusb {
     /// `PUSB.get_record` (implicit).

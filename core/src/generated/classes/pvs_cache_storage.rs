@@ -52,6 +52,33 @@ impl Default for PvsCacheStorageRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for PvsCacheStorageRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[55]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "host" => self.host.to_dyn(),
+            "SR" => self.sr.to_dyn(),
+            "site" => self.site.to_dyn(),
+            "size" => self.size.to_dyn(),
+            "VDI" => self.vdi.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PvsCacheStorageRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PVS_cache_storage` class.
 impl PvsCacheStorage {
     /// `PVS_cache_storage.get_record` (implicit).

@@ -47,6 +47,32 @@ impl Default for PvsProxyRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for PvsProxyRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[54]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "site" => self.site.to_dyn(),
+            "VIF" => self.vif.to_dyn(),
+            "currently_attached" => self.currently_attached.to_dyn(),
+            "status" => self.status.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PvsProxyRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PVS_proxy` class.
 impl PvsProxy {
     /// `PVS_proxy.get_record` (implicit).

@@ -31,6 +31,32 @@ pub struct PvsServerRecord {
     pub site: ::xenpool::Ref<crate::generated::PvsSite>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for PvsServerRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[53]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "addresses" => self.addresses.to_dyn(),
+            "first_port" => self.first_port.to_dyn(),
+            "last_port" => self.last_port.to_dyn(),
+            "site" => self.site.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PvsServerRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PVS_server` class.
 impl PvsServer {
     /// `PVS_server.get_record` (implicit).

@@ -40,6 +40,34 @@ pub struct PvsSiteRecord {
     pub proxies: Vec<::xenpool::Ref<crate::generated::PvsProxy>>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for PvsSiteRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[52]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "PVS_uuid" => self.pvs_uuid.to_dyn(),
+            "cache_storage" => self.cache_storage.to_dyn(),
+            "servers" => self.servers.to_dyn(),
+            "proxies" => self.proxies.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for PvsSiteRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `PVS_site` class.
 impl PvsSite {
     /// `PVS_site.get_record` (implicit).

@@ -34,6 +34,33 @@ pub struct RateLimitRecord {
     pub fill_rate: f64,
 }
 
+impl ::xenpool::dynamic::AnyRecord for RateLimitRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[71]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "callers" => self.callers.to_dyn(),
+            "burst_size" => self.burst_size.to_dyn(),
+            "fill_rate" => self.fill_rate.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for RateLimitRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `Rate_limit` class.
 impl RateLimit {
     /// `Rate_limit.get_record` (implicit). Prototype: may change or be absent on released hosts.

@@ -70,6 +70,38 @@ impl Default for RepositoryRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for RepositoryRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[65]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "binary_url" => self.binary_url.to_dyn(),
+            "source_url" => self.source_url.to_dyn(),
+            "update" => self.update.to_dyn(),
+            "hash" => self.hash.to_dyn(),
+            "up_to_date" => self.up_to_date.to_dyn(),
+            "gpgkey_path" => self.gpgkey_path.to_dyn(),
+            "origin" => self.origin.to_dyn(),
+            "certificate" => self.certificate.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for RepositoryRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `Repository.introduce`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct RepositoryIntroduceOptions {

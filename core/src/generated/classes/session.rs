@@ -65,6 +65,43 @@ pub struct SessionRecord {
     pub client_certificate: bool,
 }
 
+impl ::xenpool::dynamic::AnyRecord for SessionRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[0]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "this_host" => self.this_host.to_dyn(),
+            "this_user" => self.this_user.to_dyn(),
+            "last_active" => self.last_active.to_dyn(),
+            "pool" => self.pool.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "is_local_superuser" => self.is_local_superuser.to_dyn(),
+            "subject" => self.subject.to_dyn(),
+            "validation_time" => self.validation_time.to_dyn(),
+            "auth_user_sid" => self.auth_user_sid.to_dyn(),
+            "auth_user_name" => self.auth_user_name.to_dyn(),
+            "rbac_permissions" => self.rbac_permissions.to_dyn(),
+            "tasks" => self.tasks.to_dyn(),
+            "parent" => self.parent.to_dyn(),
+            "originator" => self.originator.to_dyn(),
+            "client_certificate" => self.client_certificate.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for SessionRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `session.login_with_password`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct SessionLoginWithPasswordOptions {

@@ -64,6 +64,42 @@ pub struct SmRecord {
     pub supported_image_formats: Vec<crate::generated::ImageFormatType>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for SmRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[28]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "vendor" => self.vendor.to_dyn(),
+            "copyright" => self.copyright.to_dyn(),
+            "version" => self.version.to_dyn(),
+            "required_api_version" => self.required_api_version.to_dyn(),
+            "configuration" => self.configuration.to_dyn(),
+            "capabilities" => self.capabilities.to_dyn(),
+            "features" => self.features.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "driver_filename" => self.driver_filename.to_dyn(),
+            "required_cluster_stack" => self.required_cluster_stack.to_dyn(),
+            "supported_image_formats" => self.supported_image_formats.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for SmRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `SM` class.
 impl Sm {
     /// `SM.get_record` (implicit).

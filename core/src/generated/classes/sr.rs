@@ -86,6 +86,48 @@ pub struct SrRecord {
     pub is_tools_sr: bool,
 }
 
+impl ::xenpool::dynamic::AnyRecord for SrRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[29]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "VDIs" => self.vdis.to_dyn(),
+            "PBDs" => self.pbds.to_dyn(),
+            "virtual_allocation" => self.virtual_allocation.to_dyn(),
+            "physical_utilisation" => self.physical_utilisation.to_dyn(),
+            "physical_size" => self.physical_size.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "content_type" => self.content_type.to_dyn(),
+            "shared" => self.shared.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "tags" => self.tags.to_dyn(),
+            "sm_config" => self.sm_config.to_dyn(),
+            "blobs" => self.blobs.to_dyn(),
+            "local_cache_enabled" => self.local_cache_enabled.to_dyn(),
+            "introduced_by" => self.introduced_by.to_dyn(),
+            "clustered" => self.clustered.to_dyn(),
+            "is_tools_sr" => self.is_tools_sr.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for SrRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `SR.create`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct SrCreateOptions {

@@ -28,6 +28,31 @@ pub struct SubjectRecord {
     pub roles: Vec<::xenpool::Ref<crate::generated::Role>>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for SubjectRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[2]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "subject_identifier" => self.subject_identifier.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "roles" => self.roles.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for SubjectRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `subject` class.
 impl Subject {
     /// `subject.get_record` (implicit).

@@ -99,6 +99,44 @@ impl Default for TaskRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for TaskRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[4]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "created" => self.created.to_dyn(),
+            "finished" => self.finished.to_dyn(),
+            "status" => self.status.to_dyn(),
+            "resident_on" => self.resident_on.to_dyn(),
+            "progress" => self.progress.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "result" => self.result.to_dyn(),
+            "error_info" => self.error_info.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "subtask_of" => self.subtask_of.to_dyn(),
+            "subtasks" => self.subtasks.to_dyn(),
+            "backtrace" => self.backtrace.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for TaskRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `task` class.
 impl Task {
     /// `task.get_record` (implicit).

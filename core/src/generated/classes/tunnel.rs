@@ -56,6 +56,33 @@ impl Default for TunnelRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for TunnelRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[45]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "access_PIF" => self.access_pif.to_dyn(),
+            "transport_PIF" => self.transport_pif.to_dyn(),
+            "status" => self.status.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "protocol" => self.protocol.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for TunnelRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `tunnel.create`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct TunnelCreateOptions {

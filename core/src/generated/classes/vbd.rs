@@ -119,6 +119,49 @@ impl Default for VbdRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VbdRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[34]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "VM" => self.vm.to_dyn(),
+            "VDI" => self.vdi.to_dyn(),
+            "device" => self.device.to_dyn(),
+            "userdevice" => self.userdevice.to_dyn(),
+            "bootable" => self.bootable.to_dyn(),
+            "mode" => self.mode.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "unpluggable" => self.unpluggable.to_dyn(),
+            "storage_lock" => self.storage_lock.to_dyn(),
+            "empty" => self.empty.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "currently_attached" => self.currently_attached.to_dyn(),
+            "status_code" => self.status_code.to_dyn(),
+            "status_detail" => self.status_detail.to_dyn(),
+            "runtime_properties" => self.runtime_properties.to_dyn(),
+            "qos_algorithm_type" => self.qos_algorithm_type.to_dyn(),
+            "qos_algorithm_params" => self.qos_algorithm_params.to_dyn(),
+            "qos_supported_algorithms" => self.qos_supported_algorithms.to_dyn(),
+            "metrics" => self.metrics.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VbdRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VBD` class.
 impl Vbd {
     /// `VBD.get_record` (implicit).

@@ -30,6 +30,32 @@ pub struct VbdMetricsRecord {
     pub other_config: ::std::collections::HashMap<String, String>,
 }
 
+impl ::xenpool::dynamic::AnyRecord for VbdMetricsRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[35]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "io_read_kbs" => self.io_read_kbs.to_dyn(),
+            "io_write_kbs" => self.io_write_kbs.to_dyn(),
+            "last_updated" => self.last_updated.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VbdMetricsRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VBD_metrics` class.
 impl VbdMetrics {
     /// `VBD_metrics.get_record` (implicit). Removed: current hosts answer `MESSAGE_REMOVED`.

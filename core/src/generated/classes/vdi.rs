@@ -162,6 +162,59 @@ impl Default for VdiRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VdiRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[33]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "SR" => self.sr.to_dyn(),
+            "VBDs" => self.vbds.to_dyn(),
+            "crash_dumps" => self.crash_dumps.to_dyn(),
+            "virtual_size" => self.virtual_size.to_dyn(),
+            "physical_utilisation" => self.physical_utilisation.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "sharable" => self.sharable.to_dyn(),
+            "read_only" => self.read_only.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "storage_lock" => self.storage_lock.to_dyn(),
+            "location" => self.location.to_dyn(),
+            "managed" => self.managed.to_dyn(),
+            "missing" => self.missing.to_dyn(),
+            "parent" => self.parent.to_dyn(),
+            "xenstore_data" => self.xenstore_data.to_dyn(),
+            "sm_config" => self.sm_config.to_dyn(),
+            "is_a_snapshot" => self.is_a_snapshot.to_dyn(),
+            "snapshot_of" => self.snapshot_of.to_dyn(),
+            "snapshots" => self.snapshots.to_dyn(),
+            "snapshot_time" => self.snapshot_time.to_dyn(),
+            "tags" => self.tags.to_dyn(),
+            "allow_caching" => self.allow_caching.to_dyn(),
+            "on_boot" => self.on_boot.to_dyn(),
+            "metadata_of_pool" => self.metadata_of_pool.to_dyn(),
+            "metadata_latest" => self.metadata_latest.to_dyn(),
+            "is_tools_iso" => self.is_tools_iso.to_dyn(),
+            "cbt_enabled" => self.cbt_enabled.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VdiRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `VDI.snapshot`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct VdiSnapshotOptions {

@@ -30,5 +30,31 @@ pub struct VdiNbdServerInfoRecord {
     pub subject: String,
 }
 
+impl ::xenpool::dynamic::AnyRecord for VdiNbdServerInfoRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[58]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "exportname" => self.exportname.to_dyn(),
+            "address" => self.address.to_dyn(),
+            "port" => self.port.to_dyn(),
+            "cert" => self.cert.to_dyn(),
+            "subject" => self.subject.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VdiNbdServerInfoRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `vdi_nbd_server_info` class.
 impl VdiNbdServerInfo {}

@@ -78,6 +78,39 @@ impl Default for VgpuRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VgpuRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[50]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "VM" => self.vm.to_dyn(),
+            "GPU_group" => self.gpu_group.to_dyn(),
+            "device" => self.device.to_dyn(),
+            "currently_attached" => self.currently_attached.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "resident_on" => self.resident_on.to_dyn(),
+            "scheduled_to_be_resident_on" => self.scheduled_to_be_resident_on.to_dyn(),
+            "compatibility_metadata" => self.compatibility_metadata.to_dyn(),
+            "extra_args" => self.extra_args.to_dyn(),
+            "PCI" => self.pci.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VgpuRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `VGPU.create`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct VgpuCreateOptions {

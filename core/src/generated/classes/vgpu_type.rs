@@ -101,6 +101,43 @@ impl Default for VgpuTypeRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VgpuTypeRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[51]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "vendor_name" => self.vendor_name.to_dyn(),
+            "model_name" => self.model_name.to_dyn(),
+            "framebuffer_size" => self.framebuffer_size.to_dyn(),
+            "max_heads" => self.max_heads.to_dyn(),
+            "max_resolution_x" => self.max_resolution_x.to_dyn(),
+            "max_resolution_y" => self.max_resolution_y.to_dyn(),
+            "supported_on_PGPUs" => self.supported_on_pgpus.to_dyn(),
+            "enabled_on_PGPUs" => self.enabled_on_pgpus.to_dyn(),
+            "VGPUs" => self.vgpus.to_dyn(),
+            "supported_on_GPU_groups" => self.supported_on_gpu_groups.to_dyn(),
+            "enabled_on_GPU_groups" => self.enabled_on_gpu_groups.to_dyn(),
+            "implementation" => self.implementation.to_dyn(),
+            "identifier" => self.identifier.to_dyn(),
+            "experimental" => self.experimental.to_dyn(),
+            "compatible_types_in_vm" => self.compatible_types_in_vm.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VgpuTypeRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VGPU_type` class.
 impl VgpuType {
     /// `VGPU_type.get_record` (implicit).

@@ -48,6 +48,32 @@ impl Default for VlanRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VlanRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[27]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "tagged_PIF" => self.tagged_pif.to_dyn(),
+            "untagged_PIF" => self.untagged_pif.to_dyn(),
+            "tag" => self.tag.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VlanRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VLAN` class.
 impl Vlan {
     /// `VLAN.get_record` (implicit).

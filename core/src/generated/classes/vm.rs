@@ -457,6 +457,119 @@ impl Default for VmRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VmRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[9]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "power_state" => self.power_state.to_dyn(),
+            "user_version" => self.user_version.to_dyn(),
+            "is_a_template" => self.is_a_template.to_dyn(),
+            "is_default_template" => self.is_default_template.to_dyn(),
+            "suspend_VDI" => self.suspend_vdi.to_dyn(),
+            "resident_on" => self.resident_on.to_dyn(),
+            "scheduled_to_be_resident_on" => self.scheduled_to_be_resident_on.to_dyn(),
+            "affinity" => self.affinity.to_dyn(),
+            "memory_overhead" => self.memory_overhead.to_dyn(),
+            "memory_target" => self.memory_target.to_dyn(),
+            "memory_static_max" => self.memory_static_max.to_dyn(),
+            "memory_dynamic_max" => self.memory_dynamic_max.to_dyn(),
+            "memory_dynamic_min" => self.memory_dynamic_min.to_dyn(),
+            "memory_static_min" => self.memory_static_min.to_dyn(),
+            "VCPUs_params" => self.vcpus_params.to_dyn(),
+            "VCPUs_max" => self.vcpus_max.to_dyn(),
+            "VCPUs_at_startup" => self.vcpus_at_startup.to_dyn(),
+            "actions_after_softreboot" => self.actions_after_softreboot.to_dyn(),
+            "actions_after_shutdown" => self.actions_after_shutdown.to_dyn(),
+            "actions_after_reboot" => self.actions_after_reboot.to_dyn(),
+            "actions_after_crash" => self.actions_after_crash.to_dyn(),
+            "consoles" => self.consoles.to_dyn(),
+            "VIFs" => self.vifs.to_dyn(),
+            "VBDs" => self.vbds.to_dyn(),
+            "VUSBs" => self.vusbs.to_dyn(),
+            "crash_dumps" => self.crash_dumps.to_dyn(),
+            "VTPMs" => self.vtpms.to_dyn(),
+            "PV_bootloader" => self.pv_bootloader.to_dyn(),
+            "PV_kernel" => self.pv_kernel.to_dyn(),
+            "PV_ramdisk" => self.pv_ramdisk.to_dyn(),
+            "PV_args" => self.pv_args.to_dyn(),
+            "PV_bootloader_args" => self.pv_bootloader_args.to_dyn(),
+            "PV_legacy_args" => self.pv_legacy_args.to_dyn(),
+            "HVM_boot_policy" => self.hvm_boot_policy.to_dyn(),
+            "HVM_boot_params" => self.hvm_boot_params.to_dyn(),
+            "HVM_shadow_multiplier" => self.hvm_shadow_multiplier.to_dyn(),
+            "platform" => self.platform.to_dyn(),
+            "PCI_bus" => self.pci_bus.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "domid" => self.domid.to_dyn(),
+            "domarch" => self.domarch.to_dyn(),
+            "last_boot_CPU_flags" => self.last_boot_cpu_flags.to_dyn(),
+            "is_control_domain" => self.is_control_domain.to_dyn(),
+            "metrics" => self.metrics.to_dyn(),
+            "guest_metrics" => self.guest_metrics.to_dyn(),
+            "last_booted_record" => self.last_booted_record.to_dyn(),
+            "recommendations" => self.recommendations.to_dyn(),
+            "xenstore_data" => self.xenstore_data.to_dyn(),
+            "ha_always_run" => self.ha_always_run.to_dyn(),
+            "ha_restart_priority" => self.ha_restart_priority.to_dyn(),
+            "is_a_snapshot" => self.is_a_snapshot.to_dyn(),
+            "snapshot_of" => self.snapshot_of.to_dyn(),
+            "snapshots" => self.snapshots.to_dyn(),
+            "snapshot_time" => self.snapshot_time.to_dyn(),
+            "transportable_snapshot_id" => self.transportable_snapshot_id.to_dyn(),
+            "blobs" => self.blobs.to_dyn(),
+            "tags" => self.tags.to_dyn(),
+            "blocked_operations" => self.blocked_operations.to_dyn(),
+            "snapshot_info" => self.snapshot_info.to_dyn(),
+            "snapshot_metadata" => self.snapshot_metadata.to_dyn(),
+            "parent" => self.parent.to_dyn(),
+            "children" => self.children.to_dyn(),
+            "bios_strings" => self.bios_strings.to_dyn(),
+            "protection_policy" => self.protection_policy.to_dyn(),
+            "is_snapshot_from_vmpp" => self.is_snapshot_from_vmpp.to_dyn(),
+            "snapshot_schedule" => self.snapshot_schedule.to_dyn(),
+            "is_vmss_snapshot" => self.is_vmss_snapshot.to_dyn(),
+            "appliance" => self.appliance.to_dyn(),
+            "start_delay" => self.start_delay.to_dyn(),
+            "shutdown_delay" => self.shutdown_delay.to_dyn(),
+            "order" => self.order.to_dyn(),
+            "VGPUs" => self.vgpus.to_dyn(),
+            "attached_PCIs" => self.attached_pcis.to_dyn(),
+            "suspend_SR" => self.suspend_sr.to_dyn(),
+            "version" => self.version.to_dyn(),
+            "generation_id" => self.generation_id.to_dyn(),
+            "hardware_platform_version" => self.hardware_platform_version.to_dyn(),
+            "has_vendor_device" => self.has_vendor_device.to_dyn(),
+            "requires_reboot" => self.requires_reboot.to_dyn(),
+            "reference_label" => self.reference_label.to_dyn(),
+            "domain_type" => self.domain_type.to_dyn(),
+            "NVRAM" => self.nvram.to_dyn(),
+            "pending_guidances" => self.pending_guidances.to_dyn(),
+            "pending_guidances_recommended" => self.pending_guidances_recommended.to_dyn(),
+            "pending_guidances_full" => self.pending_guidances_full.to_dyn(),
+            "groups" => self.groups.to_dyn(),
+            "secureboot_certificates_state" => self.secureboot_certificates_state.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// The optional parameters of `VM.snapshot`. Each one set is sent; xapi reads them by position, so one can be set only together with every field above it.
 #[derive(Clone, Default, PartialEq)]
 pub struct VmSnapshotOptions {

@@ -97,6 +97,43 @@ impl Default for VmGuestMetricsRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VmGuestMetricsRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[11]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "os_version" => self.os_version.to_dyn(),
+            "netbios_name" => self.netbios_name.to_dyn(),
+            "PV_drivers_version" => self.pv_drivers_version.to_dyn(),
+            "PV_drivers_up_to_date" => self.pv_drivers_up_to_date.to_dyn(),
+            "memory" => self.memory.to_dyn(),
+            "disks" => self.disks.to_dyn(),
+            "networks" => self.networks.to_dyn(),
+            "other" => self.other.to_dyn(),
+            "last_updated" => self.last_updated.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "live" => self.live.to_dyn(),
+            "can_use_hotplug_vbd" => self.can_use_hotplug_vbd.to_dyn(),
+            "can_use_hotplug_vif" => self.can_use_hotplug_vif.to_dyn(),
+            "PV_drivers_detected" => self.pv_drivers_detected.to_dyn(),
+            "services" => self.services.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmGuestMetricsRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VM_guest_metrics` class.
 impl VmGuestMetrics {
     /// `VM_guest_metrics.get_record` (implicit).

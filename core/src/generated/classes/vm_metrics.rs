@@ -108,6 +108,46 @@ impl Default for VmMetricsRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VmMetricsRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[10]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "memory_actual" => self.memory_actual.to_dyn(),
+            "VCPUs_number" => self.vcpus_number.to_dyn(),
+            "VCPUs_utilisation" => self.vcpus_utilisation.to_dyn(),
+            "VCPUs_CPU" => self.vcpus_cpu.to_dyn(),
+            "VCPUs_params" => self.vcpus_params.to_dyn(),
+            "VCPUs_flags" => self.vcpus_flags.to_dyn(),
+            "state" => self.state.to_dyn(),
+            "start_time" => self.start_time.to_dyn(),
+            "install_time" => self.install_time.to_dyn(),
+            "last_updated" => self.last_updated.to_dyn(),
+            "other_config" => self.other_config.to_dyn(),
+            "hvm" => self.hvm.to_dyn(),
+            "nested_virt" => self.nested_virt.to_dyn(),
+            "nomigrate" => self.nomigrate.to_dyn(),
+            "current_domain_type" => self.current_domain_type.to_dyn(),
+            "numa_optimised" => self.numa_optimised.to_dyn(),
+            "numa_nodes" => self.numa_nodes.to_dyn(),
+            "numa_node_memory" => self.numa_node_memory.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmMetricsRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VM_metrics` class.
 impl VmMetrics {
     /// `VM_metrics.get_record` (implicit).

@@ -129,6 +129,47 @@ impl Default for VmppRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VmppRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[12]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "is_policy_enabled" => self.is_policy_enabled.to_dyn(),
+            "backup_type" => self.backup_type.to_dyn(),
+            "backup_retention_value" => self.backup_retention_value.to_dyn(),
+            "backup_frequency" => self.backup_frequency.to_dyn(),
+            "backup_schedule" => self.backup_schedule.to_dyn(),
+            "is_backup_running" => self.is_backup_running.to_dyn(),
+            "backup_last_run_time" => self.backup_last_run_time.to_dyn(),
+            "archive_target_type" => self.archive_target_type.to_dyn(),
+            "archive_target_config" => self.archive_target_config.to_dyn(),
+            "archive_frequency" => self.archive_frequency.to_dyn(),
+            "archive_schedule" => self.archive_schedule.to_dyn(),
+            "is_archive_running" => self.is_archive_running.to_dyn(),
+            "archive_last_run_time" => self.archive_last_run_time.to_dyn(),
+            "VMs" => self.vms.to_dyn(),
+            "is_alarm_enabled" => self.is_alarm_enabled.to_dyn(),
+            "alarm_config" => self.alarm_config.to_dyn(),
+            "recent_alerts" => self.recent_alerts.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmppRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VMPP` class.
 impl Vmpp {
     /// `VMPP.get_record` (implicit). Removed: current hosts answer `MESSAGE_REMOVED`.

@@ -73,6 +73,37 @@ impl Default for VmssRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VmssRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[13]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "name_label" => self.name_label.to_dyn(),
+            "name_description" => self.name_description.to_dyn(),
+            "enabled" => self.enabled.to_dyn(),
+            "type" => self.type_.to_dyn(),
+            "retained_snapshots" => self.retained_snapshots.to_dyn(),
+            "frequency" => self.frequency.to_dyn(),
+            "schedule" => self.schedule.to_dyn(),
+            "last_run_time" => self.last_run_time.to_dyn(),
+            "VMs" => self.vms.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VmssRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VMSS` class.
 impl Vmss {
     /// `VMSS.get_record` (implicit).

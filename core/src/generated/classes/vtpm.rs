@@ -60,6 +60,35 @@ impl Default for VtpmRecord {
     }
 }
 
+impl ::xenpool::dynamic::AnyRecord for VtpmRecord {
+    fn class(&self) -> &'static ::xenpool::meta::ClassMeta {
+        &crate::generated::metadata::CLASSES[38]
+    }
+    fn field(&self, name: &str) -> Option<::xenpool::dynamic::Dyn> {
+        use ::xenpool::dynamic::ToDyn;
+        Some(match name {
+            "uuid" => self.uuid.to_dyn(),
+            "allowed_operations" => self.allowed_operations.to_dyn(),
+            "current_operations" => self.current_operations.to_dyn(),
+            "VM" => self.vm.to_dyn(),
+            "backend" => self.backend.to_dyn(),
+            "persistence_backend" => self.persistence_backend.to_dyn(),
+            "is_unique" => self.is_unique.to_dyn(),
+            "is_protected" => self.is_protected.to_dyn(),
+            _ => return None,
+        })
+    }
+    fn to_wire(&self) -> ::xenpool::wire::Value {
+        ::xenpool::wire::to_value(self).unwrap_or(::xenpool::wire::Value::Nil)
+    }
+}
+
+impl ::xenpool::dynamic::ToDyn for VtpmRecord {
+    fn to_dyn(&self) -> ::xenpool::dynamic::Dyn {
+        ::xenpool::dynamic::Dyn::Record(::xenpool::dynamic::Record::new(self.clone()))
+    }
+}
+
 /// Messages of the `VTPM` class.
 impl Vtpm {
     /// `VTPM.get_record` (implicit). Prototype: may change or be absent on released hosts.
