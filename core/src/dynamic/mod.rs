@@ -101,6 +101,16 @@ pub async fn call(caller: &impl Caller, method: &str, args: &[Dyn]) -> Result<Dy
     .await
 }
 
+/// Converts one value for a parameter of type `ty`, as a call would, but looks nothing up:
+/// references given by uuid or name are left as given.
+pub fn encode(ty: &meta::Ty, value: &Dyn) -> Result<crate::wire::Value> {
+    let mut converter = args::Converter {
+        resolved: &HashMap::new(),
+        pending: Vec::new(),
+    };
+    converter.convert("value", ty, value)
+}
+
 /// Calls a method this datamodel may not know, with values sent as they are and the result
 /// untyped (forward compatibility with newer hosts).
 pub async fn call_untyped(
