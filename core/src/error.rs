@@ -63,13 +63,15 @@ pub enum Error {
 
     /// The caller passed something unusable (a malformed URL, a wrong number of arguments,
     /// an enum value the datamodel does not list). Nothing was sent.
-    #[error("invalid argument: {0}")]
+    #[error("{0}")]
     InvalidArgument(String),
 
     /// An argument of a dynamic call has the wrong type for its parameter (a string where
     /// the datamodel says `int`). Nothing was sent.
-    #[error("{parameter} must be {expected}, not {got}")]
+    #[error("{method}: {parameter} must be {expected}, not {}", article(got))]
     WrongType {
+        /// The method called.
+        method: String,
         /// The parameter (or member path, `args.name_label`).
         parameter: String,
         /// What the datamodel expects, in words.
@@ -175,6 +177,13 @@ fn did_you_mean(suggestions: &[String]) -> String {
     }
 }
 
+fn article(kind: &str) -> String {
+    match kind.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {kind}"),
+        _ => format!("a {kind}"),
+    }
+}
+
 fn list(items: &[String]) -> String {
     match items {
         [] => "none".into(),
@@ -276,6 +285,7 @@ impl Error {
                 parameter,
                 expected,
                 got,
+                ..
             } => vec![parameter.clone(), expected.clone(), got.clone()],
             Error::UnknownMethod {
                 method,

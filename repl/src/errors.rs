@@ -5,9 +5,9 @@ use rhai::{Dynamic, Engine, EvalAltResult, Position};
 /// A failure a script can catch and inspect.
 #[derive(Debug, Clone)]
 pub struct XenError {
-    /// The XenAPI error code (`HOSTS_NOT_HOMOGENEOUS`), or for failures that are not XenAPI
-    /// ones: `TRANSPORT`, `TIMEOUT`, `TLS`, `PROTOCOL`, `INVALID_ARGUMENT`, `REFUSED`,
-    /// `INDETERMINATE`, `POOL_INCOMPLETE`, `ASSERTION`. (Ctrl-C is not catchable.)
+    /// The XenAPI error code (`HOSTS_NOT_HOMOGENEOUS`), or for other failures the core's
+    /// code (`xenpool::error::codes`: `TRANSPORT`, `NOT_FOUND`, `WRONG_TYPE`, …) or the
+    /// shell's own `ASSERTION`. (Ctrl-C is not catchable.)
     pub code: String,
     /// The error's parameters as sent (for `REFUSED`: every reason).
     pub params: Vec<String>,
@@ -43,25 +43,21 @@ impl XenError {
 }
 
 impl From<xenpool::Error> for XenError {
+    /// The core's error contract as is: its code (`HOST_IS_SLAVE`, `NOT_FOUND`, …), params
+    /// and, for XenAPI failures, the method.
     fn from(e: xenpool::Error) -> Self {
-        use xenpool::Error as E;
-        let message = e.to_string();
-        let (code, params, method) = match e {
-            E::Api(api) => (api.code.wire().to_string(), api.params, api.method),
-            E::Transport { .. } => ("TRANSPORT".into(), vec![], String::new()),
-            E::Timeout { method, .. } => ("TIMEOUT".into(), vec![], method),
-            E::Protocol(_) => ("PROTOCOL".into(), vec![], String::new()),
-            E::Tls { .. } => ("TLS".into(), vec![], String::new()),
-            E::InvalidArgument(_) => ("INVALID_ARGUMENT".into(), vec![], String::new()),
-            E::Refused { problems, .. } => ("REFUSED".into(), problems, String::new()),
-            E::Indeterminate { method, .. } => ("INDETERMINATE".into(), vec![], method),
-            _ => ("ERROR".into(), vec![], String::new()),
+        let method = match &e {
+            xenpool::Error::Api(api) => api.method.clone(),
+            xenpool::Error::Timeout { method, .. }
+            | xenpool::Error::Indeterminate { method, .. }
+            | xenpool::Error::Cancelled { method, .. } => method.clone(),
+            _ => String::new(),
         };
         XenError {
-            code,
-            params,
+            code: e.code().to_string(),
+            params: e.params(),
             method,
-            message,
+            message: e.to_string(),
         }
     }
 }

@@ -587,11 +587,9 @@ fn wait_for(
     let cache = s.cache(class)?;
     let failure: std::cell::RefCell<Option<Box<rhai::EvalAltResult>>> = Default::default();
     let class_name = class.to_string();
+    let record_type = Ty::Record(meta::class_ignore_case(&class_name).map_or("", |c| c.name));
     let test = |record: &Value| {
-        let map = match record.clone() {
-            Value::Struct(fields) => convert::record_from_wire(&class_name, fields),
-            other => convert::from_wire(None, other),
-        };
+        let map = convert::from_dyn(xenpool::dynamic::typed(&record_type, record.clone()));
         match predicate.call_within_context::<Dynamic>(ctx, (map,)) {
             Ok(v) => match v.as_bool() {
                 Ok(b) => b,
@@ -615,123 +613,48 @@ fn wait_for(
     if let Some(e) = failure.into_inner() {
         return Err(e);
     }
-    Ok(match record {
-        Value::Struct(fields) => convert::record_from_wire(class, fields),
-        other => convert::from_wire(None, other),
-    })
+    Ok(convert::from_dyn(xenpool::dynamic::typed(
+        &record_type,
+        record,
+    )))
 }
 
 /// A reference for `class` from a reference, uuid or name.
 fn lookup(s: &State, class: &str, key: &str) -> Fallible<String> {
-    if key.starts_with("OpaqueRef:") {
-        return Ok(key.to_string());
-    }
     let pool = s.pool();
-    let looks_like_uuid = key.len() == 36 && key.chars().filter(|c| *c == '-').count() == 4;
-    let has_names = meta::api().message(class, "get_by_name_label").is_some();
-    let (method, by) = if looks_like_uuid || !has_names {
-        (format!("{class}.get_by_uuid"), "uuid")
-    } else {
-        (format!("{class}.get_by_name_label"), "name")
-    };
-    let arg = key.to_string();
-    let call = method.clone();
-    let found: Value = s.call(&method, async move {
-        use xenpool::Caller;
-        pool.call::<Value>(&call, true, vec![Value::String(arg)])
-            .await
-    })?;
-    let refs: Vec<String> = match found {
-        Value::String(r) => vec![r],
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        _ => vec![],
-    };
-    match refs.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(XenError::invalid(format!("no {class} with {by} {key:?}")).into_rhai()),
-        many => Err(XenError::invalid(format!(
-            "{} {class} objects are named {key:?}; use a uuid or reference",
-            many.len()
-        ))
-        .into_rhai()),
-    }
+    let (class, key) = (class.to_string(), key.to_string());
+    s.call(&format!("finding {class} {key}"), async move {
+        xenpool::dynamic::reference(&pool, &class, &key).await
+    })
 }
 
 // ---- the whole API ---------------------------------------------------------------------
 
 fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
-    let api = meta::api();
-    let Some((_, message, is_async)) = api.method(method) else {
-        let lower = method.to_ascii_lowercase();
-        let prefix = lower.split('.').next().unwrap_or_default().to_string();
-        let hint = api
-            .classes
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(&prefix))
-            .map(|c| format!(" (class {} exists: its messages complete with Tab)", c.name))
-            .unwrap_or_default();
-        return Err(XenError::invalid(format!("no XenAPI method {method:?}{hint}")).into_rhai());
-    };
+    let found = xenpool::dynamic::Method::find(method);
     // Remember passwords before anything can fail, so the history never keeps them.
-    for (p, a) in message.params.iter().zip(args) {
-        if crate::secrets::is_secret_name(p.name)
-            && let Ok(secret) = a.clone().into_string()
-        {
-            s.secrets.remember(&secret);
+    if let Ok(m) = &found {
+        for (p, a) in m.message.params.iter().zip(args) {
+            if crate::secrets::is_secret_name(p.name)
+                && let Ok(secret) = a.clone().into_string()
+            {
+                s.secrets.remember(&secret);
+            }
         }
     }
-    // Optional trailing parameters may be left out (and are then not sent).
-    let required = message.required_params().len();
-    if args.len() < required || args.len() > message.params.len() {
-        let names: Vec<String> = message
-            .params
-            .iter()
-            .map(|p| match p.required {
-                true => p.name.to_string(),
-                false => format!("[{}]", p.name),
-            })
-            .collect();
-        let count = match required == message.params.len() {
-            true => required.to_string(),
-            false => format!("{required} to {}", message.params.len()),
-        };
-        return Err(XenError::invalid(format!(
-            "{method} takes {count} argument(s) ({}), not {}",
-            names.join(", "),
-            args.len()
-        ))
-        .into_rhai());
-    }
-    let mut params = Vec::with_capacity(args.len());
-    for (p, a) in message.params.iter().zip(args) {
-        let what = format!("{method} argument {:?}", p.name);
-        let mut v = convert::to_wire(&what, &p.ty, a).map_err(XenError::into_rhai)?;
-        if let (Ty::Ref(target), Value::String(text)) = (&p.ty, &v)
-            && !text.starts_with("OpaqueRef:")
-            && convert::object_reference(a).is_none()
-        {
-            v = Value::String(lookup(s, target, text)?);
-        }
-        params.push(v);
-    }
+    found.map_err(raise)?;
+    let args = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| convert::to_dyn(&format!("{method} argument {}", i + 1), a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(XenError::into_rhai)?;
     let pool = s.pool();
     let wire = method.to_string();
-    let session = message.session;
-    let result: Value = s.call(method, async move {
-        use xenpool::Caller;
-        pool.call::<Value>(&wire, session, params).await
+    let result = s.call(method, async move {
+        xenpool::dynamic::call(&pool, &wire, &args).await
     })?;
-    if is_async {
-        return Ok(convert::from_wire(None, result));
-    }
-    match &message.result {
-        // A void message answers with an empty string.
-        None => Ok(Dynamic::UNIT),
-        Some(ty) => Ok(convert::from_wire(Some(ty), result)),
-    }
+    Ok(convert::from_dyn(result))
 }
 
 // ---- the simulator ---------------------------------------------------------------------
@@ -772,6 +695,7 @@ fn sim_hosts(s: &State) -> Fallible<Array> {
 pub fn register(engine: &mut Engine, state: &Rc<State>) {
     objects::register(engine);
     crate::errors::register(engine);
+    convert::register(engine);
 
     macro_rules! f {
         ($name:literal, |$s:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{

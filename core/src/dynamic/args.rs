@@ -205,6 +205,7 @@ fn invalid(message: String) -> Error {
 
 fn wrong_type(what: &str, ty: &Ty, got: &Dyn) -> Error {
     Error::WrongType {
+        method: String::new(),
         parameter: what.to_string(),
         expected: describe(ty),
         got: got.kind().to_string(),

@@ -101,6 +101,21 @@ pub async fn call(caller: &impl Caller, method: &str, args: &[Dyn]) -> Result<Dy
     .await
 }
 
+/// The reference of the object of `class` given by reference, uuid or unique name.
+pub async fn reference(caller: &impl Caller, class: &str, key: &str) -> Result<String> {
+    if key.starts_with("OpaqueRef:") {
+        return Ok(key.to_string());
+    }
+    let class = meta::class_ignore_case(class)
+        .ok_or_else(|| Error::InvalidArgument(format!("no XenAPI class {class:?}")))?
+        .name;
+    let lookup = (class, key.to_string());
+    let mut found = resolve::resolve(caller, std::slice::from_ref(&lookup)).await?;
+    found
+        .remove(&lookup)
+        .ok_or_else(|| Error::Internal("a resolved reference went missing".into()))
+}
+
 /// Converts one value for a parameter of type `ty`, as a call would, but looks nothing up:
 /// references given by uuid or name are left as given.
 pub fn encode(ty: &meta::Ty, value: &Dyn) -> Result<crate::wire::Value> {
@@ -155,7 +170,20 @@ pub async fn arguments(
             .zip(args)
             .map(|(p, a)| converter.convert(p.name, &p.ty, a))
             .collect::<Result<Vec<_>>>();
-        params.map(|p| (p, converter.pending))
+        params.map(|p| (p, converter.pending)).map_err(|e| match e {
+            Error::WrongType {
+                parameter,
+                expected,
+                got,
+                ..
+            } => Error::WrongType {
+                method: method.wire_name(),
+                parameter,
+                expected,
+                got,
+            },
+            other => other,
+        })
     };
     let (params, pending) = convert(&HashMap::new())?;
     if pending.is_empty() {
@@ -197,14 +225,17 @@ pub fn suggest(name: &str) -> Vec<String> {
         .strip_prefix("Async.")
         .unwrap_or(name)
         .to_ascii_lowercase();
+    let wanted_class = wanted.split('.').next().unwrap_or_default().to_string();
     let mut scored: Vec<(usize, String)> = meta::classes()
         .iter()
-        .flat_map(|c| {
-            c.messages
-                .iter()
-                .map(move |m| format!("{}.{}", c.name, m.name))
+        .flat_map(|c| c.messages.iter().map(move |m| (c.name, m.name)))
+        .map(|(class, message)| {
+            let known = format!("{class}.{message}");
+            // Messages of the class asked for come first.
+            let other_class = usize::from(!class.eq_ignore_ascii_case(&wanted_class)) * 2;
+            let distance = edit_distance(&wanted, &known.to_ascii_lowercase());
+            (distance + other_class, known)
         })
-        .map(|known| (edit_distance(&wanted, &known.to_ascii_lowercase()), known))
         .collect();
     scored.sort();
     let best = scored.first().map_or(0, |(d, _)| *d);

@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
-use super::value::{Dyn, EnumValue, Record, RefValue};
+use serde::de::DeserializeOwned;
+
+use super::value::{AnyRecord, Dyn, EnumValue, Record, RefValue};
 use crate::call::Caller;
 use crate::error::Result;
 use crate::meta::{self, Ty};
-use crate::types::{DateTime, Ref};
+use crate::types::{DateTime, Ref, XenClass};
 use crate::wire::Value;
 
 /// Calls `method` and decodes its result as `ty` (`None`: void).
@@ -64,31 +66,15 @@ async fn decode_records(
     shape: Shape,
     class: &'static str,
 ) -> Result<Dyn> {
+    // One boxed future per class: a match over every class holding each arm's call
+    // future inline would make this future (and debug-build stack frames) huge.
     macro_rules! by_class {
         ($($wire:literal => $marker:ty, $record:ty;)*) => {
             match class {
-                $($wire => match shape {
-                    Shape::One => {
-                        let r: $record = caller.call(method, session, params).await?;
-                        Ok(Dyn::Record(Record::new(r)))
-                    }
-                    Shape::Set => {
-                        let rs: Vec<$record> = caller.call(method, session, params).await?;
-                        Ok(Dyn::Array(rs.into_iter().map(|r| Dyn::Record(Record::new(r))).collect()))
-                    }
-                    Shape::ByRef => {
-                        let rs: HashMap<Ref<$marker>, $record> =
-                            caller.call(method, session, params).await?;
-                        Ok(Dyn::Map(
-                            rs.into_iter()
-                                .map(|(k, r)| {
-                                    let k = Dyn::Ref(RefValue { class: $wire, reference: k.into_string() });
-                                    (k, Dyn::Record(Record::new(r)))
-                                })
-                                .collect(),
-                        ))
-                    }
-                },)*
+                $($wire => {
+                    Box::pin(decode_as::<$marker, $record>(caller, method, session, params, shape))
+                        .await
+                })*
                 // A class this crate's records do not cover: decode untyped.
                 _ => {
                     let value: Value = caller.call(method, session, params).await?;
@@ -98,6 +84,48 @@ async fn decode_records(
         };
     }
     crate::for_each_record!(by_class)
+}
+
+/// Decodes a result holding records of class `C` straight into its typed records.
+async fn decode_as<C, R>(
+    caller: &impl Caller,
+    method: &str,
+    session: bool,
+    params: Vec<Value>,
+    shape: Shape,
+) -> Result<Dyn>
+where
+    C: XenClass,
+    R: AnyRecord + DeserializeOwned,
+{
+    Ok(match shape {
+        Shape::One => {
+            let r: R = caller.call(method, session, params).await?;
+            Dyn::Record(Record::new(r))
+        }
+        Shape::Set => {
+            let rs: Vec<R> = caller.call(method, session, params).await?;
+            Dyn::Array(
+                rs.into_iter()
+                    .map(|r| Dyn::Record(Record::new(r)))
+                    .collect(),
+            )
+        }
+        Shape::ByRef => {
+            let rs: HashMap<Ref<C>, R> = caller.call(method, session, params).await?;
+            Dyn::Map(
+                rs.into_iter()
+                    .map(|(k, r)| {
+                        let k = Dyn::Ref(RefValue {
+                            class: C::WIRE_NAME,
+                            reference: k.into_string(),
+                        });
+                        (k, Dyn::Record(Record::new(r)))
+                    })
+                    .collect(),
+            )
+        }
+    })
 }
 
 /// A wire value tagged by its datamodel type. Values that do not fit the type are kept
@@ -188,15 +216,19 @@ fn record_from_value(class: &str, value: Value) -> Dyn {
     macro_rules! by_class {
         ($($wire:literal => $marker:ty, $record:ty;)*) => {
             match class {
-                $($wire => match crate::wire::from_value::<$record>(value.clone()) {
-                    Ok(r) => Dyn::Record(Record::new(r)),
-                    Err(_) => untyped(value),
-                },)*
+                $($wire => record_as::<$record>(value),)*
                 _ => untyped(value),
             }
         };
     }
     crate::for_each_record!(by_class)
+}
+
+fn record_as<R: AnyRecord + DeserializeOwned>(value: Value) -> Dyn {
+    match crate::wire::from_value::<R>(value.clone()) {
+        Ok(r) => Dyn::Record(Record::new(r)),
+        Err(_) => untyped(value),
+    }
 }
 
 /// A wire value without a datamodel type.
