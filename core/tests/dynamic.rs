@@ -134,7 +134,8 @@ async fn constructors_take_defaults_unquoted() {
         let c = login(&sim, "xen1", protocol).await;
         let record = Dyn::map([("name_label", text("dyn-net"))]);
         let net = call(&c, "network.create", &[record]).await;
-        let Dyn::Record(r) = call(&c, "network.get_record", &[net.clone()]).await else {
+        let Dyn::Record(r) = call(&c, "network.get_record", std::slice::from_ref(&net)).await
+        else {
             panic!()
         };
         assert_eq!(r.field("name_label"), Some(text("dyn-net")));
