@@ -252,7 +252,7 @@ async fn serve(
         Ok(v) => wire::encode_response(call.format, call.id.as_ref(), Ok(v)),
         Err(Failure(d)) => wire::encode_response(call.format, call.id.as_ref(), Err(d.as_slice())),
     };
-    if !json && call.method == "event.from" && outcome.is_ok() {
+    if !json && matches!(call.method.as_str(), "event.from" | "event_from") && outcome.is_ok() {
         bytes = tag_ref_counts(&bytes);
     }
     Ok(respond(StatusCode::OK, content_type, bytes, &headers))
