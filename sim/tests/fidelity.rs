@@ -7,8 +7,13 @@ use serde_json::{Value as Json, json};
 use xenpool_sim::{Scenario, Simulator};
 
 async fn lab() -> Simulator {
+    // Distinct passwords, so a joiner visibly takes its coordinator's.
+    let mut scenario = Scenario::builtin("lab").expect("lab");
+    for h in scenario.hosts.iter_mut().filter(|h| h.name != "intel1") {
+        h.password = format!("xenroot-{}", h.name);
+    }
     Simulator::builder()
-        .scenario(Scenario::builtin("lab").expect("lab"))
+        .scenario(scenario)
         .plain_http()
         .auth_failure_delay(Duration::from_millis(20))
         .ha_election_delay(Duration::from_millis(200))
