@@ -796,17 +796,8 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
     // VM metadata (dom0 and templates included).
     for (v, rec) in src.all("VM") {
         let mut rec = rec.clone();
-        for k in [
-            "VBDs",
-            "VIFs",
-            "consoles",
-            "snapshots",
-            "crash_dumps",
-            "VTPMs",
-            "VUSBs",
-            "VGPUs",
-        ] {
-            rec.insert(k.into(), Value::Array(vec![]));
+        for k in vm::CHILD_SETS {
+            rec.insert(k.to_string(), Value::Array(vec![]));
         }
         if let Some(m) = src.get("VM_metrics", &str_of(&rec, "metrics")) {
             dst.absorb("VM_metrics", &str_of(&rec, "metrics"), m.clone());

@@ -86,6 +86,18 @@ pub fn register(r: &mut Registry) {
 
 const GIB: i64 = 1 << 30;
 
+/// A VM's sets of dependent objects, which the store relinks as those objects are created.
+pub const CHILD_SETS: &[&str] = &[
+    "VBDs",
+    "VIFs",
+    "consoles",
+    "snapshots",
+    "crash_dumps",
+    "VTPMs",
+    "VUSBs",
+    "VGPUs",
+];
+
 /// Memory a VM needs on a host (dynamic_min based, as xapi reserves).
 pub fn needed_memory(db: &Db, vm: &str) -> i64 {
     match db.get_field("VM", vm, "memory_dynamic_min") {
@@ -519,18 +531,8 @@ fn clone(ctx: &mut Ctx<'_>, vm: &Value, new_name: &Value, sr: Option<&Value>) ->
     record.insert("current_operations".into(), Value::Struct(IndexMap::new()));
     record.insert("is_a_snapshot".into(), Value::Bool(false));
     record.insert("snapshot_of".into(), s(NULL_REF));
-    for set in [
-        "VBDs",
-        "VIFs",
-        "consoles",
-        "snapshots",
-        "crash_dumps",
-        "VTPMs",
-        "VUSBs",
-        "VGPUs",
-        "attached_PCIs",
-    ] {
-        record.insert(set.into(), Value::Array(vec![]));
+    for set in CHILD_SETS.iter().chain(&["attached_PCIs"]) {
+        record.insert(set.to_string(), Value::Array(vec![]));
     }
     let new_vm = db.create("VM", record);
     for vbd in db.find("VBD", |r| r.get("VM").and_then(Value::as_str) == Some(&vm)) {
