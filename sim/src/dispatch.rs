@@ -113,6 +113,33 @@ fn split(method: &str) -> Option<(&'static meta::ClassMeta, &'static MessageMeta
         })
 }
 
+/// The failure xapi raises before dispatching anything on a member in emergency mode
+/// (`api_server.ml` `callback1`): every call but the emergency ones.
+pub fn emergency_refusal(sim: &Sim, host: usize, label: &str) -> Option<Failure> {
+    let method = canonical(label.strip_prefix("Async.").unwrap_or(label));
+    if EMERGENCY_CALLS.contains(&method) {
+        return None;
+    }
+    sim.emergency_error(host)
+}
+
+/// `host.is_in_emergency_mode`, a hidden message (absent from the datamodel export) that
+/// takes only the session and works in emergency mode (`datamodel_host.ml`, `xapi_host.ml`).
+fn is_in_emergency_mode(sim: &Sim, host: usize, params: &[Value]) -> Outcome {
+    let [Value::String(session)] = params else {
+        return Err(Failure::new(
+            ErrorCode::MessageParameterCountMismatch,
+            [
+                "host.is_in_emergency_mode".to_string(),
+                "0".into(),
+                params.len().saturating_sub(1).to_string(),
+            ],
+        ));
+    };
+    sim.check_session(host, session)?;
+    Ok(Value::Bool(sim.emergency_error(host).is_some()))
+}
+
 /// Handles one call on `host`.
 pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value>) -> Outcome {
     if label == "system.listMethods" {
@@ -138,6 +165,9 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
         None => (false, label),
     };
     let method = canonical(sent);
+    if method == "host.is_in_emergency_mode" {
+        return is_in_emergency_mode(sim, host, &params);
+    }
     let Some((class, message)) = split(method) else {
         // An unknown method with a session first validates the session.
         if let Some(Value::String(s)) = params.first()
@@ -179,13 +209,6 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
         params.push(param_default(class.name, message.name, p));
     }
 
-    // Emergency mode: a member whose coordinator is gone serves only the emergency calls.
-    if let Some(error) = sim.emergency_error(host)
-        && !EMERGENCY_CALLS.contains(&method)
-    {
-        return Err(error);
-    }
-
     let mut caller = Caller {
         host,
         session: None,
@@ -213,7 +236,8 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     if is_async && !message.is_async {
         return Err(Failure(vec![
             "Fault".into(),
-            format!("No async mode for this operation (rpc: {label})"),
+            // xapi names the message without its `Async.` prefix (`server_helpers.ml`).
+            format!("No async mode for this operation (rpc: {sent})"),
         ]));
     }
     let handler = match handlers::registry().get(wire_name.as_str()) {

@@ -160,6 +160,14 @@ impl SimulatorBuilder {
         self
     }
 
+    /// With HA on, how long after the coordinator dies a survivor is elected (xapi: its
+    /// heartbeat timeout, 60 s by default; the simulator's default is 2 s). Until then the
+    /// members answer as members of a dead coordinator.
+    pub fn ha_election_delay(mut self, delay: Duration) -> Self {
+        self.config.ha_election_delay = delay;
+        self
+    }
+
     /// Also serve the JSON control endpoint on 127.0.0.1.
     pub fn control_endpoint(mut self) -> Self {
         self.control = true;
@@ -340,10 +348,21 @@ pub fn build_world(
         let mut db = Db::new();
         let built = build_standalone(&mut db, profile, &uuid, &host_address, i as u64 + 1);
         let pool = world.add_pool(db, profile.password.clone());
+        let scheme = if certificates.get(i).is_some_and(Option::is_some) {
+            "https"
+        } else {
+            "http"
+        };
+        let ip = if address.contains(':') {
+            format!("[{address}]")
+        } else {
+            address.clone()
+        };
         world.hosts.push(SimHost {
             name: profile.name.clone(),
             address: host_address,
             port,
+            url: format!("{scheme}://{ip}:{port}"),
             pool,
             host_ref: built.host,
             uuid,
@@ -526,6 +545,10 @@ pub fn build_world(
             });
         }
     }
+    let pools: Vec<world::PoolId> = world.pools.keys().copied().collect();
+    for pool in pools {
+        world.check_clock_skew(pool);
+    }
     world
 }
 
@@ -669,7 +692,10 @@ impl Simulator {
     /// Sets a host's clock offset from real time.
     pub fn skew_clock(&self, host: &str, seconds: i64) -> Result<(), SimError> {
         let i = self.index(host)?;
-        self.world().hosts[i].clock_offset = seconds;
+        let mut world = self.world();
+        world.hosts[i].clock_offset = seconds;
+        let pool = world.hosts[i].pool;
+        world.check_clock_skew(pool);
         Ok(())
     }
 
@@ -768,6 +794,28 @@ impl Simulator {
             config,
         );
         *self.world() = world;
+        // Hosts killed before the reset come back, so the lab works again entirely.
+        let mut servers = self.inner.servers.lock().expect("servers");
+        for (i, slot) in servers.iter_mut().enumerate() {
+            if slot.is_some() {
+                continue;
+            }
+            let (address, port) = &self.inner.endpoints[i];
+            let listener = std::net::TcpListener::bind((address.as_str(), *port))
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .and_then(tokio::net::TcpListener::from_std);
+            match listener {
+                Ok(listener) => {
+                    *slot = Some(server::spawn(
+                        self.inner.sim.clone(),
+                        i,
+                        listener,
+                        self.inner.acceptors[i].clone(),
+                    ));
+                }
+                Err(e) => tracing::warn!(%address, port, "cannot listen again after reset: {e}"),
+            }
+        }
     }
 
     /// The control endpoint's URL, if started.

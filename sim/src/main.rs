@@ -32,6 +32,10 @@ struct Cli {
     /// Delay before refusing a wrong password, in milliseconds (xapi: 5000).
     #[arg(long, default_value_t = 5000)]
     auth_delay_ms: u64,
+    /// With HA on, how long after the coordinator dies a survivor takes over, in
+    /// milliseconds (xapi waits out its heartbeat timeout, 60 s by default).
+    #[arg(long, default_value_t = 2000)]
+    ha_election_ms: u64,
     /// Print the endpoints as one line of JSON (for scripts) instead of a table.
     #[arg(long)]
     json: bool,
@@ -105,6 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .scenario_named(&cli.scenario)?
         .port(cli.port)
         .auth_failure_delay(Duration::from_millis(cli.auth_delay_ms))
+        .ha_election_delay(Duration::from_millis(cli.ha_election_ms))
         .control_endpoint();
     if let Some(n) = cli.vms {
         builder = builder.vms(n);

@@ -185,6 +185,14 @@ impl Scenario {
                 if let Some(toml::Value::String(name)) = one.get_mut("name") {
                     *name = name.replace("{n}", &n.to_string());
                 }
+                // `password` may name its host, so every host can have its own.
+                let name = one.get("name").and_then(|v| v.as_str()).unwrap_or("host");
+                let name = name.to_string();
+                if let Some(toml::Value::String(password)) = one.get_mut("password") {
+                    *password = password
+                        .replace("{n}", &n.to_string())
+                        .replace("{name}", &name);
+                }
                 expanded.push(one);
             }
         }

@@ -185,9 +185,10 @@ async fn serve(
         return Ok(respond(StatusCode::OK, "text/plain", vec![], &cors));
     }
     let path = req.uri().path().to_string();
-    let json = match (req.method(), path.as_str()) {
-        (&Method::POST, "/" | "/RPC2" | "/json") => false,
-        (&Method::POST, "/jsonrpc") => true,
+    // xapi routes a POST by the longest registered URI prefix (`Http_svr`): `/jsonrpc…` is
+    // JSON-RPC, anything else falls to `/` (XML-RPC), `/xmlrpc` and `/RPC2` included.
+    let json = match req.method() {
+        &Method::POST => path.starts_with("/jsonrpc"),
         _ => {
             return Ok(respond(
                 StatusCode::NOT_FOUND,
@@ -212,6 +213,19 @@ async fn serve(
         Ok(call) => call,
         Err(e) => return Ok(html_500(&e.to_string())),
     };
+    // Emergency mode is raised before dispatch, outside the normal reply path: JSON-RPC
+    // gets xapi's corner-case shape (a 2.0 envelope, the error a bare array, id 0) and
+    // neither protocol gets the CORS headers (`api_server.ml`, wire-protocol.md §2).
+    if let Some(Failure(d)) = dispatch::emergency_refusal(&sim, index, &call.method) {
+        let (content_type, body) = if json {
+            let body = serde_json::json!({ "jsonrpc": "2.0", "error": d, "id": 0 });
+            ("application/json", body.to_string().into_bytes())
+        } else {
+            let body = wire::encode_response(call.format, call.id.as_ref(), Err(d.as_slice()));
+            ("text/xml", body)
+        };
+        return Ok(respond(StatusCode::OK, content_type, body, &[]));
+    }
     let outcome = dispatch::dispatch(&sim, index, &call.method, call.params).await;
     let mut headers: Vec<(&str, String)> = cors.to_vec();
     if let Err(Failure(d)) = &outcome
@@ -234,10 +248,13 @@ async fn serve(
             &headers,
         ));
     }
-    let bytes = match &outcome {
+    let mut bytes = match &outcome {
         Ok(v) => wire::encode_response(call.format, call.id.as_ref(), Ok(v)),
         Err(Failure(d)) => wire::encode_response(call.format, call.id.as_ref(), Err(d.as_slice())),
     };
+    if !json && matches!(call.method.as_str(), "event.from" | "event_from") && outcome.is_ok() {
+        bytes = tag_ref_counts(&bytes);
+    }
     Ok(respond(StatusCode::OK, content_type, bytes, &headers))
 }
 
@@ -246,4 +263,40 @@ fn master_fingerprint(sim: &Sim, index: usize) -> Option<String> {
     let master = world.hosts[index].master_address.as_ref()?;
     let m = world.host_by_address(master)?;
     world.hosts[m].fingerprint.map(|f| f.to_string())
+}
+
+/// xapi counts `valid_ref_counts` in 32-bit integers, which XML-RPC tags `<i4>` (unlike its
+/// untagged int64s): rewrites the untagged numbers inside that one struct.
+fn tag_ref_counts(xml: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(xml);
+    let marker = "<name>valid_ref_counts</name>";
+    let Some(start) = text.find(marker) else {
+        return xml.to_vec();
+    };
+    let body_start = start + marker.len();
+    let Some(len) = text[body_start..].find("</struct>") else {
+        return xml.to_vec();
+    };
+    let end = body_start + len;
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str(&text[..body_start]);
+    let mut rest = &text[body_start..end];
+    while let Some(i) = rest.find("<value>") {
+        let after = &rest[i + "<value>".len()..];
+        let Some(j) = after.find("</value>") else {
+            break;
+        };
+        let inner = &after[..j];
+        out.push_str(&rest[..i]);
+        if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("<value><i4>{inner}</i4></value>"));
+            rest = &after[j + "</value>".len()..];
+        } else {
+            out.push_str("<value>");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out.push_str(&text[end..]);
+    out.into_bytes()
 }

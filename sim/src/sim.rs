@@ -7,6 +7,7 @@ use xenpool::wire::Value;
 
 use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
+use crate::handlers::message::add as add_message;
 use crate::world::{World, record};
 
 /// A handle on the simulated world (cheap to clone).
@@ -87,6 +88,8 @@ impl Sim {
                 ("created", Value::DateTime(now)),
                 ("resident_on", Value::String(host_ref)),
                 ("progress", Value::Double(0.0)),
+                // xapi's default for a task without a type (`datamodel.ml`).
+                ("type", Value::String("<none/>".into())),
                 (
                     "allowed_operations",
                     Value::Array(vec![Value::String("cancel".into())]),
@@ -172,7 +175,7 @@ impl Sim {
             let Some(survivor) = survivor else { return };
             crate::handlers::pool::make_coordinator(&mut world, pool, survivor);
             let uuid = world.hosts[survivor].uuid.clone();
-            message(
+            add_message(
                 &mut world.pools.get_mut(&pool).expect("pool").db,
                 "POOL_MASTER_TRANSITION",
                 1,
@@ -187,7 +190,7 @@ impl Sim {
         db.update("host_metrics", &metrics, |r| {
             r.insert("live".into(), Value::Bool(false));
         });
-        message(
+        add_message(
             db,
             "HA_HOST_FAILED",
             2,
@@ -278,29 +281,4 @@ impl Sim {
         host.master_address = None;
         host.local_sessions.clear();
     }
-}
-
-/// Creates an alert message.
-pub fn message(
-    db: &mut crate::db::Db,
-    name: &str,
-    priority: i64,
-    class: &str,
-    obj_uuid: &str,
-    body: &str,
-) {
-    db.create(
-        "message",
-        record([
-            ("name", Value::String(name.into())),
-            ("priority", Value::Int(priority)),
-            ("cls", Value::String(class.into())),
-            ("obj_uuid", Value::String(obj_uuid.into())),
-            (
-                "timestamp",
-                Value::DateTime(xenpool::DateTime::now().to_wire()),
-            ),
-            ("body", Value::String(body.into())),
-        ]),
-    );
 }

@@ -54,6 +54,8 @@ pub struct SimHost {
     pub address: String,
     /// Its port.
     pub port: u16,
+    /// Where it really listens (`https://127.0.0.2:PORT`): what its address resolves to.
+    pub url: String,
     /// The pool database it belongs to.
     pub pool: PoolId,
     /// Its `host` object in that database.
@@ -97,6 +99,11 @@ pub struct World {
     /// Pool databases.
     pub pools: HashMap<PoolId, PoolState>,
     next_pool: PoolId,
+    /// Legacy `event.register` queues, by session.
+    pub event_registrations: HashMap<String, crate::handlers::event::Registration>,
+    /// Hosts already reported with `HOST_CLOCK_SKEW_DETECTED` (re-armed below half the
+    /// limit, as xapi's `db_gc.ml` does).
+    pub clock_skew_reported: HashSet<String>,
     /// Tunables.
     pub config: Config,
 }
@@ -116,6 +123,14 @@ impl World {
         self.pools
             .insert(self.next_pool, PoolState { db, root_password });
         self.next_pool
+    }
+
+    /// The host a `master_address` names. xapi treats the whole string as a host name on
+    /// its one HTTPS port (`xapi_pool.ml` `rpc`), so only a host's exact address resolves:
+    /// `127.0.0.2:443` names no host. In distinct-ports mode a host's address is its
+    /// `127.0.0.1:PORT` string, which resolves through the same map.
+    pub fn resolve(&self, master_address: &str) -> Option<usize> {
+        self.host_by_address(master_address)
     }
 
     /// The host listening on `address` (exact match on the address string).
@@ -181,6 +196,40 @@ impl World {
         self.hosts
             .iter()
             .position(|h| h.pool == pool && h.host_ref == host_ref)
+    }
+
+    /// The coordinator compares every member's clock with its own and raises the alert
+    /// `HOST_CLOCK_SKEW_DETECTED` (priority 3) once a member is more than 300 s off,
+    /// re-armed when the skew falls below 150 s (`db_gc.ml` `detect_clock_skew`,
+    /// `xapi_globs.ml` `max_clock_skew`).
+    pub fn check_clock_skew(&mut self, pool: PoolId) {
+        const MAX_CLOCK_SKEW: i64 = 300;
+        let Some(coordinator) = self.coordinator(pool) else {
+            return;
+        };
+        let reference = self.hosts[coordinator].clock_offset;
+        for member in self.members(pool) {
+            let skew = (self.hosts[member].clock_offset - reference).abs();
+            let uuid = self.hosts[member].uuid.clone();
+            if skew > MAX_CLOCK_SKEW && self.clock_skew_reported.insert(uuid.clone()) {
+                let name = self.hosts[member].name.clone();
+                let db = &mut self.pools.get_mut(&pool).expect("pool").db;
+                let pool_name = db.str_field("pool", &World::pool_ref(db), "name_label");
+                crate::handlers::message::add(
+                    db,
+                    "HOST_CLOCK_SKEW_DETECTED",
+                    3,
+                    "Host",
+                    &uuid,
+                    &format!(
+                        "The clock of host '{name}' is {skew} s away from the coordinator's \
+                         in pool '{pool_name}'; VM operations and performance data may suffer."
+                    ),
+                );
+            } else if skew < MAX_CLOCK_SKEW / 2 {
+                self.clock_skew_reported.remove(&uuid);
+            }
+        }
     }
 
     /// Number of live sessions in every pool database and on every host.

@@ -162,12 +162,11 @@ async fn bad_calls_get_xapi_shaped_errors_and_the_server_keeps_serving() {
 
         let err = c
             .call::<Value>(
-                "VM.copy",
+                "VM.checkpoint",
                 true,
                 vec![
                     Value::String("OpaqueRef:x".into()),
                     Value::String("n".into()),
-                    Value::String("OpaqueRef:NULL".into()),
                 ],
             )
             .await

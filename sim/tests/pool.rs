@@ -78,7 +78,7 @@ async fn every_failing_lab_host_is_refused_with_xapis_code() {
     let info = sim.host("pooled-b").unwrap();
     let err = Connection::login(
         &info.url,
-        xenpool::Credentials::new("root", "xenroot"),
+        xenpool::Credentials::new("root", info.password.as_str()),
         xenpool::ConnectOptions {
             tls: xenpool::Tls::Insecure,
             ..Default::default()

@@ -19,6 +19,9 @@ pub type Record = IndexMap<String, Value>;
 /// The null reference.
 pub const NULL_REF: &str = "OpaqueRef:NULL";
 
+/// The class whose objects are counted by the message generation.
+pub const MESSAGE: &str = "message";
+
 /// One stored object.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -48,6 +51,9 @@ pub struct Tombstone {
 pub struct Db {
     tables: HashMap<&'static str, IndexMap<String, Row>>,
     generation: u64,
+    /// Messages live outside xapi's database and have their own counter, the second
+    /// component of an `event.from` token (`xapi_message.ml`, `xapi_event.ml`).
+    message_generation: u64,
     tombstones: Vec<Tombstone>,
     /// Carries the generation after every change (event.from waits on it).
     pub changed: tokio::sync::watch::Sender<u64>,
@@ -75,6 +81,7 @@ impl Db {
         Db {
             tables: HashMap::new(),
             generation: 1,
+            message_generation: 0,
             tombstones: Vec::new(),
             changed: tokio::sync::watch::Sender::new(1),
         }
@@ -85,10 +92,34 @@ impl Db {
         self.generation
     }
 
+    /// The current message generation (bumped by every message created or destroyed).
+    pub fn message_generation(&self) -> u64 {
+        self.message_generation
+    }
+
     fn bump(&mut self) -> u64 {
         self.generation += 1;
         self.changed.send_replace(self.generation);
         self.generation
+    }
+
+    /// Bumps the counter `class` is tracked by (messages have their own).
+    fn bump_for(&mut self, class: &str) -> u64 {
+        if class == MESSAGE {
+            self.message_generation += 1;
+            self.changed.send_replace(self.generation);
+            self.message_generation
+        } else {
+            self.bump()
+        }
+    }
+
+    fn next_for(&self, class: &str) -> u64 {
+        if class == MESSAGE {
+            self.message_generation + 1
+        } else {
+            self.generation + 1
+        }
     }
 
     fn class(name: &str) -> &'static ClassMeta {
@@ -123,7 +154,8 @@ impl Db {
         {
             record.insert("uuid".into(), Value::String(new_uuid()));
         }
-        let generation = self.bump();
+        refresh_derived(meta.name, &mut record);
+        let generation = self.bump_for(meta.name);
         self.tables.entry(meta.name).or_default().insert(
             reference.to_string(),
             Row {
@@ -157,7 +189,7 @@ impl Db {
                 }
             }
         }
-        let generation = self.bump();
+        let generation = self.bump_for(meta.name);
         self.tombstones.push(Tombstone {
             generation,
             created: row.created,
@@ -202,7 +234,7 @@ impl Db {
         reference: &str,
         change: impl FnOnce(&mut Record),
     ) -> bool {
-        let generation = self.generation + 1;
+        let generation = self.next_for(class);
         let Some(row) = self
             .tables
             .get_mut(class)
@@ -211,8 +243,9 @@ impl Db {
             return false;
         };
         change(&mut row.record);
+        refresh_derived(class, &mut row.record);
         row.modified = generation;
-        self.bump();
+        self.bump_for(class);
         true
     }
 
@@ -320,6 +353,15 @@ impl Db {
     /// host joins: its objects move into the pool database).
     pub fn absorb(&mut self, class: &str, reference: &str, record: Record) {
         self.create_with_ref(class, reference, record);
+    }
+}
+
+/// Fields xapi derives from others whenever an object changes: a VM's
+/// `allowed_operations` follow its power state and operations (`update_allowed_operations`).
+fn refresh_derived(class: &str, record: &mut Record) {
+    if class == "VM" {
+        let ops = crate::handlers::lifecycle::allowed_operations(record);
+        record.insert("allowed_operations".into(), ops);
     }
 }
 

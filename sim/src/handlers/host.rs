@@ -73,27 +73,11 @@ pub fn register(r: &mut Registry) {
                 .unwrap_or_default()))
         }),
     );
+    r.insert("host.declare_dead", Handler::Sync(declare_dead));
     r.insert(
-        "host.is_in_emergency_mode",
-        Handler::Sync(|ctx, _| {
-            let world = &*ctx.world;
-            Ok(Value::Bool(
-                world.hosts[ctx.caller.host].master_address.is_some() && ctx.sim_emergency(),
-            ))
-        }),
+        "host.reboot",
+        Handler::Async(|sim, caller, args| reboot(sim, caller, args).boxed()),
     );
-}
-
-impl Ctx<'_> {
-    fn sim_emergency(&self) -> bool {
-        let h = &self.world.hosts[self.caller.host];
-        h.master_address.as_ref().is_some_and(|m| {
-            !self
-                .world
-                .host_by_address(m)
-                .is_some_and(|i| self.world.hosts[i].alive)
-        })
-    }
 }
 
 fn ha_enabled(db: &Db) -> bool {
@@ -357,5 +341,82 @@ pub fn remove_host_objects(db: &mut Db, host: &str) {
     db.delete("host", host);
     if metrics != NULL_REF {
         db.delete("host_metrics", &metrics);
+    }
+}
+
+/// `host.declare_dead` (`xapi_host.ml`): for a host that is down for good. Refused while the
+/// host answers, or for the coordinator itself (`HOST_IS_LIVE`); then every guest that was
+/// resident there is reset to Halted (as `VM.power_state_reset` does) and the host is
+/// disabled, so the guests can be started elsewhere.
+fn declare_dead(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
+    let host = ctx.existing("host", &args[0])?;
+    let pool = ctx.pool_id();
+    let alive = ctx
+        .world
+        .host_by_ref(pool, &host)
+        .is_some_and(|i| ctx.world.hosts[i].alive);
+    if alive || host == ctx.host_ref() {
+        return Err(Failure::new(ErrorCode::HostIsLive, [host]));
+    }
+    let db = ctx.db();
+    for guest in resident_guests(db, &host) {
+        vm::force_halt(db, &guest);
+    }
+    db.update("host", &host, |r| {
+        r.insert("enabled".into(), Value::Bool(false));
+    });
+    void()
+}
+
+/// `host.reboot` (`xapi_host.ml`): the host must be disabled first (`HOST_NOT_DISABLED`).
+/// The call returns, then the host goes away (its guests stop), and comes back enabled
+/// after the xapi restart delay.
+async fn reboot(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
+    let host = text(&args[0]);
+    let (index, delay) = {
+        let mut world = sim.world();
+        let pool = world.hosts[caller.host].pool;
+        let db = world.db(caller.host);
+        if !db.exists("host", &host) {
+            return Err(Failure::handle_invalid("host", &host));
+        }
+        if flag(
+            db.get_field("host", &host, "enabled")
+                .unwrap_or(&Value::Nil),
+        ) {
+            return Err(Failure::code(ErrorCode::HostNotDisabled));
+        }
+        let index = world
+            .host_by_ref(pool, &host)
+            .ok_or_else(|| Failure::handle_invalid("host", &host))?;
+        (index, world.config.xapi_restart_delay)
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        set_up(&sim, index, &host, false);
+        tokio::time::sleep(delay).await;
+        set_up(&sim, index, &host, true);
+    });
+    void()
+}
+
+/// A rebooting host going down (guests stop, not live) or coming back (live, enabled).
+fn set_up(sim: &Sim, index: usize, host: &str, up: bool) {
+    let mut world = sim.world();
+    world.hosts[index].alive = up;
+    let db = world.db(index);
+    if !up {
+        for guest in resident_guests(db, host) {
+            vm::force_halt(db, &guest);
+        }
+    }
+    let metrics = db.str_field("host", host, "metrics");
+    db.update("host_metrics", &metrics, |r| {
+        r.insert("live".into(), Value::Bool(up));
+    });
+    if up {
+        db.update("host", host, |r| {
+            r.insert("enabled".into(), Value::Bool(true));
+        });
     }
 }

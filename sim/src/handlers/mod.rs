@@ -3,6 +3,8 @@
 pub mod event;
 pub mod generic;
 pub mod host;
+pub mod lifecycle;
+pub mod message;
 pub mod network;
 pub mod pool;
 pub mod session;
@@ -92,6 +94,7 @@ pub fn registry() -> &'static Registry {
         network::register(&mut r);
         storage::register(&mut r);
         vm::register(&mut r);
+        message::register(&mut r);
         // Newer datamodels declare these map updates as custom messages; xapi's own
         // implementations only update the database (`xapi_vm.ml`, `xapi_task.ml`).
         for method in [

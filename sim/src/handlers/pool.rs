@@ -45,6 +45,9 @@ pub fn register(r: &mut Registry) {
         Handler::Sync(emergency_reset_master),
     );
     r.insert("pool.recover_slaves", Handler::Sync(recover_slaves));
+    // Every host shares the pool's one database here, so there is nothing to flush
+    // (`xapi_pool.ml` `sync_database` copies it to the members).
+    r.insert("pool.sync_database", Handler::Sync(|_, _| void()));
     r.insert("pool.enable_ha", Handler::Sync(enable_ha));
     r.insert("pool.disable_ha", Handler::Sync(disable_ha));
     r.insert(
@@ -562,7 +565,7 @@ pub fn pre_join_checks(local: &Side, remote: &Side, me: &str, force: bool) -> Re
 
 async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> Outcome {
     let (address, user, password) = (text(&args[0]), text(&args[1]), text(&args[2]));
-    let (local, me, port) = {
+    let (local, me, url) = {
         let world = sim.world();
         let host = &world.hosts[caller.host];
         let pool = world.pool(caller.host);
@@ -575,41 +578,31 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
         if map_get(&pool_rec, "restrictions", "restrict_pooling") == "true" {
             return Err(Failure::code(ErrorCode::LicenceRestriction));
         }
-        (Side::of_db(&pool.db), host.host_ref.clone(), host.port)
+        // An address that names no simulated host is a name that does not resolve: the
+        // connection fails (`xapi_pool.ml` `rpc`).
+        let Some(target) = world.resolve(&address) else {
+            return Err(Failure::code(ErrorCode::JoiningHostConnectionFailed));
+        };
+        (
+            Side::of_db(&pool.db),
+            host.host_ref.clone(),
+            world.hosts[target].url.clone(),
+        )
     };
     // P2: log into the pool over the network, without verifying TLS for this first
-    // session (as xapi does).
-    let url = if address.contains(':')
-        && !address.starts_with('[')
-        && address.matches(':').count() == 1
-    {
-        format!("https://{address}")
-    } else {
-        format!("https://{address}:{port}")
-    };
+    // session (as xapi does). xapi's client does not follow HOST_IS_SLAVE: a member's
+    // answer is the join's answer.
     let options = ConnectOptions {
         tls: Tls::Insecure,
         protocol: Protocol::JsonRpc,
         originator: Some("xapi".into()),
         ..Default::default()
     };
+    first_login(&url, &user, &password, &options).await?;
     let credentials = Credentials::new(user, password);
-    let conn = match Connection::login(&url, credentials, options).await {
-        Ok(c) => c,
-        Err(xenpool::Error::Api(e)) if e.code == ErrorCode::HostIsSlave => {
-            // Logging into a member: xapi's client does not follow the redirect here.
-            return Err(Failure::from(e));
-        }
-        Err(xenpool::Error::Api(e)) => return Err(Failure::from(e)),
-        Err(xenpool::Error::Transport {
-            may_have_reached_host: false,
-            ..
-        })
-        | Err(xenpool::Error::Timeout { .. }) => {
-            return Err(Failure::code(ErrorCode::JoiningHostConnectionFailed));
-        }
-        Err(_) => return Err(Failure::code(ErrorCode::JoiningHostServiceFailed)),
-    };
+    let conn = Connection::login(&url, credentials, options)
+        .await
+        .map_err(login_failure)?;
     let remote = Side::of_remote(&conn).await;
     let _ = conn.logout().await;
     let remote = remote.map_err(|e| match e {
@@ -627,22 +620,56 @@ async fn join(sim: Sim, caller: Arc<Caller>, args: Vec<Value>, force: bool) -> O
 
     let delay = {
         let mut world = sim.world();
-        // `host.address` is a bare address, or `address:port` in distinct-ports mode.
-        let master = world.host_by_address(&address).or_else(|| {
-            world
-                .hosts
-                .iter()
-                .position(|h| format!("{}:{}", h.address, h.port) == address)
-        });
-        let Some(master) = master else {
+        let Some(master) = world.resolve(&address) else {
             return Err(Failure::code(ErrorCode::JoiningHostConnectionFailed));
         };
         merge_into_pool(&mut world, caller.host, master);
+        let pool = world.hosts[master].pool;
+        world.check_clock_skew(pool);
         world.config.xapi_restart_delay
     };
     // The joiner's xapi restarts as a member.
     tokio::time::sleep(delay).await;
     void()
+}
+
+/// The joiner's first login, as a plain call that does not follow redirects: a member
+/// answers `HOST_IS_SLAVE [its coordinator]`, a wrong password `SESSION_AUTHENTICATION_FAILED`.
+async fn first_login(
+    url: &str,
+    user: &str,
+    password: &str,
+    options: &ConnectOptions,
+) -> Result<(), Failure> {
+    let transport = xenpool::transport::Transport::new(url, Arc::new(options.clone()))
+        .map_err(login_failure)?;
+    let params = [s(user), s(password), s("2.23"), s("xapi")];
+    let reply = transport
+        .call::<String>("session.login_with_password", &params, None)
+        .await
+        .map_err(login_failure)?;
+    match reply.response {
+        xenpool::wire::Response::Success(session) => {
+            let _ = transport
+                .call::<Value>("session.logout", &[s(session)], None)
+                .await;
+            Ok(())
+        }
+        xenpool::wire::Response::Failure(description) => Err(Failure(description)),
+    }
+}
+
+/// xapi's mapping of the joiner's login failures (`xapi_pool.ml` `join_common`).
+fn login_failure(e: xenpool::Error) -> Failure {
+    match e {
+        xenpool::Error::Api(e) => Failure::from(e),
+        xenpool::Error::Transport {
+            may_have_reached_host: false,
+            ..
+        }
+        | xenpool::Error::Timeout { .. } => Failure::code(ErrorCode::JoiningHostConnectionFailed),
+        _ => Failure::code(ErrorCode::JoiningHostServiceFailed),
+    }
 }
 
 /// Moves a standalone host into the pool of `master` the way a join ends: objects merged
@@ -769,17 +796,8 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
     // VM metadata (dom0 and templates included).
     for (v, rec) in src.all("VM") {
         let mut rec = rec.clone();
-        for k in [
-            "VBDs",
-            "VIFs",
-            "consoles",
-            "snapshots",
-            "crash_dumps",
-            "VTPMs",
-            "VUSBs",
-            "VGPUs",
-        ] {
-            rec.insert(k.into(), Value::Array(vec![]));
+        for k in vm::CHILD_SETS {
+            rec.insert(k.to_string(), Value::Array(vec![]));
         }
         if let Some(m) = src.get("VM_metrics", &str_of(&rec, "metrics")) {
             dst.absorb("VM_metrics", &str_of(&rec, "metrics"), m.clone());

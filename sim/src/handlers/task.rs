@@ -26,6 +26,7 @@ fn create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
             ("status", s("pending")),
             ("created", Value::DateTime(now)),
             ("resident_on", s(host)),
+            ("type", s("<none/>")),
         ]),
     )))
 }

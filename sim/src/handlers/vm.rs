@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use super::{Ctx, Handler, Registry, flag, s, string_map, text, void};
+use super::{Ctx, Handler, Registry, flag, lifecycle, s, string_map, text, void};
 use crate::db::{Db, NULL_REF};
 use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
@@ -27,11 +27,21 @@ pub fn register(r: &mut Registry) {
         "VM.start_on",
         Handler::Sync(|ctx, args| start(ctx, &args[0], Some(&args[1]), flag(&args[2]))),
     );
-    r.insert("VM.clean_shutdown", Handler::Sync(shutdown));
-    r.insert("VM.hard_shutdown", Handler::Sync(shutdown));
-    r.insert("VM.shutdown", Handler::Sync(shutdown));
-    r.insert("VM.clean_reboot", Handler::Sync(reboot));
-    r.insert("VM.hard_reboot", Handler::Sync(reboot));
+    for (method, op) in [
+        ("VM.clean_shutdown", "clean_shutdown"),
+        ("VM.hard_shutdown", "hard_shutdown"),
+        ("VM.shutdown", "shutdown"),
+    ] {
+        r.insert(method, shutdown_handler(op));
+    }
+    r.insert(
+        "VM.clean_reboot",
+        Handler::Sync(|ctx, args| reboot(ctx, &args[0], "clean_reboot")),
+    );
+    r.insert(
+        "VM.hard_reboot",
+        Handler::Sync(|ctx, args| reboot(ctx, &args[0], "hard_reboot")),
+    );
     r.insert("VM.suspend", Handler::Sync(suspend));
     r.insert(
         "VM.resume",
@@ -43,12 +53,22 @@ pub fn register(r: &mut Registry) {
     );
     r.insert(
         "VM.pause",
-        Handler::Sync(|ctx, args| set_power(ctx, &args[0], "Running", "Paused")),
+        Handler::Sync(|ctx, args| set_power(ctx, &args[0], "pause", "Paused")),
     );
     r.insert(
         "VM.unpause",
-        Handler::Sync(|ctx, args| set_power(ctx, &args[0], "Paused", "Running")),
+        Handler::Sync(|ctx, args| set_power(ctx, &args[0], "unpause", "Running")),
     );
+    r.insert(
+        "VM.clone",
+        Handler::Sync(|ctx, args| clone(ctx, &args[0], &args[1], None)),
+    );
+    r.insert(
+        "VM.copy",
+        Handler::Sync(|ctx, args| clone(ctx, &args[0], &args[1], Some(&args[2]))),
+    );
+    r.insert("VM.set_VCPUs_max", Handler::Sync(set_vcpus_max));
+    r.insert("VM.power_state_reset", Handler::Sync(power_state_reset));
     r.insert(
         "VM.assert_can_boot_here",
         Handler::Sync(assert_can_boot_here_msg),
@@ -65,6 +85,18 @@ pub fn register(r: &mut Registry) {
 }
 
 const GIB: i64 = 1 << 30;
+
+/// A VM's sets of dependent objects, which the store relinks as those objects are created.
+pub const CHILD_SETS: &[&str] = &[
+    "VBDs",
+    "VIFs",
+    "consoles",
+    "snapshots",
+    "crash_dumps",
+    "VTPMs",
+    "VUSBs",
+    "VGPUs",
+];
 
 /// Memory a VM needs on a host (dynamic_min based, as xapi reserves).
 pub fn needed_memory(db: &Db, vm: &str) -> i64 {
@@ -146,6 +178,7 @@ pub fn assert_can_boot_here(
     check_cpu: bool,
     same_host: bool,
 ) -> Result<(), Failure> {
+    lifecycle::validate_boot(vm, db.get("VM", vm).unwrap_or(&IndexMap::new()))?;
     if check_cpu && db.str_field("VM", vm, "power_state") != "Halted" {
         cpu_compatible(db, vm, host).map_err(|reason| {
             Failure::new(
@@ -241,47 +274,20 @@ pub fn assert_can_boot_here(
     Ok(())
 }
 
-fn bad_power(vm: &str, expected: &str, actual: &str) -> Failure {
-    Failure::new(
-        ErrorCode::VmBadPowerState,
-        [
-            vm.to_string(),
-            expected.to_ascii_lowercase(),
-            actual.to_ascii_lowercase(),
-        ],
-    )
-}
-
-fn check_operation(db: &Db, vm: &str, op: &str) -> Result<(), Failure> {
-    if let Some(Value::Struct(blocked)) = db.get_field("VM", vm, "blocked_operations")
-        && let Some(reason) = blocked.get(op)
+/// The operation checks of xapi's `check_operation_error` (from the one power-state table),
+/// then, for a VM resident on another host, that host must be reachable: xapi forwards
+/// the call there and answers `HOST_OFFLINE` when it is down (`message_forwarding.ml`
+/// `check_live`).
+fn check_op(ctx: &mut Ctx<'_>, vm: &str, op: &str) -> Result<(), Failure> {
+    let record = ctx.db().get("VM", vm).cloned().unwrap_or_default();
+    lifecycle::check(vm, &record, op)?;
+    let resident = ctx.db().str_field("VM", vm, "resident_on");
+    let pool = ctx.pool_id();
+    if resident != ctx.host_ref()
+        && let Some(i) = ctx.world.host_by_ref(pool, &resident)
+        && !ctx.world.hosts[i].alive
     {
-        return Err(Failure::new(
-            ErrorCode::OperationBlocked,
-            [vm.to_string(), super::text(reason)],
-        ));
-    }
-    if let Some(Value::Struct(current)) = db.get_field("VM", vm, "current_operations")
-        && let Some((task, other)) = current.iter().next()
-    {
-        return Err(Failure::new(
-            ErrorCode::OtherOperationInProgress,
-            ["VM".to_string(), vm.to_string(), text(other), task.clone()],
-        ));
-    }
-    if flag(
-        db.get_field("VM", vm, "is_a_template")
-            .unwrap_or(&Value::Nil),
-    ) {
-        return Err(Failure::new(ErrorCode::VmIsTemplate, [vm]));
-    }
-    if flag(
-        db.get_field("VM", vm, "is_control_domain")
-            .unwrap_or(&Value::Nil),
-    ) {
-        return Err(Failure::not_allowed(
-            "Operation not allowed on a control domain",
-        ));
+        return Err(Failure::new(ErrorCode::HostOffline, [resident]));
     }
     Ok(())
 }
@@ -342,12 +348,16 @@ fn start(ctx: &mut Ctx<'_>, vm: &Value, on: Option<&Value>, force: bool) -> Outc
         Some(h) => Some(ctx.existing("host", h)?),
         None => None,
     };
+    check_op(
+        ctx,
+        &vm,
+        if target.is_some() {
+            "start_on"
+        } else {
+            "start"
+        },
+    )?;
     let db = ctx.db();
-    let state = db.str_field("VM", &vm, "power_state");
-    if state != "Halted" {
-        return Err(bad_power(&vm, "halted", &state));
-    }
-    check_operation(db, &vm, "start")?;
     let host = match target {
         Some(h) => {
             assert_can_boot_here(db, &vm, &h, !force, false)?;
@@ -362,6 +372,8 @@ fn start(ctx: &mut Ctx<'_>, vm: &Value, on: Option<&Value>, force: bool) -> Outc
                         chosen = Some(h);
                         break;
                     }
+                    // A VM that cannot boot anywhere says so, whatever the host.
+                    Err(e) if is_vm_fault(&e) => return Err(e),
                     Err(e) => last = e,
                 }
             }
@@ -372,15 +384,29 @@ fn start(ctx: &mut Ctx<'_>, vm: &Value, on: Option<&Value>, force: bool) -> Outc
     void()
 }
 
-fn shutdown(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
-    let vm = ctx.existing("VM", &args[0])?;
-    let db = ctx.db();
-    let state = db.str_field("VM", &vm, "power_state");
-    if state == "Halted" {
-        return Err(bad_power(&vm, "running, paused, suspended", &state));
+fn is_vm_fault(f: &Failure) -> bool {
+    matches!(
+        f.wire_code(),
+        "INVALID_VALUE"
+            | "VALUE_NOT_SUPPORTED"
+            | "MEMORY_CONSTRAINT_VIOLATION"
+            | "VM_MEMORY_SIZE_TOO_LOW"
+    )
+}
+
+fn shutdown_handler(op: &'static str) -> Handler {
+    match op {
+        "clean_shutdown" => Handler::Sync(|ctx, args| shutdown(ctx, &args[0], "clean_shutdown")),
+        "hard_shutdown" => Handler::Sync(|ctx, args| shutdown(ctx, &args[0], "hard_shutdown")),
+        _ => Handler::Sync(|ctx, args| shutdown(ctx, &args[0], "shutdown")),
     }
-    check_operation(db, &vm, "clean_shutdown")?;
-    if state == "Suspended" {
+}
+
+fn shutdown(ctx: &mut Ctx<'_>, vm: &Value, op: &str) -> Outcome {
+    let vm = ctx.existing("VM", vm)?;
+    check_op(ctx, &vm, op)?;
+    let db = ctx.db();
+    if db.str_field("VM", &vm, "power_state") == "Suspended" {
         let suspend = db.str_field("VM", &vm, "suspend_VDI");
         if suspend != NULL_REF {
             db.delete("VDI", &suspend);
@@ -391,25 +417,20 @@ fn shutdown(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     void()
 }
 
-fn reboot(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
-    let vm = ctx.existing("VM", &args[0])?;
+fn reboot(ctx: &mut Ctx<'_>, vm: &Value, op: &str) -> Outcome {
+    let vm = ctx.existing("VM", vm)?;
+    check_op(ctx, &vm, op)?;
     let db = ctx.db();
-    let state = db.str_field("VM", &vm, "power_state");
-    if state != "Running" {
-        return Err(bad_power(&vm, "running", &state));
-    }
-    check_operation(db, &vm, "clean_reboot")?;
+    db.update("VM", &vm, |r| {
+        r.insert("power_state".into(), s("Running"));
+    });
     void()
 }
 
 fn suspend(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     let vm = ctx.existing("VM", &args[0])?;
+    check_op(ctx, &vm, "suspend")?;
     let db = ctx.db();
-    let state = db.str_field("VM", &vm, "power_state");
-    if state != "Running" {
-        return Err(bad_power(&vm, "running", &state));
-    }
-    check_operation(db, &vm, "suspend")?;
     let host = db.str_field("VM", &vm, "resident_on");
     let sr = {
         let pool = World::pool_ref(db);
@@ -442,11 +463,16 @@ fn resume(ctx: &mut Ctx<'_>, vm: &Value, on: Option<&Value>) -> Outcome {
         Some(h) => Some(ctx.existing("host", h)?),
         None => None,
     };
+    check_op(
+        ctx,
+        &vm,
+        if target.is_some() {
+            "resume_on"
+        } else {
+            "resume"
+        },
+    )?;
     let db = ctx.db();
-    let state = db.str_field("VM", &vm, "power_state");
-    if state != "Suspended" {
-        return Err(bad_power(&vm, "suspended", &state));
-    }
     let host = match target {
         Some(h) => {
             assert_can_boot_here(db, &vm, &h, true, false)?;
@@ -466,17 +492,144 @@ fn resume(ctx: &mut Ctx<'_>, vm: &Value, on: Option<&Value>) -> Outcome {
     void()
 }
 
-fn set_power(ctx: &mut Ctx<'_>, vm: &Value, from: &str, to: &str) -> Outcome {
+fn set_power(ctx: &mut Ctx<'_>, vm: &Value, op: &str, to: &str) -> Outcome {
     let vm = ctx.existing("VM", vm)?;
-    let db = ctx.db();
-    let state = db.str_field("VM", &vm, "power_state");
-    if state != from {
-        return Err(bad_power(&vm, from, &state));
-    }
-    db.update("VM", &vm, |r| {
+    check_op(ctx, &vm, op)?;
+    ctx.db().update("VM", &vm, |r| {
         r.insert("power_state".into(), s(to));
     });
     void()
+}
+
+/// `VM.clone` (disks cloned on their SR) and `VM.copy` (disks copied to `sr`, or to their
+/// own SR when it is the null reference): a new Halted VM with the same configuration
+/// (`xapi_vm_clone.ml`). A template's clone is a template, as in xapi.
+fn clone(ctx: &mut Ctx<'_>, vm: &Value, new_name: &Value, sr: Option<&Value>) -> Outcome {
+    let vm = ctx.existing("VM", vm)?;
+    let target_sr = match sr.map(text).filter(|r| r != NULL_REF && !r.is_empty()) {
+        Some(r) => Some(ctx.existing("SR", &s(r))?),
+        None => None,
+    };
+    check_op(ctx, &vm, if sr.is_some() { "copy" } else { "clone" })?;
+    let db = ctx.db();
+    let mut record = db.get("VM", &vm).cloned().unwrap_or_default();
+    for field in ["uuid", "allowed_operations"] {
+        record.shift_remove(field);
+    }
+    let metrics = db
+        .get("VM_metrics", &db.str_field("VM", &vm, "metrics"))
+        .cloned()
+        .map(|mut m| {
+            m.shift_remove("uuid");
+            db.create("VM_metrics", m)
+        })
+        .unwrap_or_else(|| NULL_REF.to_string());
+    record.insert("name_label".into(), new_name.clone());
+    record.insert("metrics".into(), s(metrics));
+    record.insert("resident_on".into(), s(NULL_REF));
+    record.insert("domid".into(), Value::Int(-1));
+    record.insert("current_operations".into(), Value::Struct(IndexMap::new()));
+    record.insert("is_a_snapshot".into(), Value::Bool(false));
+    record.insert("snapshot_of".into(), s(NULL_REF));
+    for set in CHILD_SETS.iter().chain(&["attached_PCIs"]) {
+        record.insert(set.to_string(), Value::Array(vec![]));
+    }
+    let new_vm = db.create("VM", record);
+    for vbd in db.find("VBD", |r| r.get("VM").and_then(Value::as_str) == Some(&vm)) {
+        let mut vbd_rec = db.get("VBD", &vbd).cloned().unwrap_or_default();
+        let vdi = db.str_field("VBD", &vbd, "VDI");
+        if let Some(mut vdi_rec) = db.get("VDI", &vdi).cloned() {
+            vdi_rec.shift_remove("uuid");
+            vdi_rec.insert("VBDs".into(), Value::Array(vec![]));
+            vdi_rec.insert("location".into(), s(crate::db::new_uuid()));
+            if let Some(sr) = &target_sr {
+                vdi_rec.insert("SR".into(), s(sr.clone()));
+            }
+            vbd_rec.insert("VDI".into(), s(db.create("VDI", vdi_rec)));
+        }
+        vbd_rec.shift_remove("uuid");
+        vbd_rec.insert("VM".into(), s(new_vm.clone()));
+        vbd_rec.insert("currently_attached".into(), Value::Bool(false));
+        db.create("VBD", vbd_rec);
+    }
+    for vif in db.find("VIF", |r| r.get("VM").and_then(Value::as_str) == Some(&vm)) {
+        let mut vif_rec = db.get("VIF", &vif).cloned().unwrap_or_default();
+        vif_rec.shift_remove("uuid");
+        vif_rec.insert("VM".into(), s(new_vm.clone()));
+        vif_rec.insert("currently_attached".into(), Value::Bool(false));
+        db.create("VIF", vif_rec);
+    }
+    Ok(s(new_vm))
+}
+
+/// `VM.set_VCPUs_max`: Halted VMs only (from the table), at least one vCPU and no fewer
+/// than `VCPUs_at_startup` (`xapi_vm.ml`).
+fn set_vcpus_max(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
+    let vm = ctx.existing("VM", &args[0])?;
+    check_op(ctx, &vm, "changing_VCPUs")?;
+    let value = match args[1] {
+        Value::Int(v) => v,
+        _ => 0,
+    };
+    let db = ctx.db();
+    let at_startup = match db.get_field("VM", &vm, "VCPUs_at_startup") {
+        Some(Value::Int(v)) => *v,
+        _ => 1,
+    };
+    if value < 1 || value < at_startup {
+        return Err(Failure::new(
+            ErrorCode::InvalidValue,
+            [
+                "VCPU values must satisfy: 0 < VCPUs_at_startup ≤ VCPUs_max".to_string(),
+                value.to_string(),
+            ],
+        ));
+    }
+    db.update("VM", &vm, |r| {
+        r.insert("VCPUs_max".into(), Value::Int(value));
+    });
+    void()
+}
+
+/// `VM.power_state_reset` (`xapi_vm.ml`): refused for control domains; a Running or
+/// Paused VM is only reset when the host it runs on is dead (`HOST_IS_LIVE` otherwise;
+/// on the coordinator itself the domain still exists: `DOMAIN_EXISTS`). It ends Halted.
+fn power_state_reset(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
+    let vm = ctx.existing("VM", &args[0])?;
+    let record = ctx.db().get("VM", &vm).cloned().unwrap_or_default();
+    if matches!(record.get("is_control_domain"), Some(Value::Bool(true))) {
+        return Err(Failure::new(ErrorCode::CannotResetControlDomain, [vm]));
+    }
+    let state = record.get("power_state").map(text).unwrap_or_default();
+    if state == "Running" || state == "Paused" {
+        let resident = record.get("resident_on").map(text).unwrap_or_default();
+        if resident == ctx.host_ref() {
+            return Err(Failure::new(ErrorCode::DomainExists, [vm]));
+        }
+        let pool = ctx.pool_id();
+        let alive = ctx
+            .world
+            .host_by_ref(pool, &resident)
+            .is_some_and(|i| ctx.world.hosts[i].alive);
+        if alive {
+            return Err(Failure::new(ErrorCode::HostIsLive, [resident]));
+        }
+    }
+    force_halt(ctx.db(), &vm);
+    void()
+}
+
+/// Resets a VM to Halted whatever its state (a dead host's guests, a reset power state).
+pub fn force_halt(db: &mut Db, vm: &str) {
+    let suspend = db.str_field("VM", vm, "suspend_VDI");
+    if suspend != NULL_REF && !suspend.is_empty() {
+        db.delete("VDI", &suspend);
+        db.set_field("VM", vm, "suspend_VDI", s(NULL_REF));
+    }
+    db.update("VM", vm, |r| {
+        r.insert("current_operations".into(), Value::Struct(IndexMap::new()));
+    });
+    halt(db, vm);
 }
 
 fn assert_can_boot_here_msg(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
@@ -523,18 +676,8 @@ pub fn check_migrate(
             )
         })?;
     }
-    if let Some(Value::Struct(blocked)) = db.get_field("VM", vm, "blocked_operations")
-        && let Some(reason) = blocked.get("pool_migrate")
-    {
-        return Err(Failure::new(
-            ErrorCode::OperationBlocked,
-            [vm.to_string(), text(reason)],
-        ));
-    }
-    if state != "Running" {
-        return Err(bad_power(vm, "running", &state));
-    }
-    check_operation(db, vm, "pool_migrate")?;
+    let record = db.get("VM", vm).cloned().unwrap_or_default();
+    lifecycle::check(vm, &record, "pool_migrate")?;
     let same = db.str_field("VM", vm, "resident_on") == host;
     assert_can_boot_here(db, vm, host, false, same)?;
     let pool_ref = World::pool_ref(db);
@@ -586,19 +729,13 @@ pub async fn migrate(sim: &Sim, caller: &Caller, vm: &str, host: &str, force: bo
     place(db, vm, host);
     refresh_free_memory(db, &from);
     let uuid = db.str_field("VM", vm, "uuid");
-    db.create(
-        "message",
-        record([
-            ("name", s("VM_MIGRATED")),
-            ("priority", Value::Int(5)),
-            ("cls", s("VM")),
-            ("obj_uuid", s(uuid)),
-            (
-                "timestamp",
-                Value::DateTime(xenpool::DateTime::now().to_wire()),
-            ),
-            ("body", s(format!("VM migrated from {from} to {host}"))),
-        ]),
+    super::message::add(
+        db,
+        "VM_MIGRATED",
+        5,
+        "VM",
+        &uuid,
+        &format!("VM migrated from {from} to {host}"),
     );
     void()
 }

@@ -140,3 +140,23 @@ def test_bad_input_gets_xapi_errors(lab):
             call()
         assert e.value.details[0] == code
     s.xenapi.session.logout()
+
+
+def test_issue_18_over_xmlrpc(lab):
+    s = session(lab["suspended"])
+    vm = s.xenapi.VM.get_by_name_label("sleeper")[0]
+    # One power-state table: clean shutdown needs Running; allowed_operations is filled.
+    assert "resume" in s.xenapi.VM.get_allowed_operations(vm)
+    with pytest.raises(XenAPI.Failure) as e:
+        s.xenapi.VM.clean_shutdown(vm)
+    assert e.value.details == ["VM_BAD_POWER_STATE", vm, "running", "suspended"]
+    # valid_ref_counts: every table, integers on the wire.
+    batch = s.xenapi.event_from(["vm"], "", 0.0)
+    assert isinstance(batch["valid_ref_counts"]["vm"], int)
+    assert "pif" in batch["valid_ref_counts"]
+    # Async error text without the prefix.
+    host = s.xenapi.host.get_all()[0]
+    with pytest.raises(XenAPI.Failure) as e:
+        s.xenapi.Async.host.get_servertime(host)
+    assert e.value.details == ["Fault", "No async mode for this operation (rpc: host.get_servertime)"]
+    s.xenapi.session.logout()
