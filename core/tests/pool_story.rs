@@ -307,6 +307,16 @@ async fn state_changing_calls_are_not_retried_blindly() {
     .unwrap();
     // Without HA a dead coordinator leaves members in emergency mode: no failover target.
     let pool = pool.with_failover_timeout(Duration::from_secs(1));
+    // A state-changing call in flight when the coordinator dies may have happened: it is
+    // reported as such even though no member took over.
+    let hosts = Host::get_all(&pool).await.unwrap();
+    sim.drop_connections("intel1", true).unwrap();
+    let err = Host::set_name_description(&pool, &hosts[0], "rack 9")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "INDETERMINATE", "{err}");
+    assert!(err.may_have_reached_host());
+    sim.drop_connections("intel1", false).unwrap();
     sim.kill("intel1").unwrap();
     let err = Host::get_all(&pool).await.unwrap_err();
     assert!(

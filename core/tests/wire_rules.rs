@@ -604,6 +604,24 @@ fn json_response_shapes() {
     );
     let e = decode_response::<i64>(f, br#"{"id":1}"#, &L).unwrap_err();
     assert_eq!(e.kind, ProtocolErrorKind::BadEnvelope);
+    // Error objects that are not XenAPI failures are broken replies, not failures.
+    for broken in [
+        &br#"{"jsonrpc":"2.0","error":{"code":"1","message":"X","data":[]},"id":1}"#[..],
+        br#"{"jsonrpc":"2.0","error":{"code":1.5,"message":"X"},"id":1}"#,
+        br#"{"jsonrpc":"2.0","error":{"message":"X"},"id":1}"#,
+        br#"{"jsonrpc":"2.0","error":{"code":1,"message":["X"]},"id":1}"#,
+        br#"{"jsonrpc":"2.0","error":{"code":1},"id":1}"#,
+        br#"{"result":5,"error":["SESSION_INVALID"],"id":1}"#,
+        br#"{"jsonrpc":"2.0","result":5,"error":{"code":1,"message":"X"},"id":1}"#,
+    ] {
+        let e = decode_response::<i64>(f, broken, &L).unwrap_err();
+        assert_eq!(
+            e.kind,
+            ProtocolErrorKind::BadEnvelope,
+            "{}",
+            String::from_utf8_lossy(broken)
+        );
+    }
 }
 
 #[test]

@@ -295,8 +295,23 @@ impl Caller for PoolConnection {
             return Err(error);
         }
         let sent = error.may_have_reached_host();
-        self.failover().await?;
-        if sent && !is_idempotent(method) {
+        let changes_state = sent && !is_idempotent(method);
+        if let Err(lost) = self.failover().await {
+            // No coordinator to ask, but the call may have been carried out before it went:
+            // report that, not the failover's own "never sent" error, so nobody retries a
+            // `pool.join` blindly.
+            return Err(match changes_state {
+                true => Error::Indeterminate {
+                    method: method.to_string(),
+                    reason: format!(
+                        "the coordinator stopped answering after the call was sent ({error}), \
+                         and no member took over ({lost})"
+                    ),
+                },
+                false => lost,
+            });
+        }
+        if changes_state {
             return Err(Error::Indeterminate {
                 method: method.to_string(),
                 reason: format!(

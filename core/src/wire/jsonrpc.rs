@@ -645,6 +645,10 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
     let parts: Parts<T> = decode_with(body, limits.max_depth.saturating_add(1), |de| {
         de.deserialize_map(EnvelopeVisitor(PhantomData))
     })?;
+    let has_error = !matches!(parts.error, Some(serde_json::Value::Null) | None);
+    if has_error && matches!(parts.result, Some(Some(_))) {
+        return Err(bad_envelope("response holds both a result and an error"));
+    }
     match parts.error {
         Some(serde_json::Value::Null) | None => {}
         // 1.0, and 2.0-shaped replies from before dispatch: `["CODE", params…]` (§2).
@@ -653,7 +657,15 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
         }
         // 2.0: `{"code": 1, "message": CODE, "data": [params…]}`.
         Some(serde_json::Value::Object(obj)) => {
-            let mut description = vec![obj.get("message").map(error_text).unwrap_or_default()];
+            // A 2.0 error object has an integer `code` and a string `message`; anything
+            // else is not a XenAPI failure but a broken reply.
+            if !obj.get("code").is_some_and(|c| c.is_i64() || c.is_u64()) {
+                return Err(bad_envelope("the error object's code is not an integer"));
+            }
+            let Some(serde_json::Value::String(message)) = obj.get("message") else {
+                return Err(bad_envelope("the error object's message is not a string"));
+            };
+            let mut description = vec![message.clone()];
             match obj.get("data") {
                 Some(serde_json::Value::Array(data)) => {
                     description.extend(data.iter().map(error_text));
