@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use xenpool::meta::{self, Ty};
 use xenpool::wire::Value;
 use xenpool::{Caller, Connection, Credentials, Error};
 
@@ -97,7 +98,13 @@ impl RawSession {
         let conn = self.conn().map_err(|e| errors::to_py(py, e))?;
         let what = method.clone();
         let value = block(py, &what, move |_| async move {
-            conn.call::<Value>(&method, with_session, params).await
+            let value = conn.call::<Value>(&method, with_session, params).await?;
+            Ok(
+                match meta::method(&method).and_then(|(_, m, _)| m.result.as_ref()) {
+                    Some(ty) => datetimes_tagged(ty, value),
+                    None => value,
+                },
+            )
         })?;
         convert::raw_to_py(py, value)
     }
@@ -113,5 +120,43 @@ impl RawSession {
             ),
             None => Ok(()),
         }
+    }
+}
+
+/// The result with its datetimes tagged again (the core's decoding into [`Value`] keeps
+/// XML-RPC `dateTime.iso8601` as text), so they come out as `xmlrpc.client.DateTime`
+/// as from the official client. Only the datamodel's result type says where they are.
+fn datetimes_tagged(ty: &Ty, value: Value) -> Value {
+    match (ty, value) {
+        (Ty::DateTime, Value::String(s)) => Value::DateTime(s),
+        (Ty::Option(inner), v) => datetimes_tagged(inner, v),
+        (Ty::Set(inner), Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| datetimes_tagged(inner, v))
+                .collect(),
+        ),
+        (Ty::Map(_, inner), Value::Struct(members)) => Value::Struct(
+            members
+                .into_iter()
+                .map(|(k, v)| (k, datetimes_tagged(inner, v)))
+                .collect(),
+        ),
+        (Ty::Record(class), Value::Struct(members)) => match meta::class(class) {
+            Some(c) => Value::Struct(
+                members
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match c.field(&k) {
+                            Some(f) => datetimes_tagged(&f.ty, v),
+                            None => v,
+                        };
+                        (k, v)
+                    })
+                    .collect(),
+            ),
+            None => Value::Struct(members),
+        },
+        (_, v) => v,
     }
 }

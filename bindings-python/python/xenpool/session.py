@@ -173,6 +173,11 @@ class Session:
         """The pinned certificate fingerprint (store it after trust on first use)."""
         return self._native.fingerprint  # type: ignore[no-any-return]
 
+    @property
+    def session_ref(self) -> str | None:
+        """The session reference (a bearer token: never shown in the repr)."""
+        return self._native.session_ref  # type: ignore[no-any-return]
+
     def __enter__(self) -> Session:
         return self
 
