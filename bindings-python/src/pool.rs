@@ -2,6 +2,7 @@
 //! takes `dry_run` (the plan, nothing changed) and `progress` (a callable receiving
 //! `(step, total, message)`); outcomes come back as the core serialises them.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,6 +79,26 @@ pub struct Pool {
 
 fn map<T>(py: Python<'_>, r: xenpool::Result<T>) -> PyResult<T> {
     r.map_err(|e| errors::to_py(py, e))
+}
+
+impl Pool {
+    /// Runs a workflow with its options on a clone of the connection; its outcome as JSON.
+    fn op<F, Fut>(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        dry_run: bool,
+        progress: Option<Py<PyAny>>,
+        workflow: F,
+    ) -> PyResult<String>
+    where
+        F: FnOnce(PoolConnection, OpOptions) -> Fut,
+        Fut: Future<Output = xenpool::Result<String>> + Send + 'static,
+    {
+        let pool = self.inner.clone();
+        let options = op_options(dry_run, progress);
+        block(py, what, move |_| workflow(pool, options))
+    }
 }
 
 #[pymethods]
@@ -163,11 +184,15 @@ impl Pool {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
         let host = map(py, candidate.host_access())?;
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "join", move |_| async move {
-            json(&xenpool::pool::join(&pool, &host, force, &options).await?)
-        })
+        self.op(
+            py,
+            "join",
+            dry_run,
+            progress,
+            move |pool, options| async move {
+                json(&xenpool::pool::join(&pool, &host, force, &options).await?)
+            },
+        )
     }
 
     /// Ejects a member (by name, uuid or address).
@@ -180,11 +205,15 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "eject", move |_| async move {
-            json(&ops::eject(&pool, &host, &EjectOptions { evacuate }, &options).await?)
-        })
+        self.op(
+            py,
+            "eject",
+            dry_run,
+            progress,
+            move |pool, options| async move {
+                json(&ops::eject(&pool, &host, &EjectOptions { evacuate }, &options).await?)
+            },
+        )
     }
 
     /// A bond over `devices` on every host, on a new network `network`.
@@ -199,12 +228,16 @@ impl Pool {
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
         let mode = BondMode::from_wire(mode);
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "create_bond", move |_| async move {
-            let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
-            json(&ops::create_bond(&pool, &devices, mode, &network, &options).await?)
-        })
+        self.op(
+            py,
+            "create_bond",
+            dry_run,
+            progress,
+            move |pool, options| async move {
+                let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+                json(&ops::create_bond(&pool, &devices, mode, &network, &options).await?)
+            },
+        )
     }
 
     /// Bonds that differ between members, as JSON.
@@ -223,11 +256,13 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "repair_bonds", move |_| async move {
-            json(&ops::repair_bonds(&pool, &options).await?)
-        })
+        self.op(
+            py,
+            "repair_bonds",
+            dry_run,
+            progress,
+            move |pool, options| async move { json(&ops::repair_bonds(&pool, &options).await?) },
+        )
     }
 
     /// A shared NFS SR plugged on every host.
@@ -243,21 +278,25 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "create_nfs_sr", move |_| async move {
-            json(
-                &ops::create_nfs_sr(
-                    &pool,
-                    &name,
-                    &server,
-                    &path,
-                    nfs_version.as_deref(),
-                    &options,
+        self.op(
+            py,
+            "create_nfs_sr",
+            dry_run,
+            progress,
+            move |pool, options| async move {
+                json(
+                    &ops::create_nfs_sr(
+                        &pool,
+                        &name,
+                        &server,
+                        &path,
+                        nfs_version.as_deref(),
+                        &options,
+                    )
+                    .await?,
                 )
-                .await?,
-            )
-        })
+            },
+        )
     }
 
     /// Live-migrates a VM to a host.
@@ -270,9 +309,7 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "migrate", move |_| async move {
+        self.op(py, "migrate", dry_run, progress, move |pool, options| async move {
             json(&ops::migrate(&pool, &vm, &host, &options).await?)
         })
     }
@@ -286,11 +323,13 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "evacuate", move |_| async move {
-            json(&ops::evacuate(&pool, &host, &options).await?)
-        })
+        self.op(
+            py,
+            "evacuate",
+            dry_run,
+            progress,
+            move |pool, options| async move { json(&ops::evacuate(&pool, &host, &options).await?) },
+        )
     }
 
     /// Enables HA (heartbeat on `heartbeat_sr`, or the default shared SR).
@@ -302,11 +341,15 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "enable_ha", move |_| async move {
-            json(&ops::enable_ha(&pool, heartbeat_sr.as_deref(), &options).await?)
-        })
+        self.op(
+            py,
+            "enable_ha",
+            dry_run,
+            progress,
+            move |pool, options| async move {
+                json(&ops::enable_ha(&pool, heartbeat_sr.as_deref(), &options).await?)
+            },
+        )
     }
 
     /// Disables HA; returns the plan.
@@ -317,11 +360,13 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let pool = self.inner.clone();
-        let options = op_options(dry_run, progress);
-        block(py, "disable_ha", move |_| async move {
-            json(&ops::disable_ha(&pool, &options).await?)
-        })
+        self.op(
+            py,
+            "disable_ha",
+            dry_run,
+            progress,
+            move |pool, options| async move { json(&ops::disable_ha(&pool, &options).await?) },
+        )
     }
 
     /// What the overview picture shows, as JSON: hosts (coordinator, liveness, memory,
