@@ -89,6 +89,8 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
             ),
     )?;
 
+    python_package(root)?;
+
     if fuzz {
         run(
             &format!("fuzzing the decoders ({fuzz_seconds} s per target)"),
@@ -99,7 +101,52 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
         )?;
     }
     // A plain closing line that CI and people can read at a glance.
-    let checks = if fuzz { 6 } else { 5 };
+    let checks = if fuzz { 7 } else { 6 };
     println!("\nall checks passed\nchecks: {checks} passed, 0 failed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `xenpool` Python package: built into its own venv with maturin (a debug build in
+/// the shared `target/`), then its pytest suite against the in-process simulator, over
+/// both protocols and beside the official client.
+fn python_package(root: &Path) -> Result<()> {
+    let dir = root.join("bindings-python");
+    let venv = dir.join(".venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        run(
+            "Python package environment",
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        )?;
+    }
+    run(
+        "Python package tools",
+        Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "maturin>=1.9.4,<2",
+            "pytest>=8",
+            "XenAPI>=24",
+            "mypy>=2.4",
+            "nbclient>=0.10",
+            "ipykernel>=6",
+        ]),
+    )?;
+    run(
+        "Python package build (maturin develop)",
+        Command::new(venv.join("bin").join("maturin"))
+            .args(["develop", "--locked", "--quiet"])
+            .current_dir(&dir)
+            .env("VIRTUAL_ENV", &venv)
+            .env("CARGO_TARGET_DIR", root.join("target")),
+    )?;
+    run(
+        "Python package tests",
+        Command::new(&python)
+            .args(["-m", "pytest", "-q", "tests"])
+            .current_dir(&dir),
+    )
 }

@@ -1,0 +1,48 @@
+//! `xenpool._native`: the Rust half of the `xenpool` Python package. A thin layer over
+//! the core's dynamic call layer and pool workflows: value conversion in and out, one
+//! error mapping, and calls that run off the GIL on the core's runtime.
+
+use pyo3::prelude::*;
+
+mod compat;
+mod convert;
+mod errors;
+mod events;
+mod metadata;
+mod pool;
+mod session;
+mod simulator;
+mod wait;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The core's runtime threads get std's default stack (2 MiB). In debug builds polling
+    // `dynamic::call`'s record decoding (one match arm per record class) needs more and
+    // overflowed it; std reads RUST_MIN_STACK once, at this library's first thread spawn,
+    // which has not happened yet while the module initialises.
+    if std::env::var_os("RUST_MIN_STACK").is_none() {
+        // SAFETY: runs once, under the GIL, before this library starts any thread.
+        unsafe { std::env::set_var("RUST_MIN_STACK", (16usize << 20).to_string()) };
+    }
+    // Async calls run on the same runtime as blocking ones (it survives fork).
+    let _ = pyo3_async_runtimes::tokio::init_with_runtime(xenpool::blocking::runtime());
+    m.add_class::<session::Session>()?;
+    m.add_class::<convert::Record>()?;
+    m.add_class::<events::EventWatcher>()?;
+    m.add_class::<pool::Pool>()?;
+    m.add_class::<pool::ObjectCache>()?;
+    m.add_class::<simulator::Simulator>()?;
+    m.add_class::<compat::RawSession>()?;
+    m.add_function(wrap_pyfunction!(metadata::classes, m)?)?;
+    m.add_function(wrap_pyfunction!(metadata::enums, m)?)?;
+    m.add_function(wrap_pyfunction!(metadata::errors, m)?)?;
+    m.add_function(wrap_pyfunction!(metadata::error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(metadata::suggest, m)?)?;
+    m.add_function(wrap_pyfunction!(metadata::find_method, m)?)?;
+    m.add_function(wrap_pyfunction!(session::fetch_fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::recover_lost_coordinator, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::create_pool, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,118 @@
+"""The pool stories from Python: create, validate and join, forced join, bonds, NFS,
+XenMotion, eject, HA failover and recovery; dry runs and progress callbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+import xenpool
+from xenpool import exceptions
+from xenpool.testing import Simulator
+
+
+def test_the_pool_story(sim: Simulator) -> None:
+    a = lambda name: sim.host(name).access()  # noqa: E731
+    steps: list[tuple[int, int, str]] = []
+
+    dry_pool, dry = xenpool.Pool.create("lab-pool", a("intel1"), [a("intel2")], dry_run=True)
+    assert not dry.executed and "pool.join" in dry.calls
+    assert sim.host("intel1").password not in str(dry.to_dict())
+    assert sim.host("intel2").master_address is None
+    dry_pool.close()
+
+    pool, created = xenpool.Pool.create(
+        "lab-pool", a("intel1"), [a("intel2")], progress=lambda *s: steps.append(s)
+    )
+    with pool:
+        assert created.executed and created.joined == ["intel2"]
+        assert steps and steps[-1][0] == steps[-1][1], "progress reaches the end"
+        assert len(pool.xenapi.host.get_all()) == 2
+
+        i3 = sim.host("intel3")
+        report = pool.validate_join(i3.url, "root", i3.password, fingerprint=i3.fingerprint)
+        assert isinstance(report, xenpool.JoinReport) and report.ready and not report.fails
+        assert "✔" in report._repr_html_() and "ready" in repr(report)
+        plan = pool.join(i3.url, "root", i3.password, fingerprint=i3.fingerprint, dry_run=True)
+        assert not plan.executed and "pool.join" in plan.calls
+        assert sim.host("intel3").master_address is None
+        joined = pool.join(i3.url, "root", i3.password, fingerprint=i3.fingerprint)
+        assert joined.executed
+
+        amd = sim.host("amd1")
+        amd_report = pool.validate_join(amd.url, "root", amd.password, fingerprint=amd.fingerprint)
+        assert not amd_report.ready
+        assert any(c["xapi_error"] and c["xapi_error"]["code"] == "HOSTS_NOT_HOMOGENEOUS" for c in amd_report.fails)
+        assert "✘" in amd_report._repr_html_()
+        with pytest.raises(exceptions.Refused) as refused:
+            pool.join(amd.url, "root", amd.password, fingerprint=amd.fingerprint)
+        assert any("AuthenticAMD" in p for p in refused.value.params)
+
+        bonds = pool.create_bond(["eth2", "eth3"], "lacp", "Storage")
+        assert len(bonds.bonds) == 3
+        old = sim.host("intel-old")
+        with pytest.raises(exceptions.Refused):
+            pool.join(old.url, "root", old.password, fingerprint=old.fingerprint)
+        pool.join(old.url, "root", old.password, fingerprint=old.fingerprint, force=True)
+        problems = pool.check_bonds()
+        assert len(problems) == 1 and problems[0]["host"] == "intel-old"
+        assert "Bond.destroy" in pool.repair_bonds(dry_run=True).calls
+        pool.repair_bonds()
+        assert pool.check_bonds() == []
+
+        sr = pool.create_nfs_sr("lab-nfs", "nfs.lab", "/exports/lab")
+        assert sr.sr and pool.xenapi.pool.get_default_SR(pool.xenapi.pool.get_all()[0]) == sr.sr
+
+        gib = 1 << 30
+        vm = pool.xenapi.VM.create(
+            {"name_label": "web", "memory_static_max": gib, "memory_dynamic_max": gib,
+             "memory_dynamic_min": gib, "memory_static_min": gib // 2, "VCPUs_max": 1,
+             "VCPUs_at_startup": 1}
+        )
+        pool.xenapi.VM.start_on(vm, "intel3", False, False)
+        moved = pool.migrate("web", "intel2")
+        assert moved.moved == [["web", "intel2"]]
+        pool.migrate("web", "intel3")
+
+        overview = pool.overview()
+        assert overview.hosts[0]["coordinator"] and overview.hosts[0]["name"] == "intel1"
+        assert "web" in next(h for h in overview.hosts if h["name"] == "intel3")["vms"]
+        svg = overview._repr_svg_()
+        assert svg.startswith("<svg") and "★ intel1" in svg and "lab-nfs" in svg
+
+        ejected = pool.eject("intel3")
+        assert ejected.evacuated == ["web"]
+        assert any("IPMI" in w for w in ejected.plan["warnings"])
+
+        cache = pool.cache(["VM"])
+        pool.xenapi.VM.set_name_description(vm, "watched")
+        rec = cache.wait_for("VM", vm, lambda r: r.name_description == "watched", timeout=10)
+        assert rec.name_label == "web"
+        with pytest.raises(exceptions.TimeoutError):
+            cache.wait_for("VM", vm, lambda r: False, timeout=0.3)
+
+        pool.xenapi.VM.set_ha_restart_priority(vm, "restart")
+        assert "Async.pool.enable_ha" in pool.enable_ha(dry_run=True).calls
+        ha = pool.enable_ha()
+        assert ha.failures_to_tolerate >= 1
+        sim.kill("intel1")
+        assert len(pool.xenapi.host.get_all_records()) == 3, "reads carry on after failover"
+        assert pool.coordinator_address != sim.host("intel1").address
+        pool.disable_ha()
+    assert sim.session_count() == 0
+
+
+def test_recovery_of_a_lost_coordinator(sim: Simulator) -> None:
+    a = lambda name: sim.host(name).access()  # noqa: E731
+    pool, _ = xenpool.Pool.create("p", a("intel1"), [a("intel2")])
+    pool.close()
+    sim.kill("intel1")
+    with pytest.raises(exceptions.Refused):
+        xenpool.Pool.recover_lost_coordinator(a("intel2"), dry_run=True)
+    new, outcome = xenpool.Pool.recover_lost_coordinator(a("intel2"))
+    with new:
+        assert "pool.emergency_transition_to_master" in outcome.calls
+        assert len(new.xenapi.host.get_all()) == 2
+
+
+def test_pytest_plugin_fixture(xenpool_simulator: Simulator) -> None:
+    assert any(h.name == "intel1" for h in xenpool_simulator.hosts)
