@@ -17,14 +17,6 @@ mod wait;
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // The core's runtime threads get std's default stack (2 MiB). In debug builds polling
-    // `dynamic::call`'s record decoding (one match arm per record class) needs more and
-    // overflowed it; std reads RUST_MIN_STACK once, at this library's first thread spawn,
-    // which has not happened yet while the module initialises.
-    if std::env::var_os("RUST_MIN_STACK").is_none() {
-        // SAFETY: runs once, under the GIL, before this library starts any thread.
-        unsafe { std::env::set_var("RUST_MIN_STACK", (16usize << 20).to_string()) };
-    }
     // Async calls run on the same runtime as blocking ones (it survives fork).
     let _ = pyo3_async_runtimes::tokio::init_with_runtime(xenpool::blocking::runtime());
     m.add_class::<session::Session>()?;

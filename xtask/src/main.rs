@@ -103,6 +103,13 @@ pub(crate) fn codegen(args: &[String]) -> Result<ExitCode> {
                 core: true,
             },
         );
+    } else if check && std::env::var_os("CI").is_some() {
+        // CI always has ../shared beside the checkout: a missing datamodel there would
+        // let stale generated code pass unchecked.
+        bail!(
+            "../shared/xapi not found under CI (looked for {})",
+            datamodel.display()
+        );
     } else if check {
         println!(
             "skipping codegen check: ../shared/xapi not found (looked for {})",
