@@ -115,7 +115,7 @@ impl Connection {
     fn snapshot(&self) -> Result<(Arc<Transport>, String)> {
         let state = self.inner.state.lock().map_err(|_| poisoned())?;
         if state.closed {
-            return Err(Error::InvalidArgument("the session was logged out".into()));
+            return Err(Error::SessionClosed);
         }
         Ok((state.transport.clone(), state.session.clone()))
     }
@@ -312,7 +312,7 @@ impl Drop for Inner {
 }
 
 fn poisoned() -> Error {
-    Error::InvalidArgument("the connection's state was poisoned by a panic".into())
+    Error::Internal("the connection's state was poisoned by a panic".into())
 }
 
 /// Which certificate policy to use for the coordinator a member redirected us to.

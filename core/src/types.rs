@@ -251,6 +251,9 @@ impl DateTime {
         if s.len() >= 8 && s.as_bytes()[..8].iter().all(u8::is_ascii_digit) {
             s = format!("{}-{}-{}{}", &s[..4], &s[4..6], &s[6..8], &s[8..]);
         }
+        if let Some(unix) = unix_seconds(t) {
+            return Some(unix);
+        }
         if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(&s) {
             return Some(DateTime(dt.with_timezone(&Utc)));
         }
@@ -262,10 +265,34 @@ impl DateTime {
         None
     }
 
+    /// The datetime `secs` seconds after the Unix epoch (`None` when out of range).
+    pub fn from_unix_seconds(secs: f64) -> Option<Self> {
+        if !secs.is_finite() {
+            return None;
+        }
+        let whole = secs.floor();
+        let nanos = ((secs - whole) * 1e9).round().min(999_999_999.0) as u32;
+        chrono::DateTime::from_timestamp(whole as i64, nanos).map(DateTime)
+    }
+
     /// The form xapi writes: `YYYYMMDDTHH:MM:SSZ` (seconds precision).
     pub fn to_wire(&self) -> String {
         self.0.format("%Y%m%dT%H:%M:%SZ").to_string()
     }
+}
+
+/// Unix seconds written as a decimal number, as some peers send datetimes (`"1627478400."`
+/// in the official SDKs' component tests); fractions keep their nanoseconds.
+fn unix_seconds(t: &str) -> Option<DateTime> {
+    let numeric = t.bytes().any(|b| b.is_ascii_digit())
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'));
+    if !numeric || t.len() == 8 {
+        // Eight digits alone would be a date (`YYYYMMDD`), not seconds.
+        return None;
+    }
+    DateTime::from_unix_seconds(t.parse().ok()?)
 }
 
 /// The form xapi itself writes, `YYYYMMDDTHH:MM:SSZ`, read without a format-string
@@ -325,11 +352,22 @@ impl<'de> Deserialize<'de> for DateTime {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<DateTime, E> {
                 DateTime::parse(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
+            // Unix seconds as a JSON number.
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DateTime, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DateTime, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<DateTime, E> {
+                DateTime::from_unix_seconds(v)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
             fn visit_newtype_struct<D: Deserializer<'de>>(
                 self,
                 d: D,
             ) -> Result<DateTime, D::Error> {
-                d.deserialize_str(self)
+                d.deserialize_any(self)
             }
         }
         d.deserialize_newtype_struct(DATETIME_NEWTYPE, V)
@@ -355,6 +393,20 @@ mod tests {
         }
         assert_eq!(want.to_wire(), "20261121T10:11:12Z");
         assert!(DateTime::parse("yesterday").is_none());
+        // Unix seconds, as text (the official SDKs' component tests send "1627478400.").
+        let unix = DateTime::parse("1627478400.").unwrap();
+        assert_eq!(unix.to_wire(), "20210728T13:20:00Z");
+        assert_eq!(DateTime::parse("1627478400"), Some(unix));
+        assert_eq!(
+            DateTime::parse("1627478400.5")
+                .unwrap()
+                .0
+                .timestamp_subsec_millis(),
+            500
+        );
+        assert!(DateTime::parse("1.2.3").is_none());
+        let from_json: DateTime = serde_json::from_str("1627478400").unwrap();
+        assert_eq!(from_json, unix);
         assert!(DateTime::parse("19700101T00:00:00Z").unwrap().is_unset());
     }
 

@@ -1,5 +1,5 @@
 //! The event-fed object cache against the simulator: bootstrap, live updates, deletions,
-//! `wait_for`, and its timeout.
+//! `wait_for`, its timeout, and stopping when the connection closes.
 
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ async fn the_cache_follows_the_pool() {
     let cache = ObjectCache::start(pool.clone(), &["VM", "network"])
         .await
         .unwrap();
-    let vms = cache.all::<Vm>();
+    let vms = cache.all::<Vm>().unwrap();
     assert_eq!(vms.len(), 3, "bootstrapped with get_all_records");
     let web = vms
         .iter()
@@ -52,7 +52,10 @@ async fn the_cache_follows_the_pool() {
         .await
         .unwrap();
     assert!(!running.resident_on.is_null());
-    assert_eq!(cache.get(&web).unwrap().power_state, VmPowerState::Running);
+    assert_eq!(
+        cache.get(&web).unwrap().unwrap().power_state,
+        VmPowerState::Running
+    );
 
     // Creations and deletions too.
     let net = Network::create(
@@ -70,12 +73,15 @@ async fn the_cache_follows_the_pool() {
         .unwrap();
     Network::destroy(&pool, &net).await.unwrap();
     for _ in 0..100 {
-        if cache.get(&net).is_none() {
+        if cache.get(&net).unwrap().is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(cache.get(&net).is_none(), "deleted objects leave the cache");
+    assert!(
+        cache.get(&net).unwrap().is_none(),
+        "deleted objects leave the cache"
+    );
 
     // A condition that never holds times out with a typed error.
     let err = cache
@@ -87,6 +93,16 @@ async fn the_cache_follows_the_pool() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
-    drop(cache);
+
+    // Closing the connection stops the cache: a waiter learns it, not after its timeout.
+    assert!(!cache.is_stopped());
     pool.close().await.unwrap();
+    let started = std::time::Instant::now();
+    let err = cache
+        .wait_for(&web, |v| v.name_label == "never", Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "SESSION_CLOSED", "{err}");
+    assert!(cache.is_stopped());
+    assert!(started.elapsed() < Duration::from_secs(30));
 }

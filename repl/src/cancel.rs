@@ -7,24 +7,29 @@
 //! tool.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use xenpool::CancelToken;
 
-static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 static EVALUATING: AtomicBool = AtomicBool::new(false);
 static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+/// The core's cancellation handle that work started now runs under; an interrupt trips it
+/// and puts a fresh one in its place.
+static CURRENT: Mutex<Option<CancelToken>> = Mutex::new(None);
 
-fn notify() -> &'static Notify {
-    static NOTIFY: OnceLock<Notify> = OnceLock::new();
-    NOTIFY.get_or_init(Notify::new)
+fn current() -> CancelToken {
+    CURRENT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(CancelToken::new)
+        .clone()
 }
 
 /// Routes SIGINT to [`interrupt`]. Harmless to call twice.
 pub fn install_handler() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| {
         // If a handler already exists (an embedding program set one), keep theirs.
         let _ = ctrlc::set_handler(interrupt);
@@ -46,8 +51,13 @@ pub fn interrupt() {
     if again || !EVALUATING.load(Ordering::SeqCst) {
         std::process::exit(130);
     }
-    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-    notify().notify_waiters();
+    let tripped = CURRENT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .replace(CancelToken::new());
+    if let Some(token) = tripped {
+        token.cancel();
+    }
 }
 
 /// Marks an entry as being evaluated (Ctrl-C cancels it) until dropped.
@@ -68,38 +78,25 @@ impl Drop for Evaluating {
 }
 
 /// A point in time: work started after it is cancelled by any later interrupt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Epoch(u64);
+#[derive(Debug, Clone)]
+pub struct Epoch(CancelToken);
 
 impl Epoch {
     /// Now.
     pub fn now() -> Self {
-        Epoch(INTERRUPTS.load(Ordering::SeqCst))
+        Epoch(current())
     }
 
     /// True once an interrupt came after this epoch.
-    pub fn is_cancelled(self) -> bool {
-        INTERRUPTS.load(Ordering::SeqCst) != self.0
-    }
-
-    /// Resolves when an interrupt comes after this epoch.
-    pub async fn cancelled(self) {
-        loop {
-            let notified = notify().notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
     }
 
     /// Runs `future`, or gives `None` when interrupted first.
-    pub async fn run<F: Future>(self, future: F) -> Option<F::Output> {
+    pub async fn run<F: Future>(&self, future: F) -> Option<F::Output> {
         tokio::select! {
             out = future => Some(out),
-            _ = self.cancelled() => None,
+            () = self.0.cancelled() => None,
         }
     }
 }

@@ -162,7 +162,7 @@ fn exit_status(result: Result<(), crate::session::Failure>, shell: &Shell) -> i3
         Ok(()) => 0,
         Err(f) => {
             shell.out().note(&f.to_string());
-            if shell.state().epoch.get().is_cancelled() {
+            if shell.state().epoch.borrow().is_cancelled() {
                 130
             } else {
                 1

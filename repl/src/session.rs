@@ -50,7 +50,7 @@ impl Shell {
         engine.on_progress(move |_| {
             watched
                 .epoch
-                .get()
+                .borrow()
                 .is_cancelled()
                 .then(|| Dynamic::from("cancelled (Ctrl-C); the session is still logged in"))
         });
@@ -127,7 +127,7 @@ impl Shell {
                 Failure::Syntax(display::parse_error(name, &shown, &e, colour))
             })?;
         let program = self.functions.merge(&ast);
-        self.state.epoch.set(Epoch::now());
+        self.state.epoch.replace(Epoch::now());
         let _cancellable = crate::cancel::Evaluating::start();
         let result = self
             .engine

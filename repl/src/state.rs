@@ -1,7 +1,7 @@
 //! What every shell function shares: the pool connection, the host book, the remembered
 //! secrets, the output, and the Ctrl-C epoch of the command running now.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
@@ -27,7 +27,7 @@ pub struct State {
     /// Where results go.
     pub out: Output,
     /// When the running command started (Ctrl-C after it cancels it).
-    pub epoch: Cell<Epoch>,
+    pub epoch: RefCell<Epoch>,
     caches: RefCell<HashMap<String, Rc<ObjectCache>>>,
     names: RefCell<Option<(Instant, Vec<String>)>>,
 }
@@ -48,7 +48,7 @@ impl State {
             book,
             secrets,
             out,
-            epoch: Cell::new(Epoch::now()),
+            epoch: RefCell::new(Epoch::now()),
             caches: RefCell::new(HashMap::new()),
             names: RefCell::new(None),
         }
@@ -78,7 +78,7 @@ impl State {
             )
             .into_rhai());
         }
-        let epoch = self.epoch.get();
+        let epoch = self.epoch.borrow().clone();
         match xenpool::blocking::block_on(epoch.run(future)) {
             Ok(Some(out)) => Ok(out),
             Ok(None) => Err(Box::new(rhai::EvalAltResult::ErrorTerminated(

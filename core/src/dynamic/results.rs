@@ -148,12 +148,14 @@ pub fn typed(ty: &Ty, value: Value) -> Dyn {
             Value::String(s) if s == "false" || s == "0" => Dyn::Bool(false),
             other => untyped(other),
         },
-        (Ty::DateTime, Value::DateTime(s) | Value::String(s)) => match parse_datetime(&s) {
+        (Ty::DateTime, Value::DateTime(s) | Value::String(s)) => match DateTime::parse(&s) {
             Some(d) => Dyn::DateTime(d),
             None => Dyn::String(s),
         },
         (Ty::DateTime, v @ (Value::Int(_) | Value::Double(_))) => match v.as_f64() {
-            Some(secs) => unix_seconds(secs).map_or_else(|| untyped(v), Dyn::DateTime),
+            Some(secs) => {
+                DateTime::from_unix_seconds(secs).map_or_else(|| untyped(v), Dyn::DateTime)
+            }
             None => untyped(v),
         },
         (Ty::Enum(name), Value::String(s)) => Dyn::Enum(canonical_enum(name, s)),
@@ -174,31 +176,6 @@ pub fn typed(ty: &Ty, value: Value) -> Dyn {
         (Ty::Option(inner), v) => typed(inner, v),
         (_, v) => untyped(v),
     }
-}
-
-/// A datetime in any form xapi and its peers send, including Unix seconds as text
-/// (`"1627478400."`, seen in the official SDKs' component tests).
-fn parse_datetime(text: &str) -> Option<DateTime> {
-    DateTime::parse(text).or_else(|| {
-        let t = text.trim();
-        let numeric = !t.is_empty()
-            && t.bytes()
-                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
-        if numeric {
-            unix_seconds(t.parse().ok()?)
-        } else {
-            None
-        }
-    })
-}
-
-fn unix_seconds(secs: f64) -> Option<DateTime> {
-    if !secs.is_finite() {
-        return None;
-    }
-    let whole = secs.floor();
-    let nanos = ((secs - whole) * 1e9).round() as u32;
-    chrono::DateTime::from_timestamp(whole as i64, nanos.min(999_999_999)).map(DateTime)
 }
 
 /// The enum value in its datamodel spelling (xapi matches enum values ignoring case).

@@ -4,6 +4,7 @@
 //! condition.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ type Tables = HashMap<String, HashMap<String, Value>>;
 struct Inner {
     tables: RwLock<Tables>,
     changes: tokio::sync::watch::Sender<u64>,
+    /// Set when the connection was closed: the cache no longer follows events.
+    stopped: AtomicBool,
 }
 
 /// Records of the watched classes, kept up to date in the background.
@@ -85,6 +88,7 @@ impl ObjectCache {
         let inner = Arc::new(Inner {
             tables: RwLock::new(tables),
             changes: tokio::sync::watch::Sender::new(0),
+            stopped: AtomicBool::new(false),
         });
         let shared = inner.clone();
         let task = tokio::spawn(async move {
@@ -128,6 +132,12 @@ impl ObjectCache {
                             tokio::time::sleep(Duration::from_secs(1)).await;
                         }
                     },
+                    // The connection was closed: nothing more will come; wake the waiters.
+                    Err(Error::SessionClosed) => {
+                        shared.stopped.store(true, Ordering::SeqCst);
+                        shared.changes.send_modify(|n| *n += 1);
+                        return;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "object cache: event.from failed; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -138,32 +148,46 @@ impl ObjectCache {
         Ok(ObjectCache { inner, task })
     }
 
-    fn read<T: DeserializeOwned>(&self, class: &str, reference: &str) -> Option<T> {
-        wire::from_value(self.get_value(class, reference)?).ok()
+    /// Decodes a cached record; one that does not fit its type is reported, not dropped.
+    fn decode<T: DeserializeOwned>(class: &str, reference: &str, value: Value) -> Result<T> {
+        wire::from_value(value).map_err(|e| {
+            Error::Protocol(wire::ProtocolError::new(
+                e.kind,
+                format!("cached {class} record {reference}: {}", e.message),
+            ))
+        })
     }
 
-    /// The cached record of an object.
-    pub fn get<C: XenClass>(&self, r: &Ref<C>) -> Option<C::Record> {
-        self.read(C::WIRE_NAME, r.as_str())
+    /// The cached record of an object (`Ok(None)` when it is not cached).
+    pub fn get<C: XenClass>(&self, r: &Ref<C>) -> Result<Option<C::Record>> {
+        self.get_value(C::WIRE_NAME, r.as_str())
+            .map(|v| Self::decode(C::WIRE_NAME, r.as_str(), v))
+            .transpose()
     }
 
-    /// Every cached object of class `C`.
-    pub fn all<C: XenClass>(&self) -> HashMap<Ref<C>, C::Record> {
+    /// Every cached object of class `C`; fails on the first record that does not decode.
+    pub fn all<C: XenClass>(&self) -> Result<HashMap<Ref<C>, C::Record>> {
         let Ok(tables) = self.inner.tables.read() else {
-            return HashMap::new();
+            return Err(Error::Internal(
+                "the object cache's lock was poisoned".into(),
+            ));
         };
         tables
             .get(&C::WIRE_NAME.to_ascii_lowercase())
             .map(|t| {
                 t.iter()
-                    .filter_map(|(k, v)| {
-                        wire::from_value(v.clone())
-                            .ok()
-                            .map(|rec| (Ref::new(k.clone()), rec))
+                    .map(|(k, v)| {
+                        let record = Self::decode(C::WIRE_NAME, k, v.clone())?;
+                        Ok((Ref::new(k.clone()), record))
                     })
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_else(|| Ok(HashMap::new()))
+    }
+
+    /// True once the cache stopped following events (its connection was closed).
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
     }
 
     /// Waits until the object's record satisfies `predicate` (returning that record), or
@@ -174,6 +198,8 @@ impl ObjectCache {
         predicate: impl Fn(&C::Record) -> bool,
         timeout: Duration,
     ) -> Result<C::Record> {
+        // A record that does not decode satisfies the wait, so its error is reported
+        // rather than waited out until the timeout.
         let value = self
             .wait_until(
                 C::WIRE_NAME,
@@ -181,12 +207,12 @@ impl ObjectCache {
                 |v| {
                     wire::from_value::<C::Record>(v.clone())
                         .map(|record| predicate(&record))
-                        .unwrap_or(false)
+                        .unwrap_or(true)
                 },
                 timeout,
             )
             .await?;
-        Ok(wire::from_value(value)?)
+        Self::decode(C::WIRE_NAME, r.as_str(), value)
     }
 
     /// The cached record of `class` (wire name, any case) `reference`, untyped.
@@ -215,8 +241,8 @@ impl ObjectCache {
                 {
                     return Ok(record);
                 }
-                if changes.changed().await.is_err() {
-                    return Err(Error::InvalidArgument("the object cache stopped".into()));
+                if self.is_stopped() || changes.changed().await.is_err() {
+                    return Err(Error::SessionClosed);
                 }
             }
         };
