@@ -1,0 +1,4 @@
+#[napi]
+pub fn typings() -> String {
+    String::new()
+}
