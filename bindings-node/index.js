@@ -84,7 +84,10 @@ async function native_(fn, signal) {
   } catch (e) {
     throw convertError(e, signal)
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort)
+    if (onAbort) {
+      signal.removeEventListener('abort', onAbort)
+      native.releaseCancel(id)
+    }
   }
 }
 

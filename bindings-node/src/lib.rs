@@ -59,7 +59,7 @@ fn cancels() -> &'static Mutex<HashMap<u32, CancelToken>> {
 }
 
 /// A fresh cancellation handle for one call; pass its id to the call, trip it with
-/// [`cancel`]. The call forgets it when it ends.
+/// [`cancel`], forget it with [`release_cancel`] when the call ends.
 #[napi]
 pub fn new_cancel() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(1);
@@ -80,9 +80,17 @@ pub fn cancel(id: u32) {
     }
 }
 
-/// Takes the handle `id` out of the registry (a call owns it until it ends).
+/// Forgets the handle `id` (its call ended).
+#[napi]
+pub fn release_cancel(id: u32) {
+    if let Ok(mut map) = cancels().lock() {
+        map.remove(&id);
+    }
+}
+
+/// The handle `id` (a fresh one when there is none).
 pub(crate) fn take_cancel(id: Option<u32>) -> CancelToken {
-    id.and_then(|id| cancels().lock().ok()?.remove(&id))
+    id.and_then(|id| cancels().lock().ok()?.get(&id).cloned())
         .unwrap_or_default()
 }
 

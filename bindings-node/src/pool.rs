@@ -172,7 +172,7 @@ impl Session {
         let pool = self.pool()?;
         let candidate = parse_access(&candidate)?;
         let access = access(&candidate.url, &candidate.options).await?;
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let report = cancellable(
             &token,
             "validate_join",
@@ -210,7 +210,7 @@ impl Session {
         let candidate = parse_access(&candidate)?;
         let access = access(&candidate.url, &candidate.options).await?;
         let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome = cancellable(
             &token,
             "join",
@@ -235,7 +235,7 @@ impl Session {
             evacuate: flags.evacuate.unwrap_or(EjectOptions::default().evacuate),
         };
         let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome =
             cancellable(&token, "eject", ops::eject(&pool, &host, &eject, &options)).await?;
         Ok(to_json_text(&outcome))
@@ -263,7 +263,7 @@ impl Session {
         }
         let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
         let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome = cancellable(
             &token,
             "create_bond",
@@ -277,7 +277,7 @@ impl Session {
     #[napi]
     pub async fn check_bonds(&self, cancel: Option<u32>) -> napi::Result<String> {
         let pool = self.pool()?;
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let snap = cancellable(&token, "check_bonds", PoolSnapshot::fetch(&pool)).await?;
         Ok(to_json_text(&ops::check_bonds(&snap)))
     }
@@ -292,7 +292,7 @@ impl Session {
     ) -> napi::Result<String> {
         let pool = self.pool()?;
         let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome =
             cancellable(&token, "repair_bonds", ops::repair_bonds(&pool, &options)).await?;
         Ok(to_json_text(&outcome))
@@ -312,7 +312,7 @@ impl Session {
         let pool = self.pool()?;
         let flags = Flags::parse(options)?;
         let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome = cancellable(
             &token,
             "create_nfs_sr",
@@ -341,7 +341,7 @@ impl Session {
     ) -> napi::Result<String> {
         let pool = self.pool()?;
         let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome =
             cancellable(&token, "migrate", ops::migrate(&pool, &vm, &host, &options)).await?;
         Ok(to_json_text(&outcome))
@@ -358,7 +358,7 @@ impl Session {
     ) -> napi::Result<String> {
         let pool = self.pool()?;
         let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome =
             cancellable(&token, "evacuate", ops::evacuate(&pool, &host, &options)).await?;
         Ok(to_json_text(&outcome))
@@ -375,7 +375,7 @@ impl Session {
         let pool = self.pool()?;
         let flags = Flags::parse(options)?;
         let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let outcome = cancellable(
             &token,
             "enable_ha",
@@ -395,7 +395,7 @@ impl Session {
     ) -> napi::Result<String> {
         let pool = self.pool()?;
         let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let plan = cancellable(&token, "disable_ha", ops::disable_ha(&pool, &options)).await?;
         Ok(to_json_text(&plan))
     }

@@ -92,9 +92,15 @@ impl Session {
     }
 
     /// A per-call token tripped by the call's signal or by closing the session.
-    pub(crate) fn call_token(&self, cancel: Option<u32>) -> CancelToken {
+    pub(crate) fn call_token(&self, cancel: Option<u32>) -> napi::Result<CancelToken> {
         let own = take_cancel(cancel);
+        if self.token.is_cancelled() {
+            return Err(to_napi(xenpool::Error::SessionClosed));
+        }
         let child = self.token.child();
+        if own.is_cancelled() {
+            child.cancel();
+        }
         let c = child.clone();
         tokio::spawn(async move {
             tokio::select! {
@@ -102,7 +108,7 @@ impl Session {
                 () = c.cancelled() => {}
             }
         });
-        child
+        Ok(child)
     }
 }
 
@@ -165,7 +171,7 @@ impl Session {
         cancel: Option<u32>,
     ) -> napi::Result<NativeResult> {
         let args = args_from_json(&args).map_err(invalid)?;
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let target = self.target.clone();
         let value = cancellable(&token, &method, dynamic::call(&target, &method, &args)).await?;
         encode(value).await
@@ -180,7 +186,7 @@ impl Session {
         cancel: Option<u32>,
     ) -> napi::Result<NativeResult> {
         let args = args_from_json(&args).map_err(invalid)?;
-        let token = self.call_token(cancel);
+        let token = self.call_token(cancel)?;
         let target = self.target.clone();
         let value = cancellable(
             &token,

@@ -16,6 +16,7 @@ struct SimOptions {
     vms: Option<usize>,
     plain_http: bool,
     distinct_ports: bool,
+    auth_failure_delay_ms: Option<u64>,
 }
 
 /// A running simulator.
@@ -29,7 +30,8 @@ fn sim_error(e: impl std::fmt::Display) -> napi::Error {
 }
 
 /// Starts a simulator (`scenario`: a built-in name such as `lab`, `pool16`, `single`, or a
-/// TOML path; `vms`: generated VMs in total; `plainHttp`; `distinctPorts`).
+/// TOML path; `vms`: generated VMs in total; `plainHttp`; `distinctPorts`;
+/// `authFailureDelayMs`: how long a wrong password waits, 5 s by default as xapi).
 #[napi]
 pub async fn start_simulator(options: Option<String>) -> napi::Result<SimulatorHandle> {
     let o: SimOptions = match options {
@@ -44,6 +46,9 @@ pub async fn start_simulator(options: Option<String>) -> napi::Result<SimulatorH
     }
     if o.plain_http {
         builder = builder.plain_http();
+    }
+    if let Some(ms) = o.auth_failure_delay_ms {
+        builder = builder.auth_failure_delay(Duration::from_millis(ms));
     }
     if o.distinct_ports {
         builder = builder.addressing(Addressing::DistinctPorts);
