@@ -40,3 +40,9 @@ export const vmRecord = (name) => ({
   VCPUs_max: 1,
   VCPUs_at_startup: 1,
 })
+
+/** A fresh world: killed hosts restarted, the scenario reloaded. */
+export async function fresh(sim) {
+  for (const h of sim.hosts) if (!h.alive) await sim.restart(h.name)
+  await sim.reset()
+}

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { createRequire } from 'node:module'
 import { connect, XenAPIError, WrongTypeError, ERROR_CODES } from '../index.mjs'
-import { lab, login, session, rejectsWith, vmRecord } from './helpers.mjs'
+import { fresh, lab, login, session, rejectsWith, vmRecord } from './helpers.mjs'
 
 let sim
 before(async () => {
   sim = await lab()
 })
 after(() => sim.stop())
-beforeEach(() => sim.reset())
+beforeEach(() => fresh(sim))
 
 test('CommonJS and ESM load the same module', () => {
   const cjs = createRequire(import.meta.url)('../index.js')
