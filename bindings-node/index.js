@@ -143,15 +143,16 @@ const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 /** A native result as JS values, parsed slice by slice with the event loop let in between. */
 async function decode(result) {
-  const { kind, slices, fixups } = result
   const parse = (i) => {
-    const value = JSON.parse(slices[i])
-    return fixups[i] === '[]' ? value : applyFixups(value, JSON.parse(fixups[i]))
+    const value = JSON.parse(result.slice(i))
+    const fixups = result.fixups(i)
+    return fixups === '[]' ? value : applyFixups(value, JSON.parse(fixups))
   }
+  const kind = result.kind
   if (kind === 'value') return parse(0)
   let started = performance.now()
   const out = kind === 'map' ? {} : []
-  for (let i = 0; i < slices.length; i++) {
+  for (let i = 0, n = result.length; i < n; i++) {
     if (performance.now() - started > SLICE_BUDGET_MS) {
       await turn()
       started = performance.now()

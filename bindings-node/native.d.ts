@@ -20,14 +20,36 @@ export declare class Created {
 /** Watches classes with `event.from`, keeping the token between calls. */
 export declare class EventStream {
   /**
-   * The next changes: an array of events (`id`, `class`, `operation`, `ref`,
-   * `snapshot`), or `null` when the host lost the token and the stream started again.
+   * One `event.from` call: an array of events (`id`, `class`, `operation`, `ref`,
+   * `snapshot`; empty when the host's poll timed out), or `null` when the host lost the
+   * token and the stream starts again from scratch.
    */
-  next(cancel?: number | undefined | null): Promise<NativeResult>
+  poll(cancel?: number | undefined | null): Promise<NativeResult>
   /** The token to resume from. */
   token(): Promise<string>
   /** Stops the stream: a pending `next()` ends with `CANCELLED`. */
   close(): void
+}
+
+/**
+ * A result as the JS layer reads it back, one slice at a time: each becomes a JS string
+ * only when asked for, so no single turn of the event loop copies a whole large result.
+ */
+export declare class NativeResult {
+  /**
+   * `value` (one slice holding the value), `map` (slices of `[key, value]` pairs) or
+   * `array` (slices of items).
+   */
+  get kind(): string
+  /** How many slices. */
+  get length(): number
+  /** The JSON text of slice `i` (handed over once: a second read is empty). */
+  slice(i: number): string
+  /**
+   * Slice `i`'s fixups: a JSON array of `[path, kind, text]` (`b` BigInt, `d` Date,
+   * `f` number), `[]` when none.
+   */
+  fixups(i: number): string
 }
 
 /** A logged-in session. */
@@ -127,22 +149,9 @@ export declare function createPool(name: string, master: string, members: string
 /** The error codes of core's contract that are not XenAPI failures. */
 export declare function errorCodes(): Array<string>
 
-/** A result as the JS layer reads it back. */
-export interface NativeResult {
-  /**
-   * `value` (one slice holding the value), `map` (slices of `[key, value]` pairs) or
-   * `array` (slices of items).
-   */
-  kind: string
-  /** JSON text per slice. */
-  slices: Array<string>
-  /** Per slice, a JSON array of `[path, kind, text]`: `b` BigInt, `d` Date, `f` number. */
-  fixups: Array<string>
-}
-
 /**
  * A fresh cancellation handle for one call; pass its id to the call, trip it with
- * [`cancel`]. The call forgets it when it ends.
+ * [`cancel`], forget it with [`release_cancel`] when the call ends.
  */
 export declare function newCancel(): number
 
@@ -152,10 +161,15 @@ export declare function newCancel(): number
  */
 export declare function recoverLostCoordinator(member: string, options?: string | undefined | null, onProgress?: ProgressCallback | undefined | null): Promise<Created>
 
+/** Forgets the handle `id` (its call ended). */
+export declare function releaseCancel(id: number): void
+
 /**
  * Starts a simulator (`scenario`: a built-in name such as `lab`, `pool16`, `single`, or a
- * TOML path; `vms`: generated VMs in total; `plainHttp`; `distinctPorts`).
+ * TOML path; `vms`: generated VMs in total; `plainHttp`; `distinctPorts`;
+ * `authFailureDelayMs`: how long a wrong password waits, 5 s by default as xapi).
  */
 export declare function startSimulator(options?: string | undefined | null): Promise<SimulatorHandle>
 
+/** The declarations, without the banner. */
 export declare function typings(): string

@@ -17,7 +17,7 @@ const TAG: &str = "\u{0}xp";
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
 
 /// Entries per slice of a large map or array.
-const SLICE: usize = 256;
+const SLICE: usize = 128;
 
 /// A JSON argument as a [`Dyn`].
 pub fn from_json(value: Json) -> Result<Dyn, String> {
@@ -69,16 +69,48 @@ pub fn args_from_json(text: &str) -> Result<Vec<Dyn>, String> {
     }
 }
 
-/// A result as the JS layer reads it back.
-#[napi(object)]
+/// A result as the JS layer reads it back, one slice at a time: each becomes a JS string
+/// only when asked for, so no single turn of the event loop copies a whole large result.
+#[napi]
 pub struct NativeResult {
+    kind: String,
+    slices: Vec<String>,
+    fixups: Vec<String>,
+}
+
+#[napi]
+impl NativeResult {
     /// `value` (one slice holding the value), `map` (slices of `[key, value]` pairs) or
     /// `array` (slices of items).
-    pub kind: String,
-    /// JSON text per slice.
-    pub slices: Vec<String>,
-    /// Per slice, a JSON array of `[path, kind, text]`: `b` BigInt, `d` Date, `f` number.
-    pub fixups: Vec<String>,
+    #[napi(getter)]
+    pub fn kind(&self) -> String {
+        self.kind.clone()
+    }
+
+    /// How many slices.
+    #[napi(getter)]
+    pub fn length(&self) -> u32 {
+        self.slices.len() as u32
+    }
+
+    /// The JSON text of slice `i` (handed over once: a second read is empty).
+    #[napi]
+    pub fn slice(&mut self, i: u32) -> String {
+        self.slices
+            .get_mut(i as usize)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Slice `i`'s fixups: a JSON array of `[path, kind, text]` (`b` BigInt, `d` Date,
+    /// `f` number), `[]` when none.
+    #[napi]
+    pub fn fixups(&self, i: u32) -> String {
+        self.fixups
+            .get(i as usize)
+            .cloned()
+            .unwrap_or_else(|| "[]".into())
+    }
 }
 
 /// Writes one slice and its fixups.
@@ -344,7 +376,7 @@ mod tests {
         );
         let r = to_result(&v);
         assert_eq!(r.kind, "map");
-        assert_eq!(r.slices.len(), 3);
+        assert_eq!(r.slices.len(), 600_usize.div_ceil(SLICE));
         assert!(r.slices[0].starts_with(r#"[["k0",0],["k1",1]"#));
     }
 
