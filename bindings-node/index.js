@@ -18,15 +18,20 @@ const SLICE_BUDGET_MS = 8
 // ---- errors -----------------------------------------------------------------------------
 
 /** Every failure: a XenAPI error code (`HOST_IS_SLAVE`) or one of core's codes (`TIMEOUT`). */
+/** Copies a native error description onto an error object. */
+function fill(error, description) {
+  error.code = description.code
+  error.params = description.params ?? []
+  error.method = description.method ?? ''
+  error.mayHaveReachedHost = description.mayHaveReachedHost ?? false
+  Object.defineProperty(error, kXen, { value: true })
+}
+
 class XenAPIError extends Error {
   constructor(description, options) {
     super(description.message, options)
     this.name = 'XenAPIError'
-    this.code = description.code
-    this.params = description.params ?? []
-    this.method = description.method ?? ''
-    this.mayHaveReachedHost = description.mayHaveReachedHost ?? false
-    Object.defineProperty(this, kXen, { value: true })
+    fill(this, description)
   }
 
   /** True for every xenpool error, `WrongTypeError` included. */
@@ -41,12 +46,8 @@ class WrongTypeError extends TypeError {
   constructor(description, options) {
     super(description.message, options)
     this.name = 'TypeError'
-    this.code = description.code
-    this.params = description.params ?? []
-    this.method = description.method ?? ''
+    fill(this, description)
     this.parameter = this.params[0]
-    this.mayHaveReachedHost = false
-    Object.defineProperty(this, kXen, { value: true })
   }
 }
 

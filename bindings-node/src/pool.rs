@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use napi::Status;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use xenpool::generated::BondMode;
 use xenpool::pool::ops::{self, EjectOptions};
-use xenpool::pool::{self as xpool, HostAccess, OpOptions, PoolSnapshot, ValidateOptions};
+use xenpool::pool::{
+    self as xpool, HostAccess, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions,
+};
 
 use crate::cancellable;
 use crate::convert::to_json_text;
@@ -196,6 +198,29 @@ impl Session {
         Ok(value.to_string())
     }
 
+    /// Runs a workflow: pool connection, flags, options (dry run, progress), the call's
+    /// cancellation, and the outcome as JSON.
+    async fn workflow<T, F, Fut>(
+        &self,
+        what: &str,
+        options: Option<String>,
+        on_progress: Option<ProgressCallback>,
+        cancel: Option<u32>,
+        run: F,
+    ) -> napi::Result<String>
+    where
+        T: Serialize,
+        F: FnOnce(PoolConnection, Flags, OpOptions) -> Fut,
+        Fut: Future<Output = xenpool::Result<T>>,
+    {
+        let pool = self.pool()?;
+        let flags = Flags::parse(options)?;
+        let op = flags.op_options(on_progress);
+        let token = self.call_token(cancel)?;
+        let outcome = cancellable(&token, what, run(pool, flags, op)).await?;
+        Ok(to_json_text(&outcome))
+    }
+
     /// Joins `candidate` (JSON `{url, password, …}`) to this pool (`force`: `join_force`).
     #[napi]
     pub async fn join(
@@ -205,19 +230,16 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let flags = Flags::parse(options)?;
         let candidate = parse_access(&candidate)?;
         let access = access(&candidate.url, &candidate.options).await?;
-        let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome = cancellable(
-            &token,
+        self.workflow(
             "join",
-            xpool::join(&pool, &access, flags.force, &options),
+            options,
+            on_progress,
+            cancel,
+            |pool, flags, op| async move { xpool::join(&pool, &access, flags.force, &op).await },
         )
-        .await?;
-        Ok(to_json_text(&outcome))
+        .await
     }
 
     /// Ejects `host` (name, uuid or reference) from the pool, moving its VMs off first.
@@ -229,16 +251,19 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let flags = Flags::parse(options)?;
-        let eject = EjectOptions {
-            evacuate: flags.evacuate.unwrap_or(EjectOptions::default().evacuate),
-        };
-        let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome =
-            cancellable(&token, "eject", ops::eject(&pool, &host, &eject, &options)).await?;
-        Ok(to_json_text(&outcome))
+        self.workflow(
+            "eject",
+            options,
+            on_progress,
+            cancel,
+            |pool, flags, op| async move {
+                let eject = EjectOptions {
+                    evacuate: flags.evacuate.unwrap_or(EjectOptions::default().evacuate),
+                };
+                ops::eject(&pool, &host, &eject, &op).await
+            },
+        )
+        .await
     }
 
     /// Bonds `devices` (`eth2`, `eth3`) with `mode` on every host, on a network `network`.
@@ -252,8 +277,6 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let flags = Flags::parse(options)?;
         let mode = BondMode::from_wire(&mode);
         if let BondMode::Unknown(m) = &mode {
             return Err(invalid(format!(
@@ -261,25 +284,26 @@ impl Session {
                 BondMode::WIRE_VALUES.join(", ")
             )));
         }
-        let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
-        let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome = cancellable(
-            &token,
+        self.workflow(
             "create_bond",
-            ops::create_bond(&pool, &devices, mode, &network, &options),
+            options,
+            on_progress,
+            cancel,
+            |pool, _, op| async move {
+                let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+                ops::create_bond(&pool, &devices, mode, &network, &op).await
+            },
         )
-        .await?;
-        Ok(to_json_text(&outcome))
+        .await
     }
 
     /// Bonds that differ from the coordinator's on some member (JSON array).
     #[napi]
     pub async fn check_bonds(&self, cancel: Option<u32>) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let token = self.call_token(cancel)?;
-        let snap = cancellable(&token, "check_bonds", PoolSnapshot::fetch(&pool)).await?;
-        Ok(to_json_text(&ops::check_bonds(&snap)))
+        self.workflow("check_bonds", None, None, cancel, |pool, _, _| async move {
+            Ok(ops::check_bonds(&PoolSnapshot::fetch(&pool).await?))
+        })
+        .await
     }
 
     /// Repairs every bond `checkBonds` reports.
@@ -290,12 +314,14 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome =
-            cancellable(&token, "repair_bonds", ops::repair_bonds(&pool, &options)).await?;
-        Ok(to_json_text(&outcome))
+        self.workflow(
+            "repair_bonds",
+            options,
+            on_progress,
+            cancel,
+            |pool, _, op| async move { ops::repair_bonds(&pool, &op).await },
+        )
+        .await
     }
 
     /// Creates a shared NFS SR plugged on every host.
@@ -309,24 +335,17 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let flags = Flags::parse(options)?;
-        let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome = cancellable(
-            &token,
+        self.workflow(
             "create_nfs_sr",
-            ops::create_nfs_sr(
-                &pool,
-                &name,
-                &server,
-                &serverpath,
-                flags.nfs_version.as_deref(),
-                &options,
-            ),
+            options,
+            on_progress,
+            cancel,
+            |pool, flags, op| async move {
+                let version = flags.nfs_version.as_deref();
+                ops::create_nfs_sr(&pool, &name, &server, &serverpath, version, &op).await
+            },
         )
-        .await?;
-        Ok(to_json_text(&outcome))
+        .await
     }
 
     /// Live-migrates `vm` to `host` (names, uuids or references).
@@ -339,12 +358,14 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome =
-            cancellable(&token, "migrate", ops::migrate(&pool, &vm, &host, &options)).await?;
-        Ok(to_json_text(&outcome))
+        self.workflow(
+            "migrate",
+            options,
+            on_progress,
+            cancel,
+            |pool, _, op| async move { ops::migrate(&pool, &vm, &host, &op).await },
+        )
+        .await
     }
 
     /// Moves every VM off `host`.
@@ -356,12 +377,14 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome =
-            cancellable(&token, "evacuate", ops::evacuate(&pool, &host, &options)).await?;
-        Ok(to_json_text(&outcome))
+        self.workflow(
+            "evacuate",
+            options,
+            on_progress,
+            cancel,
+            |pool, _, op| async move { ops::evacuate(&pool, &host, &op).await },
+        )
+        .await
     }
 
     /// Enables HA with `heartbeatSr` (default: the pool's default SR).
@@ -372,17 +395,16 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let flags = Flags::parse(options)?;
-        let options = flags.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let outcome = cancellable(
-            &token,
+        self.workflow(
             "enable_ha",
-            ops::enable_ha(&pool, flags.heartbeat_sr.as_deref(), &options),
+            options,
+            on_progress,
+            cancel,
+            |pool, flags, op| async move {
+                ops::enable_ha(&pool, flags.heartbeat_sr.as_deref(), &op).await
+            },
         )
-        .await?;
-        Ok(to_json_text(&outcome))
+        .await
     }
 
     /// Disables HA; returns the plan.
@@ -393,10 +415,13 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let pool = self.pool()?;
-        let options = Flags::parse(options)?.op_options(on_progress);
-        let token = self.call_token(cancel)?;
-        let plan = cancellable(&token, "disable_ha", ops::disable_ha(&pool, &options)).await?;
-        Ok(to_json_text(&plan))
+        self.workflow(
+            "disable_ha",
+            options,
+            on_progress,
+            cancel,
+            |pool, _, op| async move { ops::disable_ha(&pool, &op).await },
+        )
+        .await
     }
 }

@@ -81,6 +81,26 @@ impl Session {
         }
     }
 
+    /// One dynamic call: arguments parsed, run under the call's cancellation, the result
+    /// encoded off the event loop.
+    async fn dynamic<F, Fut>(
+        &self,
+        method: &str,
+        args: &str,
+        cancel: Option<u32>,
+        run: F,
+    ) -> napi::Result<NativeResult>
+    where
+        F: FnOnce(Target, String, Vec<dynamic::Dyn>) -> Fut,
+        Fut: Future<Output = xenpool::Result<dynamic::Dyn>>,
+    {
+        let args = args_from_json(args).map_err(invalid)?;
+        let token = self.call_token(cancel)?;
+        let call = run(self.target.clone(), method.to_string(), args);
+        let value = cancellable(&token, method, call).await?;
+        encode(value).await
+    }
+
     /// The pool connection, or `INVALID_ARGUMENT` for a plain session.
     pub(crate) fn pool(&self) -> napi::Result<PoolConnection> {
         match &self.target {
@@ -170,11 +190,10 @@ impl Session {
         args: String,
         cancel: Option<u32>,
     ) -> napi::Result<NativeResult> {
-        let args = args_from_json(&args).map_err(invalid)?;
-        let token = self.call_token(cancel)?;
-        let target = self.target.clone();
-        let value = cancellable(&token, &method, dynamic::call(&target, &method, &args)).await?;
-        encode(value).await
+        self.dynamic(&method, &args, cancel, |target, method, args| async move {
+            dynamic::call(&target, &method, &args).await
+        })
+        .await
     }
 
     /// Calls a method the datamodel may not know, arguments sent as they are.
@@ -185,16 +204,10 @@ impl Session {
         args: String,
         cancel: Option<u32>,
     ) -> napi::Result<NativeResult> {
-        let args = args_from_json(&args).map_err(invalid)?;
-        let token = self.call_token(cancel)?;
-        let target = self.target.clone();
-        let value = cancellable(
-            &token,
-            &method,
-            dynamic::call_untyped(&target, &method, true, &args),
-        )
-        .await?;
-        encode(value).await
+        self.dynamic(&method, &args, cancel, |target, method, args| async move {
+            dynamic::call_untyped(&target, &method, true, &args).await
+        })
+        .await
     }
 
     /// Logs out; calls and event streams still running end with `CANCELLED`.
