@@ -96,6 +96,7 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
     )?;
 
     python_package(root)?;
+    node(root)?;
 
     if fuzz {
         run(
@@ -155,4 +156,80 @@ fn python_package(root: &Path) -> Result<()> {
             .args(["-m", "pytest", "-q", "tests"])
             .current_dir(&dir),
     )
+}
+
+/// The Node.js package: built with the workspace's own target directory (`napi build`
+/// passes `--target`, which would compile every dependency a second time), its generated
+/// declarations checked fresh, `node --test` against the simulator, the TypeScript example
+/// type-checked, and every example run.
+fn node(root: &Path) -> Result<()> {
+    let package = root.join("bindings-node");
+    let examples = root.join("examples").join("node");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    run(
+        "Node native module",
+        cargo(root).args(["build", "-p", "xenpool-node", "--locked"]),
+    )?;
+    // The file name napi-rs's loader (native.js) looks for on this platform.
+    let (library, addon) = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => ("libxenpool_node.so", "xenpool.linux-x64-gnu.node"),
+        ("linux", "aarch64") => ("libxenpool_node.so", "xenpool.linux-arm64-gnu.node"),
+        ("macos", "aarch64") => ("libxenpool_node.dylib", "xenpool.darwin-arm64.node"),
+        ("macos", "x86_64") => ("libxenpool_node.dylib", "xenpool.darwin-x64.node"),
+        (os, arch) => bail!("no Node addon name known for {os}/{arch}"),
+    };
+    let built = target.join("debug").join(library);
+    std::fs::copy(&built, package.join(addon))
+        .with_context(|| format!("copying {}", built.display()))?;
+    let npm_install = |dir: &Path| {
+        let mut c = Command::new("npm");
+        c.args(["install", "--no-audit", "--no-fund"])
+            .current_dir(dir);
+        c
+    };
+    run("Node package dependencies", &mut npm_install(&package))?;
+    run(
+        "generated TypeScript declarations are fresh",
+        Command::new("node")
+            .args(["scripts/typings.mjs", "--check"])
+            .current_dir(&package),
+    )?;
+    run(
+        "Node tests against the simulator",
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "__test__/"])
+            .current_dir(&package),
+    )?;
+    run(
+        "Node examples' dependencies (the package installed by path)",
+        &mut npm_install(&examples),
+    )?;
+    run(
+        "TypeScript example type-checks",
+        Command::new("npx")
+            .args(["tsc", "-p", "../examples/node", "--noEmit", "false"])
+            .args(["--outDir", "../examples/node/.build"])
+            .current_dir(&package),
+    )?;
+    let mut scripts: Vec<_> = std::fs::read_dir(&examples)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "mjs"))
+        .filter(|p| p.file_stem().is_some_and(|s| s != "lab"))
+        .collect();
+    scripts.sort();
+    scripts.push(examples.join(".build").join("typed.js"));
+    for script in scripts {
+        let name = script
+            .strip_prefix(&examples)
+            .unwrap_or(&script)
+            .display()
+            .to_string();
+        run(
+            &format!("Node example {name}"),
+            Command::new("node").arg(&script).current_dir(&examples),
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,280 @@
+//! `Session`: one logged-in session (a host, or a failover-aware pool connection) that
+//! calls any message through core's dynamic layer.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use xenpool::dynamic;
+use xenpool::pool::PoolConnection;
+use xenpool::wire::Value;
+use xenpool::{Caller, CancelToken, Connection};
+
+use crate::convert::{NativeResult, args_from_json, to_json_text, to_result};
+use crate::error::{invalid, to_napi};
+use crate::options::ConnectOpts;
+use crate::{cancellable, take_cancel};
+
+/// What a session calls through.
+#[derive(Clone)]
+pub enum Target {
+    /// A session on one host (its coordinator, after redirects).
+    Host(Connection),
+    /// A pool connection that finds the new coordinator when the old one is lost.
+    Pool(PoolConnection),
+}
+
+impl Target {
+    fn connection(&self) -> &Connection {
+        match self {
+            Target::Host(c) => c,
+            Target::Pool(p) => p.connection(),
+        }
+    }
+
+    async fn close(&self) -> xenpool::Result<()> {
+        match self {
+            Target::Host(c) => c.logout().await,
+            Target::Pool(p) => p.close().await,
+        }
+    }
+}
+
+impl Caller for Target {
+    async fn call_with_timeout<T>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> xenpool::Result<T>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        match self {
+            Target::Host(c) => {
+                c.call_with_timeout(method, with_session, params, timeout)
+                    .await
+            }
+            Target::Pool(p) => {
+                p.call_with_timeout(method, with_session, params, timeout)
+                    .await
+            }
+        }
+    }
+}
+
+/// A logged-in session.
+#[napi]
+pub struct Session {
+    pub(crate) target: Target,
+    /// Tripped on close: calls and event streams still running end with `CANCELLED`.
+    pub(crate) token: CancelToken,
+    fingerprint: Option<String>,
+}
+
+impl Session {
+    pub(crate) fn new(target: Target, fingerprint: Option<String>) -> Self {
+        Session {
+            target,
+            token: CancelToken::new(),
+            fingerprint,
+        }
+    }
+
+    /// One dynamic call: arguments parsed, run under the call's cancellation, the result
+    /// encoded off the event loop.
+    async fn dynamic<F, Fut>(
+        &self,
+        method: &str,
+        args: &str,
+        cancel: Option<u32>,
+        run: F,
+    ) -> napi::Result<NativeResult>
+    where
+        F: FnOnce(Target, String, Vec<dynamic::Dyn>) -> Fut,
+        Fut: Future<Output = xenpool::Result<dynamic::Dyn>>,
+    {
+        let args = args_from_json(args).map_err(invalid)?;
+        let token = self.call_token(cancel)?;
+        let call = run(self.target.clone(), method.to_string(), args);
+        let value = cancellable(&token, method, call).await?;
+        encode(value).await
+    }
+
+    /// The pool connection, or `INVALID_ARGUMENT` for a plain session.
+    pub(crate) fn pool(&self) -> napi::Result<PoolConnection> {
+        match &self.target {
+            Target::Pool(p) => Ok(p.clone()),
+            Target::Host(_) => Err(invalid(
+                "pool workflows need a pool connection: use Pool.connect()",
+            )),
+        }
+    }
+
+    /// A per-call token tripped by the call's signal or by closing the session.
+    pub(crate) fn call_token(&self, cancel: Option<u32>) -> napi::Result<CancelToken> {
+        let own = take_cancel(cancel);
+        if self.token.is_cancelled() {
+            return Err(to_napi(xenpool::Error::SessionClosed));
+        }
+        let child = self.token.child();
+        if own.is_cancelled() {
+            child.cancel();
+        }
+        let c = child.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = own.cancelled() => c.cancel(),
+                () = c.cancelled() => {}
+            }
+        });
+        Ok(child)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Garbage-collected without close(): log out in the background (a closed session
+        // makes this a no-op).
+        // At process exit the runtime is gone; xapi reaps idle sessions itself.
+        let target = self.target.clone();
+        crate::in_runtime(move || {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = target.close().await;
+                });
+            }
+        });
+    }
+}
+
+/// Logs in to the host at `url` (following `HOST_IS_SLAVE` to the coordinator).
+#[napi]
+pub async fn connect(url: String, options: String) -> napi::Result<Session> {
+    let opts = ConnectOpts::parse(&options)?;
+    let r = opts.resolve(&url).await?;
+    let conn = Connection::login(&url, r.credentials, r.options)
+        .await
+        .map_err(to_napi)?;
+    Ok(Session::new(
+        Target::Host(conn),
+        r.fingerprint.map(|f| f.to_string()),
+    ))
+}
+
+/// Connects to the pool `url` belongs to, remembering its members for failover.
+#[napi]
+pub async fn connect_pool(url: String, options: String) -> napi::Result<Session> {
+    let opts = ConnectOpts::parse(&options)?;
+    let r = opts.resolve(&url).await?;
+    let mut pool = PoolConnection::connect(&url, r.credentials, r.options)
+        .await
+        .map_err(to_napi)?;
+    if let Some(ms) = opts.failover_timeout_ms {
+        pool = pool.with_failover_timeout(Duration::from_millis(ms));
+    }
+    Ok(Session::new(
+        Target::Pool(pool),
+        r.fingerprint.map(|f| f.to_string()),
+    ))
+}
+
+#[napi]
+impl Session {
+    /// Calls `method` (`VM.get_all_records`, `Async.VM.start`) with JSON arguments,
+    /// checked and converted by the datamodel.
+    #[napi]
+    pub async fn call(
+        &self,
+        method: String,
+        args: String,
+        cancel: Option<u32>,
+    ) -> napi::Result<NativeResult> {
+        self.dynamic(&method, &args, cancel, |target, method, args| async move {
+            dynamic::call(&target, &method, &args).await
+        })
+        .await
+    }
+
+    /// Calls a method the datamodel may not know, arguments sent as they are.
+    #[napi]
+    pub async fn call_untyped(
+        &self,
+        method: String,
+        args: String,
+        cancel: Option<u32>,
+    ) -> napi::Result<NativeResult> {
+        self.dynamic(&method, &args, cancel, |target, method, args| async move {
+            dynamic::call_untyped(&target, &method, true, &args).await
+        })
+        .await
+    }
+
+    /// Logs out; calls and event streams still running end with `CANCELLED`.
+    #[napi]
+    pub async fn close(&self) -> napi::Result<()> {
+        self.token.cancel();
+        self.target.close().await.map_err(to_napi)
+    }
+
+    /// The URL of the host serving the session (the coordinator).
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.target.connection().url()
+    }
+
+    /// The user logged in as.
+    #[napi(getter)]
+    pub fn user(&self) -> String {
+        self.target.connection().username().to_string()
+    }
+
+    /// The session reference.
+    #[napi(getter)]
+    pub fn session_ref(&self) -> String {
+        self.target.connection().session_ref()
+    }
+
+    /// The pinned certificate fingerprint (given, or learnt on first use).
+    #[napi(getter)]
+    pub fn fingerprint(&self) -> Option<String> {
+        self.fingerprint.clone()
+    }
+
+    /// True for a pool connection.
+    #[napi(getter)]
+    pub fn is_pool(&self) -> bool {
+        matches!(self.target, Target::Pool(_))
+    }
+
+    /// The pool's members as last learnt (JSON), for a pool connection.
+    #[napi]
+    pub fn members(&self) -> napi::Result<String> {
+        let members: Vec<_> = self
+            .pool()?
+            .members()
+            .into_iter()
+            .map(|m| {
+                serde_json::json!({
+                    "name": m.name,
+                    "address": m.address,
+                    "fingerprint": m.fingerprint.map(|f| f.to_string()),
+                })
+            })
+            .collect();
+        Ok(to_json_text(&members))
+    }
+
+    /// The coordinator's address, for a pool connection.
+    #[napi]
+    pub fn coordinator(&self) -> napi::Result<String> {
+        Ok(self.pool()?.coordinator_address())
+    }
+}
+
+/// A result as JSON slices, written on a blocking thread (10,000 records take a while).
+pub(crate) async fn encode(value: dynamic::Dyn) -> napi::Result<NativeResult> {
+    tokio::task::spawn_blocking(move || to_result(&value))
+        .await
+        .map_err(|e| to_napi(xenpool::Error::Internal(e.to_string())))
+}
