@@ -125,14 +125,16 @@ pub enum Error {
 
     /// A pool operation over several members stopped part-way: some members are done,
     /// others failed, each with its own error.
-    #[error("{operation} completed for {} and failed for {}", list(done), failed.iter().map(|m| format!("{} ({})", m.member, m.error)).collect::<Vec<_>>().join(", "))]
+    #[error("{operation} completed for {} and failed for {}; not attempted: {}", list(done), failed.iter().map(|m| format!("{} ({})", m.member, m.error)).collect::<Vec<_>>().join(", "), list(not_attempted))]
     PartialPool {
-        /// The operation, e.g. `create_pool`.
+        /// The operation, e.g. `create pool lab`.
         operation: String,
         /// Members for which it completed.
         done: Vec<String>,
         /// Members for which it failed, with why.
         failed: Vec<MemberError>,
+        /// Members it did not get to.
+        not_attempted: Vec<String>,
     },
 
     /// A bug or broken invariant inside xenpool (a poisoned lock). Please report it.

@@ -42,7 +42,8 @@ pub enum EventOperation {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Event {
-    /// The database generation of the change.
+    /// The database generation of the change (xapi sends a string; some peers a number).
+    #[serde(deserialize_with = "string_or_number")]
     pub id: String,
     /// Always `"0.0"` from `event.from`.
     pub timestamp: String,
@@ -55,6 +56,32 @@ pub struct Event {
     pub reference: String,
     /// The object's record; absent for `del` and for objects gone before they were read.
     pub snapshot: Option<Value>,
+}
+
+/// A string, or a number kept as its decimal text.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<String, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    d.deserialize_any(V)
 }
 
 impl Event {
@@ -164,5 +191,38 @@ impl<C: Caller> EventWatcher<C> {
             let item = w.next().await;
             Some((item, w))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_decode_with_ids_as_strings_or_numbers() {
+        let json = r#"{"events": [
+            {"id": 12, "timestamp": "0.0", "class": "vm", "operation": "mod", "ref": "OpaqueRef:a"},
+            {"id": "13", "class": "vm", "operation": "del", "ref": "OpaqueRef:b"}],
+          "valid_ref_counts": {"vm": 3, "host": "2"}, "token": "13,0"}"#;
+        let batch: EventBatch = serde_json::from_str(json).unwrap();
+        assert_eq!(batch.events[0].id, "12");
+        assert_eq!(batch.events[1].id, "13");
+        assert_eq!(batch.events[1].operation, EventOperation::Del);
+        assert_eq!(batch.valid_ref_counts["host"], 2);
+        // The same batch as XML-RPC would carry it (every number a string).
+        let value = crate::wire::decode_value_fragment::<Value>(
+            "<value><struct><member><name>events</name><value><array><data><value><struct>\
+             <member><name>id</name><value>14</value></member>\
+             <member><name>operation</name><value>add</value></member>\
+             </struct></value></data></array></value></member>\
+             <member><name>valid_ref_counts</name><value><struct><member><name>vm</name>\
+             <value><i4>4</i4></value></member></struct></value></member>\
+             <member><name>token</name><value>14,0</value></member></struct></value>",
+        )
+        .unwrap();
+        let batch: EventBatch = crate::wire::from_value(value).unwrap();
+        assert_eq!(batch.events[0].id, "14");
+        assert_eq!(batch.valid_ref_counts["vm"], 4);
+        assert_eq!(batch.token, "14,0");
     }
 }

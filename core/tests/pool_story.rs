@@ -3,6 +3,7 @@
 //! repair its bonds, add shared NFS storage, live-migrate, eject with evacuation, enable HA,
 //! lose the coordinator — and leak no session.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xenpool::generated::{BondMode, Host, Vm, VmRecord};
@@ -391,4 +392,61 @@ async fn bad_input_gives_clear_typed_errors() {
     assert!(no_vm.to_string().contains("ghost"));
     pool.close().await.unwrap();
     assert_eq!(sim.session_count(), 0);
+}
+
+#[tokio::test]
+async fn create_pool_needs_a_standalone_coordinator_and_reports_partial_results() {
+    let sim = Arc::new(lab().await);
+    // A member that dies once the first member joined: the pool exists, half made.
+    let killer = sim.clone();
+    let options = OpOptions::default().with_progress(move |e| {
+        if e.message.contains("intel2") && e.message.contains("join") {
+            let _ = killer.kill("intel3");
+        }
+    });
+    let err = create_pool(
+        "half",
+        "",
+        &access(&sim, "intel1"),
+        &[access(&sim, "intel2"), access(&sim, "intel3")],
+        false,
+        &options,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "POOL_PARTIAL", "{err}");
+    let Error::PartialPool {
+        done,
+        failed,
+        not_attempted,
+        ..
+    } = &err
+    else {
+        unreachable!()
+    };
+    assert_eq!(done, &["intel2"]);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].member, "intel3");
+    assert!(failed[0].error.may_have_reached_host() || failed[0].error.code() == "TRANSPORT");
+    assert!(not_attempted.is_empty());
+    assert_eq!(err.params(), ["create pool half", "intel3"]);
+
+    // intel1 now coordinates two hosts: it cannot found another pool.
+    let again = create_pool(
+        "again",
+        "",
+        &access(&sim, "intel1"),
+        &[access(&sim, "nfs-host")],
+        false,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(again.code(), "REFUSED", "{again}");
+    assert!(
+        again
+            .to_string()
+            .contains("intel1 already coordinates a pool of 2 hosts"),
+        "{again}"
+    );
 }

@@ -366,14 +366,6 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
     let opts = Options::parse(opts, &["description", "force", "dry_run"])?;
     let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
     let description = opts.text("description")?.unwrap_or_default();
-    let hosts_now = s.snapshot()?.hosts.len();
-    if hosts_now > 1 {
-        return Err(XenError::invalid(format!(
-            "the connected host is already in a pool of {hosts_now} hosts; connect() to a \
-             standalone host to create a pool, or use pool_join"
-        ))
-        .into_rhai());
-    }
     let master = current_access(s);
     let pool_name = name.to_string();
     let (pool, o) = operation(s, "create pool", dry_run, |options| async move {
@@ -389,15 +381,6 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
         s.switch(pool);
     } else {
         s.run_quietly(async move { pool.close().await });
-    }
-    if let Some((host, reason)) = &o.failed {
-        let mut message = format!("{summary}; {host} failed: {reason}");
-        if !o.not_attempted.is_empty() {
-            message.push_str(&format!("; not attempted: {}", o.not_attempted.join(", ")));
-        }
-        let mut e = XenError::new("POOL_INCOMPLETE", message);
-        e.params = vec![host.clone(), reason.clone()];
-        return Err(e.into_rhai());
     }
     Ok(outcome)
 }

@@ -140,6 +140,9 @@ impl Ctx {
             ),
             Ty::Record(c) => format!("{G}::{}Record", self.class_rust[c]),
             Ty::Option(t) => format!("Option<{}>", self.rust(t)),
+            // `event.from`'s result: core's typed batch (both protocols, ids as numbers or
+            // strings).
+            Ty::Opaque(s) if s == "an event batch" => "::xenpool::event::EventBatch".into(),
             Ty::Opaque(_) => "::xenpool::wire::Value".into(),
         }
     }

@@ -12,8 +12,8 @@ use super::report::{CheckStatus, JoinReport};
 use super::validate::{ValidateOptions, validate_join};
 use super::views::PoolSnapshot;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
-use crate::generated::Pool;
+use crate::error::{Error, MemberError, Result};
+use crate::generated::{Host, Pool};
 use crate::secret::Credentials;
 use crate::transport::ConnectOptions;
 
@@ -239,16 +239,13 @@ pub struct CreatePoolOutcome {
     pub reports: Vec<JoinReport>,
     /// Members that joined.
     pub joined: Vec<String>,
-    /// The member whose join failed, and why (the operation stopped there).
-    pub failed: Option<(String, String)>,
-    /// Members not attempted because of that failure.
-    pub not_attempted: Vec<String>,
 }
 
 impl CreatePoolOutcome {
-    /// True when every member joined.
+    /// True when the pool was made and every member joined (a member that fails stops the
+    /// operation with [`Error::PartialPool`]).
     pub fn is_complete(&self) -> bool {
-        self.executed && self.failed.is_none() && self.not_attempted.is_empty()
+        self.executed && self.joined.len() == self.reports.len()
     }
 }
 
@@ -271,6 +268,24 @@ pub async fn create_pool(
             master.options.clone(),
         )
         .await?;
+        // The coordinator-to-be must be standalone: a member of a pool cannot take others
+        // in, and a coordinator of several hosts has a pool already (pool_join adds to it).
+        let hosts = Host::get_all_records(&pool).await?;
+        if hosts.len() > 1 {
+            let coordinator = pool.coordinator_address();
+            let who = hosts
+                .values()
+                .find(|h| h.address == coordinator)
+                .map_or(coordinator.clone(), |h| h.name_label.clone());
+            return Err(Error::Refused {
+                operation: format!("create pool {name}"),
+                problems: vec![format!(
+                    "{who} already coordinates a pool of {} hosts: create a pool from a \
+                     standalone host, or join the others to this pool",
+                    hosts.len()
+                )],
+            });
+        }
         let validations: Vec<ValidateOptions> = members
             .iter()
             .map(|m| ValidateOptions {
@@ -325,8 +340,6 @@ pub async fn create_pool(
                     executed: false,
                     reports,
                     joined: vec![],
-                    failed: None,
-                    not_attempted: vec![],
                 },
             ));
         }
@@ -345,19 +358,24 @@ pub async fn create_pool(
             executed: true,
             reports: reports.clone(),
             joined: vec![],
-            failed: None,
-            not_attempted: vec![],
         };
         for (i, (member, report)) in members.iter().zip(&reports).enumerate() {
             match execute_join(&pool, member, report, force, &mut progress).await {
                 Ok(()) => outcome.joined.push(report.candidate.name.clone()),
-                Err(e) => {
-                    outcome.failed = Some((report.candidate.name.clone(), e.to_string()));
-                    outcome.not_attempted = reports[i + 1..]
-                        .iter()
-                        .map(|r| r.candidate.name.clone())
-                        .collect();
-                    break;
+                Err(error) => {
+                    // The pool exists and some members are in it: say exactly who is.
+                    return Err(Error::PartialPool {
+                        operation: format!("create pool {name}"),
+                        done: outcome.joined,
+                        failed: vec![MemberError {
+                            member: report.candidate.name.clone(),
+                            error: Box::new(error),
+                        }],
+                        not_attempted: reports[i + 1..]
+                            .iter()
+                            .map(|r| r.candidate.name.clone())
+                            .collect(),
+                    });
                 }
             }
         }

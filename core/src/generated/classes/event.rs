@@ -139,13 +139,13 @@ impl Event {
         classes: &[String],
         token: &str,
         timeout: f64,
-    ) -> ::xenpool::Result<::xenpool::wire::Value> {
+    ) -> ::xenpool::Result<::xenpool::event::EventBatch> {
         let params = vec![
             ::xenpool::wire::to_value(classes)?,
             ::xenpool::wire::to_value(token)?,
             ::xenpool::wire::to_value(&timeout)?,
         ];
-        c.call::<::xenpool::wire::Value>("event.from", true, params)
+        c.call::<::xenpool::event::EventBatch>("event.from", true, params)
             .await
     }
 
