@@ -154,5 +154,23 @@ fn python_package(root: &Path) -> Result<()> {
         Command::new(&python)
             .args(["-m", "pytest", "-q", "tests"])
             .current_dir(&dir),
+    )?;
+    run(
+        "Python stubs match the runtime (mypy.stubtest)",
+        Command::new(&python)
+            .args([
+                "-m",
+                "mypy.stubtest",
+                "xenpool",
+                "--allowlist",
+                "stubtest-allowlist.txt",
+            ])
+            .current_dir(&dir),
+    )?;
+    run(
+        "Python examples type-check (mypy --strict)",
+        Command::new(&python)
+            .args(["-m", "mypy", "--strict", "../examples/python"])
+            .current_dir(&dir),
     )
 }
