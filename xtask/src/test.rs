@@ -114,7 +114,8 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
 
 /// The `xenpool` Python package: built into its own venv with maturin (a debug build in
 /// the shared `target/`), then its pytest suite against the in-process simulator, over
-/// both protocols and beside the official client.
+/// both protocols and beside the official client (with the stale-stub check, the examples
+/// and the notebook), then `mypy.stubtest` and `mypy --strict` on the examples.
 fn python_package(root: &Path) -> Result<()> {
     let dir = root.join("bindings-python");
     let venv = dir.join(".venv");
