@@ -58,6 +58,16 @@ def test_known_signatures_are_typed() -> None:
     assert "    def power_state(self) -> enums.vm_power_state: ..." in records
 
 
+def test_runtime_proxies_carry_the_message_signature() -> None:
+    import inspect
+
+    from xenpool import api
+
+    assert str(inspect.signature(api.VMClass.start_on)) == "(self, vm, host, start_paused, force, /)"
+    assert str(inspect.signature(api.AiohostClass.disable)) == "(self, host, auto_enable=<omitted>, /)"
+    assert str(inspect.signature(api.VMClass.import_)).startswith("(self, url, sr, full_restore, force")
+
+
 def test_the_runtime_enum_aliases_hold_the_values() -> None:
     from typing import get_args
 

@@ -114,8 +114,9 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
 
 /// The `xenpool` Python package: built into its own venv with maturin (a debug build in
 /// the shared `target/`), then its pytest suite against the in-process simulator, over
-/// both protocols and beside the official client (with the stale-stub check, the examples
-/// and the notebook), then `mypy.stubtest` and `mypy --strict` on the examples.
+/// both protocols and beside the official client (also the stale-stub check, the examples
+/// and the notebook), then `mypy.stubtest`, and `mypy --strict` on the package and the
+/// examples.
 fn python_package(root: &Path) -> Result<()> {
     let dir = root.join("bindings-python");
     let venv = dir.join(".venv");
@@ -169,9 +170,15 @@ fn python_package(root: &Path) -> Result<()> {
             .current_dir(&dir),
     )?;
     run(
-        "Python examples type-check (mypy --strict)",
+        "Python package and examples type-check (mypy --strict)",
         Command::new(&python)
-            .args(["-m", "mypy", "--strict", "../examples/python"])
+            .args([
+                "-m",
+                "mypy",
+                "--strict",
+                "python/xenpool",
+                "../examples/python",
+            ])
             .current_dir(&dir),
     )
 }
