@@ -115,7 +115,9 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
 
 /// The `xenpool` Python package: built into its own venv with maturin (a debug build in
 /// the shared `target/`), then its pytest suite against the in-process simulator, over
-/// both protocols and beside the official client.
+/// both protocols and beside the official client (also the stale-stub check, the examples
+/// and the notebook), then `mypy.stubtest`, and `mypy --strict` on the package and the
+/// examples.
 fn python_package(root: &Path) -> Result<()> {
     let dir = root.join("bindings-python");
     let venv = dir.join(".venv");
@@ -154,6 +156,30 @@ fn python_package(root: &Path) -> Result<()> {
         "Python package tests",
         Command::new(&python)
             .args(["-m", "pytest", "-q", "tests"])
+            .current_dir(&dir),
+    )?;
+    run(
+        "Python stubs match the runtime (mypy.stubtest)",
+        Command::new(&python)
+            .args([
+                "-m",
+                "mypy.stubtest",
+                "xenpool",
+                "--allowlist",
+                "stubtest-allowlist.txt",
+            ])
+            .current_dir(&dir),
+    )?;
+    run(
+        "Python package and examples type-check (mypy --strict)",
+        Command::new(&python)
+            .args([
+                "-m",
+                "mypy",
+                "--strict",
+                "python/xenpool",
+                "../examples/python",
+            ])
             .current_dir(&dir),
     )
 }

@@ -102,7 +102,7 @@ class Session:
     @property
     def handle(self) -> str | None:
         """The session reference."""
-        return None if self._raw is None else self._raw.session_ref  # type: ignore[no-any-return]
+        return None if self._raw is None else self._raw.session_ref
 
     @property
     def xenapi(self) -> _Dispatcher:

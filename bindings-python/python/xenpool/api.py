@@ -6,6 +6,7 @@ returning awaitables."""
 
 from __future__ import annotations
 
+import inspect
 import keyword
 from typing import Any, Awaitable, Callable, Generator, Generic, TypeVar
 
@@ -183,6 +184,32 @@ class AioXenAPI(_Namespace):
         return AioAsyncTasks(self._session)
 
 
+_POSITIONAL = inspect.Parameter.POSITIONAL_ONLY
+
+
+class _Omitted:
+    """The default shown for a parameter that may be left out (not sent)."""
+
+    def __repr__(self) -> str:
+        return "<omitted>"
+
+
+_OMITTED = _Omitted()
+
+
+def _signature(params: list[tuple[str, Any, bool]]) -> inspect.Signature:
+    """The message's parameters as the method's signature (``help()``, completion in
+    Jupyter): positional, those the datamodel marks optional (and trailing) defaulted."""
+    out = [inspect.Parameter("self", _POSITIONAL)]
+    optional = False
+    for i, (name, _ty, required) in enumerate(params):
+        optional = optional or (not required and not any(r for _, _, r in params[i:]))
+        ident = f"{name}_" if keyword.iskeyword(name) or name == "self" else name
+        default = _OMITTED if optional else inspect.Parameter.empty
+        out.append(inspect.Parameter(ident, _POSITIONAL, default=default))
+    return inspect.Signature(out, __validate_parameters__=False)
+
+
 def _build() -> None:
     spaces: list[tuple[type[_Namespace], str, Callable[[str, str], Any], bool]] = [
         (XenAPI, "{}Class", _sync, False),
@@ -190,20 +217,26 @@ def _build() -> None:
         (AioXenAPI, "Aio{}Class", _aio, False),
         (AioAsyncTasks, "Aio{}AsyncTasks", _aio_task, True),
     ]
+    classes = _native.classes()
+    signatures: dict[tuple[str, str], inspect.Signature] = {}
     for space, pattern, make, only_async in spaces:
         space._classes = {}
-        for class_name, _fields, messages in _native.classes():
+        for class_name, _fields, messages in classes:
             ns: dict[str, Any] = {
                 "__slots__": (),
                 "__module__": __name__,
                 "xenapi_class": class_name,
                 "_prefix": "Async." if only_async else "",
             }
-            for name, _params, _result, is_async, _session in messages:
+            for name, params, _result, is_async, _session in messages:
                 if only_async and not is_async:
                     continue
                 attr = f"{name}_" if keyword.iskeyword(name) else name
                 ns[attr] = make(f"{class_name}.{name}", attr)
+                key = (class_name, name)
+                if key not in signatures:
+                    signatures[key] = _signature(params)
+                ns[attr].__signature__ = signatures[key]
                 if attr != name:
                     ns[name] = ns[attr]
             cls = type(pattern.format(class_name), (ClassProxy,), ns)

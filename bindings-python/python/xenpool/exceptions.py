@@ -73,11 +73,11 @@ class XenpoolError(Exception):
         return (_rebuild, (type(self), str(self), self.__dict__))
 
 
-def _rebuild(cls: type, message: str, state: dict[str, Any]) -> XenpoolError:
+def _rebuild(cls: type[XenpoolError], message: str, state: dict[str, Any]) -> XenpoolError:
     e = cls.__new__(cls)
     Exception.__init__(e, message)
     e.__dict__.update(state)
-    return e  # type: ignore[no-any-return]
+    return e
 
 
 class Failure(XenpoolError):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import _html, _native
+from .api import XenAPI
 from .session import Session, resolve_password
 
 __all__ = ["Host", "Pool", "JoinReport", "Outcome", "PoolOverview", "ObjectCache", "Progress"]
@@ -226,7 +227,7 @@ class Pool:
         return Pool(native), Outcome("recover_lost_coordinator", json.loads(outcome))
 
     @property
-    def xenapi(self) -> Any:
+    def xenapi(self) -> XenAPI:
         """Every XenAPI message, over this pool connection."""
         return self._session.xenapi
 

@@ -206,8 +206,8 @@ class AsyncSession:
         timeout: float = 120.0,
         protocol: str = "auto",
     ) -> None:
-        self._args = (url, user, resolve_password(password, user, url))
-        self._kwargs = dict(
+        self._args: tuple[str, ...] = (url, user, resolve_password(password, user, url))
+        self._kwargs: dict[str, Any] = dict(
             fingerprint=fingerprint,
             trust_on_first_use=trust_on_first_use,
             insecure=insecure,
