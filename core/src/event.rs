@@ -200,11 +200,17 @@ mod tests {
 
     #[test]
     fn batches_decode_with_ids_as_strings_or_numbers() {
-        let json = r#"{"events": [
+        use crate::wire::{Format, JsonVersion, Limits, Response};
+        let json = br#"{"result": {"events": [
             {"id": 12, "timestamp": "0.0", "class": "vm", "operation": "mod", "ref": "OpaqueRef:a"},
             {"id": "13", "class": "vm", "operation": "del", "ref": "OpaqueRef:b"}],
-          "valid_ref_counts": {"vm": 3, "host": "2"}, "token": "13,0"}"#;
-        let batch: EventBatch = serde_json::from_str(json).unwrap();
+          "valid_ref_counts": {"vm": 3, "host": "2"}, "token": "13,0"}, "error": null, "id": 1}"#;
+        let format = Format::JsonRpc(JsonVersion::V1);
+        let Ok(Response::Success(batch)) =
+            crate::wire::decode_response::<EventBatch>(format, json, &Limits::default())
+        else {
+            panic!("the batch decodes");
+        };
         assert_eq!(batch.events[0].id, "12");
         assert_eq!(batch.events[1].id, "13");
         assert_eq!(batch.events[1].operation, EventOperation::Del);
