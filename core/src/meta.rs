@@ -194,6 +194,17 @@ pub struct EnumMeta {
     pub values: &'static [&'static str],
 }
 
+impl EnumMeta {
+    /// The value spelled like `text` ignoring ASCII case, in its datamodel spelling (xapi
+    /// matches enum values that way, wire-protocol.md §3).
+    pub fn canonical(&self, text: &str) -> Option<&'static str> {
+        self.values
+            .iter()
+            .find(|v| v.eq_ignore_ascii_case(text))
+            .copied()
+    }
+}
+
 /// One error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorMeta {
@@ -347,9 +358,7 @@ impl Ty {
             Ty::DateTime => Value::DateTime(unquote(t).unwrap_or(t).to_string()),
             Ty::Enum(name) => {
                 let wanted = unquote(t).unwrap_or(t);
-                let values = enumeration(name)?.values;
-                let v = values.iter().find(|v| v.eq_ignore_ascii_case(wanted))?;
-                Value::String((*v).to_string())
+                Value::String(enumeration(name)?.canonical(wanted)?.to_string())
             }
             Ty::Ref(_) if t == "Null" || t == NULL_REF => Value::String(NULL_REF.into()),
             Ty::Ref(_) => Value::String(t.to_string()),

@@ -187,14 +187,12 @@ impl Converter<'_> {
 
 /// The canonical spelling of an enum value given in any case.
 fn enum_value(what: &str, name: &str, text: &str) -> Result<String> {
-    let values = meta::enumeration(name)
-        .map(|e| e.values)
-        .unwrap_or_default();
-    match values.iter().find(|v| v.eq_ignore_ascii_case(text)) {
+    let meta = meta::enumeration(name);
+    match meta.and_then(|e| e.canonical(text)) {
         Some(v) => Ok(v.to_string()),
         None => Err(invalid(format!(
             "{what}: {text:?} is not a {name} value; use one of: {}",
-            values.join(", ")
+            meta.map(|e| e.values.join(", ")).unwrap_or_default()
         ))),
     }
 }

@@ -183,8 +183,8 @@ pub(super) fn canonical_enum(name: &str, text: String) -> EnumValue {
     let meta = meta::enumeration(name);
     let enumeration = meta.map_or("", |e| e.name);
     let value = meta
-        .and_then(|e| e.values.iter().find(|v| v.eq_ignore_ascii_case(&text)))
-        .map_or(text, |v| v.to_string());
+        .and_then(|e| e.canonical(&text))
+        .map_or(text, str::to_string);
     EnumValue { enumeration, value }
 }
 

@@ -76,11 +76,8 @@ pub fn coerce(ty: &Ty, v: Value) -> Result<Value, TypeError> {
             Value::DateTime(d)
         }
         (Ty::Enum(name), Value::String(s)) => {
-            let values = meta::enumeration(name)
-                .map(|e| e.values)
-                .unwrap_or_default();
-            match values.iter().find(|v| v.eq_ignore_ascii_case(&s)) {
-                Some(v) => Value::String((*v).to_string()),
+            match meta::enumeration(name).and_then(|e| e.canonical(&s)) {
+                Some(v) => Value::String(v.to_string()),
                 None => return Err(fail(format!("enum {name}"), &Value::String(s))),
             }
         }
