@@ -213,10 +213,11 @@ impl Pool {
     pub fn join(
         &self,
         candidate: &HostAccess,
-        force: bool,
+        policy: impl Into<crate::pool::JoinPolicy>,
         options: &OpOptions,
     ) -> Result<JoinOutcome> {
-        block_on(crate::pool::join(&self.inner, candidate, force, options))?
+        let policy = policy.into();
+        block_on(crate::pool::join(&self.inner, candidate, policy, options))?
     }
 
     /// See [`ops::eject`].

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use xenpool::generated::{BondMode, Host, Vm, VmRecord};
 use xenpool::pool::ops::{self, EjectOptions};
-use xenpool::pool::{HostAccess, OpOptions, PoolSnapshot, create_pool, join};
+use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, PoolSnapshot, create_pool, join};
 use xenpool::{ConnectOptions, Credentials, Error, ErrorCode, Tls};
 use xenpool_sim::{Config, Scenario, Simulator};
 
@@ -108,6 +108,51 @@ async fn seed_story() {
         "{problems:?}"
     );
     assert_eq!(sim.host("amd1").unwrap().master_address, None);
+    // Force alone does not make a cross-vendor pool (pool.join_force would); the override
+    // has to be named, and only counts with force.
+    let forced = join(&pool, &access(&sim, "amd1"), true, &OpOptions::default())
+        .await
+        .unwrap_err();
+    let Error::Refused { problems, .. } = &forced else {
+        panic!("{forced:?}")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("allow_cross_vendor"), "{problems:?}");
+    let override_alone = JoinPolicy {
+        force: false,
+        allow_cross_vendor: true,
+    };
+    let err = join(
+        &pool,
+        &access(&sim, "amd1"),
+        override_alone,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), xenpool::error::codes::INVALID_ARGUMENT, "{err}");
+    let cross_vendor = JoinPolicy {
+        force: true,
+        allow_cross_vendor: true,
+    };
+    let plan = join(
+        &pool,
+        &access(&sim, "amd1"),
+        cross_vendor,
+        &OpOptions::dry_run(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        plan.plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("Same CPU vendor") && w.contains("unsupported")),
+        "{:?}",
+        plan.plan.warnings
+    );
+    assert_eq!(plan.forced_past.len(), 1);
+    assert_eq!(sim.host("amd1").unwrap().master_address, None, "a dry run");
 
     // 3. A pool-wide storage bond, then a host of another CPU model forced in: its bond
     //    lands on the wrong NICs (copied by position), and is repaired.
@@ -142,6 +187,17 @@ async fn seed_story() {
     .await
     .unwrap();
     assert!(forced.notes.iter().any(|n| n.contains("password")));
+    // What force went past is said, by name.
+    let past: Vec<&str> = forced.forced_past.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(past, ["cpu_homogeneous"], "{forced:?}");
+    assert!(
+        forced
+            .notes
+            .iter()
+            .any(|n| n.starts_with("forced past: Same CPU model and features")),
+        "{:?}",
+        forced.notes
+    );
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     let problems = ops::check_bonds(&snap);
     assert_eq!(problems.len(), 1, "{problems:?}");

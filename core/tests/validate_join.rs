@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use xenpool::generated::{Bond, BondCreateOptions, BondMode, Network, NetworkRecord, Pif, Pool};
-use xenpool::pool::{CheckSource, CheckStatus, JoinReport, ValidateOptions, validate_join};
+use xenpool::pool::{
+    CheckSource, CheckStatus, JoinPolicy, JoinReport, ValidateOptions, Waiver, validate_join,
+};
 use xenpool::transport::Transport;
 use xenpool::wire::{Response, Value};
 use xenpool::{ConnectOptions, Connection, Credentials, Error, ErrorCode, Protocol, Tls};
@@ -174,11 +176,11 @@ async fn predictions_match_the_simulators_joins_across_the_lab() {
     println!("{}", reports["amd1"]);
     // The documentation's view of the same hosts.
     for (host, id) in [
-        ("busy", "no_running_or_suspended_vms"),
-        ("bonded", "management_not_bonded"),
-        ("oldver", "product_version"),
-        ("nohotfix", "same_hotfixes"),
-        ("nolinux", "linux_pack"),
+        ("busy", "no_running_vms"),
+        ("bonded", "no_bonds"),
+        ("oldver", "hosts_compatible"),
+        ("nohotfix", "updates_homogeneous"),
+        ("nolinux", "hosts_homogeneous_software"),
         ("amd1", "cpu_vendor"),
     ] {
         assert_eq!(
@@ -232,15 +234,20 @@ async fn predictions_match_the_simulators_joins_across_the_lab() {
         ))
     );
     assert_eq!(amd.predicted_failure(true), None);
-    assert!(
-        amd.check("hosts_homogeneous_cpu")
-            .unwrap()
-            .bypassed_by_force
-    );
+    let vendor = amd.check("cpu_vendor").unwrap();
+    assert!(vendor.bypassed_by_force, "xapi's join_force skips it");
     assert_eq!(
-        status(amd, "cpu_vendor"),
-        CheckStatus::Fail,
-        "the documentation check is not bypassed"
+        vendor.waiver,
+        Waiver::CrossVendorOverride,
+        "force alone does not make a cross-vendor pool"
+    );
+    assert_eq!(amd.refusals(JoinPolicy::FORCE).len(), 1, "{amd}");
+    assert!(
+        amd.refusals(JoinPolicy {
+            force: true,
+            allow_cross_vendor: true
+        })
+        .is_empty()
     );
     assert!(!amd.heterogeneous.same_vendor && !amd.heterogeneous.levelling_possible);
     assert_eq!(amd.heterogeneous.force_bypasses.len(), 1);
@@ -270,8 +277,21 @@ async fn predictions_match_the_simulators_joins_across_the_lab() {
     assert_eq!(b.checks[0].id, "not_pool_member");
     assert_eq!(
         status(&b, "no_other_hosts"),
-        CheckStatus::Fail,
-        "its pool's database has two hosts"
+        CheckStatus::NotApplicable,
+        "a member is not reported as the coordinator of its pool's hosts"
+    );
+    let member = b.check("not_pool_member").unwrap();
+    assert!(
+        member
+            .evidence
+            .candidate
+            .starts_with("a member of pool \"other\""),
+        "{member:?}"
+    );
+    assert!(
+        member
+            .remedy
+            .starts_with("Eject the candidate from pool \"other\"")
     );
     pool.logout().await.unwrap();
     assert_eq!(sim.session_count(), 0);
@@ -294,12 +314,8 @@ async fn compatible_hosts_pass_and_documented_risks_are_flagged() {
         assert_eq!(report.predicted_failure(false), None, "{host}\n{report}");
         assert_eq!(report.predicted_failure(true), None, "{host}");
         assert!(
-            report
-                .checks
-                .iter()
-                .filter(|c| c.is_xapi())
-                .all(|c| c.status != CheckStatus::Fail),
-            "{host}"
+            report.checks.iter().all(|c| c.xapi_error.is_none()),
+            "{host}: xapi raises nothing"
         );
         reports.insert(host, report);
     }
@@ -333,22 +349,13 @@ async fn compatible_hosts_pass_and_documented_risks_are_flagged() {
     );
 
     let suspended = &reports["suspended"];
-    assert_eq!(
-        status(suspended, "no_running_vms"),
-        CheckStatus::Pass,
-        "xapi only checks running VMs"
-    );
-    assert_eq!(
-        status(suspended, "no_running_or_suspended_vms"),
-        CheckStatus::Fail
-    );
+    let vms = suspended.check("no_running_vms").unwrap();
+    assert_eq!(vms.status, CheckStatus::Fail, "the documentation's demand");
+    assert_eq!(vms.xapi_error, None, "xapi only checks running VMs");
+    assert_eq!(vms.waiver, Waiver::Force);
     assert!(
-        suspended
-            .check("no_running_or_suspended_vms")
-            .unwrap()
-            .evidence
-            .candidate
-            .contains("sleeper")
+        vms.evidence.candidate.contains("sleeper (Suspended)"),
+        "{vms:?}"
     );
     assert_eq!(
         status(&reports["dhcp"], "static_management_ip"),
@@ -363,9 +370,27 @@ async fn compatible_hosts_pass_and_documented_risks_are_flagged() {
         "above xapi's 300 s alert"
     );
     let old = &reports["intel-old"];
-    assert_eq!(status(old, "cpu_model"), CheckStatus::Fail);
-    assert_eq!(status(old, "cpu_features"), CheckStatus::Warn);
+    let cpu = old.check("cpu_homogeneous").unwrap();
+    assert_eq!(
+        cpu.status,
+        CheckStatus::Fail,
+        "another model and fewer features"
+    );
+    assert_eq!(cpu.waiver, Waiver::Force);
+    // The features lost are named (Xen's names), not only counted.
+    assert!(cpu.evidence.candidate.contains("lacks"), "{cpu:?}");
+    assert!(cpu.evidence.candidate.contains("avx512f"), "{cpu:?}");
     assert_eq!(status(old, "cpu_vendor"), CheckStatus::Pass);
+    let masking = old.check("cpu_masking").unwrap();
+    assert_eq!(masking.status, CheckStatus::Pass, "{masking:?}");
+    assert!(
+        masking
+            .evidence
+            .candidate
+            .contains("levels CPU features automatically")
+            && masking.evidence.pool.contains("would lose"),
+        "{masking:?}"
+    );
     let h = &old.heterogeneous;
     assert!(h.same_vendor && !h.same_model && h.levelling_possible);
     assert!(!h.hvm_features_lost.is_empty() && !h.pv_features_lost.is_empty());
@@ -381,7 +406,7 @@ async fn compatible_hosts_pass_and_documented_risks_are_flagged() {
     // The report round-trips through serde (what the bindings see).
     let json = serde_json::to_string(old).unwrap();
     assert_eq!(&serde_json::from_str::<JoinReport>(&json).unwrap(), old);
-    assert!(json.contains(r#""status":"warn""#), "{json}");
+    assert!(json.contains(r#""waiver":"force""#), "{json}");
 
     // Calls: a handful per side, not one per field.
     assert!(
@@ -443,7 +468,7 @@ async fn a_host_with_several_problems_reports_all_of_them() {
 
     let nohotfix = validate(&sim, &pool, "nohotfix").await;
     let failing: Vec<&str> = nohotfix.fails().iter().map(|c| c.id.as_str()).collect();
-    for id in ["no_bonds", "updates_homogeneous", "same_hotfixes"] {
+    for id in ["no_bonds", "updates_homogeneous"] {
         assert!(failing.contains(&id), "{id} missing from {failing:?}");
     }
     // #15 (bonds) comes before #25 (updates) in xapi's order.
@@ -459,7 +484,7 @@ async fn a_host_with_several_problems_reports_all_of_them() {
     );
     assert!(
         nohotfix
-            .check("same_hotfixes")
+            .check("updates_homogeneous")
             .unwrap()
             .evidence
             .candidate
@@ -468,7 +493,7 @@ async fn a_host_with_several_problems_reports_all_of_them() {
 
     let busy = validate(&sim, &pool, "busy").await;
     let failing: Vec<&str> = busy.fails().iter().map(|c| c.id.as_str()).collect();
-    for id in ["no_running_vms", "no_bonds", "no_running_or_suspended_vms"] {
+    for id in ["no_running_vms", "no_bonds"] {
         assert!(failing.contains(&id), "{id} missing from {failing:?}");
     }
     assert_eq!(
@@ -480,6 +505,68 @@ async fn a_host_with_several_problems_reports_all_of_them() {
         attempt(&sim, "busy", "intel1", false).await
     );
     println!("{busy}");
+    pool.logout().await.unwrap();
+    assert_eq!(sim.session_count(), 0);
+}
+
+#[tokio::test]
+async fn one_row_per_requirement_and_the_cpu_rules_of_the_documentation() {
+    let sim = start().await;
+    let pool = login(&sim, "intel1").await;
+    let intel2 = validate(&sim, &pool, "intel2").await;
+    // One row per requirement: no id or title twice, and the subjects that used to have an
+    // xapi row and a documentation row each have one.
+    let ids: std::collections::BTreeSet<&str> =
+        intel2.checks.iter().map(|c| c.id.as_str()).collect();
+    let titles: std::collections::BTreeSet<&str> =
+        intel2.checks.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(ids.len(), intel2.checks.len());
+    assert_eq!(titles.len(), intel2.checks.len());
+    for subject in ["vendor", "hotfix", "running", "bond", "edition"] {
+        let rows: Vec<&str> = intel2
+            .checks
+            .iter()
+            .filter(|c| c.title.to_lowercase().contains(subject))
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(rows.len(), 1, "{subject}: {rows:?}");
+    }
+    // The lab's pools have no name: shown by their coordinator.
+    assert_eq!(intel2.pool.label(), "the pool of intel1");
+    let text = intel2.to_string();
+    assert!(text.contains("into the pool of intel1"), "{text}");
+    assert!(!text.contains("pool \"\""), "{text}");
+
+    // nomask: same vendor, another model, and its release says its CPU cannot be masked.
+    let nomask = validate(&sim, &pool, "nomask").await;
+    assert_eq!(
+        nomask.predicted_failure(false),
+        None,
+        "xapi would let it in"
+    );
+    let masking = nomask.check("cpu_masking").unwrap();
+    assert_eq!(masking.status, CheckStatus::Fail, "{nomask}");
+    assert_eq!(masking.waiver, Waiver::None);
+    assert_eq!(masking.evidence.candidate, "maskable: no");
+    let refused: Vec<&str> = nomask
+        .refusals(JoinPolicy::FORCE)
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(refused, ["cpu_masking"], "force does not go past it");
+    assert_eq!(
+        nomask.check("cpu_homogeneous").unwrap().status,
+        CheckStatus::Fail
+    );
+
+    // DHCP: the remedy mentions a reservation.
+    let dhcp = validate(&sim, &pool, "dhcp").await;
+    assert!(
+        dhcp.check("static_management_ip")
+            .unwrap()
+            .remedy
+            .contains("DHCP reservation")
+    );
     pool.logout().await.unwrap();
     assert_eq!(sim.session_count(), 0);
 }

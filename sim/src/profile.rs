@@ -192,6 +192,10 @@ pub struct CpuProfile {
     pub socket_count: i64,
     /// MHz.
     pub speed: String,
+    /// What older releases report as `cpu_info["maskable"]` (`full`, `base`, `no`);
+    /// absent on current releases, which level CPU features automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maskable: Option<String>,
 }
 
 impl Default for CpuProfile {
@@ -208,6 +212,7 @@ impl Default for CpuProfile {
             cpu_count: 40,
             socket_count: 2,
             speed: "2494.140".into(),
+            maskable: None,
         }
     }
 }
@@ -382,7 +387,8 @@ impl HostProfile {
     /// `host.cpu_info`.
     pub fn cpu_info(&self) -> Value {
         let c = &self.cpu;
-        strings([
+        strings(
+            [
             ("cpu_count", c.cpu_count.to_string()),
             ("socket_count", c.socket_count.to_string()),
             ("threads_per_core", "2".to_string()),
@@ -398,7 +404,9 @@ impl HostProfile {
             ("features_hvm", c.features_hvm.clone()),
             ("features_pv_host", c.features_pv.clone()),
             ("features_hvm_host", c.features_hvm.clone()),
-        ])
+        ]
+        .into_iter()
+        .chain(c.maskable.clone().map(|m| ("maskable", m))))
     }
 
     /// `host.license_params`.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::connection::PoolConnection;
 use super::plan::{OpOptions, Plan, Progress};
-use super::report::{CheckStatus, JoinReport};
+use super::report::{Check, JoinPolicy, JoinReport, Waiver};
 use super::validate::{ValidateOptions, validate_join};
 use super::views::PoolSnapshot;
 use crate::connection::Connection;
@@ -48,32 +48,57 @@ pub struct JoinOutcome {
     pub executed: bool,
     /// The pre-flight report.
     pub report: JoinReport,
+    /// The failing checks a forced join went past (empty for a plain join).
+    pub forced_past: Vec<Check>,
+    /// The checks that warned (the join went ahead).
+    pub warnings: Vec<Check>,
     /// Things the administrator should know afterwards.
     pub notes: Vec<String>,
 }
 
-/// Why the pre-flight refuses a join: every failing check (documentation advice only when
-/// not forcing; xapi's checks that `join_force` does not skip, always).
-fn refusals(report: &JoinReport, force: bool) -> Vec<String> {
+/// Why the pre-flight refuses a join under `policy`: each failing check it does not waive.
+fn refusals(report: &JoinReport, policy: JoinPolicy) -> Vec<String> {
     report
-        .checks
-        .iter()
-        .filter(|c| c.status == CheckStatus::Fail)
-        .filter(|c| !force || (c.is_xapi() && !c.bypassed_by_force))
+        .refusals(policy)
+        .into_iter()
         .map(|c| {
-            format!(
+            let mut line = format!(
                 "{}: {} (candidate: {}; pool: {}) — {}",
                 c.title,
                 c.status.label(),
                 c.evidence.candidate,
                 c.evidence.pool,
                 c.remedy
-            )
+            );
+            match c.waiver {
+                Waiver::Force if !policy.force => line.push_str(" [a forced join accepts this]"),
+                Waiver::CrossVendorOverride => line.push_str(
+                    " [only a forced join with allow_cross_vendor accepts this; unsupported]",
+                ),
+                _ => {}
+            }
+            line
         })
         .collect()
 }
 
-fn join_plan(report: &JoinReport, coordinator: &str, force: bool) -> Plan {
+/// What a forced join goes past and what a join should warn about, for its outcome.
+fn waived_and_warned(report: &JoinReport, policy: JoinPolicy) -> (Vec<Check>, Vec<Check>) {
+    (
+        report.waived(policy).into_iter().cloned().collect(),
+        report.warnings().into_iter().cloned().collect(),
+    )
+}
+
+fn describe(c: &Check) -> String {
+    format!(
+        "{} (candidate: {}; pool: {})",
+        c.title, c.evidence.candidate, c.evidence.pool
+    )
+}
+
+fn join_plan(report: &JoinReport, coordinator: &str, policy: JoinPolicy) -> Plan {
+    let force = policy.force;
     let name = &report.candidate.name;
     let mut plan = Plan::new(format!(
         "{} {name}",
@@ -101,19 +126,34 @@ fn join_plan(report: &JoinReport, coordinator: &str, force: bool) -> Plan {
         &[],
         format!("wait until {name} is enabled with its PBDs plugged"),
     );
+    for c in report.waived(policy) {
+        let unsupported = if c.waiver == Waiver::CrossVendorOverride {
+            " — an unsupported pool"
+        } else {
+            ""
+        };
+        plan.warn(format!("forcing past: {}{unsupported}", describe(c)));
+    }
+    for c in report.warnings() {
+        plan.warn(format!("warning: {}", describe(c)));
+    }
     plan.warn(format!("{name}'s root password becomes the pool's"));
     plan.warn(format!("{name}'s own database is replaced by the pool's: its local SRs stay, its VMs' metadata moves into the pool"));
     plan
 }
 
 /// Validates `candidate` against the pool, then joins it. Refused (nothing sent) when the
-/// pre-flight fails; with `force`, only failures xapi itself would still raise refuse it.
+/// pre-flight fails. `policy` is `false` (plain), `true` (forced: past the documentation's
+/// advice and what `pool.join_force` skips, except a CPU vendor mismatch) or a
+/// [`JoinPolicy`] with `allow_cross_vendor` as well.
 pub async fn join(
     pool: &PoolConnection,
     candidate: &HostAccess,
-    force: bool,
+    policy: impl Into<JoinPolicy>,
     options: &OpOptions,
 ) -> Result<JoinOutcome> {
+    let policy = policy.into();
+    check_policy(policy)?;
     // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
     Box::pin(async move {
     let report = validate_join(
@@ -126,7 +166,7 @@ pub async fn join(
         },
     )
     .await?;
-    let problems = refusals(&report, force);
+    let problems = refusals(&report, policy);
     if !problems.is_empty() {
         return Err(Error::Refused {
             operation: format!("join {}", report.candidate.name),
@@ -134,28 +174,46 @@ pub async fn join(
         });
     }
     let coordinator = pool.coordinator_address();
-    let plan = join_plan(&report, &coordinator, force);
+    let plan = join_plan(&report, &coordinator, policy);
+    let (forced_past, warnings) = waived_and_warned(&report, policy);
     if options.dry_run {
         return Ok(JoinOutcome {
             plan,
             executed: false,
             report,
+            forced_past,
+            warnings,
             notes: vec![],
         });
     }
     let mut progress = Progress::new(options, 3);
-    execute_join(pool, candidate, &report, force, &mut progress).await?;
+    execute_join(pool, candidate, &report, policy.force, &mut progress).await?;
     let name = report.candidate.name.clone();
+    let mut notes = vec![format!(
+        "{name} is now a member; its root password is now the pool's (the one you connected with)"
+    )];
+    notes.extend(forced_past.iter().map(|c| format!("forced past: {}", describe(c))));
+    notes.extend(warnings.iter().map(|c| format!("warning: {}", describe(c))));
     Ok(JoinOutcome {
         plan,
         executed: true,
         report,
-        notes: vec![format!(
-            "{name} is now a member; its root password is now the pool's (the one you connected with)"
-        )],
+        forced_past,
+        warnings,
+        notes,
     })
     })
     .await
+}
+
+/// `allow_cross_vendor` only means something on top of `force`.
+fn check_policy(policy: JoinPolicy) -> Result<()> {
+    if policy.allow_cross_vendor && !policy.force {
+        return Err(Error::InvalidArgument(
+            "allow_cross_vendor applies only to a forced join (pass force as well)".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn execute_join(
@@ -257,9 +315,11 @@ pub async fn create_pool(
     description: &str,
     master: &HostAccess,
     members: &[HostAccess],
-    force: bool,
+    policy: impl Into<JoinPolicy>,
     options: &OpOptions,
 ) -> Result<(PoolConnection, CreatePoolOutcome)> {
+    let policy = policy.into();
+    check_policy(policy)?;
     // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
     Box::pin(async move {
         let pool = PoolConnection::connect(
@@ -303,7 +363,7 @@ pub async fn create_pool(
         let problems: Vec<String> = reports
             .iter()
             .flat_map(|r| {
-                refusals(r, force)
+                refusals(r, policy)
                     .into_iter()
                     .map(move |p| format!("{}: {p}", r.candidate.name))
             })
@@ -329,7 +389,7 @@ pub async fn create_pool(
             "describe it",
         );
         for r in &reports {
-            plan.calls.extend(join_plan(r, &coordinator, force).calls);
+            plan.calls.extend(join_plan(r, &coordinator, policy).calls);
         }
         plan.warn("every member's root password becomes the coordinator's");
         if options.dry_run {
@@ -360,7 +420,7 @@ pub async fn create_pool(
             joined: vec![],
         };
         for (i, (member, report)) in members.iter().zip(&reports).enumerate() {
-            match execute_join(&pool, member, report, force, &mut progress).await {
+            match execute_join(&pool, member, report, policy.force, &mut progress).await {
                 Ok(()) => outcome.joined.push(report.candidate.name.clone()),
                 Err(error) => {
                     // The pool exists and some members are in it: say exactly who is.

@@ -18,7 +18,7 @@ pub use membership::{CreatePoolOutcome, HostAccess, JoinOutcome, create_pool, jo
 pub use plan::{OpOptions, Plan, ProgressEvent};
 pub use report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
-    HostIdentity, JoinReport, PoolIdentity, XapiError,
+    HostIdentity, JoinPolicy, JoinReport, PoolIdentity, Waiver, XapiError,
 };
 pub use validate::{ValidateOptions, XAPI_MAX_CLOCK_SKEW, validate_join};
 pub use views::PoolSnapshot;

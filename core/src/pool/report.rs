@@ -76,6 +76,62 @@ impl fmt::Display for XapiError {
     }
 }
 
+/// What lets a join go ahead although a check fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Waiver {
+    /// Nothing: the join cannot succeed until the problem is fixed (xapi refuses it even
+    /// with `pool.join_force`, or the check passes).
+    #[default]
+    None,
+    /// A forced join (`join(force)`) accepts it: documentation advice, or xapi's
+    /// homogeneity check that `pool.join_force` skips.
+    Force,
+    /// Only an explicit `allow_cross_vendor` override on top of `force`: hosts with CPUs
+    /// from different vendors make an unsupported pool, although `pool.join_force`
+    /// lets them in.
+    CrossVendorOverride,
+}
+
+/// How far a join may go past failing checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinPolicy {
+    /// Join although the documentation's advice or xapi's homogeneity check fails (uses
+    /// `pool.join_force`).
+    pub force: bool,
+    /// With `force`, also join a host whose CPU vendor differs from the pool's. The
+    /// pooling documentation does not support such a pool: VMs can never migrate between
+    /// the vendors.
+    pub allow_cross_vendor: bool,
+}
+
+impl JoinPolicy {
+    /// A forced join (no cross-vendor override).
+    pub const FORCE: JoinPolicy = JoinPolicy {
+        force: true,
+        allow_cross_vendor: false,
+    };
+
+    /// Whether this policy goes ahead despite a failure with `waiver`.
+    pub fn waives(self, waiver: Waiver) -> bool {
+        match waiver {
+            Waiver::None => false,
+            Waiver::Force => self.force,
+            Waiver::CrossVendorOverride => self.force && self.allow_cross_vendor,
+        }
+    }
+}
+
+impl From<bool> for JoinPolicy {
+    /// `true` is a forced join, `false` a plain one.
+    fn from(force: bool) -> Self {
+        JoinPolicy {
+            force,
+            allow_cross_vendor: false,
+        }
+    }
+}
+
 /// What was found on each side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -102,8 +158,10 @@ pub struct Check {
     pub evidence: Evidence,
     /// What the administrator should do, in plain words.
     pub remedy: String,
-    /// Whether `pool.join_force` skips this check (only xapi's #13).
+    /// Whether xapi's `pool.join_force` skips this check (only xapi's #13).
     pub bypassed_by_force: bool,
+    /// What xenpool's `join` needs to go ahead when this check fails.
+    pub waiver: Waiver,
 }
 
 impl Check {
@@ -137,6 +195,18 @@ pub struct PoolIdentity {
     pub hosts: usize,
 }
 
+impl PoolIdentity {
+    /// `pool "name"`, or `the pool of <coordinator>` for a pool without a name (every
+    /// pool starts that way).
+    pub fn label(&self) -> String {
+        if self.name.is_empty() {
+            format!("the pool of {}", self.coordinator.name)
+        } else {
+            format!("pool {:?}", self.name)
+        }
+    }
+}
+
 /// One bit of a CPU feature vector: 32-bit word index and bit within it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FeatureBit {
@@ -146,9 +216,20 @@ pub struct FeatureBit {
     pub bit: u8,
 }
 
+impl FeatureBit {
+    /// Xen's name for the feature (`avx2`, `sse4_2`), when the bit is a well-known one.
+    pub fn name(&self) -> Option<&'static str> {
+        super::features::name(self.word, self.bit)
+    }
+}
+
 impl fmt::Display for FeatureBit {
+    /// The feature's name when known, else its position (`w9:b3`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "w{}:b{}", self.word, self.bit)
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "w{}:b{}", self.word, self.bit),
+        }
     }
 }
 
@@ -221,6 +302,22 @@ impl JoinReport {
             .map(|e| (e.error_code(), e.params.clone()))
     }
 
+    /// The failing checks that stop a join under `policy`, in order.
+    pub fn refusals(&self, policy: JoinPolicy) -> Vec<&Check> {
+        self.fails()
+            .into_iter()
+            .filter(|c| !policy.waives(c.waiver))
+            .collect()
+    }
+
+    /// The failing checks that `policy` lets a join go ahead despite, in order.
+    pub fn waived(&self, policy: JoinPolicy) -> Vec<&Check> {
+        self.fails()
+            .into_iter()
+            .filter(|c| policy.waives(c.waiver))
+            .collect()
+    }
+
     /// True when nothing fails, neither in xapi's checks nor in the documentation's.
     pub fn is_ready(&self) -> bool {
         self.fails().is_empty()
@@ -251,8 +348,14 @@ impl JoinReport {
         let c = &self.candidate;
         let p = &self.pool;
         out.push_str(&format!(
-            "Join pre-flight: {} ({}, {}) into pool {:?} (coordinator {} {}, {} host(s))\n",
-            c.name, c.address, c.uuid, p.name, p.coordinator.name, p.coordinator.address, p.hosts
+            "Join pre-flight: {} ({}, {}) into {} (coordinator {} {}, {})\n",
+            c.name,
+            c.address,
+            c.uuid,
+            p.label(),
+            p.coordinator.name,
+            p.coordinator.address,
+            plural(p.hosts, "host")
         ));
         let verdict = |force: bool| match self.predicted_failure(force) {
             None => "would succeed".to_string(),
@@ -293,8 +396,14 @@ impl JoinReport {
             if let Some(e) = &check.xapi_error {
                 title.push_str(&format!("\n→ {e}"));
             }
-            if check.bypassed_by_force && check.status == CheckStatus::Fail {
-                title.push_str("\n(join_force skips this)");
+            if check.status == CheckStatus::Fail {
+                match check.waiver {
+                    Waiver::None => {}
+                    Waiver::Force => title.push_str("\n(a forced join accepts this)"),
+                    Waiver::CrossVendorOverride => {
+                        title.push_str("\n(only force with allow_cross_vendor; unsupported)")
+                    }
+                }
             }
             let remedy = if matches!(check.status, CheckStatus::Fail | CheckStatus::Warn) {
                 check.remedy.clone()
@@ -320,6 +429,15 @@ impl JoinReport {
             ));
         }
         out
+    }
+}
+
+/// `1 host`, `3 hosts`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::features;
 use super::report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
-    HostIdentity, JoinReport, PoolIdentity, XapiError,
+    HostIdentity, JoinReport, PoolIdentity, Waiver, XapiError, plural,
 };
 use crate::call::Caller;
 use crate::connection::Connection;
@@ -444,6 +444,26 @@ fn list<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
     }
 }
 
+/// Whether the pool's licence restricts `feature` (`restrict_pooling`, …).
+fn restricted(p: &PoolRecord, feature: &str) -> bool {
+    p.restrictions.get(feature).is_some_and(|v| v == "true")
+}
+
+/// `pool "name"`, or `the pool of <coordinator>` for a pool without a name.
+fn pool_label(p: &PoolRecord, coordinator: &HostRecord) -> String {
+    if p.name_label.is_empty() {
+        format!("the pool of {}", coordinator.name_label)
+    } else {
+        format!("pool {:?}", p.name_label)
+    }
+}
+
+/// The bits of either list, each once, in order.
+fn union(a: &[FeatureBit], b: &[FeatureBit]) -> Vec<FeatureBit> {
+    let set: BTreeSet<FeatureBit> = a.iter().chain(b).copied().collect();
+    set.into_iter().collect()
+}
+
 fn xapi(order: u8, id: &str, title: &str) -> Check {
     Check {
         id: id.into(),
@@ -454,12 +474,15 @@ fn xapi(order: u8, id: &str, title: &str) -> Check {
         evidence: Evidence::default(),
         remedy: String::new(),
         bypassed_by_force: false,
+        waiver: Waiver::None,
     }
 }
 
+/// A documentation demand: a forced join goes past it unless said otherwise.
 fn docs(id: &str, title: &str) -> Check {
     Check {
         source: CheckSource::Documentation,
+        waiver: Waiver::Force,
         ..xapi(0, id, title)
     }
 }
@@ -487,11 +510,36 @@ impl Check {
     ) -> Self {
         if failed {
             self.status = CheckStatus::Fail;
+            self.waiver = Waiver::None;
             self.xapi_error = Some(XapiError {
                 code: code.wire().to_string(),
                 params: params.into_iter().map(Into::into).collect(),
             });
         }
+        self
+    }
+
+    /// Marks the row failed for the documentation's stricter demand (no xapi error: xapi
+    /// itself would accept it).
+    fn documented(mut self, failed: bool) -> Self {
+        if failed {
+            self.status = CheckStatus::Fail;
+            if self.xapi_error.is_none() {
+                self.waiver = Waiver::Force;
+            }
+        }
+        self
+    }
+
+    /// xapi's #13: `pool.join_force` skips it, and so does a forced join.
+    fn skipped_by_join_force(mut self) -> Self {
+        self.bypassed_by_force = true;
+        self.waiver = Waiver::Force;
+        self
+    }
+
+    fn waiver(mut self, waiver: Waiver) -> Self {
+        self.waiver = waiver;
         self
     }
 
@@ -561,248 +609,379 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Every requirement, one row each: xapi's checks in xapi's execution order
+    /// (pool-operations.md §(a)), each also carrying the documentation's stricter demand
+    /// on the same subject, then the demands xapi does not check at all.
     fn checks(&self) -> Vec<Check> {
-        let mut c = self.xapi_checks();
-        c.extend(self.documentation_checks());
-        c
+        vec![
+            self.not_pool_member(),
+            self.pooling_licensed(),
+            self.pool_size_licensed(),
+            self.management_interface_exists(),
+            self.ha_disabled_on_candidate(),
+            self.clustering_disabled_on_candidate(),
+            self.clustering_network(),
+            self.ha_disabled_on_pool(),
+            self.not_joining_itself(),
+            self.no_other_hosts(),
+            self.no_running_vms(),
+            self.no_vm_operations(),
+            self.no_pending_guidance(),
+            self.hosts_compatible(),
+            self.hosts_homogeneous_software(),
+            self.cpu_vendor(),
+            self.no_shared_srs(),
+            self.no_bonds(),
+            self.no_tunnels(),
+            self.no_network_sriovs(),
+            self.no_non_management_vlans(),
+            self.management_vlan_matches(),
+            self.external_auth_matches(),
+            self.editions(),
+            self.network_backend_matches(),
+            self.api_version_matches(),
+            self.db_schema_matches(),
+            self.updates_homogeneous(),
+            self.primary_address_type_matches(),
+            self.network_purposes_compatible(),
+            self.tls_verification_matches(),
+            self.ca_certificates_compatible(),
+            self.trusted_certificates_compatible(),
+            self.not_updating_candidate(),
+            self.not_updating_pool(),
+            self.sm_features(),
+            // The documentation's demands that xapi does not check.
+            self.cpu_homogeneous(),
+            self.cpu_masking(),
+            self.static_management_ip(),
+            self.clock_skew(),
+            self.management_mtu(),
+            self.supported_pool_size(),
+        ]
     }
 
-    /// xapi's checks in execution order (pool-operations.md §(a)).
-    fn xapi_checks(&self) -> Vec<Check> {
-        let (l, r, me, my, coord) = (self.l, self.r, &self.me, self.my_host, self.coord);
-        let mut out = Vec::new();
+    fn pool_vendor(&self) -> &str {
+        self.r
+            .pool
+            .cpu_info
+            .get("vendor")
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
 
-        // Session check: the join call is made on the candidate, and a member answers every
-        // call (login included) with HOST_IS_SLAVE naming its coordinator.
+    /// Session check, before xapi's numbered ones: the join call is made on the candidate,
+    /// and a member answers every call (login included) with HOST_IS_SLAVE naming its
+    /// coordinator.
+    fn not_pool_member(&self) -> Check {
+        let l = self.l;
         let lc = l.hosts.get(&l.pool.master).unwrap_or(&NO_HOST);
-        out.push(
-            xapi(0, "not_pool_member", "Candidate is not a member of a pool")
-                .ev(
-                    if self.redirected {
-                        format!("member of pool {:?} (coordinator {} at {})", l.pool.name_label, lc.name_label, lc.address)
-                    } else {
-                        format!("coordinator of its own pool {:?}", l.pool.name_label)
-                    },
-                    format!("pool {:?}", r.pool.name_label),
+        let own_pool = pool_label(&l.pool, lc);
+        xapi(
+            0,
+            "not_pool_member",
+            "Candidate is not a member of another pool",
+        )
+        .ev(
+            if self.redirected {
+                format!(
+                    "a member of {own_pool} (coordinator {} at {})",
+                    lc.name_label, lc.address
                 )
-                .remedy(format!(
-                    "Eject the host from its pool first (pool.eject on {}); it reboots as a standalone host",
-                    lc.name_label
-                ))
-                .fail_with(self.redirected, ErrorCode::HostIsSlave, [lc.address.clone()]),
-        );
+            } else {
+                "not a member of any pool".to_string()
+            },
+            pool_label(&self.r.pool, self.coord),
+        )
+        .remedy(format!(
+            "Eject the candidate from {own_pool} first (pool.eject on its coordinator {}); \
+                 it comes back as a standalone host with a clean installation",
+            lc.name_label
+        ))
+        .fail_with(
+            self.redirected,
+            ErrorCode::HostIsSlave,
+            [lc.address.clone()],
+        )
+    }
 
-        // P1: pooling must be licensed on the joiner.
-        let restricted =
-            |p: &PoolRecord, k: &str| p.restrictions.get(k).is_some_and(|v| v == "true");
-        out.push(
-            xapi(0, "pooling_licensed", "Candidate's licence allows pooling")
-                .ev(
-                    format!(
-                        "restrict_pooling = {}",
-                        restricted(&l.pool, "restrict_pooling")
-                    ),
-                    "",
-                )
-                .remedy("Apply a licence that includes the Pooling feature to the candidate")
-                .fail_with(
-                    restricted(&l.pool, "restrict_pooling"),
-                    ErrorCode::LicenceRestriction,
-                    Vec::<String>::new(),
-                ),
-        );
-
-        // 1. Pool_size: a restricted joiner may not make a pool of more than 3.
-        let size_restricted = restricted(&l.pool, "restrict_pool_size");
-        out.push(
-            xapi(1, "pool_size_licensed", "Licence allows this pool size")
-                .ev(
-                    format!("restrict_pool_size = {size_restricted}"),
-                    format!("{} host(s)", r.hosts.len()),
-                )
-                .remedy(
-                    "License the Pool_size feature on the candidate, or keep the pool at 3 hosts",
-                )
-                .fail_with(
-                    size_restricted && r.hosts.len() >= 3,
-                    ErrorCode::LicenceRestriction,
-                    ["Pool_size"],
-                ),
-        );
-
-        // 2. A management interface must exist.
-        out.push(
-            xapi(2, "management_interface_exists", "Candidate has a management interface")
-                .ev(self.my_mgmt.map_or("none".into(), |(_, p)| format!("{} {}", p.device, p.ip)), "")
-                .remedy("Wait for the host to finish booting, or configure a management interface (xe host-management-reconfigure)")
-                .fail_with(self.my_mgmt.is_none(), ErrorCode::HostStillBooting, Vec::<String>::new()),
-        );
-
-        // 3. HA off on the candidate.
-        out.push(
-            xapi(
-                3,
-                "ha_disabled_on_candidate",
-                "HA is disabled on the candidate",
-            )
-            .ev(format!("ha_enabled = {}", l.pool.ha_enabled), "")
-            .remedy("Disable HA on the candidate (pool.disable_ha)")
+    /// Before xapi's numbered checks (P1): pooling must be licensed on the joiner.
+    fn pooling_licensed(&self) -> Check {
+        let restricted = restricted(&self.l.pool, "restrict_pooling");
+        xapi(0, "pooling_licensed", "Candidate's licence allows pooling")
+            .ev(format!("restrict_pooling = {restricted}"), "")
+            .remedy("Apply a licence that includes the Pooling feature to the candidate")
             .fail_with(
-                l.pool.ha_enabled,
-                ErrorCode::HaIsEnabled,
+                restricted,
+                ErrorCode::LicenceRestriction,
                 Vec::<String>::new(),
-            ),
-        );
+            )
+    }
 
-        // 4. No enabled clustering on the candidate.
-        let mut clustered: Vec<&Ref<ClusterHost>> = l
+    /// xapi #1, Pool_size: a restricted joiner may not make a pool of more than 3.
+    fn pool_size_licensed(&self) -> Check {
+        let size_restricted = restricted(&self.l.pool, "restrict_pool_size");
+        let hosts = self.r.hosts.len();
+        xapi(1, "pool_size_licensed", "Licence allows this pool size")
+            .ev(
+                format!("restrict_pool_size = {size_restricted}"),
+                plural(hosts, "host"),
+            )
+            .remedy("License the Pool_size feature on the candidate, or keep the pool at 3 hosts")
+            .fail_with(
+                size_restricted && hosts >= 3,
+                ErrorCode::LicenceRestriction,
+                ["Pool_size"],
+            )
+    }
+
+    /// xapi #2: a management interface must exist.
+    fn management_interface_exists(&self) -> Check {
+        xapi(
+            2,
+            "management_interface_exists",
+            "Candidate has a management interface",
+        )
+        .ev(
+            self.my_mgmt
+                .map_or("none".into(), |(_, p)| format!("{} {}", p.device, p.ip)),
+            "",
+        )
+        .remedy(
+            "Wait for the host to finish booting, or configure a management interface \
+             (xe host-management-reconfigure)",
+        )
+        .fail_with(
+            self.my_mgmt.is_none(),
+            ErrorCode::HostStillBooting,
+            Vec::<String>::new(),
+        )
+    }
+
+    /// xapi #3: HA off on the candidate.
+    fn ha_disabled_on_candidate(&self) -> Check {
+        let on = self.l.pool.ha_enabled;
+        xapi(
+            3,
+            "ha_disabled_on_candidate",
+            "HA is disabled on the candidate",
+        )
+        .ev(format!("ha_enabled = {on}"), "")
+        .remedy("Disable HA on the candidate (pool.disable_ha)")
+        .fail_with(on, ErrorCode::HaIsEnabled, Vec::<String>::new())
+    }
+
+    /// xapi #4: no enabled clustering on the candidate.
+    fn clustering_disabled_on_candidate(&self) -> Check {
+        let mut clustered: Vec<&Ref<ClusterHost>> = self
+            .l
             .cluster_hosts
             .iter()
             .filter(|(_, c)| c.enabled)
             .map(|(r, _)| r)
             .collect();
         clustered.sort();
-        out.push(
-            xapi(
-                4,
-                "clustering_disabled_on_candidate",
-                "Clustering is disabled on the candidate",
+        xapi(
+            4,
+            "clustering_disabled_on_candidate",
+            "Clustering is disabled on the candidate",
+        )
+        .ev(format!("{} enabled Cluster_host(s)", clustered.len()), "")
+        .remedy("Leave the cluster on the candidate (Cluster_host.destroy) first")
+        .fail_with(
+            !clustered.is_empty(),
+            ErrorCode::ClusteringEnabled,
+            clustered.first().map(|r| r.to_string()),
+        )
+    }
+
+    /// xapi #6: HA off on the pool.
+    fn ha_disabled_on_pool(&self) -> Check {
+        let on = self.r.pool.ha_enabled;
+        xapi(6, "ha_disabled_on_pool", "HA is disabled on the pool")
+            .ev("", format!("ha_enabled = {on}"))
+            .remedy(
+                "Disable HA on the pool for the join (pool.disable_ha) and re-enable it afterwards",
             )
-            .ev(format!("{} enabled Cluster_host(s)", clustered.len()), "")
-            .remedy("Leave the cluster on the candidate (Cluster_host.destroy) first")
-            .fail_with(
-                !clustered.is_empty(),
-                ErrorCode::ClusteringEnabled,
-                clustered.first().map(|r| r.to_string()),
-            ),
-        );
+            .fail_with(on, ErrorCode::HaIsEnabled, Vec::<String>::new())
+    }
 
-        out.push(self.clustering_network());
-
-        // 6. HA off on the pool.
-        out.push(
-            xapi(6, "ha_disabled_on_pool", "HA is disabled on the pool")
-                .ev("", format!("ha_enabled = {}", r.pool.ha_enabled))
-                .remedy("Disable HA on the pool for the join (pool.disable_ha) and re-enable it afterwards")
-                .fail_with(r.pool.ha_enabled, ErrorCode::HaIsEnabled, Vec::<String>::new()),
-        );
-
-        // 7. Not joining myself.
-        let myself = coord.uuid == my.uuid;
-        let why = if l.hosts.len() > 1 {
+    /// xapi #7: not joining myself.
+    fn not_joining_itself(&self) -> Check {
+        let (my, coord) = (self.my_host, self.coord);
+        let why = if self.l.hosts.len() > 1 {
             "Host is already part of a pool"
         } else {
             "Host cannot become slave of itself"
         };
-        out.push(
-            xapi(
-                7,
-                "not_joining_itself",
-                "Candidate is not the pool's coordinator",
-            )
-            .ev(
-                format!("uuid {}", my.uuid),
-                format!("coordinator uuid {}", coord.uuid),
-            )
-            .remedy("The candidate is this pool's coordinator: nothing to join")
-            .fail_with(myself, ErrorCode::OperationNotAllowed, [why]),
-        );
+        xapi(
+            7,
+            "not_joining_itself",
+            "Candidate is not the pool's coordinator",
+        )
+        .ev(
+            format!("uuid {}", my.uuid),
+            format!("coordinator uuid {}", coord.uuid),
+        )
+        .remedy("The candidate is this pool's coordinator: nothing to join")
+        .fail_with(coord.uuid == my.uuid, ErrorCode::OperationNotAllowed, [why])
+    }
 
-        // 8. Not the coordinator of other hosts.
+    /// xapi #8: not the coordinator of other hosts.
+    fn no_other_hosts(&self) -> Check {
+        let l = self.l;
+        let c = xapi(8, "no_other_hosts", "Candidate coordinates no other hosts");
+        if self.redirected {
+            // A member never reaches this check (the session check stops it first); its
+            // pool's host count says nothing about the candidate itself.
+            return c.not_applicable("the candidate is a member, not a coordinator (first row)");
+        }
         let others: Vec<&str> = l
             .hosts
             .iter()
-            .filter(|(r, _)| *r != me)
+            .filter(|(r, _)| **r != self.me)
             .map(|(_, h)| h.name_label.as_str())
             .collect();
-        out.push(
-            xapi(8, "no_other_hosts", "Candidate is not the coordinator of other hosts")
-                .ev(format!("its pool has {} host(s); others: {}", l.hosts.len(), list(others.iter().copied())), "")
-                .remedy("Eject the other hosts from the candidate's pool (or join them one by one after ejecting)")
-                .fail_with(l.hosts.len() > 1, ErrorCode::JoiningHostCannotBeMasterOfOtherHosts, Vec::<String>::new()),
-        );
+        c.ev(
+            format!(
+                "coordinator of {}; others: {}",
+                plural(l.hosts.len(), "host"),
+                list(others.iter().copied())
+            ),
+            "",
+        )
+        .remedy(
+            "Eject the other hosts from the candidate's pool first (pool.eject), then join \
+             them one by one",
+        )
+        .fail_with(
+            l.hosts.len() > 1,
+            ErrorCode::JoiningHostCannotBeMasterOfOtherHosts,
+            Vec::<String>::new(),
+        )
+    }
 
-        // 9. No running guests (Paused and Suspended are not checked by xapi).
-        let running: Vec<&str> = l
-            .vms
-            .values()
-            .filter(|v| !v.is_control_domain && v.power_state == VmPowerState::Running)
-            .map(|v| v.name_label.as_str())
+    /// xapi #9 refuses running guests; the documentation also wants paused and suspended
+    /// ones shut down (a suspended VM's memory image may not resume on other hosts).
+    fn no_running_vms(&self) -> Check {
+        let guests = || {
+            self.l
+                .vms
+                .values()
+                .filter(|v| !v.is_control_domain && !v.is_a_template && !v.is_a_snapshot)
+        };
+        let running = guests().any(|v| v.power_state == VmPowerState::Running);
+        let live: Vec<String> = guests()
+            .filter(|v| {
+                matches!(
+                    v.power_state,
+                    VmPowerState::Running | VmPowerState::Paused | VmPowerState::Suspended
+                )
+            })
+            .map(|v| format!("{} ({})", v.name_label, v.power_state.wire()))
             .collect();
-        out.push(
-            xapi(9, "no_running_vms", "No running VMs on the candidate")
-                .ev(format!("running: {}", list(running.iter().copied())), "")
-                .remedy("Shut down (or migrate away) the running VMs on the candidate")
-                .fail_with(
-                    !running.is_empty(),
-                    ErrorCode::JoiningHostCannotHaveRunningVms,
-                    Vec::<String>::new(),
-                ),
-        );
+        xapi(
+            9,
+            "no_running_vms",
+            "No running, paused or suspended VMs on the candidate",
+        )
+        .ev(list(live.iter().map(String::as_str)), "")
+        .remedy("Shut down (or migrate away) the candidate's running, paused and suspended VMs")
+        .documented(!live.is_empty())
+        .fail_with(
+            running,
+            ErrorCode::JoiningHostCannotHaveRunningVms,
+            Vec::<String>::new(),
+        )
+    }
 
-        // 10. No VM (dom0 included) with an operation in progress.
-        let busy: Vec<String> = l
+    /// xapi #10: no VM (dom0 included) with an operation in progress.
+    fn no_vm_operations(&self) -> Check {
+        let busy: Vec<String> = self
+            .l
             .vms
             .values()
             .filter(|v| !v.current_operations.is_empty())
             .map(|v| {
-                format!(
-                    "{} ({})",
-                    v.name_label,
-                    v.current_operations
-                        .values()
-                        .map(|o| o.wire())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                let ops: Vec<&str> = v.current_operations.values().map(|o| o.wire()).collect();
+                format!("{} ({})", v.name_label, ops.join(", "))
             })
             .collect();
-        out.push(
-            xapi(
-                10,
-                "no_vm_operations",
-                "No VM operations in progress on the candidate",
-            )
-            .ev(
-                format!("in progress: {}", list(busy.iter().map(String::as_str))),
-                "",
-            )
-            .remedy("Wait for the VM operations to finish (or cancel their tasks)")
-            .fail_with(
-                !busy.is_empty(),
-                ErrorCode::JoiningHostCannotHaveVmsWithCurrentOperations,
-                Vec::<String>::new(),
-            ),
-        );
+        xapi(
+            10,
+            "no_vm_operations",
+            "No VM operations in progress on the candidate",
+        )
+        .ev(
+            format!("in progress: {}", list(busy.iter().map(String::as_str))),
+            "",
+        )
+        .remedy("Wait for the VM operations to finish (or cancel their tasks)")
+        .fail_with(
+            !busy.is_empty(),
+            ErrorCode::JoiningHostCannotHaveVmsWithCurrentOperations,
+            Vec::<String>::new(),
+        )
+    }
 
-        // 11. No pending mandatory update guidance, candidate first, then the coordinator.
+    /// xapi #11: no pending mandatory update guidance, candidate first, then the coordinator.
+    fn no_pending_guidance(&self) -> Check {
+        let (my, coord) = (self.my_host, self.coord);
         let guidance = |h: &HostRecord| list(h.pending_guidances.iter().map(|g| g.wire()));
         let pending = if !my.pending_guidances.is_empty() {
-            Some(me.to_string())
+            Some(self.me.to_string())
         } else if !coord.pending_guidances.is_empty() {
             Some(self.coord_ref.to_string())
         } else {
             None
         };
-        out.push(
-            xapi(11, "no_pending_guidance", "No pending mandatory update guidance")
-                .ev(guidance(my), guidance(coord))
-                .remedy("Carry out the pending update guidance (reboot host / restart toolstack) on the host named")
-                .fail_with(pending.is_some(), ErrorCode::HostPendingMandatoryGuidanceNotEmpty, pending),
-        );
+        xapi(
+            11,
+            "no_pending_guidance",
+            "No pending mandatory update guidance",
+        )
+        .ev(guidance(my), guidance(coord))
+        .remedy(
+            "Carry out the pending update guidance (reboot host / restart toolstack) on the \
+             host named",
+        )
+        .fail_with(
+            pending.is_some(),
+            ErrorCode::HostPendingMandatoryGuidanceNotEmpty,
+            pending,
+        )
+    }
 
-        // 12. Same platform version and product: join_force does NOT bypass this.
+    /// xapi #12 compares platform version and product (join_force does NOT bypass it); the
+    /// documentation also wants the same product version and build.
+    fn hosts_compatible(&self) -> Check {
+        let (my, coord) = (self.my_host, self.coord);
         let compat = |h: &HostRecord| (sv(h, "platform_version"), compat_name(h));
-        let (mc, tc) = (compat(my), compat(coord));
-        out.push(
-            xapi(12, "hosts_compatible", "Same platform version and product")
-                .ev(format!("{} platform {}", mc.1, mc.0), format!("{} platform {}", tc.1, tc.0))
-                .remedy("Upgrade (or reinstall) the candidate to the pool's exact product and platform version")
-                .fail_with(mc != tc, ErrorCode::HostsNotCompatible, Vec::<String>::new()),
-        );
+        let version = |h: &HostRecord| (sv(h, "product_version"), sv(h, "build_number"));
+        let show = |h: &HostRecord| {
+            format!(
+                "{} {} build {} (platform {})",
+                compat_name(h),
+                sv(h, "product_version"),
+                sv(h, "build_number"),
+                sv(h, "platform_version")
+            )
+        };
+        xapi(12, "hosts_compatible", "Same product version and build")
+            .ev(show(my), show(coord))
+            .remedy("Install the pool's exact product version and build on the candidate")
+            .documented(version(my) != version(coord))
+            .fail_with(
+                compat(my) != compat(coord),
+                ErrorCode::HostsNotCompatible,
+                Vec::<String>::new(),
+            )
+    }
 
-        // 13. Homogeneity, the only check join_force skips: (i) software, (ii) CPU vendor
-        // against pool.cpu_info (not the coordinator's host record).
+    /// xapi #13 (i), software homogeneity: xapi build and supplemental packs. The
+    /// documentation asks for the Linux Pack on every host or none, so the pool's other
+    /// hosts count too.
+    fn hosts_homogeneous_software(&self) -> Check {
+        let (my, coord, r) = (self.my_host, self.coord, self.r);
         let software = |h: &HostRecord| {
             (
                 sv(h, "xapi"),
@@ -812,6 +991,16 @@ impl<'a> Ctx<'a> {
             )
         };
         let (ms, ts) = (software(my), software(coord));
+        let with_pack = r
+            .hosts
+            .values()
+            .filter(|h| h.software_version.contains_key("xs:linux"))
+            .count();
+        let pool_consistent = if ms.3 {
+            with_pack == r.hosts.len()
+        } else {
+            with_pack == 0
+        };
         let show = |s: &(String, String, String, bool)| {
             format!(
                 "xapi {}, {}, git {}, Linux Pack {}",
@@ -821,150 +1010,220 @@ impl<'a> Ctx<'a> {
                 if s.3 { "yes" } else { "no" }
             )
         };
-        let mut c13 = xapi(13, "hosts_homogeneous_software", "Same xapi build and supplemental packs")
-            .ev(show(&ms), show(&ts))
-            .remedy("Install the same xapi build and the same supplemental packs (e.g. the Linux Pack) as the pool")
-            .fail_with(ms != ts, ErrorCode::HostsNotHomogeneous, ["Software version differs"]);
-        c13.bypassed_by_force = true;
-        out.push(c13);
-        let (mv, pv) = (
-            cpu(my, "vendor"),
-            r.pool
-                .cpu_info
-                .get("vendor")
-                .map(String::as_str)
-                .unwrap_or_default(),
-        );
-        let mut c13 = xapi(13, "hosts_homogeneous_cpu", "Same CPU vendor as the pool")
+        xapi(
+            13,
+            "hosts_homogeneous_software",
+            "Same xapi build and supplemental packs",
+        )
+        .ev(
+            show(&ms),
+            format!(
+                "{}; Linux Pack on {} of {}",
+                show(&ts),
+                with_pack,
+                plural(r.hosts.len(), "host")
+            ),
+        )
+        .remedy(
+            "Install the pool's xapi build and the same supplemental packs (e.g. the Linux \
+             Pack, on every host or none)",
+        )
+        .documented(!pool_consistent)
+        .fail_with(
+            ms != ts,
+            ErrorCode::HostsNotHomogeneous,
+            ["Software version differs"],
+        )
+        .skipped_by_join_force()
+    }
+
+    /// xapi #13 (ii) compares the CPU vendor with `pool.cpu_info` (not the coordinator's
+    /// record). pool.join_force skips it, but the documentation says hosts with CPUs from
+    /// different vendors cannot be pooled: only an explicit override goes past it.
+    fn cpu_vendor(&self) -> Check {
+        let (mv, pv) = (cpu(self.my_host, "vendor"), self.pool_vendor());
+        xapi(13, "cpu_vendor", "Same CPU vendor as the pool")
             .ev(format!("vendor {mv}"), format!("pool vendor {pv}"))
             .remedy(format!(
-                "Use a host with a {pv} CPU; join_force would accept it, but VMs could never migrate between vendors"
+                "Use a host with a {pv} CPU. Hosts with CPUs from different vendors cannot be \
+                 pooled: VMs can never migrate between them (pool.join_force accepts it, \
+                 unsupported)"
             ))
-            .fail_with(mv != pv, ErrorCode::HostsNotHomogeneous, ["CPUs differ"]);
-        c13.bypassed_by_force = true;
-        out.push(c13);
+            .fail_with(mv != pv, ErrorCode::HostsNotHomogeneous, ["CPUs differ"])
+            .skipped_by_join_force()
+            .waiver(Waiver::CrossVendorOverride)
+    }
 
-        // 14. No shared SRs other than the tools SR.
-        let shared: Vec<&str> = l
+    /// xapi #14: no shared SRs other than the tools SR.
+    fn no_shared_srs(&self) -> Check {
+        let shared: Vec<&str> = self
+            .l
             .srs
             .values()
             .filter(|s| s.shared && !s.is_tools_sr)
             .map(|s| s.name_label.as_str())
             .collect();
-        out.push(
-            xapi(14, "no_shared_srs", "No shared storage on the candidate")
-                .ev(format!("shared SRs: {}", list(shared.iter().copied())), "")
-                .remedy("Detach and forget the shared SRs on the candidate (move VMs off them first); after the join the pool's shared SRs are plugged automatically")
-                .fail_with(!shared.is_empty(), ErrorCode::JoiningHostCannotContainSharedSrs, Vec::<String>::new()),
-        );
+        xapi(14, "no_shared_srs", "No shared storage on the candidate")
+            .ev(format!("shared SRs: {}", list(shared.iter().copied())), "")
+            .remedy(
+                "Detach and forget the shared SRs on the candidate (move VMs off them first); \
+                 after the join the pool's shared SRs are plugged automatically",
+            )
+            .fail_with(
+                !shared.is_empty(),
+                ErrorCode::JoiningHostCannotContainSharedSrs,
+                Vec::<String>::new(),
+            )
+    }
 
-        // 15–17. No bonds, tunnels or SR-IOV networks.
+    /// xapi #15: no bonds at all (the documentation's "management not on a bond" is part
+    /// of it).
+    fn no_bonds(&self) -> Check {
+        let l = self.l;
         let device = |p: &Ref<Pif>| {
             l.pifs
                 .get(p)
                 .map(|p| p.device.clone())
                 .unwrap_or_else(|| p.to_string())
         };
-        let bonds: Vec<String> = l.bonds.values().map(|b| device(&b.master)).collect();
-        out.push(
-            xapi(15, "no_bonds", "No bonds on the candidate")
-                .ev(format!("bonds: {}", list(bonds.iter().map(String::as_str))), "")
-                .remedy("Destroy the bonds on the candidate (Bond.destroy); the pool's bonds are copied to it after the join")
-                .fail_with(!l.bonds.is_empty(), ErrorCode::PoolJoiningHostHasBonds, Vec::<String>::new()),
-        );
-        out.push(
-            xapi(16, "no_tunnels", "No tunnels on the candidate")
-                .ev(format!("{} tunnel(s)", l.tunnels.len()), "")
-                .remedy("Destroy the tunnels on the candidate (tunnel.destroy)")
-                .fail_with(
-                    !l.tunnels.is_empty(),
-                    ErrorCode::PoolJoiningHostHasTunnels,
-                    Vec::<String>::new(),
-                ),
-        );
-        out.push(
-            xapi(
-                17,
-                "no_network_sriovs",
-                "No SR-IOV networks on the candidate",
+        let mut bonds: Vec<String> = l.bonds.values().map(|b| device(&b.master)).collect();
+        bonds.sort();
+        let management_bonded = self
+            .my_mgmt
+            .is_some_and(|(_, p)| !p.bond_master_of.is_empty());
+        let mut evidence = format!("bonds: {}", list(bonds.iter().map(String::as_str)));
+        if management_bonded {
+            evidence.push_str(" (management on a bond)");
+        }
+        xapi(15, "no_bonds", "No bonds on the candidate")
+            .ev(evidence, "")
+            .remedy(
+                "Destroy the bonds on the candidate (Bond.destroy; move management off a bond \
+                 first); the pool's bonds are copied to it after the join",
             )
-            .ev(format!("{} network_sriov(s)", l.sriovs.len()), "")
-            .remedy("Destroy the SR-IOV networks on the candidate (network_sriov.destroy)")
             .fail_with(
-                !l.sriovs.is_empty(),
-                ErrorCode::PoolJoiningHostHasNetworkSriovs,
+                !l.bonds.is_empty(),
+                ErrorCode::PoolJoiningHostHasBonds,
                 Vec::<String>::new(),
-            ),
-        );
+            )
+    }
 
-        // 18. Only the management VLAN may exist.
+    /// xapi #16: no tunnels.
+    fn no_tunnels(&self) -> Check {
+        let n = self.l.tunnels.len();
+        xapi(16, "no_tunnels", "No tunnels on the candidate")
+            .ev(format!("{n} tunnel(s)"), "")
+            .remedy("Destroy the tunnels on the candidate (tunnel.destroy)")
+            .fail_with(
+                n > 0,
+                ErrorCode::PoolJoiningHostHasTunnels,
+                Vec::<String>::new(),
+            )
+    }
+
+    /// xapi #17: no SR-IOV networks.
+    fn no_network_sriovs(&self) -> Check {
+        let n = self.l.sriovs.len();
+        xapi(
+            17,
+            "no_network_sriovs",
+            "No SR-IOV networks on the candidate",
+        )
+        .ev(format!("{n} network_sriov(s)"), "")
+        .remedy("Destroy the SR-IOV networks on the candidate (network_sriov.destroy)")
+        .fail_with(
+            n > 0,
+            ErrorCode::PoolJoiningHostHasNetworkSriovs,
+            Vec::<String>::new(),
+        )
+    }
+
+    /// xapi #18: only the management VLAN may exist.
+    fn no_non_management_vlans(&self) -> Check {
         let null = Ref::null();
         let mgmt_ref = self.my_mgmt.map_or(&null, |(r, _)| r);
-        let vlans: Vec<String> = l
+        let vlans: Vec<String> = self
+            .l
             .vlans
             .values()
             .filter(|v| &v.untagged_pif != mgmt_ref)
             .map(|v| format!("VLAN {}", v.tag))
             .collect();
-        out.push(
-            xapi(18, "no_non_management_vlans", "No VLANs other than the management VLAN")
-                .ev(format!("other VLANs: {}", list(vlans.iter().map(String::as_str))), "")
-                .remedy("Destroy the non-management VLANs on the candidate (VLAN.destroy); recreate them pool-wide afterwards")
-                .fail_with(!vlans.is_empty(), ErrorCode::PoolJoiningHostHasNonManagementVlans, Vec::<String>::new()),
-        );
+        xapi(
+            18,
+            "no_non_management_vlans",
+            "No VLANs other than the management VLAN",
+        )
+        .ev(
+            format!("other VLANs: {}", list(vlans.iter().map(String::as_str))),
+            "",
+        )
+        .remedy(
+            "Destroy the non-management VLANs on the candidate (VLAN.destroy); recreate them \
+             pool-wide afterwards",
+        )
+        .fail_with(
+            !vlans.is_empty(),
+            ErrorCode::PoolJoiningHostHasNonManagementVlans,
+            Vec::<String>::new(),
+        )
+    }
 
-        // 19. Same management VLAN tag (-1 = untagged).
-        let c19 = xapi(
+    /// xapi #19: same management VLAN tag (-1 = untagged).
+    fn management_vlan_matches(&self) -> Check {
+        let c = xapi(
             19,
             "management_vlan_matches",
             "Management VLAN tag matches the coordinator's",
         )
         .remedy("Put the candidate's management interface on the same VLAN as the coordinator's");
-        out.push(match (self.my_mgmt, self.their_mgmt) {
-            (Some((_, m)), Some((_, t))) => c19
+        match (self.my_mgmt, self.their_mgmt) {
+            (Some((_, m)), Some((_, t))) => c
                 .ev(format!("VLAN {}", m.vlan), format!("VLAN {}", t.vlan))
                 .fail_with(
                     m.vlan != t.vlan,
                     ErrorCode::PoolJoiningHostManagementVlanDoesNotMatch,
                     [m.vlan.to_string(), t.vlan.to_string()],
                 ),
-            _ => c19.not_applicable("a management interface is missing (see check 2)"),
-        });
+            _ => c.not_applicable("a management interface is missing (see check 2)"),
+        }
+    }
 
-        // 20. External authentication: type exact, service name case-insensitive.
+    /// xapi #20: external authentication, type exact, service name case-insensitive.
+    fn external_auth_matches(&self) -> Check {
+        let (my, coord) = (self.my_host, self.coord);
         let auth = |h: &HostRecord| {
             format!(
                 "{:?} {:?}",
                 h.external_auth_type, h.external_auth_service_name
             )
         };
-        let auth_differs = my.external_auth_type != coord.external_auth_type
+        let differs = my.external_auth_type != coord.external_auth_type
             || !my
                 .external_auth_service_name
                 .eq_ignore_ascii_case(&coord.external_auth_service_name);
-        out.push(
-            xapi(
-                20,
-                "external_auth_matches",
-                "Same external authentication as the coordinator",
-            )
-            .ev(auth(my), auth(coord))
-            .remedy("Enable (or disable) the same AD/LDAP domain on the candidate as on the pool")
-            .fail_with(
-                auth_differs,
-                ErrorCode::PoolJoiningExternalAuthMismatch,
-                Vec::<String>::new(),
-            ),
-        );
+        xapi(
+            20,
+            "external_auth_matches",
+            "Same external authentication as the coordinator",
+        )
+        .ev(auth(my), auth(coord))
+        .remedy("Enable (or disable) the same AD/LDAP domain on the candidate as on the pool")
+        .fail_with(
+            differs,
+            ErrorCode::PoolJoiningExternalAuthMismatch,
+            Vec::<String>::new(),
+        )
+    }
 
-        out.push(self.editions());
-
-        // 22. Same network back-end; with openvswitch, the same SDN controller.
+    /// xapi #22: same network back-end; with openvswitch, the same SDN controller.
+    fn network_backend_matches(&self) -> Check {
+        let (l, r) = (self.l, self.r);
         let backend = |h: &HostRecord| match h.software_version.get("network_backend") {
             Some(b) if !b.is_empty() => b.clone(),
             _ => "bridge".to_string(),
         };
-        let (mb, tb) = (backend(my), backend(coord));
+        let (mb, tb) = (backend(self.my_host), backend(self.coord));
         let sdn = |s: &Side| {
             s.sdn_controllers
                 .values()
@@ -975,176 +1234,249 @@ impl<'a> Ctx<'a> {
             && mb == "openvswitch"
             && l.sdn_controllers.values().next().is_some()
             && sdn(l) != sdn(r);
-        let c22 = xapi(22, "network_backend_matches", "Same network back-end (and SDN controller)")
-            .ev(format!("{mb}, SDN {:?}", sdn(l)), format!("{tb}, SDN {:?}", sdn(r)))
-            .remedy("Switch the candidate to the pool's network back-end (xe-switch-network-backend) and SDN controller");
-        out.push(if mb != tb {
-            c22.fail_with(
+        let c = xapi(
+            22,
+            "network_backend_matches",
+            "Same network back-end (and SDN controller)",
+        )
+        .ev(
+            format!("{mb}, SDN {:?}", sdn(l)),
+            format!("{tb}, SDN {:?}", sdn(r)),
+        )
+        .remedy(
+            "Switch the candidate to the pool's network back-end (xe-switch-network-backend) \
+             and SDN controller",
+        );
+        if mb != tb {
+            c.fail_with(
                 true,
                 ErrorCode::OperationNotAllowed,
                 ["Network backends differ"],
             )
         } else {
-            c22.fail_with(
+            c.fail_with(
                 sdn_differs,
                 ErrorCode::OperationNotAllowed,
                 ["SDN controller differs"],
             )
-        });
+        }
+    }
 
-        // 23. Same API version.
+    /// xapi #23: same API version.
+    fn api_version_matches(&self) -> Check {
         let api = |h: &HostRecord| format!("{}.{}", h.api_version_major, h.api_version_minor);
-        out.push(
-            xapi(
-                23,
-                "api_version_matches",
-                "Same XenAPI version as the coordinator",
-            )
-            .ev(api(my), api(coord))
-            .remedy("Update the candidate (or the pool) so that both run the same xapi")
-            .fail_with(
-                api(my) != api(coord),
-                ErrorCode::PoolJoiningHostMustHaveSameApiVersion,
-                [api(my), api(coord)],
-            ),
-        );
+        let (mine, theirs) = (api(self.my_host), api(self.coord));
+        xapi(
+            23,
+            "api_version_matches",
+            "Same XenAPI version as the coordinator",
+        )
+        .ev(mine.clone(), theirs.clone())
+        .remedy("Update the candidate (or the pool) so that both run the same xapi")
+        .fail_with(
+            mine != theirs,
+            ErrorCode::PoolJoiningHostMustHaveSameApiVersion,
+            [mine, theirs],
+        )
+    }
 
-        // 24. Same database schema (a missing value also fails).
+    /// xapi #24: same database schema (a missing value also fails).
+    fn db_schema_matches(&self) -> Check {
         let schema = |h: &HostRecord| {
             h.software_version
                 .get("db_schema")
                 .cloned()
                 .unwrap_or_default()
         };
-        let (ms, ts) = (schema(my), schema(coord));
-        out.push(
-            xapi(
-                24,
-                "db_schema_matches",
-                "Same database schema as the coordinator",
-            )
-            .ev(format!("db_schema {ms:?}"), format!("db_schema {ts:?}"))
-            .remedy("Update the candidate (or the pool) so that both run the same xapi")
-            .fail_with(
-                ms.is_empty() || ts.is_empty() || ms != ts,
-                ErrorCode::PoolJoiningHostMustHaveSameDbSchema,
-                [ms, ts],
+        let (ms, ts) = (schema(self.my_host), schema(self.coord));
+        xapi(
+            24,
+            "db_schema_matches",
+            "Same database schema as the coordinator",
+        )
+        .ev(format!("db_schema {ms:?}"), format!("db_schema {ts:?}"))
+        .remedy("Update the candidate (or the pool) so that both run the same xapi")
+        .fail_with(
+            ms.is_empty() || ts.is_empty() || ms != ts,
+            ErrorCode::PoolJoiningHostMustHaveSameDbSchema,
+            [ms, ts],
+        )
+    }
+
+    /// xapi #25 compares the homogeneity-enforcing updates (join_force does NOT bypass
+    /// it); the documentation wants every hotfix the same.
+    fn updates_homogeneous(&self) -> Check {
+        let (l, r, me) = (self.l, self.r, &self.me);
+        let (enforced_mine, enforced_theirs) =
+            (l.enforced_updates(me), r.enforced_updates(&self.coord_ref));
+        let (mine, theirs) = (l.update_names(me), r.update_names(&self.coord_ref));
+        let missing: Vec<&str> = theirs.difference(&mine).copied().collect();
+        let extra: Vec<&str> = mine.difference(&theirs).copied().collect();
+        xapi(
+            25,
+            "updates_homogeneous",
+            "Same hotfixes as the coordinator",
+        )
+        .ev(
+            format!(
+                "missing: {}; extra: {}",
+                list(missing.iter().copied()),
+                list(extra.iter().copied())
             ),
-        );
+            list(theirs.iter().copied()),
+        )
+        .remedy(
+            "Apply the missing updates to the candidate (and remove, or apply pool-wide, the \
+             extra ones), then reboot if asked",
+        )
+        .documented(mine != theirs)
+        .fail_with(
+            enforced_mine != enforced_theirs,
+            ErrorCode::HostsNotHomogeneous,
+            [format!(
+                "Updates on local host {} and pool host {} differ",
+                self.my_host.name_label, self.coord.name_label
+            )],
+        )
+    }
 
-        // 25. Same homogeneity-enforcing updates: join_force does NOT bypass this.
-        let (mu, tu) = (l.enforced_updates(me), r.enforced_updates(&self.coord_ref));
-        let names = |s: &Side, h: &Ref<Host>| list(s.update_names(h));
-        out.push(
-            xapi(25, "updates_homogeneous", "Same hotfixes as the coordinator")
-                .ev(names(l, me), names(r, &self.coord_ref))
-                .remedy("Apply exactly the pool's updates to the candidate (and nothing newer), then reboot if asked")
-                .fail_with(
-                    mu != tu,
-                    ErrorCode::HostsNotHomogeneous,
-                    [format!("Updates on local host {} and pool host {} differ", my.name_label, coord.name_label)],
-                ),
-        );
-
-        // 26. Same primary address type of the management interfaces.
-        let c26 = xapi(
+    /// xapi #26: same primary address type of the management interfaces.
+    fn primary_address_type_matches(&self) -> Check {
+        let c = xapi(
             26,
             "primary_address_type_matches",
             "Same management address family (IPv4/IPv6)",
         )
         .remedy("Configure the candidate's management interface with the pool's address family");
-        out.push(match (self.my_mgmt, self.their_mgmt) {
-            (Some((_, m)), Some((_, t))) => c26
+        match (self.my_mgmt, self.their_mgmt) {
+            (Some((_, m)), Some((_, t))) => c
                 .ev(m.primary_address_type.wire(), t.primary_address_type.wire())
                 .fail_with(
                     m.primary_address_type != t.primary_address_type,
                     ErrorCode::OperationNotAllowed,
                     ["Primary address type differs"],
                 ),
-            _ => c26.not_applicable("a management interface is missing (see check 2)"),
-        });
+            _ => c.not_applicable("a management interface is missing (see check 2)"),
+        }
+    }
 
-        // 27. NBD purposes: xapi compares the first nbd/insecure_nbd network found on each
-        // side; with one kind per side (the usual case) comparing the sets is the same.
-        let (mp, tp) = (l.nbd_purposes(), r.nbd_purposes());
-        out.push(
-            xapi(27, "network_purposes_compatible", "Compatible NBD network purposes")
-                .ev(list(mp.iter().copied()), list(tp.iter().copied()))
-                .remedy("Use the same NBD purpose (nbd or insecure_nbd) on the candidate's networks as in the pool")
-                .fail_with(
-                    !mp.is_empty() && !tp.is_empty() && mp != tp,
-                    ErrorCode::OperationNotAllowed,
-                    ["Incompatible network purposes: nbd and insecure_nbd"],
-                ),
+    /// xapi #27, NBD purposes: xapi compares the first nbd/insecure_nbd network found on
+    /// each side; with one kind per side (the usual case) comparing the sets is the same.
+    fn network_purposes_compatible(&self) -> Check {
+        let (mp, tp) = (self.l.nbd_purposes(), self.r.nbd_purposes());
+        xapi(
+            27,
+            "network_purposes_compatible",
+            "Compatible NBD network purposes",
+        )
+        .ev(list(mp.iter().copied()), list(tp.iter().copied()))
+        .remedy(
+            "Use the same NBD purpose (nbd or insecure_nbd) on the candidate's networks as in \
+             the pool",
+        )
+        .fail_with(
+            !mp.is_empty() && !tp.is_empty() && mp != tp,
+            ErrorCode::OperationNotAllowed,
+            ["Incompatible network purposes: nbd and insecure_nbd"],
+        )
+    }
+
+    /// xapi #28: same TLS verification setting.
+    fn tls_verification_matches(&self) -> Check {
+        let (mine, theirs) = (
+            self.l.pool.tls_verification_enabled,
+            self.r.pool.tls_verification_enabled,
         );
+        xapi(
+            28,
+            "tls_verification_matches",
+            "Same TLS verification setting",
+        )
+        .ev(
+            format!("tls_verification_enabled = {mine}"),
+            format!("tls_verification_enabled = {theirs}"),
+        )
+        .remedy(
+            "Enable TLS verification on the candidate (pool.enable_tls_verification) or match \
+             the pool's setting",
+        )
+        .fail_with(
+            mine != theirs,
+            ErrorCode::PoolJoiningHostTlsVerificationMismatch,
+            Vec::<String>::new(),
+        )
+    }
 
-        // 28. Same TLS verification setting.
-        out.push(
-            xapi(28, "tls_verification_matches", "Same TLS verification setting")
-                .ev(format!("tls_verification_enabled = {}", l.pool.tls_verification_enabled), format!("tls_verification_enabled = {}", r.pool.tls_verification_enabled))
-                .remedy("Enable TLS verification on the candidate (pool.enable_tls_verification) or match the pool's setting")
-                .fail_with(
-                    l.pool.tls_verification_enabled != r.pool.tls_verification_enabled,
-                    ErrorCode::PoolJoiningHostTlsVerificationMismatch,
-                    Vec::<String>::new(),
-                ),
-        );
-
-        // 29. CA certificates with the same name must have the same fingerprint.
+    /// xapi #29: CA certificates with the same name must have the same fingerprint.
+    fn ca_certificates_compatible(&self) -> Check {
         let cas = |s: &'a Side| {
             s.certificates
                 .values()
                 .filter(|c| c.type_ == CertificateType::Ca && !c.name.is_empty())
         };
+        let (l, r) = (self.l, self.r);
         let conflicts: BTreeSet<&str> = cas(l)
             .filter(|m| cas(r).any(|t| t.name == m.name && t.fingerprint != m.fingerprint))
             .map(|m| m.name.as_str())
             .collect();
-        out.push(
-            xapi(29, "ca_certificates_compatible", "No conflicting CA certificate names")
-                .ev(format!("{} named CA certificate(s)", cas(l).count()), format!("{} named CA certificate(s)", cas(r).count()))
-                .remedy("Remove or rename the conflicting CA certificates on the candidate (pool.uninstall_ca_certificate)")
-                .fail_with(!conflicts.is_empty(), ErrorCode::PoolJoiningHostCaCertificatesConflict, conflicts.iter().copied()),
-        );
+        xapi(
+            29,
+            "ca_certificates_compatible",
+            "No conflicting CA certificate names",
+        )
+        .ev(
+            format!("{} named CA certificate(s)", cas(l).count()),
+            format!("{} named CA certificate(s)", cas(r).count()),
+        )
+        .remedy(
+            "Remove or rename the conflicting CA certificates on the candidate \
+             (pool.uninstall_ca_certificate)",
+        )
+        .fail_with(
+            !conflicts.is_empty(),
+            ErrorCode::PoolJoiningHostCaCertificatesConflict,
+            conflicts.iter().copied(),
+        )
+    }
 
-        // 30. Trusted-certificate purposes: not in this API's Certificate class.
-        out.push(
-            xapi(
-                30,
-                "trusted_certificates_compatible",
-                "No conflicting trusted-certificate purposes",
-            )
-            .not_applicable("this datamodel's Certificate class has no purposes to compare"),
-        );
+    /// xapi #30, trusted-certificate purposes: not in this API's Certificate class.
+    fn trusted_certificates_compatible(&self) -> Check {
+        xapi(
+            30,
+            "trusted_certificates_compatible",
+            "No conflicting trusted-certificate purposes",
+        )
+        .not_applicable("this datamodel's Certificate class has no purposes to compare")
+    }
 
-        // 31–32. No rolling update in progress on either side.
-        out.push(
-            xapi(
-                31,
-                "not_updating_candidate",
-                "No update in progress on the candidate",
-            )
-            .ev(format!("apply_updates running: {}", l.updating()), "")
-            .remedy("Wait for the update on the candidate to finish")
+    /// xapi #31: no rolling update in progress on the candidate.
+    fn not_updating_candidate(&self) -> Check {
+        let updating = self.l.updating();
+        xapi(
+            31,
+            "not_updating_candidate",
+            "No update in progress on the candidate",
+        )
+        .ev(format!("apply_updates running: {updating}"), "")
+        .remedy("Wait for the update on the candidate to finish")
+        .fail_with(
+            updating,
+            ErrorCode::NotSupportedDuringUpgrade,
+            Vec::<String>::new(),
+        )
+    }
+
+    /// xapi #32: no rolling update in progress on the pool.
+    fn not_updating_pool(&self) -> Check {
+        let updating = self.r.updating();
+        xapi(32, "not_updating_pool", "No update in progress on the pool")
+            .ev("", format!("apply_updates running: {updating}"))
+            .remedy("Wait for the pool's update to finish")
             .fail_with(
-                l.updating(),
+                updating,
                 ErrorCode::NotSupportedDuringUpgrade,
                 Vec::<String>::new(),
-            ),
-        );
-        out.push(
-            xapi(32, "not_updating_pool", "No update in progress on the pool")
-                .ev("", format!("apply_updates running: {}", r.updating()))
-                .remedy("Wait for the pool's update to finish")
-                .fail_with(
-                    r.updating(),
-                    ErrorCode::NotSupportedDuringUpgrade,
-                    Vec::<String>::new(),
-                ),
-        );
-
-        out.push(self.sm_features());
-        out
+            )
     }
 
     /// xapi #5: joining a pool whose cluster auto-joins new hosts [HEAD only].
@@ -1205,7 +1537,7 @@ impl<'a> Ctx<'a> {
     /// xapi #21, licence editions. The edition order is v6d's; this client cannot ask v6d, so it
     /// uses the candidate's `host.editions` (the editions its licensing daemon lists, lowest
     /// first) and says so.
-    fn editions(&self) -> Check {
+    fn edition_check(&self) -> Check {
         let (my, r) = (self.my_host, self.r);
         let mine = my.edition.as_str();
         let pool_editions: BTreeSet<&str> = r.hosts.values().map(|h| h.edition.as_str()).collect();
@@ -1291,25 +1623,31 @@ impl<'a> Ctx<'a> {
         c
     }
 
-    /// What the pooling documentation demands beyond xapi.
-    fn documentation_checks(&self) -> Vec<Check> {
-        let (l, r, me, my, coord) = (self.l, self.r, &self.me, self.my_host, self.coord);
-        let mut out = Vec::new();
-        let pool_vendor = r
-            .pool
-            .cpu_info
-            .get("vendor")
-            .map(String::as_str)
-            .unwrap_or_default();
+    /// xapi #21 and the documentation's "licence valid": an expired licence only warns.
+    fn editions(&self) -> Check {
+        let my = self.my_host;
+        let expiry = my
+            .license_params
+            .get("expiry")
+            .and_then(|e| DateTime::parse(e))
+            .filter(|e| !e.is_unset());
+        let expired = expiry.as_ref().is_some_and(|e| e.0 < chrono::Utc::now());
+        let mut c = self.edition_check();
+        if let Some(e) = &expiry {
+            c.evidence.candidate.push_str(&format!(", expiry {e}"));
+        }
+        if expired && c.status == CheckStatus::Pass {
+            c.status = CheckStatus::Warn;
+            c.remedy = "Renew the candidate's licence".into();
+        }
+        c
+    }
 
-        out.push(
-            docs("cpu_vendor", "Same CPU vendor as the pool")
-                .ev(cpu(my, "vendor"), pool_vendor)
-                .remedy("Use a host with the pool's CPU vendor: VMs cannot live-migrate between vendors, even after join_force")
-                .status(if cpu(my, "vendor") == pool_vendor { CheckStatus::Pass } else { CheckStatus::Fail }),
-        );
-
-        // Family and model, stepping aside, against every pool host.
+    /// The documentation wants identical CPUs: the same family and model as every pool
+    /// host and the same features. xapi only compares vendors; a forced join makes a
+    /// heterogeneous pool that runs on the features every host has.
+    fn cpu_homogeneous(&self) -> Check {
+        let (my, r) = (self.my_host, self.r);
         let key = |h: &HostRecord| {
             (
                 cpu(h, "vendor").to_string(),
@@ -1317,253 +1655,240 @@ impl<'a> Ctx<'a> {
                 cpu(h, "model").to_string(),
             )
         };
-        let differing: Vec<&str> = r
+        let mut differing: Vec<&str> = r
             .hosts
             .values()
             .filter(|h| key(h) != key(my))
             .map(|h| h.name_label.as_str())
             .collect();
-        out.push(
-            docs("cpu_model", "Same CPU family and model as the pool's hosts")
-                .ev(cpu_model(my), format!("{}; differing hosts: {}", cpu_model(coord), list(differing.iter().copied())))
-                .remedy("The pooling documentation asks for identical CPUs; join with force to make a heterogeneous pool that runs with the common subset of CPU features (levelling)")
-                // A deliberate choice, not an accident: the documentation wants identical
-                // CPUs, so a different model refuses the join unless forced.
-                .status(if differing.is_empty() { CheckStatus::Pass } else { CheckStatus::Fail }),
-        );
-
+        differing.sort_unstable();
         let (lost_hvm, lost_pv, known) = self.features_lost();
-        let features = docs("cpu_features", "Joining costs the pool no CPU features")
-            .remedy("Joining levels the pool down: VMs started afterwards see fewer CPU features. Use a CPU with at least the pool's features, or accept the loss");
-        out.push(if !known {
-            features.not_applicable("a feature vector is unknown (empty)")
-        } else if lost_hvm.is_empty() && lost_pv.is_empty() {
-            features.ev("has every pool feature", "nothing lost")
+        let gained = self.features_gained();
+        let c = docs("cpu_homogeneous", "Same CPU model and features as the pool");
+        if cpu(my, "vendor") != self.pool_vendor() {
+            return c.not_applicable("the vendors differ (see the CPU vendor row)");
+        }
+        let mut candidate = cpu_model(my);
+        if !known {
+            candidate.push_str("; feature vector unknown");
+        } else if !lost_hvm.is_empty() || !lost_pv.is_empty() {
+            let lost = union(&lost_hvm, &lost_pv);
+            candidate.push_str(&format!(
+                "; lacks {} the pool has: {}",
+                plural(lost.len(), "feature"),
+                bits(&lost)
+            ));
+        }
+        if gained > 0 {
+            candidate.push_str(&format!(
+                "; {} the pool lacks would go unused",
+                plural(gained, "extra feature")
+            ));
+        }
+        let pool = if differing.is_empty() {
+            cpu_model(self.coord)
         } else {
-            features
-                .ev(
-                    format!(
-                        "lacks {} HVM and {} PV feature bit(s)",
-                        lost_hvm.len(),
-                        lost_pv.len()
-                    ),
-                    format!(
-                        "HVM bits lost: {}; PV bits lost: {}",
-                        bits(&lost_hvm),
-                        bits(&lost_pv)
-                    ),
-                )
-                .status(CheckStatus::Warn)
-        });
-
-        // Same product version and build (xapi compares neither).
-        let version = |h: &HostRecord| {
             format!(
-                "{} {} build {}",
-                compat_name(h),
-                sv(h, "product_version"),
-                sv(h, "build_number")
+                "{}; other models: {}",
+                cpu_model(self.coord),
+                list(differing.iter().copied())
             )
         };
-        out.push(
-            docs(
-                "product_version",
-                "Same product version and build as the coordinator",
+        let heterogeneous =
+            !differing.is_empty() || !lost_hvm.is_empty() || !lost_pv.is_empty() || gained > 0;
+        c.ev(candidate, pool)
+            .remedy(
+                "Use a host with the pool's CPU model, or force the join to make a heterogeneous \
+                 pool: it runs with the features every host has, so VMs started afterwards see \
+                 fewer features (those the candidate lacks)",
             )
-            .ev(version(my), version(coord))
-            .remedy("Install the pool's exact product version and build on the candidate")
-            .status(if version(my) == version(coord) {
-                CheckStatus::Pass
-            } else {
+            .status(if heterogeneous {
                 CheckStatus::Fail
-            }),
-        );
+            } else {
+                CheckStatus::Pass
+            })
+    }
 
-        // Every update, not only the homogeneity-enforcing ones.
-        let (mu, tu) = (l.update_names(me), r.update_names(&self.coord_ref));
-        let missing: Vec<&str> = tu.difference(&mu).copied().collect();
-        let extra: Vec<&str> = mu.difference(&tu).copied().collect();
-        out.push(
-            docs("same_hotfixes", "Same hotfixes (all updates) as the coordinator")
-                .ev(format!("missing: {}; extra: {}", list(missing.iter().copied()), list(extra.iter().copied())), list(tu.iter().copied()))
-                .remedy("Apply the missing updates to the candidate (and remove or apply pool-wide the extra ones)")
-                .status(if mu == tu { CheckStatus::Pass } else { CheckStatus::Fail }),
+    /// A heterogeneous pool needs CPU feature masking (Intel FlexMigration, AMD Enhanced
+    /// Migration). Older releases say in `host.cpu_info["maskable"]` what each CPU can
+    /// hide: `full`, `base` (only the words of CPUID leaf 1) or `no`. Current releases
+    /// drop the key and level the features of every host automatically.
+    fn cpu_masking(&self) -> Check {
+        let (my, r) = (self.my_host, self.r);
+        let c = docs(
+            "cpu_masking",
+            "CPU feature masking for a heterogeneous pool",
         );
-
-        // Linux Pack (`xs:linux`) on every host or none.
-        let with: usize = r
+        if cpu(my, "vendor") != self.pool_vendor() {
+            return c.not_applicable("CPUs of different vendors cannot be masked to match");
+        }
+        let (lost_hvm, lost_pv, _) = self.features_lost();
+        let same_model = r
             .hosts
             .values()
-            .filter(|h| h.software_version.contains_key("xs:linux"))
-            .count();
-        let mine = my.software_version.contains_key("xs:linux");
-        let consistent = if mine {
-            with == r.hosts.len()
+            .all(|h| (cpu(h, "family"), cpu(h, "model")) == (cpu(my, "family"), cpu(my, "model")));
+        if same_model && lost_hvm.is_empty() && lost_pv.is_empty() && self.features_gained() == 0 {
+            return c.not_applicable("same CPUs: nothing to mask");
+        }
+        fn maskable(h: &HostRecord) -> Option<&str> {
+            h.cpu_info.get("maskable").map(String::as_str)
+        }
+        let mut hosts: Vec<(&str, Option<&str>)> = r
+            .hosts
+            .values()
+            .map(|h| (h.name_label.as_str(), maskable(h)))
+            .collect();
+        hosts.sort_unstable();
+        let pool_evidence = hosts
+            .iter()
+            .map(|(n, m)| format!("{n}: {}", m.unwrap_or("not reported")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mine = maskable(my);
+        if mine.is_none() && hosts.iter().all(|(_, m)| m.is_none()) {
+            let lost = union(&lost_hvm, &lost_pv);
+            return c.ev(
+                "not reported: this release levels CPU features automatically",
+                if lost.is_empty() {
+                    "the pool loses no features".to_string()
+                } else {
+                    format!("the pool would lose: {}", bits(&lost))
+                },
+            );
+        }
+        let unable: Vec<&str> = std::iter::once((my.name_label.as_str(), mine))
+            .chain(hosts.iter().copied())
+            .filter(|(_, m)| *m == Some("no"))
+            .map(|(n, _)| n)
+            .collect();
+        // `base` masks only CPUID leaf 1 (words 0 and 1); losing a later word's feature
+        // cannot be hidden.
+        let beyond_base = lost_hvm.iter().chain(&lost_pv).any(|b| b.word >= 2);
+        let base_only = std::iter::once(mine)
+            .chain(hosts.iter().map(|(_, m)| *m))
+            .any(|m| m == Some("base"));
+        let c = c
+            .ev(
+                format!("maskable: {}", mine.unwrap_or("not reported")),
+                pool_evidence,
+            )
+            .remedy(
+                "Pool only identical CPUs with these hosts: without (full) masking support a \
+                 heterogeneous pool cannot hide the features some hosts lack",
+            );
+        if !unable.is_empty() || (base_only && beyond_base) {
+            // Not waived by force: the documentation makes masking a precondition of a
+            // heterogeneous pool, not advice.
+            c.status(CheckStatus::Fail).waiver(Waiver::None)
+        } else if base_only {
+            c.status(CheckStatus::Warn)
         } else {
-            with == 0
-        };
-        out.push(
-            docs("linux_pack", "Linux Pack on all hosts or none")
-                .ev(
-                    if mine { "installed" } else { "not installed" },
-                    format!("installed on {with} of {} host(s)", r.hosts.len()),
-                )
-                .remedy(if mine {
-                    "Remove the Linux Pack from the candidate, or install it on every pool host"
-                } else {
-                    "Install the Linux Pack on the candidate (same version as the pool)"
-                })
-                .status(if consistent {
-                    CheckStatus::Pass
-                } else {
-                    CheckStatus::Fail
-                }),
+            c
+        }
+    }
+
+    /// Static management address: members find the coordinator by IP.
+    fn static_management_ip(&self) -> Check {
+        let ip = docs("static_management_ip", "Static management IP address").remedy(
+            "Configure a static IP on the candidate's management interface \
+             (PIF.reconfigure_ip mode=Static) before joining, or give it a DHCP reservation \
+             so that its address never changes",
         );
-
-        // Static management address: members find the coordinator by IP.
-        let ip = docs("static_management_ip", "Static management IP address")
-            .remedy("Configure a static IP on the candidate's management interface (PIF.reconfigure_ip mode=Static) before joining");
-        out.push(match self.my_mgmt {
-            None => ip.not_applicable("no management interface (see check 2)"),
-            Some((_, p)) => {
-                let mode = p.ip_configuration_mode.wire().to_string();
-                let status = match p.ip_configuration_mode {
-                    IpConfigurationMode::Static => CheckStatus::Pass,
-                    IpConfigurationMode::None => CheckStatus::Fail,
-                    _ if p.primary_address_type.wire() == "IPv6"
-                        && p.ipv6_configuration_mode.wire() == "Static" =>
-                    {
-                        CheckStatus::Pass
-                    }
-                    _ => CheckStatus::Warn,
-                };
-                let coord_mode = self.their_mgmt.map_or(String::new(), |(_, t)| {
-                    format!("{} {}", t.ip_configuration_mode.wire(), t.ip)
-                });
-                ip.ev(format!("{mode} {} on {}", p.ip, p.device), coord_mode)
-                    .status(status)
+        let Some((_, p)) = self.my_mgmt else {
+            return ip.not_applicable("no management interface (see check 2)");
+        };
+        let mode = p.ip_configuration_mode.wire().to_string();
+        let status = match p.ip_configuration_mode {
+            IpConfigurationMode::Static => CheckStatus::Pass,
+            IpConfigurationMode::None => CheckStatus::Fail,
+            _ if p.primary_address_type.wire() == "IPv6"
+                && p.ipv6_configuration_mode.wire() == "Static" =>
+            {
+                CheckStatus::Pass
             }
+            _ => CheckStatus::Warn,
+        };
+        let coord_mode = self.their_mgmt.map_or(String::new(), |(_, t)| {
+            format!("{} {}", t.ip_configuration_mode.wire(), t.ip)
         });
+        ip.ev(format!("{mode} {} on {}", p.ip, p.device), coord_mode)
+            .status(status)
+    }
 
-        // Clock skew against the coordinator; xapi only alerts (after the join) above 300 s.
+    /// Clock skew against the coordinator; xapi only alerts (after the join) above 300 s.
+    fn clock_skew(&self) -> Check {
         let limit = self.options.clock_skew_threshold.as_secs() as i64;
         let clock = docs("clock_skew", "Clock in step with the coordinator").remedy(
-            "Synchronise the candidate's clock with the pool's (configure the same NTP servers) before joining",
+            "Synchronise the candidate's clock with the pool's (configure the same NTP servers) \
+             before joining",
         );
-        out.push(match self.skew {
-            None => clock.not_applicable("a server time is unknown"),
-            Some(s) => {
-                let status = if s.unsigned_abs() > XAPI_MAX_CLOCK_SKEW.as_secs() {
-                    CheckStatus::Fail
-                } else if s.abs() > limit {
-                    CheckStatus::Warn
-                } else {
-                    CheckStatus::Pass
-                };
-                clock
-                    .ev(
-                        format!("{} (skew {s:+} s)", self.times.0),
-                        format!(
-                            "{} (threshold {limit} s, xapi alerts above 300 s)",
-                            self.times.1
-                        ),
-                    )
-                    .status(status)
-            }
-        });
+        let Some(s) = self.skew else {
+            return clock.not_applicable("a server time is unknown");
+        };
+        let status = if s.unsigned_abs() > XAPI_MAX_CLOCK_SKEW.as_secs() {
+            CheckStatus::Fail
+        } else if s.abs() > limit {
+            CheckStatus::Warn
+        } else {
+            CheckStatus::Pass
+        };
+        clock
+            .ev(
+                format!("{} (skew {s:+} s)", self.times.0),
+                format!(
+                    "{} (threshold {limit} s, xapi alerts above 300 s)",
+                    self.times.1
+                ),
+            )
+            .status(status)
+    }
 
-        // Running, paused or suspended guests (xapi only refuses running ones).
-        let live: Vec<String> = l
-            .vms
-            .values()
-            .filter(|v| !v.is_control_domain && !v.is_a_template && !v.is_a_snapshot)
-            .filter(|v| {
-                matches!(
-                    v.power_state,
-                    VmPowerState::Running | VmPowerState::Paused | VmPowerState::Suspended
-                )
-            })
-            .map(|v| format!("{} ({})", v.name_label, v.power_state.wire()))
-            .collect();
-        out.push(
-            docs("no_running_or_suspended_vms", "No running, paused or suspended VMs")
-                .ev(list(live.iter().map(String::as_str)), "")
-                .remedy("Shut down the candidate's VMs (a suspended VM's memory image may not resume on other hosts)")
-                .status(if live.is_empty() { CheckStatus::Pass } else { CheckStatus::Fail }),
-        );
-
-        // Management NIC not bonded (xapi refuses any bond, #15).
-        let bonded = self
-            .my_mgmt
-            .is_some_and(|(_, p)| !p.bond_master_of.is_empty());
-        out.push(
-            docs("management_not_bonded", "Management interface not on a bond")
-                .ev(self.my_mgmt.map_or("none".into(), |(_, p)| p.device.clone()), "")
-                .remedy("Destroy the management bond on the candidate; join; then bond at pool level (members get the pool's bonds)")
-                .status(if bonded { CheckStatus::Fail } else { CheckStatus::Pass }),
-        );
-
-        // MTU of the management network.
+    /// MTU of the management network.
+    fn management_mtu(&self) -> Check {
         let mtu = docs("management_mtu", "Management MTU matches the coordinator's")
             .remedy("Set the candidate's management MTU to the pool's before joining");
-        out.push(match (self.my_mgmt, self.their_mgmt) {
-            (Some((_, m)), Some((_, t))) => {
-                let (mn, tn) = (
-                    l.networks.get(&m.network).map_or(0, |n| n.mtu),
-                    r.networks.get(&t.network).map_or(0, |n| n.mtu),
-                );
-                mtu.ev(
-                    format!("PIF MTU {}, network MTU {mn}", m.mtu),
-                    format!("PIF MTU {}, network MTU {tn}", t.mtu),
-                )
-                .status(if m.mtu == t.mtu && mn == tn {
-                    CheckStatus::Pass
-                } else {
-                    CheckStatus::Warn
-                })
-            }
-            _ => mtu.not_applicable("a management interface is missing"),
-        });
-
-        // Licence: same edition, not expired.
-        let expiry = my
-            .license_params
-            .get("expiry")
-            .and_then(|e| DateTime::parse(e));
-        let expired = expiry
-            .as_ref()
-            .is_some_and(|e| !e.is_unset() && e.0 < chrono::Utc::now());
-        let same = r.hosts.values().all(|h| h.edition == my.edition);
-        out.push(
-            docs("licence", "Licence matches the pool and is valid")
-                .ev(
-                    format!(
-                        "{} (expiry {})",
-                        my.edition,
-                        expiry.map_or("none".into(), |e| e.to_string())
-                    ),
-                    format!("{} on the coordinator", coord.edition),
-                )
-                .remedy(
-                    "License the candidate with the pool's edition (and renew an expired licence)",
-                )
-                .status(if same && !expired {
-                    CheckStatus::Pass
-                } else {
-                    CheckStatus::Warn
-                }),
+        let (Some((_, m)), Some((_, t))) = (self.my_mgmt, self.their_mgmt) else {
+            return mtu.not_applicable("a management interface is missing");
+        };
+        let (mn, tn) = (
+            self.l.networks.get(&m.network).map_or(0, |n| n.mtu),
+            self.r.networks.get(&t.network).map_or(0, |n| n.mtu),
         );
+        mtu.ev(
+            format!("PIF MTU {}, network MTU {mn}", m.mtu),
+            format!("PIF MTU {}, network MTU {tn}", t.mtu),
+        )
+        .status(if m.mtu == t.mtu && mn == tn {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        })
+    }
 
-        // Pool size: a support statement only; xapi has no limit (§(h)).
-        let after = r.hosts.len() + 1;
+    /// Pool size: a support statement only; xapi has no limit (§(h)).
+    fn supported_pool_size(&self) -> Check {
+        let after = self.r.hosts.len() + 1;
         let limit = self.options.supported_pool_size;
-        out.push(
-            docs("supported_pool_size", "Pool stays within the supported size")
-                .ev("", format!("{after} host(s) after the join; supported: {limit}"))
-                .remedy("Split the hosts into several pools: xapi accepts more, but the vendor does not support it")
-                .status(if after > limit { CheckStatus::Warn } else { CheckStatus::Pass }),
-        );
-        out
+        docs(
+            "supported_pool_size",
+            "Pool stays within the supported size",
+        )
+        .ev(
+            "",
+            format!(
+                "{} after the join; supported: {limit}",
+                plural(after, "host")
+            ),
+        )
+        .remedy(
+            "Split the hosts into several pools: xapi accepts more, but the vendor does not \
+             support it",
+        )
+        .status(if after > limit {
+            CheckStatus::Warn
+        } else {
+            CheckStatus::Pass
+        })
     }
 
     /// HVM and PV bits the pool would lose, and whether both vectors are known.
@@ -1593,6 +1918,25 @@ impl<'a> Ctx<'a> {
                 (features_lost(&ph, &mh), pv, true)
             }
             _ => (Vec::new(), Vec::new(), false),
+        }
+    }
+
+    /// How many HVM features the candidate has that the pool lacks (unused after a join).
+    fn features_gained(&self) -> usize {
+        let pool = features::parse(
+            self.r
+                .pool
+                .cpu_info
+                .get("features_hvm_host")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        );
+        match (
+            pool,
+            features::parse(cpu(self.my_host, "features_hvm_host")),
+        ) {
+            (Some(p), Some(m)) => features_lost(&m, &p).len(),
+            _ => 0,
         }
     }
 
@@ -1626,7 +1970,10 @@ impl<'a> Ctx<'a> {
         let levelling_possible = same_vendor && known;
         let summary = if !same_vendor {
             format!(
-                "different vendor ({} vs the pool's {pool_vendor}): no levelling across vendors; xapi refuses it unless forced, and VMs can never migrate between the two",
+                "different vendor ({} vs the pool's {pool_vendor}): hosts with CPUs from \
+                 different vendors cannot be pooled (no levelling across vendors, VMs can \
+                 never migrate between them); pool.join_force would accept it, xenpool only \
+                 with force and allow_cross_vendor",
                 cpu(my, "vendor")
             )
         } else if !known {
