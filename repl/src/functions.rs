@@ -10,7 +10,7 @@ use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 use xenpool::generated::BondMode;
 use xenpool::meta::{self, Ty};
 use xenpool::pool::ops::{self, EjectOptions};
-use xenpool::pool::{HostAccess, OpOptions, PoolConnection, ValidateOptions};
+use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, PoolConnection, ValidateOptions};
 use xenpool::wire::Value;
 
 use crate::convert;
@@ -52,9 +52,9 @@ docs! {
     "trust", "connect", "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
     "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
     "validate_join", "join", "validate_join(host, user, password)", "Checks a host against this pool and reports every problem, not just the first.";
-    "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator.";
+    "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, allow_cross_vendor, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator. `force` goes past the documentation's advice and xapi's homogeneity check; a CPU vendor mismatch also needs `allow_cross_vendor` (an unsupported pool).";
     "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate}])", "Ejects a member (its VMs are evacuated first unless evacuate: false).";
-    "create_pool", "join", "create_pool(name, members [, #{description, force, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
+    "create_pool", "join", "create_pool(name, members [, #{description, force, allow_cross_vendor, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
     "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
     "check_bonds", "network", "check_bonds()", "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
     "repair_bonds", "network", "repair_bonds([#{dry_run}])", "Rebuilds the bonds check_bonds() reports.";
@@ -267,14 +267,18 @@ fn validate_join(
 
 fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> Fallible<Outcome> {
     s.secrets.remember(password);
-    let opts = Options::parse(opts, &["force", "dry_run"])?;
-    let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
+    let opts = Options::parse(opts, &["force", "allow_cross_vendor", "dry_run"])?;
+    let policy = JoinPolicy {
+        force: opts.flag("force")?,
+        allow_cross_vendor: opts.flag("allow_cross_vendor")?,
+    };
+    let dry_run = opts.flag("dry_run")?;
     let coordinator = access(s, master, Some(user), Some(password))?;
     let candidate = current_access(s);
     let pool = open_pool(s, &coordinator)?;
     let joining = pool.clone();
     let result = operation(s, "join", dry_run, |options| async move {
-        xenpool::pool::join(&joining, &candidate, force, &options).await
+        xenpool::pool::join(&joining, &candidate, policy, &options).await
     });
     let outcome = match result {
         Ok(o) if o.executed => o,
@@ -363,13 +367,20 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
         .iter()
         .map(|m| member_access(s, m))
         .collect::<Fallible<_>>()?;
-    let opts = Options::parse(opts, &["description", "force", "dry_run"])?;
-    let (force, dry_run) = (opts.flag("force")?, opts.flag("dry_run")?);
+    let opts = Options::parse(
+        opts,
+        &["description", "force", "allow_cross_vendor", "dry_run"],
+    )?;
+    let policy = JoinPolicy {
+        force: opts.flag("force")?,
+        allow_cross_vendor: opts.flag("allow_cross_vendor")?,
+    };
+    let dry_run = opts.flag("dry_run")?;
     let description = opts.text("description")?.unwrap_or_default();
     let master = current_access(s);
     let pool_name = name.to_string();
     let (pool, o) = operation(s, "create pool", dry_run, |options| async move {
-        xenpool::pool::create_pool(&pool_name, &description, &master, &members, force, &options)
+        xenpool::pool::create_pool(&pool_name, &description, &master, &members, policy, &options)
             .await
     })?;
     let mut summary = format!("pool {name:?} created");

@@ -76,7 +76,7 @@ fn every_rhai_example_runs_and_prints_what_it_promises() {
 fn an_expression_prints_its_value() {
     let out = xenpool(&["--sim", "-e", "hosts().len() + sim_hosts().len()"], &[]);
     assert!(out.status.success());
-    assert_eq!(text(&out).0.trim(), "18");
+    assert_eq!(text(&out).0.trim(), "19");
     let out = xenpool(&["--sim", "pool16", "-e", "pool().hosts.len()"], &[]);
     assert_eq!(text(&out).0.trim(), "16", "{:?}", text(&out));
 }

@@ -180,7 +180,7 @@ fn the_readme_main_job_reaches_a_working_prompt() {
     let mut p = terminal(cmd, &history, 900_000);
     p.exp_string(PROMPT).unwrap();
     p.send_line("hosts().len() + sim_hosts().len()").unwrap();
-    p.exp_string("18").unwrap();
+    p.exp_string("19").unwrap();
     p.exp_string(PROMPT).unwrap();
     p.send_control('d').unwrap();
     p.flush().unwrap();

@@ -1046,8 +1046,8 @@ impl<'a> Ctx<'a> {
             .ev(format!("vendor {mv}"), format!("pool vendor {pv}"))
             .remedy(format!(
                 "Use a host with a {pv} CPU. Hosts with CPUs from different vendors cannot be \
-                 pooled: VMs can never migrate between them (pool.join_force accepts it, \
-                 unsupported)"
+                 pooled: VMs can never migrate between them (pool.join_force lets it in \
+                 all the same)"
             ))
             .fail_with(mv != pv, ErrorCode::HostsNotHomogeneous, ["CPUs differ"])
             .skipped_by_join_force()
