@@ -148,7 +148,12 @@ export interface Outcome {
 /** One check of a join report. */
 export interface Check {
   id: string
-  status: 'pass' | 'warn' | 'fail' | 'unknown' | string
+  status: 'pass' | 'warn' | 'fail' | 'not_applicable' | string
+  title: string
+  /** What a join needs to go past this check when it fails. */
+  waiver: 'none' | 'force' | 'cross_vendor_override'
+  evidence: { candidate: string; pool: string }
+  remedy: string
   [detail: string]: unknown
 }
 
@@ -167,7 +172,7 @@ export declare class Pool extends Session {
   /** Connects to the pool that `url` (any member) belongs to. */
   static connect(url: string, options?: ConnectOptions & { failoverTimeoutMs?: number }): Promise<Pool>
   /** Makes `master` a coordinator of a new pool `name` and joins each of `members`. */
-  static create(name: string, master: HostAccess, members: HostAccess[], options?: WorkflowOptions & { description?: string; force?: boolean }): Promise<{ pool: Pool; outcome: Outcome & { complete: boolean; joined: string[] } }>
+  static create(name: string, master: HostAccess, members: HostAccess[], options?: WorkflowOptions & { description?: string; force?: boolean; allowCrossVendor?: boolean }): Promise<{ pool: Pool; outcome: Outcome & { complete: boolean; joined: string[] } }>
   /** Makes `member` the coordinator of a pool whose coordinator is lost. */
   static recoverLostCoordinator(member: HostAccess, options?: WorkflowOptions): Promise<{ pool: Pool; outcome: Outcome }>
   /** The members as last learnt. */
@@ -176,8 +181,10 @@ export declare class Pool extends Session {
   readonly coordinator: string
   /** Checks `candidate` against this pool. */
   validateJoin(candidate: HostAccess, options?: CallOptions): Promise<JoinReport>
-  /** Joins `candidate` to this pool (`force: true`: `pool.join_force`). */
-  join(candidate: HostAccess, options?: WorkflowOptions & { force?: boolean }): Promise<Outcome & { report: JoinReport; notes: string[] }>
+  /** Joins `candidate` to this pool. `force: true` goes past the documentation's advice and
+   * xapi's homogeneity check (`pool.join_force`); a CPU vendor mismatch also needs
+   * `allowCrossVendor: true` (an unsupported pool). */
+  join(candidate: HostAccess, options?: WorkflowOptions & { force?: boolean; allowCrossVendor?: boolean }): Promise<Outcome & { report: JoinReport; notes: string[]; forced_past: Check[]; warnings: Check[] }>
   /** Ejects `host` (name, uuid or ref), moving its VMs off first unless `evacuate: false`. */
   eject(host: string, options?: WorkflowOptions & { evacuate?: boolean }): Promise<Outcome & { evacuated: string[] }>
   /** Bonds `devices` with `mode` on every host, on network `network`. */

@@ -32,11 +32,16 @@ test('validateJoin reports every problem; join refuses, force joins what force m
     const busy = await p.validateJoin(access('busy'))
     assert.equal(busy.predictedFailure.code, 'JOINING_HOST_CANNOT_HAVE_RUNNING_VMS')
     await rejectsWith(p.join(access('busy')), 'REFUSED')
-    const dry = await p.join(access('amd1'), { force: true, dryRun: true })
+    // Force alone does not pool two CPU vendors; the override is named, and only with force.
+    await rejectsWith(p.join(access('amd1'), { force: true }), 'REFUSED')
+    await rejectsWith(p.join(access('amd1'), { allowCrossVendor: true }), 'INVALID_ARGUMENT')
+    const dry = await p.join(access('amd1'), { force: true, allowCrossVendor: true, dryRun: true })
+    assert.deepEqual(dry.forced_past.map((c) => c.id), ['cpu_vendor'])
+    assert.equal(dry.forced_past[0].waiver, 'cross_vendor_override')
     assert.equal(dry.executed, false)
     assert.ok(dry.plan.calls.some((c) => c.method === 'pool.join_force'))
     const steps = []
-    const joined = await p.join(access('amd1'), { force: true, onProgress: (e) => steps.push(e) })
+    const joined = await p.join(access('amd1'), { force: true, allowCrossVendor: true, onProgress: (e) => steps.push(e) })
     assert.equal(joined.executed, true)
     assert.ok(steps.length > 0 && steps.every((e) => e.step <= e.total))
     assert.equal((await p.xenapi.host.get_all()).length, 2)

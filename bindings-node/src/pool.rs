@@ -31,6 +31,7 @@ struct Flags {
     dry_run: bool,
     task_timeout_ms: Option<u64>,
     force: bool,
+    allow_cross_vendor: bool,
     evacuate: Option<bool>,
     description: Option<String>,
     nfs_version: Option<String>,
@@ -38,6 +39,13 @@ struct Flags {
 }
 
 impl Flags {
+    fn join_policy(&self) -> xpool::JoinPolicy {
+        xpool::JoinPolicy {
+            force: self.force,
+            allow_cross_vendor: self.allow_cross_vendor,
+        }
+    }
+
     fn parse(text: Option<String>) -> napi::Result<Self> {
         match text {
             None => Ok(Flags::default()),
@@ -126,7 +134,7 @@ pub async fn create_pool(
         &description,
         &master_access,
         &member_access,
-        flags.force,
+        flags.join_policy(),
         &options,
     )
     .await
@@ -237,7 +245,7 @@ impl Session {
             options,
             on_progress,
             cancel,
-            |pool, flags, op| async move { xpool::join(&pool, &access, flags.force, &op).await },
+            |pool, flags, op| async move { xpool::join(&pool, &access, flags.join_policy(), &op).await },
         )
         .await
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use xenpool::generated::BondMode;
 use xenpool::pool::membership::HostAccess;
 use xenpool::pool::ops::{self, EjectOptions};
-use xenpool::pool::{OpOptions, PoolConnection, PoolSnapshot, ValidateOptions};
+use xenpool::pool::{JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions};
 use xenpool::{Credentials, Error};
 
 use crate::errors;
@@ -173,8 +173,9 @@ impl Pool {
         })
     }
 
-    /// Joins a host (`force`: `pool.join_force`).
-    #[pyo3(signature = (candidate, force = false, dry_run = false, progress = None))]
+    /// Joins a host (`force`: past the documentation's advice, with `pool.join_force`;
+    /// `allow_cross_vendor` as well for a CPU vendor mismatch).
+    #[pyo3(signature = (candidate, force = false, dry_run = false, progress = None, allow_cross_vendor = false))]
     fn join(
         &self,
         py: Python<'_>,
@@ -182,15 +183,20 @@ impl Pool {
         force: bool,
         dry_run: bool,
         progress: Option<Py<PyAny>>,
+        allow_cross_vendor: bool,
     ) -> PyResult<String> {
         let host = map(py, candidate.host_access())?;
+        let policy = JoinPolicy {
+            force,
+            allow_cross_vendor,
+        };
         self.op(
             py,
             "join",
             dry_run,
             progress,
             move |pool, options| async move {
-                json(&xenpool::pool::join(&pool, &host, force, &options).await?)
+                json(&xenpool::pool::join(&pool, &host, policy, &options).await?)
             },
         )
     }
@@ -458,7 +464,7 @@ impl Pool {
 /// Forms a pool: `master` becomes the coordinator and `members` join it. Returns the
 /// pool and the outcome as JSON.
 #[pyfunction]
-#[pyo3(signature = (name, description, master, members, force = false, dry_run = false, progress = None))]
+#[pyo3(signature = (name, description, master, members, force = false, dry_run = false, progress = None, allow_cross_vendor = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn create_pool(
     py: Python<'_>,
@@ -469,7 +475,12 @@ pub fn create_pool(
     force: bool,
     dry_run: bool,
     progress: Option<Py<PyAny>>,
+    allow_cross_vendor: bool,
 ) -> PyResult<(Pool, String)> {
+    let policy = JoinPolicy {
+        force,
+        allow_cross_vendor,
+    };
     let master = map(py, master.host_access())?;
     let members = map(
         py,
@@ -481,7 +492,7 @@ pub fn create_pool(
     let options = op_options(dry_run, progress);
     let (inner, outcome) = block(py, "create_pool", move |_| async move {
         let (pool, outcome) =
-            xenpool::pool::create_pool(&name, &description, &master, &members, force, &options)
+            xenpool::pool::create_pool(&name, &description, &master, &members, policy, &options)
                 .await?;
         Ok((pool, json(&outcome)?))
     })?;

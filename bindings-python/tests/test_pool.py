@@ -46,6 +46,15 @@ def test_the_pool_story(sim: Simulator) -> None:
         with pytest.raises(exceptions.Refused) as refused:
             pool.join(amd.url, "root", amd.password, fingerprint=amd.fingerprint)
         assert any("AuthenticAMD" in p for p in refused.value.params)
+        with pytest.raises(exceptions.Refused) as refused:
+            pool.join(amd.url, "root", amd.password, fingerprint=amd.fingerprint, force=True)
+        assert any("allow_cross_vendor" in p for p in refused.value.params)
+        with pytest.raises(exceptions.InvalidArgument):
+            pool.join(amd.url, "root", amd.password, fingerprint=amd.fingerprint, allow_cross_vendor=True)
+        plan = pool.join(
+            amd.url, "root", amd.password, fingerprint=amd.fingerprint, force=True, allow_cross_vendor=True, dry_run=True
+        )
+        assert [c["id"] for c in plan["forced_past"]] == ["cpu_vendor"]
 
         bonds = pool.create_bond(["eth2", "eth3"], "lacp", "Storage")
         assert len(bonds.bonds) == 3

@@ -1,4 +1,6 @@
-// A host with another CPU vendor: refused without force, joined with it.
+// A host with another CPU vendor: refused without force and with force alone (the
+// documentation says such hosts cannot be pooled); joined only with the explicit,
+// separately named override, and the outcome says what it went past.
 import assert from 'node:assert/strict'
 import { Pool } from 'xenpool'
 import { sim, access } from './lab.mjs'
@@ -13,8 +15,14 @@ try {
 } catch (e) {
   assert.equal(e.code, 'REFUSED')
 }
-const outcome = await pool.join(access('amd1'), { force: true })
+try {
+  await pool.join(access('amd1'), { force: true })
+  assert.fail('force alone does not pool two vendors')
+} catch (e) {
+  assert.equal(e.code, 'REFUSED')
+}
+const outcome = await pool.join(access('amd1'), { force: true, allowCrossVendor: true })
 assert.equal(outcome.executed, true)
-console.log('amd1 joined with force')
+console.log(`amd1 joined with force and allowCrossVendor, past: ${outcome.forced_past.map((c) => c.id).join(', ')}`)
 await pool.close()
 sim.stop()

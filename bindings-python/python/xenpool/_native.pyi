@@ -51,6 +51,7 @@ def create_pool(
     force: bool = False,
     dry_run: bool = False,
     progress: _Progress | None = None,
+    allow_cross_vendor: bool = False,
 ) -> tuple[Pool, str]: ...
 def recover_lost_coordinator(
     member: Any, dry_run: bool = False, progress: _Progress | None = None
@@ -118,7 +119,14 @@ class Pool:
     def members(self) -> list[tuple[str, str]]: ...
     def failover(self) -> None: ...
     def validate_join(self, candidate: Any) -> str: ...
-    def join(self, candidate: Any, force: bool = False, dry_run: bool = False, progress: _Progress | None = None) -> str: ...
+    def join(
+        self,
+        candidate: Any,
+        force: bool = False,
+        dry_run: bool = False,
+        progress: _Progress | None = None,
+        allow_cross_vendor: bool = False,
+    ) -> str: ...
     def eject(self, host: str, evacuate: bool = True, dry_run: bool = False, progress: _Progress | None = None) -> str: ...
     def create_bond(
         self, devices: Sequence[str], mode: str, network: str, dry_run: bool = False, progress: _Progress | None = None

@@ -122,7 +122,7 @@ class JoinReport(_Data):
         return [c for c in self._data["checks"] if c["status"] == "warn"]
 
     def check(self, id: str) -> dict[str, Any] | None:  # noqa: A002
-        """The check ``id`` (e.g. ``hosts_homogeneous_cpu``)."""
+        """The check ``id`` (e.g. ``cpu_vendor``)."""
         return next((c for c in self._data["checks"] if c["id"] == id), None)
 
     def __repr__(self) -> str:
@@ -200,6 +200,7 @@ class Pool:
         *,
         description: str = "",
         force: bool = False,
+        allow_cross_vendor: bool = False,
         dry_run: bool = False,
         progress: Progress | Any = None,
     ) -> tuple[Pool, Outcome]:
@@ -212,6 +213,7 @@ class Pool:
             force,
             dry_run,
             _progress(progress),
+            allow_cross_vendor,
         )
         return Pool(native), Outcome("create_pool", json.loads(outcome))
 
@@ -269,15 +271,19 @@ class Pool:
         password: str | None = None,
         *,
         force: bool = False,
+        allow_cross_vendor: bool = False,
         fingerprint: str | None = None,
         insecure: bool = False,
         dry_run: bool = False,
         progress: Progress | Any = None,
     ) -> Outcome:
-        """Joins the host at ``url`` (``force=True``: ``pool.join_force``, for
-        heterogeneous CPUs)."""
+        """Joins the host at ``url``. ``force=True`` goes past the documentation's advice
+        and xapi's homogeneity check (``pool.join_force``), e.g. for another CPU model; a
+        CPU vendor mismatch also needs ``allow_cross_vendor=True`` (an unsupported pool)."""
         host = Host(url, user, password, fingerprint, insecure)._resolved()
-        data = json.loads(self._native.join(host, force, dry_run, _progress(progress)))
+        data = json.loads(
+            self._native.join(host, force, dry_run, _progress(progress), allow_cross_vendor)
+        )
         return Outcome("join", data)
 
     def eject(
