@@ -506,3 +506,130 @@ async fn create_pool_needs_a_standalone_coordinator_and_reports_partial_results(
         "{again}"
     );
 }
+
+/// A VM with `memory` bytes, started on `host`, with a disk on `sr` when given.
+async fn running_vm(
+    pool: &xenpool::pool::PoolConnection,
+    name: &str,
+    host: &xenpool::Ref<Host>,
+    sr: Option<&xenpool::Ref<xenpool::generated::Sr>>,
+) -> xenpool::Ref<Vm> {
+    use xenpool::generated::{Vbd, VbdMode, VbdRecord, VbdType, Vdi, VdiRecord, VdiType};
+    let vm = Vm::create(
+        pool,
+        &VmRecord {
+            name_label: name.into(),
+            memory_static_max: 1 << 30,
+            memory_dynamic_max: 1 << 30,
+            memory_dynamic_min: 1 << 30,
+            memory_static_min: 1 << 29,
+            vcpus_max: 1,
+            vcpus_at_startup: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    if let Some(sr) = sr {
+        let vdi = Vdi::create(
+            pool,
+            &VdiRecord {
+                name_label: format!("{name} disk"),
+                sr: sr.clone(),
+                virtual_size: 1 << 30,
+                type_: VdiType::User,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        Vbd::create(
+            pool,
+            &VbdRecord {
+                vm: vm.clone(),
+                vdi,
+                userdevice: "0".into(),
+                mode: VbdMode::Rw,
+                type_: VbdType::Disk,
+                bootable: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    Vm::start_on(pool, &vm, host, false, false).await.unwrap();
+    vm
+}
+
+#[tokio::test]
+async fn evacuate_names_the_real_blocker_and_leaves_the_host_enabled() {
+    let sim = lab().await;
+    let (pool, _) = create_pool(
+        "evac",
+        "",
+        &access(&sim, "intel1"),
+        &[access(&sim, "intel2")],
+        false,
+        &OpOptions::default(),
+    )
+    .await
+    .unwrap();
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    let intel2 = snap.find_host("intel2").unwrap().r.clone();
+    // intel2's own local SR: only intel2 has a PBD for it.
+    let local = snap
+        .pbds
+        .values()
+        .filter(|p| p.host == intel2)
+        .map(|p| p.sr.clone())
+        .find(|sr| {
+            snap.srs
+                .get(sr)
+                .is_some_and(|s| !s.shared && s.name_label == "Local storage")
+        })
+        .expect("intel2 has local storage");
+    running_vm(&pool, "db", &intel2, Some(&local)).await;
+    running_vm(&pool, "web", &intel2, None).await;
+
+    for options in [OpOptions::dry_run(), OpOptions::default()] {
+        let err = ops::evacuate(&pool, "intel2", &options).await.unwrap_err();
+        let Error::Refused { problems, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(problems.len(), 1, "only db is stuck: {problems:?}");
+        assert!(
+            problems[0].starts_with("db has a disk on Local storage, which intel1 cannot reach"),
+            "{problems:?}"
+        );
+        assert!(!problems[0].contains("OpaqueRef"), "{problems:?}");
+    }
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert!(
+        snap.find_host("intel2").unwrap().record.enabled,
+        "a refused evacuation leaves the host as it was"
+    );
+
+    // Without the pinned VM the evacuation goes ahead; the host stays in maintenance
+    // until enabled again.
+    Vm::hard_shutdown(&pool, &snap.find_vm("db").unwrap().r)
+        .await
+        .unwrap();
+    let dry = ops::evacuate(&pool, "intel2", &OpOptions::dry_run())
+        .await
+        .unwrap();
+    assert_eq!(dry.moved, [("web".to_string(), "intel1".to_string())]);
+    let done = ops::evacuate(&pool, "intel2", &OpOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(done.moved, [("web".to_string(), "intel1".to_string())]);
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert!(!snap.find_host("intel2").unwrap().record.enabled);
+    ops::enable_host(&pool, "intel2").await.unwrap();
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert!(snap.find_host("intel2").unwrap().record.enabled);
+    ops::disable_host(&pool, "intel2").await.unwrap();
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert!(!snap.find_host("intel2").unwrap().record.enabled);
+    pool.close().await.unwrap();
+}

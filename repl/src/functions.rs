@@ -60,7 +60,9 @@ docs! {
     "repair_bonds", "network", "repair_bonds([#{dry_run}])", "Rebuilds the bonds check_bonds() reports.";
     "create_nfs_sr", "storage", "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])", "Shared NFS storage plugged on every host, made the pool's default SR.";
     "migrate", "vms", "migrate(vm, host [, #{dry_run}])", "XenMotion: live-migrates a running VM to another host of the pool.";
-    "evacuate", "vms", "evacuate(host [, #{dry_run}])", "Moves every VM off a host.";
+    "evacuate", "vms", "evacuate(host [, #{dry_run}])", "Maintenance: disables a host and moves every running VM off it; refused, naming each VM's blocker, when one has nowhere to go.";
+    "enable_host", "vms", "enable_host(host)", "Ends maintenance: the host takes VMs again (host.enable).";
+    "disable_host", "vms", "disable_host(host)", "Maintenance without moving VMs: no new VMs land on the host (host.disable).";
     "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
     "disable_ha", "ha", "disable_ha([#{dry_run}])", "Turns HA off.";
     "recover_coordinator", "ha", "recover_coordinator(member [, user, password])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator.";
@@ -380,8 +382,15 @@ fn create_pool(s: &State, name: &str, members: Array, opts: Map) -> Fallible<Out
     let master = current_access(s);
     let pool_name = name.to_string();
     let (pool, o) = operation(s, "create pool", dry_run, |options| async move {
-        xenpool::pool::create_pool(&pool_name, &description, &master, &members, policy, &options)
-            .await
+        xenpool::pool::create_pool(
+            &pool_name,
+            &description,
+            &master,
+            &members,
+            policy,
+            &options,
+        )
+        .await
     })?;
     let mut summary = format!("pool {name:?} created");
     if !o.joined.is_empty() {
@@ -513,6 +522,23 @@ fn moves(s: &State, what: &str, target: &str, host: Option<&str>, opts: Map) -> 
         format!("moved: {}", items.join(", "))
     };
     Ok(Outcome::new(&o.plan, o.executed, summary, items))
+}
+
+fn set_host_enabled(s: &State, host: &str, enabled: bool) -> Fallible<String> {
+    let pool = s.pool();
+    let name = host.to_string();
+    let verb = if enabled { "enabling" } else { "disabling" };
+    s.call(&format!("{verb} {host}"), async move {
+        if enabled {
+            ops::enable_host(&pool, &name).await
+        } else {
+            ops::disable_host(&pool, &name).await
+        }
+    })?;
+    Ok(format!(
+        "{host} {}",
+        if enabled { "enabled" } else { "disabled" }
+    ))
 }
 
 fn enable_ha(s: &State, sr: Option<&str>, opts: Map) -> Fallible<Outcome> {
@@ -830,6 +856,16 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         &name_of(&host)?,
         None,
         opts
+    ));
+    f!("enable_host", |s, host: Dynamic| set_host_enabled(
+        s,
+        &name_of(&host)?,
+        true
+    ));
+    f!("disable_host", |s, host: Dynamic| set_host_enabled(
+        s,
+        &name_of(&host)?,
+        false
     ));
     f!("enable_ha", |s| enable_ha(s, None, Map::new()));
     f!("enable_ha", |s, sr: &str| enable_ha(

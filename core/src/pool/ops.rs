@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::connection::PoolConnection;
 use super::plan::{OpOptions, Plan, Progress, run_task};
-use super::views::PoolSnapshot;
+use super::report::plural;
+use super::views::{HostView, PoolSnapshot, VmView};
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::{Error, MemberError, Result};
 use crate::generated::{
     Bond, BondCreateOptions, BondMode, Host, Network, NetworkRecord, Pif, Pool, Sr, Vm,
 };
@@ -660,36 +661,8 @@ pub async fn migrate(
         if !target.is_live() {
             problems.push(format!("{} is not live", target.name()));
         }
-        let needed = v.record.memory_dynamic_min;
-        let same_host = v.record.resident_on == target.r;
-        if !same_host && target.memory_free() < needed {
-            problems.push(format!(
-                "{} has {} MiB free; {} needs {} MiB",
-                target.name(),
-                target.memory_free() >> 20,
-                v.name(),
-                needed >> 20
-            ));
-        }
-        let disks_srs: Vec<Ref<Sr>> = snap_vm_srs(pool, &v.r).await?;
-        for sr in disks_srs {
-            let reachable = snap
-                .pbds
-                .values()
-                .any(|p| p.sr == sr && p.host == target.r && p.currently_attached);
-            if !reachable {
-                let name = snap
-                    .srs
-                    .get(&sr)
-                    .map(|s| s.name_label.clone())
-                    .unwrap_or_else(|| sr.to_string());
-                problems.push(format!(
-                "{} has a disk on {name}, which {} cannot reach: put VM disks on shared storage",
-                v.name(),
-                target.name()
-            ));
-            }
-        }
+        let disks = snap_vm_srs(pool, &v.r).await?;
+        problems.extend(placement_problems(&snap, &v, &disks, &target));
         if !problems.is_empty() {
             return Err(refused(&operation, problems));
         }
@@ -735,6 +708,48 @@ pub async fn migrate(
     .await
 }
 
+/// Why `vm` (whose disks are on `disks`) cannot run on `target`: not enough free memory,
+/// or a disk on storage the target has no plugged PBD for.
+fn placement_problems(
+    snap: &PoolSnapshot,
+    vm: &VmView<'_>,
+    disks: &[Ref<Sr>],
+    target: &HostView<'_>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let needed = vm.record.memory_dynamic_min;
+    let same_host = vm.record.resident_on == target.r;
+    if !same_host && target.memory_free() < needed {
+        problems.push(format!(
+            "{} has {} MiB free; {} needs {} MiB",
+            target.name(),
+            target.memory_free() >> 20,
+            vm.name(),
+            needed >> 20
+        ));
+    }
+    for sr in disks {
+        let reachable = snap
+            .pbds
+            .values()
+            .any(|p| &p.sr == sr && p.host == target.r && p.currently_attached);
+        if !reachable {
+            let name = snap
+                .srs
+                .get(sr)
+                .map(|s| s.name_label.clone())
+                .unwrap_or_else(|| sr.to_string());
+            problems.push(format!(
+                "{} has a disk on {name}, which {} cannot reach: put VM disks on shared \
+                 storage",
+                vm.name(),
+                target.name()
+            ));
+        }
+    }
+    problems
+}
+
 async fn snap_vm_srs(pool: &PoolConnection, vm: &Ref<Vm>) -> Result<Vec<Ref<Sr>>> {
     use crate::generated::{Vbd, Vdi};
     let vbds = Vm::get_vbds(pool, vm).await?;
@@ -752,8 +767,11 @@ async fn snap_vm_srs(pool: &PoolConnection, vm: &Ref<Vm>) -> Result<Vec<Ref<Sr>>
     Ok(srs)
 }
 
-/// Disables a host and live-migrates every VM off it (maintenance mode). The host stays
-/// disabled; `Host::enable` ends maintenance.
+/// Disables a host and live-migrates every VM off it (maintenance mode). Refused, with
+/// nothing changed, when a running VM has nowhere to go (each VM's own reason: a disk on
+/// the host's local storage, not enough memory elsewhere). The host stays disabled after
+/// a successful evacuation (`enable_host` ends maintenance); when the evacuation fails
+/// it is enabled again, and the error says so if that failed too.
 pub async fn evacuate(
     pool: &PoolConnection,
     host: &str,
@@ -764,18 +782,50 @@ pub async fn evacuate(
         let snap = PoolSnapshot::fetch(pool).await?;
         let target = snap.find_host(host)?;
         let name = target.name().to_string();
-        let vms: Vec<String> = target
+        let operation = format!("evacuate {name}");
+        let active: Vec<VmView<'_>> = target
             .resident_vms()
-            .iter()
+            .into_iter()
             .filter(|v| v.is_active())
-            .map(|v| v.name().to_string())
             .collect();
+        let others: Vec<HostView<'_>> = snap
+            .hosts()
+            .into_iter()
+            .filter(|h| h.r != target.r && h.record.enabled && h.is_live())
+            .collect();
+        // Where each VM could go, or why it cannot go anywhere.
+        let mut destinations = Vec::new();
+        let mut problems = Vec::new();
+        for vm in &active {
+            let disks = snap_vm_srs(pool, &vm.r).await?;
+            let mut reasons = Vec::new();
+            let to = others.iter().find(|h| {
+                let p = placement_problems(&snap, vm, &disks, h);
+                let fits = p.is_empty();
+                reasons.extend(p);
+                fits
+            });
+            match to {
+                Some(h) => destinations.push((vm.name().to_string(), h.name().to_string())),
+                None if others.is_empty() => problems.push(format!(
+                    "{} has nowhere to go: no other host is enabled and live",
+                    vm.name()
+                )),
+                None => {
+                    reasons.dedup();
+                    problems.extend(reasons);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(refused(&operation, problems));
+        }
         let coordinator = snap
             .pool()
             .master()
             .map(|m| m.name().to_string())
             .unwrap_or_default();
-        let mut plan = Plan::new(format!("evacuate {name}"));
+        let mut plan = Plan::new(&operation);
         plan.call(
             &coordinator,
             "host.disable",
@@ -786,21 +836,48 @@ pub async fn evacuate(
             &coordinator,
             "Async.host.evacuate",
             &[&name],
-            format!("live-migrate {} VMs to other hosts", vms.len()),
+            format!("live-migrate {} to other hosts", plural(active.len(), "VM")),
         );
-        plan.warn(format!("{name} stays disabled until enabled again"));
+        for (vm, to) in &destinations {
+            plan.warn(format!("{vm} can move to {to} (xapi picks the host)"));
+        }
+        plan.warn(format!(
+            "{name} stays disabled until enabled again (enable_host)"
+        ));
         if options.dry_run {
             return Ok(MoveOutcome {
                 plan,
                 executed: false,
-                moved: vms.into_iter().map(|v| (v, String::new())).collect(),
+                moved: destinations,
             });
         }
+        let vms: Vec<String> = active.iter().map(|v| v.name().to_string()).collect();
+        let host_ref = target.r.clone();
         let mut progress = Progress::new(options, 2);
         progress.step(format!("disabling {name}"));
-        Host::disable(pool, &target.r).await?;
-        progress.step(format!("evacuating {} VMs", vms.len()));
-        run_task(pool, Host::async_evacuate(pool, &target.r), options).await?;
+        Host::disable(pool, &host_ref).await?;
+        progress.step(format!("evacuating {}", plural(vms.len(), "VM")));
+        if let Err(error) = run_task(pool, Host::async_evacuate(pool, &host_ref), options).await {
+            // Leave the host as it was found: a failed evacuation is not maintenance.
+            return Err(match Host::enable(pool, &host_ref).await {
+                Ok(()) => error,
+                Err(enable) => Error::PartialPool {
+                    operation,
+                    done: vec![format!("{name} disabled")],
+                    failed: vec![
+                        MemberError {
+                            member: name.clone(),
+                            error: Box::new(error),
+                        },
+                        MemberError {
+                            member: format!("{name} (enabling it again)"),
+                            error: Box::new(enable),
+                        },
+                    ],
+                    not_attempted: vec![],
+                },
+            });
+        }
         let after = PoolSnapshot::fetch(pool).await?;
         let moved = vms
             .into_iter()
@@ -820,6 +897,21 @@ pub async fn evacuate(
         })
     })
     .await
+}
+
+/// Takes a host out of maintenance: `host.enable` (by name, uuid or address).
+pub async fn enable_host(pool: &PoolConnection, host: &str) -> Result<()> {
+    let snap = PoolSnapshot::fetch(pool).await?;
+    let h = snap.find_host(host)?;
+    Host::enable(pool, &h.r).await
+}
+
+/// Puts a host in maintenance without moving its VMs: `host.disable` (no new VMs land
+/// on it).
+pub async fn disable_host(pool: &PoolConnection, host: &str) -> Result<()> {
+    let snap = PoolSnapshot::fetch(pool).await?;
+    let h = snap.find_host(host)?;
+    Host::disable(pool, &h.r).await
 }
 
 /// What [`enable_ha`] did.
