@@ -174,7 +174,10 @@ export declare class Pool extends Session {
   /** Makes `master` a coordinator of a new pool `name` and joins each of `members`. */
   static create(name: string, master: HostAccess, members: HostAccess[], options?: WorkflowOptions & { description?: string; force?: boolean; allowCrossVendor?: boolean }): Promise<{ pool: Pool; outcome: Outcome & { complete: boolean; joined: string[] } }>
   /** Makes `member` the coordinator of a pool whose coordinator is lost. */
-  static recoverLostCoordinator(member: HostAccess, options?: WorkflowOptions): Promise<{ pool: Pool; outcome: Outcome }>
+  /** The coordinator is gone and HA is off: makes `member` the coordinator. `restartVms`
+   * also declares the hosts that stay down dead and starts their VMs on the others. `pool`
+   * is null in a dry run. */
+  static recoverLostCoordinator(member: HostAccess, options?: WorkflowOptions & { restartVms?: boolean }): Promise<{ pool: Pool | null; outcome: Outcome & { recovered: string[]; declared_dead: string[]; restarted: [string, string][]; not_restarted: [string, string][] } }>
   /** The members as last learnt. */
   members(): Array<{ name: string; address: string; fingerprint: string | null }>
   /** The coordinator's address. */

@@ -445,7 +445,9 @@ class Pool extends Session {
   static async recoverLostCoordinator(member, options = {}) {
     const w = workflow(options)
     const created = await native_(() => native.recoverLostCoordinator(accessJson(member), w.json, w.progress), w.signal)
-    return { pool: new Pool(created.takeSession()), outcome: JSON.parse(created.outcome) }
+    const session = created.takeSession()
+    // A dry run contacts nothing and has no pool to hand back.
+    return { pool: session ? new Pool(session) : null, outcome: JSON.parse(created.outcome) }
   }
 
   /** The members as last learnt: `{ name, address, fingerprint }`. */

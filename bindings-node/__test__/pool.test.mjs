@@ -153,9 +153,13 @@ test('recovering a lost coordinator without HA', async () => {
   const p = await production(['intel2'])
   await sim.kill('intel1')
   await p.close().catch(() => {})
-  const { pool: recovered, outcome } = await Pool.recoverLostCoordinator(access('intel2'))
+  const dry = await Pool.recoverLostCoordinator(access('intel2'), { restartVms: true, dryRun: true })
+  assert.equal(dry.pool, null)
+  assert.ok(dry.outcome.plan.calls.some((c) => c.method === 'host.declare_dead'))
+  const { pool: recovered, outcome } = await Pool.recoverLostCoordinator(access('intel2'), { restartVms: true })
   try {
     assert.ok(outcome.plan.calls.length > 0)
+    assert.deepEqual(outcome.declared_dead, ['intel1'])
     assert.ok(recovered.url.includes(sim.host('intel2').address))
     assert.ok((await recovered.xenapi.host.get_all()).length >= 1)
   } finally {

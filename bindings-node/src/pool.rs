@@ -32,6 +32,7 @@ struct Flags {
     task_timeout_ms: Option<u64>,
     force: bool,
     allow_cross_vendor: bool,
+    restart_vms: bool,
     evacuate: Option<bool>,
     description: Option<String>,
     nfs_version: Option<String>,
@@ -159,12 +160,16 @@ pub async fn recover_lost_coordinator(
     let member = parse_access(&member)?;
     let r = member.options.resolve(&member.url).await?;
     let options = flags.op_options(on_progress);
+    let recovery = ops::RecoveryOptions {
+        restart_vms: flags.restart_vms,
+    };
     let (pool, outcome) =
-        ops::recover_lost_coordinator(&member.url, r.credentials, r.options, &options)
+        ops::recover_lost_coordinator(&member.url, r.credentials, r.options, recovery, &options)
             .await
             .map_err(to_napi)?;
     Ok(Created {
-        session: Some(Session::new(Target::Pool(pool), None)),
+        // None in a dry run, which contacts nothing.
+        session: pool.map(|pool| Session::new(Target::Pool(pool), None)),
         outcome: to_json_text(&outcome),
     })
 }

@@ -500,27 +500,36 @@ pub fn create_pool(
 }
 
 /// The coordinator is gone (HA off): makes the member at `member` the coordinator and
-/// points the others at it. Returns the new pool and the outcome as JSON.
+/// points the others at it; `restart_vms` also declares the hosts that stay down dead and
+/// starts their VMs elsewhere. Returns the new pool (None in a dry run) and the outcome
+/// as JSON.
 #[pyfunction]
-#[pyo3(signature = (member, dry_run = false, progress = None))]
+#[pyo3(signature = (member, dry_run = false, progress = None, restart_vms = false))]
 pub fn recover_lost_coordinator(
     py: Python<'_>,
     member: Access,
     dry_run: bool,
     progress: Option<Py<PyAny>>,
-) -> PyResult<(Pool, String)> {
+    restart_vms: bool,
+) -> PyResult<(Option<Pool>, String)> {
     let host = map(py, member.host_access())?;
     let options = op_options(dry_run, progress);
+    let recovery = ops::RecoveryOptions { restart_vms };
     let (inner, outcome) = block(py, "recover_lost_coordinator", move |_| async move {
-        let (pool, outcome) =
-            ops::recover_lost_coordinator(&host.url, host.credentials, host.options, &options)
-                .await?;
+        let (pool, outcome) = ops::recover_lost_coordinator(
+            &host.url,
+            host.credentials,
+            host.options,
+            recovery,
+            &options,
+        )
+        .await?;
         Ok((
-            pool.with_failover_timeout(Duration::from_secs(30)),
+            pool.map(|p| p.with_failover_timeout(Duration::from_secs(30))),
             json(&outcome)?,
         ))
     })?;
-    Ok((Pool { inner }, outcome))
+    Ok((inner.map(|inner| Pool { inner }), outcome))
 }
 
 /// The event-fed cache: reads never call the host.

@@ -115,11 +115,13 @@ def test_recovery_of_a_lost_coordinator(sim: Simulator) -> None:
     pool, _ = xenpool.Pool.create("p", a("intel1"), [a("intel2")])
     pool.close()
     sim.kill("intel1")
-    with pytest.raises(exceptions.Refused):
-        xenpool.Pool.recover_lost_coordinator(a("intel2"), dry_run=True)
-    new, outcome = xenpool.Pool.recover_lost_coordinator(a("intel2"))
+    none, dry = xenpool.Pool.recover_lost_coordinator(a("intel2"), restart_vms=True, dry_run=True)
+    assert none is None and not dry.executed and "host.declare_dead" in dry.calls
+    new, outcome = xenpool.Pool.recover_lost_coordinator(a("intel2"), restart_vms=True)
+    assert new is not None
     with new:
         assert "pool.emergency_transition_to_master" in outcome.calls
+        assert outcome.declared_dead == ["intel1"]
         assert len(new.xenapi.host.get_all()) == 2
 
 

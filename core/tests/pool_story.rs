@@ -364,6 +364,10 @@ async fn state_changing_calls_are_not_retried_blindly() {
     .unwrap();
     // Without HA a dead coordinator leaves members in emergency mode: no failover target.
     let pool = pool.with_failover_timeout(Duration::from_secs(1));
+    // A VM without disks on the coordinator-to-die, to restart elsewhere after recovery.
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    let intel1 = snap.find_host("intel1").unwrap().r.clone();
+    running_vm(&pool, "app", &intel1, None).await;
     // A state-changing call in flight when the coordinator dies may have happened: it is
     // reported as such even though no member took over.
     let hosts = Host::get_all(&pool).await.unwrap();
@@ -376,20 +380,49 @@ async fn state_changing_calls_are_not_retried_blindly() {
     sim.drop_connections("intel1", false).unwrap();
     sim.kill("intel1").unwrap();
     let err = Host::get_all(&pool).await.unwrap_err();
+    let message = err.to_string();
     assert!(
-        err.to_string().contains("emergency_transition_to_master"),
-        "{err}"
+        message.contains("HA is off") && message.contains("recover_lost_coordinator"),
+        "{message}"
     );
-    // Recover: make intel2 the coordinator, and carry on.
+    // Recover: a dry run contacts nothing; then make intel2 the coordinator, declare the
+    // dead one dead and restart its VM, and carry on.
+    let member = access(&sim, "intel2");
+    let recovery = ops::RecoveryOptions { restart_vms: true };
+    let (none, dry) = ops::recover_lost_coordinator(
+        &member.url,
+        member.credentials.clone(),
+        member.options.clone(),
+        recovery,
+        &OpOptions::dry_run(),
+    )
+    .await
+    .unwrap();
+    assert!(none.is_none() && !dry.executed);
+    assert!(
+        dry.plan
+            .calls
+            .iter()
+            .any(|c| c.method == "host.declare_dead")
+    );
     let (pool2, outcome) = ops::recover_lost_coordinator(
-        &access(&sim, "intel2").url,
-        Credentials::new("root", "xenroot"),
-        access(&sim, "intel2").options,
+        &member.url,
+        member.credentials.clone(),
+        member.options.clone(),
+        recovery,
         &OpOptions::default(),
     )
     .await
     .unwrap();
+    let pool2 = pool2.expect("a pool after a real run");
     assert!(outcome.recovered.is_empty(), "intel1 is dead");
+    assert_eq!(outcome.declared_dead, ["intel1"]);
+    assert_eq!(
+        outcome.restarted,
+        [("app".to_string(), "intel2".to_string())],
+        "{outcome:?}"
+    );
+    assert!(outcome.not_restarted.is_empty());
     assert_eq!(Host::get_all(&pool2).await.unwrap().len(), 2);
     pool2.close().await.unwrap();
     assert!(xenpool::pool::connection::is_idempotent("VM.get_record"));

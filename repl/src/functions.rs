@@ -65,7 +65,7 @@ docs! {
     "disable_host", "vms", "disable_host(host)", "Maintenance without moving VMs: no new VMs land on the host (host.disable).";
     "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
     "disable_ha", "ha", "disable_ha([#{dry_run}])", "Turns HA off.";
-    "recover_coordinator", "ha", "recover_coordinator(member [, user, password])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator.";
+    "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good).";
     "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
     "xenapi", "xenapi", "xenapi(\"Class.method\", args...)", "Any XenAPI call; arguments and results are converted by the datamodel's types.";
     "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
@@ -569,21 +569,54 @@ fn recover_coordinator(
     member: &str,
     user: Option<&str>,
     password: Option<&str>,
+    opts: Map,
 ) -> Fallible<Outcome> {
+    let opts = Options::parse(opts, &["restart_vms", "dry_run"])?;
+    let recovery = ops::RecoveryOptions {
+        restart_vms: opts.flag("restart_vms")?,
+    };
+    let dry_run = opts.flag("dry_run")?;
     let target = access(s, member, user, password)?;
-    let (pool, o) = operation(s, "recover", false, |options| async move {
-        ops::recover_lost_coordinator(&target.url, target.credentials, target.options, &options)
-            .await
+    let (pool, o) = operation(s, "recover", dry_run, |options| async move {
+        ops::recover_lost_coordinator(
+            &target.url,
+            target.credentials,
+            target.options,
+            recovery,
+            &options,
+        )
+        .await
     })?;
+    let Some(pool) = pool else {
+        return Ok(Outcome::new(&o.plan, false, String::new(), vec![]));
+    };
     s.switch(pool);
-    let summary = format!(
-        "{member} is the coordinator now; members recovered: {}",
-        if o.recovered.is_empty() {
-            "none".into()
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
         } else {
-            o.recovered.join(", ")
+            items.join(", ")
         }
+    };
+    let mut summary = format!(
+        "{member} is the coordinator now; members recovered: {}",
+        list(&o.recovered)
     );
+    if recovery.restart_vms {
+        let restarted: Vec<String> = o
+            .restarted
+            .iter()
+            .map(|(vm, host)| format!("{vm} -> {host}"))
+            .collect();
+        summary.push_str(&format!(
+            "\ndeclared dead: {}; VMs restarted: {}",
+            list(&o.declared_dead),
+            list(&restarted)
+        ));
+        for (vm, why) in &o.not_restarted {
+            summary.push_str(&format!("\n  not restarted: {vm}: {why}"));
+        }
+    }
     Ok(Outcome::new(&o.plan, true, summary, o.recovered))
 }
 
@@ -883,15 +916,29 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("disable_ha", |s, opts: Map| disable_ha(s, opts));
     f!(
         "recover_coordinator",
-        |s, member: &str| recover_coordinator(s, member, None, None)
+        |s, member: &str| recover_coordinator(s, member, None, None, Map::new())
     );
+    f!("recover_coordinator", |s, member: &str, opts: Map| {
+        recover_coordinator(s, member, None, None, opts)
+    });
     f!(
         "recover_coordinator",
         |s, member: &str, user: &str, password: &str| recover_coordinator(
             s,
             member,
             Some(user),
-            Some(password)
+            Some(password),
+            Map::new()
+        )
+    );
+    f!(
+        "recover_coordinator",
+        |s, member: &str, user: &str, password: &str, opts: Map| recover_coordinator(
+            s,
+            member,
+            Some(user),
+            Some(password),
+            opts
         )
     );
 

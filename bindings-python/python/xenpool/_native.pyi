@@ -54,8 +54,8 @@ def create_pool(
     allow_cross_vendor: bool = False,
 ) -> tuple[Pool, str]: ...
 def recover_lost_coordinator(
-    member: Any, dry_run: bool = False, progress: _Progress | None = None
-) -> tuple[Pool, str]: ...
+    member: Any, dry_run: bool = False, progress: _Progress | None = None, restart_vms: bool = False
+) -> tuple[Pool | None, str]: ...
 
 @final
 class Session:

@@ -219,14 +219,21 @@ class Pool:
 
     @staticmethod
     def recover_lost_coordinator(
-        member: Host, *, dry_run: bool = False, progress: Progress | Any = None
-    ) -> tuple[Pool, Outcome]:
+        member: Host,
+        *,
+        restart_vms: bool = False,
+        dry_run: bool = False,
+        progress: Progress | Any = None,
+    ) -> tuple[Pool | None, Outcome]:
         """The coordinator is gone and HA is off: makes ``member`` the coordinator and
-        points the other members at it."""
+        points the other members at it. ``restart_vms=True`` also declares the hosts that
+        stay down dead and starts their VMs on the others (only when they are gone for
+        good). The pool is ``None`` in a dry run, which contacts nothing."""
         native, outcome = _native.recover_lost_coordinator(
-            member._resolved(), dry_run, _progress(progress)
+            member._resolved(), dry_run, _progress(progress), restart_vms
         )
-        return Pool(native), Outcome("recover_lost_coordinator", json.loads(outcome))
+        pool = Pool(native) if native is not None else None
+        return pool, Outcome("recover_lost_coordinator", json.loads(outcome))
 
     @property
     def xenapi(self) -> XenAPI:

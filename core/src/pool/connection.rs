@@ -4,7 +4,7 @@
 //! the new coordinator. Reads are retried after a failover; a call that changes state and
 //! may or may not have happened is never retried blindly ([`Error::Indeterminate`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,9 @@ struct Inner {
     members: Mutex<Vec<Member>>,
     /// Milliseconds; shared by every clone, so setting it affects them all.
     failover_timeout_ms: AtomicU64,
+    /// Whether HA was on when the members were last read: it decides what a lost
+    /// coordinator means (HA elects another; without HA nothing does).
+    ha_enabled: AtomicBool,
     /// One failover at a time: concurrent calls that all lost the coordinator must not
     /// retarget the shared session against each other.
     failover_lock: tokio::sync::Mutex<()>,
@@ -120,6 +123,7 @@ impl PoolConnection {
                 conn,
                 members: Mutex::new(vec![]),
                 failover_timeout_ms: AtomicU64::new(30_000),
+                ha_enabled: AtomicBool::new(false),
                 failover_lock: tokio::sync::Mutex::new(()),
             }),
         };
@@ -181,6 +185,10 @@ impl PoolConnection {
             });
         }
         members.sort_by(|a, b| a.address.cmp(&b.address));
+        if let Ok(pools) = Pool::get_all_records(&self.inner.conn).await {
+            let ha = pools.into_values().any(|p| p.ha_enabled);
+            self.inner.ha_enabled.store(ha, Ordering::Relaxed);
+        }
         if let Ok(mut m) = self.inner.members.lock() {
             *m = members.clone();
         }
@@ -253,11 +261,21 @@ impl PoolConnection {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        let advice = if self.inner.ha_enabled.load(Ordering::Relaxed) {
+            "HA is on, yet no member answered as coordinator: the surviving hosts may have \
+             lost their quorum, or every host is down; bring hosts back up and HA elects a \
+             coordinator"
+        } else {
+            "HA is off, so no member takes over by itself: when the coordinator is gone for \
+             good, recover a member (xenpool's recover_lost_coordinator, the shell's \
+             recover_coordinator(member); it uses pool.emergency_transition_to_master and \
+             pool.recover_slaves)"
+        };
         Err(Error::Transport {
             url: dead.clone(),
             message: format!(
-                "the pool coordinator {dead} stopped answering and no member took over within {:?} (last: {last_problem}); \
-                 without HA, make a member coordinator with pool.emergency_transition_to_master and then pool.recover_slaves",
+                "the pool coordinator {dead} stopped answering and no member took over within \
+                 {:?} (last: {last_problem}); {advice}",
                 self.failover_timeout()
             ),
             may_have_reached_host: false,
