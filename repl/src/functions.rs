@@ -53,7 +53,7 @@ docs! {
     "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
     "validate_join", "join", "validate_join(host, user, password)", "Checks a host against this pool and reports every problem, not just the first.";
     "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, allow_cross_vendor, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator. `force` goes past the documentation's advice and xapi's homogeneity check; a CPU vendor mismatch also needs `allow_cross_vendor` (an unsupported pool).";
-    "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate}])", "Ejects a member (its VMs are evacuated first unless evacuate: false).";
+    "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate, yes}])", "Ejects a member (its VMs are evacuated first unless evacuate: false). On a terminal it says what ejecting does and asks first, as xe pool-eject does; yes: true skips the question.";
     "create_pool", "join", "create_pool(name, members [, #{description, force, allow_cross_vendor, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
     "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
     "check_bonds", "network", "check_bonds()", "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
@@ -315,17 +315,34 @@ fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> 
 }
 
 fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["dry_run", "evacuate"])?;
+    let opts = Options::parse(opts, &["dry_run", "evacuate", "yes"])?;
     let dry_run = opts.flag("dry_run")?;
     let evacuate = if opts.0.contains_key("evacuate") {
         opts.flag("evacuate")?
     } else {
         EjectOptions::default().evacuate
     };
+    let eject = EjectOptions { evacuate };
     let pool = s.pool();
     let name = host.to_string();
+    if !dry_run && !opts.flag("yes")? && on_terminal(s) {
+        // As `xe pool-eject`: say what ejecting does, then ask.
+        let (p, n, e) = (pool.clone(), name.clone(), eject.clone());
+        let plan = s.call(&format!("planning the ejection of {host}"), async move {
+            ops::eject(&p, &n, &e, &OpOptions::dry_run()).await
+        })?;
+        for warning in &plan.plan.warnings {
+            s.out.line(&format!("  warning: {warning}"));
+        }
+        if !confirm(&format!("Eject {host} from the pool?"))? {
+            return Err(raise(xenpool::Error::Cancelled {
+                method: format!("eject {host}"),
+                may_have_reached_host: false,
+            }));
+        }
+    }
     let o = operation(s, "eject", dry_run, |options| async move {
-        ops::eject(&pool, &name, &EjectOptions { evacuate }, &options).await
+        ops::eject(&pool, &name, &eject, &options).await
     })?;
     let mut summary = format!("{host} ejected; it reboots as a standalone host");
     if !o.evacuated.is_empty() {
@@ -334,7 +351,31 @@ fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
             o.evacuated.join(", ")
         ));
     }
+    // The documentation's warnings belong to the real run too, not only the dry run.
+    for warning in &o.plan.warnings {
+        summary.push_str(&format!("\n  warning: {warning}"));
+    }
     Ok(Outcome::new(&o.plan, o.executed, summary, o.evacuated))
+}
+
+/// True when a person can answer a question: the shell reads a terminal and writes to it.
+fn on_terminal(s: &State) -> bool {
+    use std::io::IsTerminal;
+    !s.out.is_captured() && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// Asks a yes/no question on the terminal, as `xe` does before destructive operations.
+fn confirm(question: &str) -> Fallible<bool> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout();
+    let _ = write!(out, "{question} Type yes to continue: ");
+    let _ = out.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| XenError::invalid(format!("cannot read the answer: {e}")).into_rhai())?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "yes" | "y"))
 }
 
 fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {

@@ -187,3 +187,41 @@ fn the_readme_main_job_reaches_a_working_prompt() {
     p.exp_eof().unwrap();
     let _ = std::fs::remove_file(history);
 }
+
+/// On a terminal `pool_eject` says what ejecting does and asks first, as `xe pool-eject`
+/// does; "no" cancels with nothing changed, "yes" ejects and repeats the warnings.
+#[test]
+fn ejecting_asks_first_and_says_what_it_does() {
+    let history = history_file("eject-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    let mut p = terminal(cmd, &history, 60_000);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_pool(\"p\", [\"intel2\"])").unwrap();
+    p.exp_string("joined: intel2").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line("pool_eject(\"intel2\")").unwrap();
+    p.exp_string("warning:").unwrap();
+    p.exp_string("Type yes to continue:").unwrap();
+    p.send_line("no").unwrap();
+    p.exp_string("CANCELLED").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("hosts().len()").unwrap();
+    p.exp_string("2").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line("pool_eject(\"intel2\")").unwrap();
+    p.exp_string("Type yes to continue:").unwrap();
+    p.send_line("yes").unwrap();
+    p.exp_string("intel2 ejected").unwrap();
+    p.exp_string("warning:").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("hosts().len()").unwrap();
+    p.exp_string("1").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}
