@@ -8,12 +8,23 @@ use crate::errors::XenError;
 use crate::objects::{BondProblem, CheckResult, Host, Outcome, Pool, Report, Row, SimHost, Sr, Vm};
 use crate::output::Output;
 
+/// How wide tables may be: the terminal's width on a terminal (so they never wrap into
+/// garbage at 80 columns), else 160 columns (files, pipes and transcripts read the same
+/// everywhere).
+pub fn width() -> u16 {
+    let term = console::Term::stdout();
+    match term.is_term().then(|| term.size_checked()).flatten() {
+        Some((_, columns)) if columns >= 40 => columns,
+        _ => 160,
+    }
+}
+
 /// A table of rows of one object type.
 pub fn table<T: Row>(rows: &[T], colour: bool) -> String {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(160)
+        .set_width(width())
         .set_header(T::HEADERS.iter().copied());
     if colour {
         t.enforce_styling();

@@ -345,8 +345,8 @@ impl Report {
             problems: r.fails().into_iter().cloned().collect(),
             warnings: r.warnings().into_iter().cloned().collect(),
             checks: r.checks.clone(),
-            text: r.render(false),
-            coloured: r.render(true),
+            text: r.render_width(false, crate::display::width()),
+            coloured: r.render_width(true, crate::display::width()),
         }
     }
 }

@@ -153,7 +153,14 @@ impl Scenario {
         }
         let text = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError {
             name: name_or_path.into(),
-            message: format!("cannot read it: {e}"),
+            message: format!(
+                "not a built-in scenario ({}) and not a readable file: {e}",
+                BUILTIN
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         })?;
         Scenario::parse(name_or_path, &text)
     }
@@ -270,6 +277,12 @@ mod tests {
             assert!(!s.hosts.is_empty(), "{name}");
         }
         assert_eq!(Scenario::builtin("pool16").unwrap().hosts.len(), 16);
+    }
+
+    #[test]
+    fn an_unknown_scenario_lists_the_built_in_ones() {
+        let e = Scenario::load("nosuch").unwrap_err().to_string();
+        assert!(e.contains("lab, ") && e.contains("pool16"), "{e}");
     }
 
     #[test]

@@ -342,8 +342,14 @@ impl JoinReport {
         self.checks.iter().filter(|c| c.status == status).collect()
     }
 
-    /// The report as text, with a coloured status column when `colour` is true.
+    /// The report as text, with a coloured status column when `colour` is true, 140
+    /// columns wide at most.
     pub fn render(&self, colour: bool) -> String {
+        self.render_width(colour, 140)
+    }
+
+    /// The report as text at most `width` columns wide (a terminal's width).
+    pub fn render_width(&self, colour: bool, width: u16) -> String {
         let mut out = String::new();
         let c = &self.candidate;
         let p = &self.pool;
@@ -371,7 +377,7 @@ impl JoinReport {
         table
             .load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(140)
+            .set_width(width)
             .set_header(["Status", "Check", "Candidate", "Pool", "Remedy"]);
         if colour {
             table.enforce_styling();
