@@ -61,6 +61,7 @@ docs! {
     "create_nfs_sr", "storage", "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])", "Shared NFS storage plugged on every host, made the pool's default SR.";
     "migrate", "vms", "migrate(vm, host [, #{dry_run}])", "XenMotion: live-migrates a running VM to another host of the pool.";
     "evacuate", "vms", "evacuate(host [, #{dry_run}])", "Maintenance: disables a host and moves every running VM off it; refused, naming each VM's blocker, when one has nowhere to go.";
+    "create_vm", "vms", "create_vm(name [, #{memory_mib, vcpus, disk_gib, sr, host, start, dry_run}])", "A minimal VM (1024 MiB, 1 vCPU, no disk unless disk_gib; the disk on sr or the pool's default SR), started on host (or where xapi chooses) when start: true.";
     "enable_host", "vms", "enable_host(host)", "Ends maintenance: the host takes VMs again (host.enable).";
     "disable_host", "vms", "disable_host(host)", "Maintenance without moving VMs: no new VMs land on the host (host.disable).";
     "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
@@ -96,6 +97,15 @@ impl Options {
             None => Ok(false),
             Some(v) => v.as_bool().map_err(|_| {
                 XenError::invalid(format!("option {key} must be true or false")).into_rhai()
+            }),
+        }
+    }
+
+    fn int(&self, key: &str) -> Fallible<Option<i64>> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(v) => v.as_int().map(Some).map_err(|_| {
+                XenError::invalid(format!("option {key} must be an integer")).into_rhai()
             }),
         }
     }
@@ -565,6 +575,47 @@ fn moves(s: &State, what: &str, target: &str, host: Option<&str>, opts: Map) -> 
     Ok(Outcome::new(&o.plan, o.executed, summary, items))
 }
 
+fn create_vm(s: &State, name: &str, opts: Map) -> Fallible<Outcome> {
+    let opts = Options::parse(
+        opts,
+        &[
+            "memory_mib",
+            "vcpus",
+            "disk_gib",
+            "sr",
+            "host",
+            "start",
+            "dry_run",
+        ],
+    )?;
+    let mut spec = ops::VmSpec::new(name);
+    if let Some(m) = opts.int("memory_mib")? {
+        spec.memory_mib = m;
+    }
+    if let Some(v) = opts.int("vcpus")? {
+        spec.vcpus = v;
+    }
+    spec.disk_gib = opts.int("disk_gib")?;
+    spec.sr = opts.text("sr")?;
+    spec.host = opts.text("host")?;
+    spec.start = opts.flag("start")? || spec.host.is_some();
+    let dry_run = opts.flag("dry_run")?;
+    let pool = s.pool();
+    let o = operation(s, "create_vm", dry_run, |options| async move {
+        ops::create_vm(&pool, &spec, &options).await
+    })?;
+    let summary = match &o.resident_on {
+        Some(host) => format!("{name} ({}) created, running on {host}", o.uuid),
+        None => format!("{name} ({}) created, halted", o.uuid),
+    };
+    Ok(Outcome::new(
+        &o.plan,
+        o.executed,
+        summary,
+        vec![o.uuid.clone()],
+    ))
+}
+
 fn set_host_enabled(s: &State, host: &str, enabled: bool) -> Fallible<String> {
     let pool = s.pool();
     let name = host.to_string();
@@ -930,6 +981,10 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         &name_of(&host)?,
         None,
         opts
+    ));
+    f!("create_vm", |s, name: &str| create_vm(s, name, Map::new()));
+    f!("create_vm", |s, name: &str, opts: Map| create_vm(
+        s, name, opts
     ));
     f!("enable_host", |s, host: Dynamic| set_host_enabled(
         s,
