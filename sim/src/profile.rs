@@ -389,24 +389,25 @@ impl HostProfile {
         let c = &self.cpu;
         strings(
             [
-            ("cpu_count", c.cpu_count.to_string()),
-            ("socket_count", c.socket_count.to_string()),
-            ("threads_per_core", "2".to_string()),
-            ("nr_nodes", c.socket_count.to_string()),
-            ("vendor", c.vendor.clone()),
-            ("speed", c.speed.clone()),
-            ("modelname", c.modelname.clone()),
-            ("family", c.family.clone()),
-            ("model", c.model.clone()),
-            ("stepping", c.stepping.clone()),
-            ("flags", c.flags.clone()),
-            ("features_pv", c.features_pv.clone()),
-            ("features_hvm", c.features_hvm.clone()),
-            ("features_pv_host", c.features_pv.clone()),
-            ("features_hvm_host", c.features_hvm.clone()),
-        ]
-        .into_iter()
-        .chain(c.maskable.clone().map(|m| ("maskable", m))))
+                ("cpu_count", c.cpu_count.to_string()),
+                ("socket_count", c.socket_count.to_string()),
+                ("threads_per_core", "2".to_string()),
+                ("nr_nodes", c.socket_count.to_string()),
+                ("vendor", c.vendor.clone()),
+                ("speed", c.speed.clone()),
+                ("modelname", c.modelname.clone()),
+                ("family", c.family.clone()),
+                ("model", c.model.clone()),
+                ("stepping", c.stepping.clone()),
+                ("flags", c.flags.clone()),
+                ("features_pv", c.features_pv.clone()),
+                ("features_hvm", c.features_hvm.clone()),
+                ("features_pv_host", c.features_pv.clone()),
+                ("features_hvm_host", c.features_hvm.clone()),
+            ]
+            .into_iter()
+            .chain(c.maskable.clone().map(|m| ("maskable", m))),
+        )
     }
 
     /// `host.license_params`.

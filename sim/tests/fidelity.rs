@@ -7,13 +7,9 @@ use serde_json::{Value as Json, json};
 use xenpool_sim::{Scenario, Simulator};
 
 async fn lab() -> Simulator {
-    // Distinct passwords, so a joiner visibly takes its coordinator's.
-    let mut scenario = Scenario::builtin("lab").expect("lab");
-    for h in scenario.hosts.iter_mut().filter(|h| h.name != "intel1") {
-        h.password = format!("xenroot-{}", h.name);
-    }
+    // The lab gives every host its own password, so a joiner visibly takes its coordinator's.
     Simulator::builder()
-        .scenario(scenario)
+        .scenario(Scenario::builtin("lab").expect("lab"))
         .plain_http()
         .auth_failure_delay(Duration::from_millis(20))
         .ha_election_delay(Duration::from_millis(200))
@@ -64,13 +60,22 @@ async fn login(sim: &Simulator, host: &str) -> (String, String) {
     (h.url, s.as_str().expect("ref").to_string())
 }
 
+/// The error code: a JSON-RPC 2.0 error object's `message`, or the first element of the
+/// bare array xapi sends in emergency mode.
 fn code(e: &Json) -> String {
-    e["message"].as_str().unwrap_or_default().to_string()
+    e["message"]
+        .as_str()
+        .or_else(|| e[0].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn data(e: &Json) -> Vec<String> {
-    e["data"]
+    let bare = e
         .as_array()
+        .map(|a| a.get(1..).unwrap_or_default().to_vec());
+    bare.as_ref()
+        .or(e["data"].as_array())
         .map(|a| {
             a.iter()
                 .map(|v| v.as_str().unwrap_or_default().to_string())
@@ -108,7 +113,12 @@ async fn pool_semantics_follow_xapi() {
     let err = call(
         &url3,
         "pool.join",
-        json!([s3, sim.host("intel2").unwrap().address, "root", "xenroot"]),
+        json!([
+            s3,
+            sim.host("intel2").unwrap().address,
+            "root",
+            sim.host("intel2").unwrap().password
+        ]),
     )
     .await
     .unwrap_err();
@@ -380,7 +390,10 @@ async fn wire_routes_and_emergency_shape() {
     let sim = lab().await;
     let h = sim.host("intel1").unwrap();
     // POST /xmlrpc reaches the XML-RPC handler (longest URI prefix).
-    let body = "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>xenroot</value></param></params></methodCall>";
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>{}</value></param></params></methodCall>",
+        h.password
+    );
     let reply = reqwest::Client::new()
         .post(format!("{}/xmlrpc", h.url))
         .body(body)
@@ -397,4 +410,52 @@ async fn wire_routes_and_emergency_shape() {
         reply,
         json!({"jsonrpc": "2.0", "error": ["HOST_STILL_BOOTING"], "id": 0})
     );
+}
+
+#[tokio::test]
+async fn a_joined_host_takes_the_coordinators_password() {
+    let sim = lab().await;
+    let old = sim.host("intel3").unwrap().password;
+    let coordinator = sim.host("intel1").unwrap().password;
+    assert_ne!(
+        old, coordinator,
+        "the lab gives every host its own password"
+    );
+    join(&sim, "intel3", "intel1").await.expect("joins");
+    let member = sim.host("intel3").unwrap();
+    // A member only takes local logins; its own old password no longer opens it.
+    let local = |password: String| {
+        let url = member.url.clone();
+        async move {
+            call(
+                &url,
+                "session.slave_local_login_with_password",
+                json!(["root", password]),
+            )
+            .await
+        }
+    };
+    let err = local(old.clone()).await.unwrap_err();
+    assert_eq!(code(&err), "SESSION_AUTHENTICATION_FAILED");
+    let session = local(coordinator.clone())
+        .await
+        .expect("the pool's password");
+    assert!(
+        session
+            .as_str()
+            .is_some_and(|s| s.starts_with("OpaqueRef:"))
+    );
+    // The same through the coordinator: the pool has one root password.
+    let url = sim.host("intel1").unwrap().url;
+    let err = call(&url, "session.login_with_password", json!(["root", old]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "SESSION_AUTHENTICATION_FAILED");
+    call(
+        &url,
+        "session.login_with_password",
+        json!(["root", coordinator]),
+    )
+    .await
+    .expect("the pool's password");
 }
