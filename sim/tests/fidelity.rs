@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
-use xenpool_sim::{Scenario, Simulator};
+use xenpool_sim::{Addressing, Scenario, Simulator};
 
 async fn lab() -> Simulator {
     // The lab gives every host its own password, so a joiner visibly takes its coordinator's.
@@ -458,4 +458,201 @@ async fn a_joined_host_takes_the_coordinators_password() {
     )
     .await
     .expect("the pool's password");
+}
+
+/// A standalone host with a VM that has no vCPUs and one that has no memory.
+const EMPTY_VMS: &str = r#"
+name = "empty-vms"
+description = "VMs without vCPUs or memory"
+[[host]]
+name = "h1"
+vms = [
+  { name = "no-vcpus", vcpus = 0, memory_mib = 512 },
+  { name = "no-memory", vcpus = 1, memory_mib = 0 },
+  { name = "fine", vcpus = 1, memory_mib = 512 },
+]
+"#;
+
+#[tokio::test]
+async fn a_vm_without_vcpus_or_memory_does_not_start() {
+    let sim = Simulator::builder()
+        .scenario(Scenario::parse("empty-vms", EMPTY_VMS).expect("scenario"))
+        .plain_http()
+        .addressing(Addressing::DistinctPorts)
+        .auth_failure_delay(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let (url, s) = login(&sim, "h1").await;
+    // xapi checks the vCPU counts before a VM boots anywhere (`validate_vcpus` in
+    // ocaml/xapi/xapi_vm_helpers.ml): INVALID_VALUE naming the field and the value.
+    let vm = vm_named(&url, &s, "no-vcpus").await;
+    let err = call(&url, "VM.start", json!([s, vm, false, false]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "INVALID_VALUE");
+    assert_eq!(data(&err), ["VCPUs_max", "0"]);
+    // The same refusal on the other paths that boot a VM.
+    let me = call(&url, "host.get_all", json!([s])).await.unwrap()[0].clone();
+    let err = call(&url, "VM.start_on", json!([s, vm, me, false, false]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "INVALID_VALUE");
+    let err = call(&url, "VM.assert_can_boot_here", json!([s, vm, me]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "INVALID_VALUE");
+    // Empty memory: xapi's constraint check accepts all-zero limits and the domain builder
+    // fails later; the simulator answers the datamodel's VM_MEMORY_SIZE_TOO_LOW at once.
+    let vm = vm_named(&url, &s, "no-memory").await;
+    let err = call(&url, "Async.VM.start", json!([s, vm, false, false]))
+        .await
+        .map(|task| task.as_str().unwrap_or_default().to_string());
+    let task = err.expect("a task");
+    let status = loop {
+        let st = call(&url, "task.get_status", json!([s, task]))
+            .await
+            .unwrap();
+        if st != "pending" {
+            break st;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(status, "failure");
+    let info = call(&url, "task.get_error_info", json!([s, task]))
+        .await
+        .unwrap();
+    assert_eq!(info, json!(["VM_MEMORY_SIZE_TOO_LOW", vm]));
+    // Neither VM moved; a normal one starts.
+    for name in ["no-vcpus", "no-memory"] {
+        let vm = vm_named(&url, &s, name).await;
+        let state = call(&url, "VM.get_power_state", json!([s, vm]))
+            .await
+            .unwrap();
+        assert_eq!(state, "Halted", "{name}");
+    }
+    let vm = vm_named(&url, &s, "fine").await;
+    call(&url, "VM.start", json!([s, vm, false, false]))
+        .await
+        .expect("starts");
+}
+
+/// Three hosts in an HA pool on NFS, every host on 127.0.0.1 with its own port.
+const HA_POOL: &str = r#"
+name = "ha3"
+description = "Three hosts, HA on"
+[defaults]
+password = "secret-{name}"
+[[host]]
+name = "n{n}"
+count = 3
+[[pool]]
+name = "ha"
+master = "n1"
+members = ["n2", "n3"]
+shared_srs = [{ name = "nfs", type = "nfs", server = "nfs.lab", serverpath = "/ha" }]
+ha = true
+"#;
+
+#[tokio::test]
+async fn ha_elects_a_new_coordinator_only_after_the_heartbeat_timeout() {
+    let delay = Duration::from_millis(1500);
+    let sim = Simulator::builder()
+        .scenario(Scenario::parse("ha3", HA_POOL).expect("scenario"))
+        .plain_http()
+        .addressing(Addressing::DistinctPorts)
+        .auth_failure_delay(Duration::from_millis(20))
+        .ha_election_delay(delay)
+        .start()
+        .await
+        .expect("simulator");
+    let n1 = sim.host("n1").unwrap();
+    let password = n1.password.clone();
+    // What a client sees of the pool from the survivors: which host takes a login, and
+    // what the others answer instead.
+    let survey = || async {
+        let mut coordinators = Vec::new();
+        let mut refusals = Vec::new();
+        for name in ["n2", "n3"] {
+            let url = sim.host(name).unwrap().url;
+            match call(
+                &url,
+                "session.login_with_password",
+                json!(["root", password]),
+            )
+            .await
+            {
+                Ok(_) => coordinators.push(name),
+                Err(e) => refusals.push([code(&e), data(&e).join(" ")]),
+            }
+        }
+        (coordinators, refusals)
+    };
+    let slave_of = |address: &str| ["HOST_IS_SLAVE".to_string(), address.to_string()];
+    assert_eq!(survey().await, (vec![], vec![slave_of(&n1.address); 2]));
+
+    sim.kill("n1").unwrap();
+    let killed = std::time::Instant::now();
+    // During the heartbeat timeout the members still follow the dead coordinator, which
+    // answers nothing, and refuse logins (HOST_STILL_BOOTING once they notice it is gone):
+    // there is no coordinator to talk to.
+    let reached = reqwest::Client::new()
+        .post(format!("{}/jsonrpc", n1.url))
+        .body("{}")
+        .send()
+        .await;
+    assert!(reached.is_err(), "the dead coordinator answers nothing");
+    while killed.elapsed() < delay.mul_f32(0.7) {
+        let (coordinators, refusals) = survey().await;
+        assert!(
+            coordinators.is_empty(),
+            "a coordinator after {:?}, before the {delay:?} timeout",
+            killed.elapsed()
+        );
+        for refusal in &refusals {
+            assert!(
+                *refusal == slave_of(&n1.address)
+                    || *refusal == ["HOST_STILL_BOOTING".to_string(), String::new()],
+                "{refusal:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // After it, one survivor has been elected and the other follows it.
+    let (coordinators, refusals) = loop {
+        let (coordinators, refusals) = survey().await;
+        if !coordinators.is_empty() {
+            break (coordinators, refusals);
+        }
+        assert!(
+            killed.elapsed() < delay * 4,
+            "no coordinator elected after {:?}",
+            killed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        killed.elapsed() >= delay,
+        "elected after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(coordinators.len(), 1, "{coordinators:?}");
+    let elected = sim.host(coordinators[0]).unwrap();
+    assert_eq!(refusals, [slave_of(&elected.address)]);
+    let url = elected.url.clone();
+    let s = call(
+        &url,
+        "session.login_with_password",
+        json!(["root", password]),
+    )
+    .await
+    .unwrap();
+    let pool = call(&url, "pool.get_all", json!([s])).await.unwrap()[0].clone();
+    let master = call(&url, "pool.get_master", json!([s, pool]))
+        .await
+        .unwrap();
+    let name = call(&url, "host.get_name_label", json!([s, master]))
+        .await
+        .unwrap();
+    assert_eq!(name, elected.name);
 }
