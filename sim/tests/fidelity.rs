@@ -656,3 +656,31 @@ async fn ha_elects_a_new_coordinator_only_after_the_heartbeat_timeout() {
         .unwrap();
     assert_eq!(name, elected.name);
 }
+
+#[tokio::test]
+async fn event_from_counts_are_i4_on_xml_rpc_and_other_ints_untagged() {
+    let sim = lab().await;
+    let (url, s) = login(&sim, "busy").await;
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>event.from</methodName><params><param><value>{s}</value></param><param><value><array><data><value>vm</value></data></array></value></param><param><value></value></param><param><value><double>0.1</double></value></param></params></methodCall>"
+    );
+    let xml = reqwest::Client::new()
+        .post(format!("{url}/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // xapi's 32-bit counts are tagged (a number to any XML-RPC client)…
+    assert!(xml.contains("<name>vm</name><value><i4>"), "{xml}");
+    assert!(xml.contains("<name>pif</name><value><i4>"), "{xml}");
+    // …while the records' int64 fields stay untagged, as everywhere else in xapi.
+    assert!(xml.contains("<name>VCPUs_max</name><value>"), "{xml}");
+    assert!(!xml.contains("<name>VCPUs_max</name><value><i4>"), "{xml}");
+    assert!(
+        !xml.contains("<name>memory_static_max</name><value><i"),
+        "{xml}"
+    );
+}
