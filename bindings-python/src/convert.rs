@@ -285,6 +285,7 @@ pub fn raw_to_py(py: Python<'_>, value: Value) -> PyResult<Bound<'_, PyAny>> {
         Value::Nil => py.None().into_bound(py),
         Value::String(s) => PyString::new(py, &s).into_any(),
         Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::Int32(i) => i.into_pyobject(py)?.into_any(),
         Value::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
         Value::Double(f) => PyFloat::new(py, f).into_any(),
         Value::DateTime(s) => types(py)?.xmlrpc_datetime.bind(py).call1((s,))?,

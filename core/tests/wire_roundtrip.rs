@@ -167,6 +167,7 @@ fn tag(v: &Value) -> serde_json::Value {
     match v {
         Value::String(s) => json!({ "s": s }),
         Value::Int(i) => json!({ "i": i.to_string() }),
+        Value::Int32(i) => json!({ "i": i.to_string() }),
         Value::Double(d) if d.is_nan() => json!({ "d": "nan" }),
         Value::Double(d) if d.is_infinite() => {
             json!({ "d": if *d > 0.0 { "inf" } else { "-inf" } })

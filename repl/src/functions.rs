@@ -51,8 +51,8 @@ docs! {
     "connect", "connect", "connect(host) | connect(host, user, password)", "Switches the shell to another host or pool (follows the coordinator).";
     "trust", "connect", "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
     "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
-    "validate_join", "join", "validate_join(host, user, password)", "Checks a host against this pool and reports every problem, not just the first.";
-    "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, allow_cross_vendor, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator. `force` goes past the documentation's advice and xapi's homogeneity check; a CPU vendor mismatch also needs `allow_cross_vendor` (an unsupported pool).";
+    "validate_join", "join", "validate_join(host [, user, password])", "Checks a host against this pool and reports every problem, not just the first (simulated hosts need no password).";
+    "pool_join", "join", "pool_join(master_address [, master_username, master_password] [, #{force, allow_cross_vendor, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator (simulated hosts need no password). `force` goes past the documentation's advice and xapi's homogeneity check; a CPU vendor mismatch also needs `allow_cross_vendor` (an unsupported pool).";
     "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate, yes}])", "Ejects a member (its VMs are evacuated first unless evacuate: false). On a terminal it says what ejecting does and asks first, as xe pool-eject does; yes: true skips the question.";
     "create_pool", "join", "create_pool(name, members [, #{description, force, allow_cross_vendor, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
     "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
@@ -277,15 +277,23 @@ fn validate_join(
     Ok(Report::from_report(&report))
 }
 
-fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> Fallible<Outcome> {
-    s.secrets.remember(password);
+fn pool_join(
+    s: &State,
+    master: &str,
+    user: Option<&str>,
+    password: Option<&str>,
+    opts: Map,
+) -> Fallible<Outcome> {
+    if let Some(p) = password {
+        s.secrets.remember(p);
+    }
     let opts = Options::parse(opts, &["force", "allow_cross_vendor", "dry_run"])?;
     let policy = JoinPolicy {
         force: opts.flag("force")?,
         allow_cross_vendor: opts.flag("allow_cross_vendor")?,
     };
     let dry_run = opts.flag("dry_run")?;
-    let coordinator = access(s, master, Some(user), Some(password))?;
+    let coordinator = access(s, master, user, password)?;
     let candidate = current_access(s);
     let pool = open_pool(s, &coordinator)?;
     let joining = pool.clone();
@@ -888,14 +896,25 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                          password: &str| {
         validate_join(s, host, Some(user), Some(password))
     });
+    // Without credentials: root and the password the host book knows (simulated hosts).
+    f!("pool_join", |s, master: &str| pool_join(
+        s,
+        master,
+        None,
+        None,
+        Map::new()
+    ));
+    f!("pool_join", |s, master: &str, opts: Map| pool_join(
+        s, master, None, None, opts
+    ));
     f!("pool_join", |s,
                      master: &str,
                      user: &str,
                      password: &str| pool_join(
         s,
         master,
-        user,
-        password,
+        Some(user),
+        Some(password),
         Map::new()
     ));
     f!("pool_join", |s,
@@ -903,7 +922,11 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                      user: &str,
                      password: &str,
                      opts: Map| pool_join(
-        s, master, user, password, opts
+        s,
+        master,
+        Some(user),
+        Some(password),
+        opts
     ));
     f!("pool_eject", |s, host: Dynamic| pool_eject(
         s,

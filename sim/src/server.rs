@@ -248,13 +248,10 @@ async fn serve(
             &headers,
         ));
     }
-    let mut bytes = match &outcome {
+    let bytes = match &outcome {
         Ok(v) => wire::encode_response(call.format, call.id.as_ref(), Ok(v)),
         Err(Failure(d)) => wire::encode_response(call.format, call.id.as_ref(), Err(d.as_slice())),
     };
-    if !json && matches!(call.method.as_str(), "event.from" | "event_from") && outcome.is_ok() {
-        bytes = tag_ref_counts(&bytes);
-    }
     Ok(respond(StatusCode::OK, content_type, bytes, &headers))
 }
 
@@ -263,40 +260,4 @@ fn master_fingerprint(sim: &Sim, index: usize) -> Option<String> {
     let master = world.hosts[index].master_address.as_ref()?;
     let m = world.host_by_address(master)?;
     world.hosts[m].fingerprint.map(|f| f.to_string())
-}
-
-/// xapi counts `valid_ref_counts` in 32-bit integers, which XML-RPC tags `<i4>` (unlike its
-/// untagged int64s): rewrites the untagged numbers inside that one struct.
-fn tag_ref_counts(xml: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(xml);
-    let marker = "<name>valid_ref_counts</name>";
-    let Some(start) = text.find(marker) else {
-        return xml.to_vec();
-    };
-    let body_start = start + marker.len();
-    let Some(len) = text[body_start..].find("</struct>") else {
-        return xml.to_vec();
-    };
-    let end = body_start + len;
-    let mut out = String::with_capacity(text.len() + 64);
-    out.push_str(&text[..body_start]);
-    let mut rest = &text[body_start..end];
-    while let Some(i) = rest.find("<value>") {
-        let after = &rest[i + "<value>".len()..];
-        let Some(j) = after.find("</value>") else {
-            break;
-        };
-        let inner = &after[..j];
-        out.push_str(&rest[..i]);
-        if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
-            out.push_str(&format!("<value><i4>{inner}</i4></value>"));
-            rest = &after[j + "</value>".len()..];
-        } else {
-            out.push_str("<value>");
-            rest = after;
-        }
-    }
-    out.push_str(rest);
-    out.push_str(&text[end..]);
-    out.into_bytes()
 }

@@ -35,8 +35,10 @@ async fn latency_drops_and_skew() {
 
 #[tokio::test]
 async fn the_control_endpoint_speaks_json() {
+    let lab = Scenario::builtin("lab").unwrap();
+    let hosts = lab.hosts.len();
     let sim = Simulator::builder()
-        .scenario(Scenario::builtin("lab").unwrap())
+        .scenario(lab)
         .control_endpoint()
         .start()
         .await
@@ -46,7 +48,7 @@ async fn the_control_endpoint_speaks_json() {
     let status: serde_json::Value =
         serde_json::from_str(&client.get(&url).send().await.unwrap().text().await.unwrap())
             .unwrap();
-    assert_eq!(status["hosts"].as_array().unwrap().len(), 17);
+    assert_eq!(status["hosts"].as_array().unwrap().len(), hosts);
     let kill = client
         .post(&url)
         .body(r#"{"op":"kill","host":"intel2"}"#)

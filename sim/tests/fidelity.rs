@@ -4,16 +4,12 @@
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
-use xenpool_sim::{Scenario, Simulator};
+use xenpool_sim::{Addressing, Scenario, Simulator};
 
 async fn lab() -> Simulator {
-    // Distinct passwords, so a joiner visibly takes its coordinator's.
-    let mut scenario = Scenario::builtin("lab").expect("lab");
-    for h in scenario.hosts.iter_mut().filter(|h| h.name != "intel1") {
-        h.password = format!("xenroot-{}", h.name);
-    }
+    // The lab gives every host its own password, so a joiner visibly takes its coordinator's.
     Simulator::builder()
-        .scenario(scenario)
+        .scenario(Scenario::builtin("lab").expect("lab"))
         .plain_http()
         .auth_failure_delay(Duration::from_millis(20))
         .ha_election_delay(Duration::from_millis(200))
@@ -64,13 +60,22 @@ async fn login(sim: &Simulator, host: &str) -> (String, String) {
     (h.url, s.as_str().expect("ref").to_string())
 }
 
+/// The error code: a JSON-RPC 2.0 error object's `message`, or the first element of the
+/// bare array xapi sends in emergency mode.
 fn code(e: &Json) -> String {
-    e["message"].as_str().unwrap_or_default().to_string()
+    e["message"]
+        .as_str()
+        .or_else(|| e[0].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn data(e: &Json) -> Vec<String> {
-    e["data"]
+    let bare = e
         .as_array()
+        .map(|a| a.get(1..).unwrap_or_default().to_vec());
+    bare.as_ref()
+        .or(e["data"].as_array())
         .map(|a| {
             a.iter()
                 .map(|v| v.as_str().unwrap_or_default().to_string())
@@ -108,7 +113,12 @@ async fn pool_semantics_follow_xapi() {
     let err = call(
         &url3,
         "pool.join",
-        json!([s3, sim.host("intel2").unwrap().address, "root", "xenroot"]),
+        json!([
+            s3,
+            sim.host("intel2").unwrap().address,
+            "root",
+            sim.host("intel2").unwrap().password
+        ]),
     )
     .await
     .unwrap_err();
@@ -380,7 +390,10 @@ async fn wire_routes_and_emergency_shape() {
     let sim = lab().await;
     let h = sim.host("intel1").unwrap();
     // POST /xmlrpc reaches the XML-RPC handler (longest URI prefix).
-    let body = "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>xenroot</value></param></params></methodCall>";
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>{}</value></param></params></methodCall>",
+        h.password
+    );
     let reply = reqwest::Client::new()
         .post(format!("{}/xmlrpc", h.url))
         .body(body)
@@ -396,5 +409,278 @@ async fn wire_routes_and_emergency_shape() {
     assert_eq!(
         reply,
         json!({"jsonrpc": "2.0", "error": ["HOST_STILL_BOOTING"], "id": 0})
+    );
+}
+
+#[tokio::test]
+async fn a_joined_host_takes_the_coordinators_password() {
+    let sim = lab().await;
+    let old = sim.host("intel3").unwrap().password;
+    let coordinator = sim.host("intel1").unwrap().password;
+    assert_ne!(
+        old, coordinator,
+        "the lab gives every host its own password"
+    );
+    join(&sim, "intel3", "intel1").await.expect("joins");
+    let member = sim.host("intel3").unwrap();
+    // A member only takes local logins; its own old password no longer opens it.
+    let local = |password: String| {
+        let url = member.url.clone();
+        async move {
+            call(
+                &url,
+                "session.slave_local_login_with_password",
+                json!(["root", password]),
+            )
+            .await
+        }
+    };
+    let err = local(old.clone()).await.unwrap_err();
+    assert_eq!(code(&err), "SESSION_AUTHENTICATION_FAILED");
+    let session = local(coordinator.clone())
+        .await
+        .expect("the pool's password");
+    assert!(
+        session
+            .as_str()
+            .is_some_and(|s| s.starts_with("OpaqueRef:"))
+    );
+    // The same through the coordinator: the pool has one root password.
+    let url = sim.host("intel1").unwrap().url;
+    let err = call(&url, "session.login_with_password", json!(["root", old]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "SESSION_AUTHENTICATION_FAILED");
+    call(
+        &url,
+        "session.login_with_password",
+        json!(["root", coordinator]),
+    )
+    .await
+    .expect("the pool's password");
+}
+
+/// A standalone host with a VM that has no vCPUs and one that has no memory.
+const EMPTY_VMS: &str = r#"
+name = "empty-vms"
+description = "VMs without vCPUs or memory"
+[[host]]
+name = "h1"
+vms = [
+  { name = "no-vcpus", vcpus = 0, memory_mib = 512 },
+  { name = "no-memory", vcpus = 1, memory_mib = 0 },
+  { name = "fine", vcpus = 1, memory_mib = 512 },
+]
+"#;
+
+#[tokio::test]
+async fn a_vm_without_vcpus_or_memory_does_not_start() {
+    let sim = Simulator::builder()
+        .scenario(Scenario::parse("empty-vms", EMPTY_VMS).expect("scenario"))
+        .plain_http()
+        .addressing(Addressing::DistinctPorts)
+        .auth_failure_delay(Duration::from_millis(20))
+        .start()
+        .await
+        .expect("simulator");
+    let (url, s) = login(&sim, "h1").await;
+    // xapi checks the vCPU counts before a VM boots anywhere (`validate_vcpus` in
+    // ocaml/xapi/xapi_vm_helpers.ml): INVALID_VALUE naming the field and the value.
+    let vm = vm_named(&url, &s, "no-vcpus").await;
+    let err = call(&url, "VM.start", json!([s, vm, false, false]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "INVALID_VALUE");
+    assert_eq!(data(&err), ["VCPUs_max", "0"]);
+    // The same refusal on the other paths that boot a VM.
+    let me = call(&url, "host.get_all", json!([s])).await.unwrap()[0].clone();
+    let err = call(&url, "VM.start_on", json!([s, vm, me, false, false]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "INVALID_VALUE");
+    let err = call(&url, "VM.assert_can_boot_here", json!([s, vm, me]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "INVALID_VALUE");
+    // Empty memory: xapi's constraint check accepts all-zero limits and the domain builder
+    // fails later; the simulator answers the datamodel's VM_MEMORY_SIZE_TOO_LOW at once.
+    let vm = vm_named(&url, &s, "no-memory").await;
+    let err = call(&url, "Async.VM.start", json!([s, vm, false, false]))
+        .await
+        .map(|task| task.as_str().unwrap_or_default().to_string());
+    let task = err.expect("a task");
+    let status = loop {
+        let st = call(&url, "task.get_status", json!([s, task]))
+            .await
+            .unwrap();
+        if st != "pending" {
+            break st;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(status, "failure");
+    let info = call(&url, "task.get_error_info", json!([s, task]))
+        .await
+        .unwrap();
+    assert_eq!(info, json!(["VM_MEMORY_SIZE_TOO_LOW", vm]));
+    // Neither VM moved; a normal one starts.
+    for name in ["no-vcpus", "no-memory"] {
+        let vm = vm_named(&url, &s, name).await;
+        let state = call(&url, "VM.get_power_state", json!([s, vm]))
+            .await
+            .unwrap();
+        assert_eq!(state, "Halted", "{name}");
+    }
+    let vm = vm_named(&url, &s, "fine").await;
+    call(&url, "VM.start", json!([s, vm, false, false]))
+        .await
+        .expect("starts");
+}
+
+/// Three hosts in an HA pool on NFS, every host on 127.0.0.1 with its own port.
+const HA_POOL: &str = r#"
+name = "ha3"
+description = "Three hosts, HA on"
+[defaults]
+password = "secret-{name}"
+[[host]]
+name = "n{n}"
+count = 3
+[[pool]]
+name = "ha"
+master = "n1"
+members = ["n2", "n3"]
+shared_srs = [{ name = "nfs", type = "nfs", server = "nfs.lab", serverpath = "/ha" }]
+ha = true
+"#;
+
+#[tokio::test]
+async fn ha_elects_a_new_coordinator_only_after_the_heartbeat_timeout() {
+    let delay = Duration::from_millis(1500);
+    let sim = Simulator::builder()
+        .scenario(Scenario::parse("ha3", HA_POOL).expect("scenario"))
+        .plain_http()
+        .addressing(Addressing::DistinctPorts)
+        .auth_failure_delay(Duration::from_millis(20))
+        .ha_election_delay(delay)
+        .start()
+        .await
+        .expect("simulator");
+    let n1 = sim.host("n1").unwrap();
+    let password = n1.password.clone();
+    // What a client sees of the pool from the survivors: which host takes a login, and
+    // what the others answer instead.
+    let survey = || async {
+        let mut coordinators = Vec::new();
+        let mut refusals = Vec::new();
+        for name in ["n2", "n3"] {
+            let url = sim.host(name).unwrap().url;
+            match call(
+                &url,
+                "session.login_with_password",
+                json!(["root", password]),
+            )
+            .await
+            {
+                Ok(_) => coordinators.push(name),
+                Err(e) => refusals.push([code(&e), data(&e).join(" ")]),
+            }
+        }
+        (coordinators, refusals)
+    };
+    let slave_of = |address: &str| ["HOST_IS_SLAVE".to_string(), address.to_string()];
+    assert_eq!(survey().await, (vec![], vec![slave_of(&n1.address); 2]));
+
+    sim.kill("n1").unwrap();
+    let killed = std::time::Instant::now();
+    // During the heartbeat timeout the members still follow the dead coordinator, which
+    // answers nothing, and refuse logins (HOST_STILL_BOOTING once they notice it is gone):
+    // there is no coordinator to talk to.
+    let reached = reqwest::Client::new()
+        .post(format!("{}/jsonrpc", n1.url))
+        .body("{}")
+        .send()
+        .await;
+    assert!(reached.is_err(), "the dead coordinator answers nothing");
+    while killed.elapsed() < delay.mul_f32(0.7) {
+        let (coordinators, refusals) = survey().await;
+        assert!(
+            coordinators.is_empty(),
+            "a coordinator after {:?}, before the {delay:?} timeout",
+            killed.elapsed()
+        );
+        for refusal in &refusals {
+            assert!(
+                *refusal == slave_of(&n1.address)
+                    || *refusal == ["HOST_STILL_BOOTING".to_string(), String::new()],
+                "{refusal:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // After it, one survivor has been elected and the other follows it.
+    let (coordinators, refusals) = loop {
+        let (coordinators, refusals) = survey().await;
+        if !coordinators.is_empty() {
+            break (coordinators, refusals);
+        }
+        assert!(
+            killed.elapsed() < delay * 4,
+            "no coordinator elected after {:?}",
+            killed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        killed.elapsed() >= delay,
+        "elected after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(coordinators.len(), 1, "{coordinators:?}");
+    let elected = sim.host(coordinators[0]).unwrap();
+    assert_eq!(refusals, [slave_of(&elected.address)]);
+    let url = elected.url.clone();
+    let s = call(
+        &url,
+        "session.login_with_password",
+        json!(["root", password]),
+    )
+    .await
+    .unwrap();
+    let pool = call(&url, "pool.get_all", json!([s])).await.unwrap()[0].clone();
+    let master = call(&url, "pool.get_master", json!([s, pool]))
+        .await
+        .unwrap();
+    let name = call(&url, "host.get_name_label", json!([s, master]))
+        .await
+        .unwrap();
+    assert_eq!(name, elected.name);
+}
+
+#[tokio::test]
+async fn event_from_counts_are_i4_on_xml_rpc_and_other_ints_untagged() {
+    let sim = lab().await;
+    let (url, s) = login(&sim, "busy").await;
+    let body = format!(
+        "<?xml version=\"1.0\"?><methodCall><methodName>event.from</methodName><params><param><value>{s}</value></param><param><value><array><data><value>vm</value></data></array></value></param><param><value></value></param><param><value><double>0.1</double></value></param></params></methodCall>"
+    );
+    let xml = reqwest::Client::new()
+        .post(format!("{url}/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // xapi's 32-bit counts are tagged (a number to any XML-RPC client)…
+    assert!(xml.contains("<name>vm</name><value><i4>"), "{xml}");
+    assert!(xml.contains("<name>pif</name><value><i4>"), "{xml}");
+    // …while the records' int64 fields stay untagged, as everywhere else in xapi.
+    assert!(xml.contains("<name>VCPUs_max</name><value>"), "{xml}");
+    assert!(!xml.contains("<name>VCPUs_max</name><value><i4>"), "{xml}");
+    assert!(
+        !xml.contains("<name>memory_static_max</name><value><i"),
+        "{xml}"
     );
 }

@@ -441,7 +441,7 @@ async fn designate_new_master_and_emergency_recovery() {
     let opts = common::options(&sim, "intel3", Protocol::XmlRpc);
     let err = Connection::login(
         &info.url,
-        xenpool::Credentials::new("root", "xenroot"),
+        xenpool::Credentials::new("root", info.password.as_str()),
         opts.clone(),
     )
     .await
@@ -450,7 +450,7 @@ async fn designate_new_master_and_emergency_recovery() {
     // Emergency: promote intel3 with a local session, then recover the others.
     let local = Connection::login_local_emergency(
         &info.url,
-        xenpool::Credentials::new("root", "xenroot"),
+        xenpool::Credentials::new("root", info.password.as_str()),
         opts,
     )
     .await

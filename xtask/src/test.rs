@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every check CI runs, in order, stopping at the first failure.
 //! Cheap checks first: generated code fresh, formatting, clippy, the Rust tests, the
-//! official Python client against the simulator, then a bounded fuzzing run.
+//! official Python client and Xen Orchestra's Node client against the simulator, the
+//! bindings, then a bounded fuzzing run.
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -95,6 +96,7 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
             ),
     )?;
 
+    xen_orchestra_client(root)?;
     python_package(root)?;
     node(root)?;
 
@@ -111,6 +113,28 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
     let checks = PASSED.load(Ordering::SeqCst);
     println!("\nall checks passed\nchecks: {checks} passed, 0 failed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Xen Orchestra's `xen-api` client, pinned from npm with its lock file, against the
+/// simulator binary the Rust tests built, on its JSON-RPC and XML-RPC transports.
+fn xen_orchestra_client(root: &Path) -> Result<()> {
+    let dir = root.join("sim").join("tests").join("node");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    run(
+        "xen-api (npm) test dependencies",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    )?;
+    run(
+        "Xen Orchestra's xen-api client against the simulator",
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "xo.test.mjs"])
+            .current_dir(&dir)
+            .env("XENPOOL_SIM", target.join("debug").join("xenpool-sim")),
+    )
 }
 
 /// The `xenpool` Python package: built into its own venv with maturin (a debug build in

@@ -214,6 +214,7 @@ pub fn untyped(value: Value) -> Dyn {
         Value::Nil => Dyn::Null,
         Value::String(s) => Dyn::String(s),
         Value::Int(i) => Dyn::Int(i),
+        Value::Int32(i) => Dyn::Int(i.into()),
         Value::Bool(b) => Dyn::Bool(b),
         Value::Double(f) => Dyn::Float(f),
         Value::DateTime(s) => match DateTime::parse(&s) {

@@ -147,6 +147,7 @@ fn key_string(v: Value) -> Result<String, ProtocolError> {
         Value::String(s) | Value::DateTime(s) => Ok(s),
         // Int keys are written in decimal (wire-protocol.md §3).
         Value::Int(i) => Ok(i.to_string()),
+        Value::Int32(i) => Ok(i.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
         Value::Double(d) => Ok(d.to_string()),
         other => Err(wrong_type(format!(
@@ -419,6 +420,7 @@ fn describe(v: &Value) -> String {
     match v {
         Value::String(s) => format!("string {s:?}"),
         Value::Int(i) => format!("int {i}"),
+        Value::Int32(i) => format!("int {i}"),
         Value::Bool(b) => format!("bool {b}"),
         Value::Double(d) => format!("double {d}"),
         Value::DateTime(s) => format!("datetime {s:?}"),
@@ -437,6 +439,7 @@ macro_rules! value_int {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProtocolError> {
             match self {
                 Value::Int(i) => visitor.visit_i64(i),
+                Value::Int32(i) => visitor.visit_i64(i.into()),
                 // xapi sends int64 over XML-RPC as untagged (string) values.
                 Value::String(ref s) => match s.trim().parse::<i64>() {
                     Ok(i) => visitor.visit_i64(i),
@@ -458,6 +461,7 @@ impl<'de> de::Deserializer<'de> for Value {
         match self {
             Value::String(s) | Value::DateTime(s) => visitor.visit_string(s),
             Value::Int(i) => visitor.visit_i64(i),
+            Value::Int32(i) => visitor.visit_i64(i.into()),
             Value::Bool(b) => visitor.visit_bool(b),
             Value::Double(d) => visitor.visit_f64(d),
             Value::Array(a) => visit_array(a, visitor),
@@ -481,6 +485,7 @@ impl<'de> de::Deserializer<'de> for Value {
         match self {
             Value::Double(d) => visitor.visit_f64(d),
             Value::Int(i) => visitor.visit_f64(i as f64),
+            Value::Int32(i) => visitor.visit_f64(i.into()),
             Value::String(ref s) => match parse_float(s) {
                 Some(d) => visitor.visit_f64(d),
                 None => Err(expected("a number", &self)),
@@ -508,6 +513,7 @@ impl<'de> de::Deserializer<'de> for Value {
         match self {
             Value::String(s) | Value::DateTime(s) => visitor.visit_string(s),
             Value::Int(i) => visitor.visit_string(i.to_string()),
+            Value::Int32(i) => visitor.visit_string(i.to_string()),
             other => Err(expected("a string", &other)),
         }
     }

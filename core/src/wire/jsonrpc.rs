@@ -758,6 +758,9 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
+        Value::Int32(i) => {
+            let _ = write!(out, "{i}");
+        }
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Double(d) if d.is_finite() => {
             let _ = serde_json::to_writer(&mut *out, d);

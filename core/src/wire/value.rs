@@ -13,8 +13,13 @@ use crate::types::DATETIME_NEWTYPE;
 pub enum Value {
     /// A string (also how xapi sends int64 over XML-RPC, untagged).
     String(String),
-    /// A 64-bit integer.
+    /// A 64-bit integer (XenAPI `int`): untagged in xapi's XML-RPC responses.
     Int(i64),
+    /// A 32-bit integer, ocaml-rpc's `Int32`: the few counts xapi keeps outside the
+    /// datamodel's int64, such as `event.from`'s `valid_ref_counts`, which XML-RPC tags
+    /// `<i4>` so that standard clients read a number. A server's hint only: decoders read
+    /// every integer as [`Value::Int`].
+    Int32(i32),
     /// A boolean.
     Bool(bool),
     /// A double, possibly NaN or infinite.
@@ -42,6 +47,7 @@ impl Value {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
+            Value::Int32(i) => Some(i64::from(*i)),
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         }
@@ -52,6 +58,7 @@ impl Value {
         match self {
             Value::Double(d) => Some(*d),
             Value::Int(i) => Some(*i as f64),
+            Value::Int32(i) => Some(f64::from(*i)),
             Value::String(s) => parse_float(s),
             _ => None,
         }
@@ -142,6 +149,7 @@ impl Serialize for Value {
         match self {
             Value::String(v) => s.serialize_str(v),
             Value::Int(i) => s.serialize_i64(*i),
+            Value::Int32(i) => s.serialize_i32(*i),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Double(d) => s.serialize_f64(*d),
             Value::DateTime(t) => s.serialize_newtype_struct(DATETIME_NEWTYPE, t),
@@ -235,6 +243,7 @@ mod tests {
     fn accessors() {
         assert_eq!(Value::from("12").as_i64(), Some(12));
         assert_eq!(Value::from(12).as_f64(), Some(12.0));
+        assert_eq!(Value::Int32(-7).as_i64(), Some(-7));
         assert!(Value::from("nan").as_f64().is_some_and(f64::is_nan));
         assert_eq!(Value::from("-Infinity").as_f64(), Some(f64::NEG_INFINITY));
         assert_eq!(Value::from(true).as_bool(), Some(true));

@@ -1310,6 +1310,13 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, style: IntStyle) {
                 let _ = write!(out, "<i8>{i}</i8>");
             }
         },
+        // Tagged in responses too: that is the point of the hint (see [`Value::Int32`]).
+        Value::Int32(i) => {
+            let _ = match style {
+                IntStyle::Response => write!(out, "<i4>{i}</i4>"),
+                IntStyle::Request => write!(out, "<int>{i}</int>"),
+            };
+        }
         Value::Bool(b) => out.extend_from_slice(if *b {
             b"<boolean>1</boolean>"
         } else {
@@ -1497,5 +1504,30 @@ mod tests {
                 prop_assert!(fast.is_ok(), "{:?}", fast);
             }
         }
+    }
+
+    #[test]
+    fn int32_hint_is_tagged_and_reads_back_as_an_int() {
+        let v = Value::Struct(
+            [
+                ("vm".to_owned(), Value::Int32(3)),
+                ("big".to_owned(), Value::Int(3)),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let mut response = Vec::new();
+        write_value(&mut response, &v, IntStyle::Response);
+        let text = String::from_utf8(response.clone()).unwrap();
+        assert!(
+            text.contains("<name>vm</name><value><i4>3</i4></value>"),
+            "{text}"
+        );
+        assert!(text.contains("<name>big</name><value>3</value>"), "{text}");
+        let mut request = Vec::new();
+        write_value(&mut request, &Value::Int32(-2), IntStyle::Request);
+        assert_eq!(request, b"<value><int>-2</int></value>");
+        let back = decode(&response, true).unwrap();
+        assert_eq!(back.get("vm"), Some(&Value::Int(3)));
     }
 }

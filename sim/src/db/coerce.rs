@@ -31,6 +31,7 @@ fn brief(v: &Value) -> String {
     let text = match v {
         Value::String(s) => format!("S({s:?})"),
         Value::Int(i) => format!("Int({i})"),
+        Value::Int32(i) => format!("Int32({i})"),
         Value::Bool(b) => format!("Bool({b})"),
         Value::Double(d) => format!("Float({d})"),
         Value::DateTime(d) => format!("DateTime({d:?})"),

@@ -182,6 +182,7 @@ pub fn db_string(v: &Value) -> String {
     match v {
         Value::String(s) | Value::DateTime(s) => s.clone(),
         Value::Int(i) => i.to_string(),
+        Value::Int32(i) => i.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Double(d) => d.to_string(),
         Value::Array(items) => format!(

@@ -150,8 +150,9 @@ fn collect(db: &Db, subs: &[Subscription], since: Token) -> Vec<Value> {
     events.into_iter().map(|(_, e)| e).collect()
 }
 
-/// Number of objects in every database table, by lower-case class name (xapi counts them
-/// as 32-bit integers: `xapi_event.ml`).
+/// Number of objects in every database table, by lower-case class name. xapi counts them
+/// in 32-bit integers (`xapi_event.ml`), which ocaml-rpc tags `<i4>` over XML-RPC, unlike
+/// the untagged int64s everywhere else: XenAPI.py reads them as ints.
 fn valid_ref_counts(db: &Db) -> Value {
     Value::Struct(
         meta::classes()
@@ -160,7 +161,7 @@ fn valid_ref_counts(db: &Db) -> Value {
             .map(|c| {
                 (
                     c.name.to_ascii_lowercase(),
-                    Value::Int(db.count(c.name) as i64),
+                    Value::Int32(i32::try_from(db.count(c.name)).unwrap_or(i32::MAX)),
                 )
             })
             .collect(),

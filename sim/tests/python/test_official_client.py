@@ -66,6 +66,14 @@ def test_pool_story(lab):
     with pytest.raises(XenAPI.Failure) as redirected:
         session(lab["intel2"])
     assert redirected.value.details == ["HOST_IS_SLAVE", master["address"]]
+    # Every lab host has its own password; a member takes its coordinator's.
+    assert lab["intel2"]["password"] != master["password"]
+    local = XenAPI.Session(lab["intel2"]["url"], ignore_ssl=True)
+    with pytest.raises(XenAPI.Failure) as stale:
+        local.slave_local_login_with_password("root", lab["intel2"]["password"])
+    assert stale.value.details[0] == "SESSION_AUTHENTICATION_FAILED"
+    local.slave_local_login_with_password("root", master["password"])
+    local.xenapi.session.logout()
 
     for name, details in REFUSED.items():
         other = session(lab[name])
