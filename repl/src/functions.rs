@@ -16,7 +16,7 @@ use xenpool::wire::Value;
 use crate::convert;
 use crate::display;
 use crate::errors::{Fallible, XenError, raise};
-use crate::objects::{self, BondProblem, Host, Outcome, Pool, Report, SimHost, Sr, Vm};
+use crate::objects::{self, Host, Outcome, Pool, Report, SimHost, Vm};
 use crate::progress::Reporter;
 use crate::state::State;
 
@@ -137,53 +137,31 @@ fn objects<T: Clone + 'static>(items: impl IntoIterator<Item = T>) -> Array {
 // ---- inspection ------------------------------------------------------------------------
 
 fn pool(s: &State) -> Fallible<Pool> {
-    Ok(Pool::from_snapshot(&s.snapshot()?))
+    Ok(s.snapshot()?.pool_summary())
 }
 
 fn hosts(s: &State) -> Fallible<Vec<Host>> {
-    let snap = s.snapshot()?;
-    let mut hosts: Vec<Host> = snap.hosts().iter().map(Host::from_view).collect();
-    hosts.sort_by(|a, b| (!a.coordinator, &a.name).cmp(&(!b.coordinator, &b.name)));
-    Ok(hosts)
+    Ok(s.snapshot()?.host_summaries())
 }
 
 fn host(s: &State, name: &str) -> Fallible<Host> {
     let snap = s.snapshot()?;
     let h = snap.find_host(name).map_err(raise)?;
-    Ok(Host::from_view(&h))
+    Ok(Host::of(&h))
 }
 
 fn vms(s: &State) -> Fallible<Array> {
-    let snap = s.snapshot()?;
-    let mut vms: Vec<Vm> = snap
-        .vms()
-        .iter()
-        .filter(|v| {
-            !v.record.is_a_template && !v.record.is_control_domain && !v.record.is_a_snapshot
-        })
-        .map(Vm::from_view)
-        .collect();
-    vms.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(objects(vms))
+    Ok(objects(s.snapshot()?.vm_summaries()))
 }
 
 fn vm(s: &State, name: &str) -> Fallible<Vm> {
     let snap = s.snapshot()?;
     let v = snap.find_vm(name).map_err(raise)?;
-    Ok(Vm::from_view(&v))
+    Ok(Vm::of(&v))
 }
 
 fn srs(s: &State) -> Fallible<Array> {
-    let snap = s.snapshot()?;
-    let default = snap.pool.default_sr.clone();
-    let mut srs: Vec<Sr> = snap
-        .srs()
-        .iter()
-        .map(|sr| Sr::from_view(sr, sr.r == default))
-        .collect();
-    // Every host has a "Local storage": order those by host.
-    srs.sort_by(|a, b| (&a.name, &a.hosts).cmp(&(&b.name, &b.hosts)));
-    Ok(objects(srs))
+    Ok(objects(s.snapshot()?.sr_summaries()))
 }
 
 // ---- connecting ------------------------------------------------------------------------
@@ -262,7 +240,7 @@ fn validate_join(
         )
         .await
     })?;
-    Ok(Report::from_report(&report))
+    Ok(Report::of(&report))
 }
 
 fn pool_join(s: &State, master: &str, user: &str, password: &str, opts: Map) -> Fallible<Outcome> {
@@ -428,9 +406,7 @@ fn create_bond(
 
 fn check_bonds(s: &State) -> Fallible<Array> {
     let snap = s.snapshot()?;
-    Ok(objects(
-        ops::check_bonds(&snap).iter().map(BondProblem::from),
-    ))
+    Ok(objects(ops::check_bonds(&snap)))
 }
 
 fn repair_bonds(s: &State, opts: Map) -> Fallible<Outcome> {
