@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::call::Caller;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::{BoxError, Error, Result};
 use crate::generated::{ErrorCode, Host, Pool};
 use crate::secret::Credentials;
 use crate::tls::{Fingerprint, Tls};
@@ -221,6 +221,7 @@ impl PoolConnection {
         let members = self.members();
         let deadline = Instant::now() + self.failover_timeout();
         let mut last_problem = String::from("no member to ask");
+        let mut last_error: Option<Error> = None;
         while Instant::now() < deadline {
             for member in members
                 .iter()
@@ -229,6 +230,7 @@ impl PoolConnection {
             {
                 let Some(tls) = self.tls_for(member) else {
                     last_problem = format!("no pinned certificate for member {}", member.address);
+                    last_error = None;
                     continue;
                 };
                 self.inner.conn.retarget(&member.address, tls)?;
@@ -248,7 +250,10 @@ impl PoolConnection {
                         let _ = self.refresh_members().await;
                         return Ok(());
                     }
-                    Err(e) => last_problem = format!("{}: {e}", member.address),
+                    Err(e) => {
+                        last_problem = format!("{}: {e}", member.address);
+                        last_error = Some(e);
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -261,6 +266,7 @@ impl PoolConnection {
                 self.failover_timeout()
             ),
             may_have_reached_host: false,
+            source: last_error.map(|e| Box::new(e) as BoxError),
         })
     }
 }
