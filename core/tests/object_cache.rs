@@ -2,7 +2,11 @@
 //! `wait_for`, its timeout, stopping when the connection closes, and records that do not
 //! decode being reported rather than dropped.
 
+mod support;
+
 use std::time::Duration;
+
+use support::eventually;
 
 use xenpool::generated::{Network, NetworkRecord, Vm, VmPowerState};
 use xenpool::pool::{ObjectCache, PoolConnection};
@@ -73,16 +77,12 @@ async fn the_cache_follows_the_pool() {
         .await
         .unwrap();
     Network::destroy(&pool, &net).await.unwrap();
-    for _ in 0..100 {
-        if cache.get(&net).unwrap().is_none() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        cache.get(&net).unwrap().is_none(),
-        "deleted objects leave the cache"
-    );
+    eventually(
+        "deleted objects leave the cache",
+        Duration::from_secs(5),
+        || cache.get(&net).unwrap().is_none(),
+    )
+    .await;
 
     // A condition that never holds times out with a typed error.
     let err = cache
@@ -157,22 +157,18 @@ async fn records_that_do_not_decode_are_reported_not_dropped() {
     let web = corrupt(&sim, "web", "VCPUs_max", "many");
     let web = xenpool::Ref::<Vm>::new(web);
     Vm::set_name_label(&pool, &web, "web2").await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while cache
-        .get_value("VM", web.as_str())
-        .and_then(|v| {
-            v.get("name_label")
-                .and_then(|n| n.as_str().map(String::from))
-        })
-        .as_deref()
-        != Some("web2")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the event never reached the cache"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "the event reaches the cache",
+        Duration::from_secs(10),
+        || {
+            let name = cache.get_value("VM", web.as_str()).and_then(|v| {
+                v.get("name_label")
+                    .and_then(|n| n.as_str().map(String::from))
+            });
+            name.as_deref() == Some("web2")
+        },
+    )
+    .await;
     let err = cache.get(&web).unwrap_err();
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
     assert!(err.to_string().contains(web.as_str()), "{err}");

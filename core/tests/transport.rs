@@ -547,13 +547,12 @@ async fn dropping_the_last_handle_logs_out() {
         host_get_all(&clone).await.unwrap();
         assert_eq!(sessions.live_count(), 1);
     }
-    for _ in 0..100 {
-        if sessions.live_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the session was not logged out after drop");
+    support::eventually(
+        "the session is logged out after drop",
+        Duration::from_secs(5),
+        || sessions.live_count() == 0,
+    )
+    .await;
 }
 
 #[tokio::test]

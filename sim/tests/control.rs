@@ -150,15 +150,6 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// [`wait_until`] without blocking the runtime the simulator serves on.
-async fn wait_until_async(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Every control method, from a thread that does not run the simulator's runtime.
 fn drive_controls(sim: &Simulator) {
     sim.set_latency("xen1", Duration::from_millis(1)).unwrap();
@@ -203,11 +194,17 @@ async fn control_methods_work_inside_a_runtime() {
     let sim = start("single").await;
     // On the simulator's own (current-thread) runtime.
     sim.kill("xen1").unwrap();
-    wait_until_async("xen1 is down", || !listening(&sim, "xen1")).await;
+    common::eventually("xen1 is down", Duration::from_secs(10), || {
+        !listening(&sim, "xen1")
+    })
+    .await;
     sim.revive("xen1").unwrap();
     answers(&sim).await;
     sim.kill("xen1").unwrap();
-    wait_until_async("xen1 is down again", || !listening(&sim, "xen1")).await;
+    common::eventually("xen1 is down again", Duration::from_secs(10), || {
+        !listening(&sim, "xen1")
+    })
+    .await;
     sim.reset();
     answers(&sim).await;
     // Inside another runtime, on another thread.
