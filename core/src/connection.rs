@@ -229,7 +229,11 @@ impl Connection {
     ) -> Result<()> {
         let next =
             Arc::new(from.for_address(master, tls_for_master(from, master, reply_fingerprint)?)?);
-        tracing::info!(from = %from.url(), to = %next.url(), "following HOST_IS_SLAVE to the coordinator");
+        tracing::info!(
+            from = %from.url(),
+            to = %next.url(),
+            "following HOST_IS_SLAVE to the coordinator"
+        );
         let mut state = self.inner.state.lock().map_err(|_| poisoned())?;
         if state.transport.url() == from.url() {
             state.transport = next;

@@ -133,7 +133,12 @@ pub enum Error {
 
     /// A pool operation over several members stopped part-way: some members are done,
     /// others failed, each with its own error.
-    #[error("{operation} completed for {} and failed for {}; not attempted: {}", list(done), failed.iter().map(|m| format!("{} ({})", m.member, m.error)).collect::<Vec<_>>().join(", "), list(not_attempted))]
+    #[error(
+        "{operation} completed for {} and failed for {}; not attempted: {}",
+        list(done),
+        failed_list(failed),
+        list(not_attempted)
+    )]
     PartialPool {
         /// The operation, e.g. `create pool lab`.
         operation: String,
@@ -192,6 +197,14 @@ fn article(kind: &str) -> String {
         Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {kind}"),
         _ => format!("a {kind}"),
     }
+}
+
+fn failed_list(failed: &[MemberError]) -> String {
+    let items: Vec<String> = failed
+        .iter()
+        .map(|m| format!("{} ({})", m.member, m.error))
+        .collect();
+    items.join(", ")
 }
 
 fn list(items: &[String]) -> String {

@@ -246,7 +246,11 @@ impl PoolConnection {
                     .await
                 {
                     Ok(_) => {
-                        tracing::info!(from = %dead, to = %self.coordinator_address(), "pool coordinator changed; carrying on");
+                        tracing::info!(
+                            from = %dead,
+                            to = %self.coordinator_address(),
+                            "pool coordinator changed; carrying on"
+                        );
                         let _ = self.refresh_members().await;
                         return Ok(());
                     }
@@ -261,8 +265,9 @@ impl PoolConnection {
         Err(Error::Transport {
             url: dead.clone(),
             message: format!(
-                "the pool coordinator {dead} stopped answering and no member took over within {:?} (last: {last_problem}); \
-                 without HA, make a member coordinator with pool.emergency_transition_to_master and then pool.recover_slaves",
+                "the pool coordinator {dead} stopped answering and no member took over within \
+                 {:?} (last: {last_problem}); without HA, make a member coordinator with \
+                 pool.emergency_transition_to_master and then pool.recover_slaves",
                 self.failover_timeout()
             ),
             may_have_reached_host: false,
@@ -321,7 +326,8 @@ impl Caller for PoolConnection {
             return Err(Error::Indeterminate {
                 method: method.to_string(),
                 reason: format!(
-                    "the coordinator stopped answering after the call was sent ({error}); now connected to {}",
+                    "the coordinator stopped answering after the call was sent ({error}); now \
+                     connected to {}",
                     self.coordinator_address()
                 ),
             });

@@ -128,7 +128,10 @@ impl FakeHost {
                         let handler = handler.clone();
                         let seen = seen.clone();
                         let behaviour = behaviour.clone();
-                        async move { Ok::<_, Infallible>(serve(req, &handler, &seen, &behaviour).await) }
+                        async move {
+                            let response = serve(req, &handler, &seen, &behaviour).await;
+                            Ok::<_, Infallible>(response)
+                        }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
