@@ -36,40 +36,71 @@ pub struct FnDoc {
 macro_rules! docs {
     ($( $name:literal, $topic:literal, $usage:literal, $summary:literal; )*) => {
         /// Every shell function, for `:help` and completion.
-        pub const FUNCTIONS: &[FnDoc] = &[$(FnDoc { name: $name, usage: $usage, topic: $topic, summary: $summary }),*];
+        pub const FUNCTIONS: &[FnDoc] = &[$(FnDoc {
+            name: $name,
+            usage: $usage,
+            topic: $topic,
+            summary: $summary,
+        }),*];
     };
 }
 
 docs! {
     "pool", "inspect", "pool()", "The connected pool: name, coordinator, hosts, HA, default SR.";
-    "hosts", "inspect", "hosts()", "Every host of the pool (a table; each has name, uuid, address, live, cpu_model, vms, ...).";
+    "hosts", "inspect", "hosts()",
+        "Every host of the pool (a table; each has name, uuid, address, live, cpu_model, vms, \
+            ...).";
     "host", "inspect", "host(name_or_uuid)", "One host of the pool.";
     "host_list", "inspect", "host_list()", "Prints the hosts as `xe host-list` does.";
     "vms", "inspect", "vms()", "Every VM (not templates, snapshots or control domains).";
     "vm", "inspect", "vm(name_or_uuid)", "One VM.";
     "srs", "inspect", "srs()", "Every storage repository, with the hosts it is plugged on.";
-    "connect", "connect", "connect(host) | connect(host, user, password)", "Switches the shell to another host or pool (follows the coordinator).";
-    "trust", "connect", "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
-    "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
-    "validate_join", "join", "validate_join(host, user, password)", "Checks a host against this pool and reports every problem, not just the first.";
-    "pool_join", "join", "pool_join(master_address, master_username, master_password [, #{force, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator.";
-    "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate}])", "Ejects a member (its VMs are evacuated first unless evacuate: false).";
-    "create_pool", "join", "create_pool(name, members [, #{description, force, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
-    "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
-    "check_bonds", "network", "check_bonds()", "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
-    "repair_bonds", "network", "repair_bonds([#{dry_run}])", "Rebuilds the bonds check_bonds() reports.";
-    "create_nfs_sr", "storage", "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])", "Shared NFS storage plugged on every host, made the pool's default SR.";
-    "migrate", "vms", "migrate(vm, host [, #{dry_run}])", "XenMotion: live-migrates a running VM to another host of the pool.";
+    "connect", "connect", "connect(host) | connect(host, user, password)",
+        "Switches the shell to another host or pool (follows the coordinator).";
+    "trust", "connect", "trust(host, sha256_fingerprint)",
+        "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
+    "password", "connect", "password() | password(prompt)",
+        "Reads a password without echo; it never reaches the history.";
+    "validate_join", "join", "validate_join(host, user, password)",
+        "Checks a host against this pool and reports every problem, not just the first.";
+    "pool_join", "join", "pool_join(master_address, master_username, master_password [, \
+        #{force, dry_run}])",
+        "As `xe pool-join`: the connected host joins the pool of that coordinator.";
+    "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate}])",
+        "Ejects a member (its VMs are evacuated first unless evacuate: false).";
+    "create_pool", "join", "create_pool(name, members [, #{description, force, dry_run}])",
+        "Makes the connected host a coordinator and joins each member (names, addresses or \
+            #{host, user, password}).";
+    "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])",
+        "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \
+            \"lacp\", \"Storage\").";
+    "check_bonds", "network", "check_bonds()",
+        "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
+    "repair_bonds", "network", "repair_bonds([#{dry_run}])",
+        "Rebuilds the bonds check_bonds() reports.";
+    "create_nfs_sr", "storage", "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])",
+        "Shared NFS storage plugged on every host, made the pool's default SR.";
+    "migrate", "vms", "migrate(vm, host [, #{dry_run}])",
+        "XenMotion: live-migrates a running VM to another host of the pool.";
     "evacuate", "vms", "evacuate(host [, #{dry_run}])", "Moves every VM off a host.";
-    "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
+    "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])",
+        "Turns HA on (a shared SR holds the heartbeat).";
     "disable_ha", "ha", "disable_ha([#{dry_run}])", "Turns HA off.";
-    "recover_coordinator", "ha", "recover_coordinator(member [, user, password])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator.";
-    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
-    "xenapi", "xenapi", "xenapi(\"Class.method\", args...)", "Any XenAPI call; arguments and results are converted by the datamodel's types.";
-    "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
-    "assert", "scripting", "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
+    "recover_coordinator", "ha", "recover_coordinator(member [, user, password])",
+        "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator.";
+    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | \
+        wait_for(class, name, |record| condition [, timeout_secs])",
+        "Waits, fed by events, until an object's record satisfies the condition; returns the \
+            record.";
+    "xenapi", "xenapi", "xenapi(\"Class.method\", args...)",
+        "Any XenAPI call; arguments and results are converted by the datamodel's types.";
+    "join", "scripting", "list.join(separator)",
+        "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
+    "assert", "scripting", "assert(condition [, message])",
+        "Stops the script with an ASSERTION error unless the condition holds.";
     "sim_hosts", "simulator", "sim_hosts()", "The simulated hosts (embedded simulator only).";
-    "sim_kill", "simulator", "sim_kill(host)", "Kills a simulated host (HA then elects a new coordinator).";
+    "sim_kill", "simulator", "sim_kill(host)",
+        "Kills a simulated host (HA then elects a new coordinator).";
     "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
     "sim_latency", "simulator", "sim_latency(host, ms)", "Delays every reply of a simulated host.";
 }
@@ -665,7 +696,10 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     macro_rules! ctx {
         ($name:literal, |$s:ident, $ctx:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
             let st = state.clone();
-            engine.register_fn($name, move |$ctx: NativeCallContext, $($arg: $ty),*| { let $s: &State = &st; $body });
+            engine.register_fn($name, move |$ctx: NativeCallContext, $($arg: $ty),*| {
+                let $s: &State = &st;
+                $body
+            });
         }};
     }
 

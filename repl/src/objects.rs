@@ -47,7 +47,10 @@ macro_rules! object {
         }
         object!(@impl $name, $rhai, [$($field),*], [$($header => $cell),*]);
     };
-    (@impl $name:ident, $rhai:literal, [$($field:ident),*], [$($header:literal => $cell:expr),*]) => {
+    (
+        @impl $name:ident, $rhai:literal,
+        [$($field:ident),*], [$($header:literal => $cell:expr),*]
+    ) => {
         impl Object for $name {
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
             fn register(engine: &mut Engine) {
