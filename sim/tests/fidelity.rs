@@ -380,7 +380,9 @@ async fn wire_routes_and_emergency_shape() {
     let sim = lab().await;
     let h = sim.host("intel1").unwrap();
     // POST /xmlrpc reaches the XML-RPC handler (longest URI prefix).
-    let body = "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>xenroot</value></param></params></methodCall>";
+    let body = "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password\
+        </methodName><params><param><value>root</value></param><param><value>xenroot</value>\
+        </param></params></methodCall>";
     let reply = reqwest::Client::new()
         .post(format!("{}/xmlrpc", h.url))
         .body(body)
