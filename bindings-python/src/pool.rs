@@ -381,46 +381,31 @@ impl Pool {
         let pool = self.inner.clone();
         block(py, "overview", move |_| async move {
             let snap = PoolSnapshot::fetch(&pool).await?;
-            let mut hosts: Vec<serde_json::Value> = snap
-                .hosts()
-                .iter()
+            // The core summaries carry the derivation; this keeps the documented keys.
+            let hosts: Vec<serde_json::Value> = snap
+                .host_summaries()
+                .into_iter()
                 .map(|h| {
-                    let (total, free) = h
-                        .metrics()
-                        .map_or((0, 0), |m| (m.memory_total, m.memory_free));
-                    let mut vms: Vec<String> = h
-                        .resident_vms()
-                        .iter()
-                        .filter(|v| !v.record.is_control_domain)
-                        .map(|v| v.name().to_string())
-                        .collect();
-                    vms.sort();
                     serde_json::json!({
-                        "name": h.name(),
-                        "address": h.record.address,
-                        "coordinator": h.is_coordinator(),
-                        "live": h.is_live(),
-                        "memory_total": total,
-                        "memory_free": free,
-                        "vms": vms,
+                        "name": h.name,
+                        "address": h.address,
+                        "coordinator": h.coordinator,
+                        "live": h.live,
+                        "memory_total": h.memory_total,
+                        "memory_free": h.memory_free,
+                        "vms": h.vms,
                     })
                 })
                 .collect();
-            hosts.sort_by_key(|h| {
-                (
-                    !h["coordinator"].as_bool().unwrap_or(false),
-                    h["name"].as_str().unwrap_or("").to_string(),
-                )
-            });
             let mut srs: Vec<serde_json::Value> = snap
-                .srs()
-                .iter()
-                .filter(|s| s.record.shared)
+                .sr_summaries()
+                .into_iter()
+                .filter(|s| s.pool_wide)
                 .map(|s| {
                     serde_json::json!({
-                        "name": s.record.name_label,
-                        "type": s.record.type_,
-                        "reaches_every_host": s.reaches_every_host(),
+                        "name": s.name,
+                        "type": s.kind,
+                        "reaches_every_host": s.reaches_every_host,
                     })
                 })
                 .collect();

@@ -1,5 +1,6 @@
 //! `validate_join` of 15 lab candidates against a one-host pool (intel1), concurrently:
-//! wall time and XenAPI calls per candidate. Run with `cargo bench -p xenpool --bench validate_join`.
+//! wall time and XenAPI calls per candidate. Run with
+//! `cargo bench -p xenpool --bench validate_join`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -229,7 +229,11 @@ impl Connection {
     ) -> Result<()> {
         let next =
             Arc::new(from.for_address(master, tls_for_master(from, master, reply_fingerprint)?)?);
-        tracing::info!(from = %from.url(), to = %next.url(), "following HOST_IS_SLAVE to the coordinator");
+        tracing::info!(
+            from = %from.url(),
+            to = %next.url(),
+            "following HOST_IS_SLAVE to the coordinator"
+        );
         let mut state = self.inner.state.lock().map_err(|_| poisoned())?;
         if state.transport.url() == from.url() {
             state.transport = next;
@@ -261,10 +265,13 @@ impl Caller for Connection {
             let Reply {
                 response,
                 master_fingerprint,
+                rpc_code,
             } = transport.call::<T>(method, &full, timeout).await?;
             let error = match response {
                 Response::Success(value) => return Ok(value),
-                Response::Failure(description) => ApiError::from_description(method, description),
+                Response::Failure(description) => {
+                    ApiError::from_description(method, description).with_rpc_code(rpc_code)
+                }
             };
             // Both failures are raised by xapi's session check, before the call runs, so
             // retrying cannot make it happen twice (wire-protocol.md §4, §8).
@@ -332,6 +339,7 @@ fn tls_for_master(
                     "this host is a pool member; its coordinator {master} did not come with a \
                  certificate fingerprint, so pin the coordinator's fingerprint instead"
                 ),
+                source: None,
             }),
         other => Ok(other.clone()),
     }
@@ -368,11 +376,12 @@ async fn login(
         let Reply {
             response,
             master_fingerprint,
+            rpc_code,
         } = transport.call::<String>(method, &params, None).await?;
         match response {
             Response::Success(session) => return Ok((transport, session)),
             Response::Failure(description) => {
-                let error = ApiError::from_description(method, description);
+                let error = ApiError::from_description(method, description).with_rpc_code(rpc_code);
                 if error.code == ErrorCode::HostIsSlave && kind == LoginKind::Pool {
                     let master = error.params.first().cloned().unwrap_or_default();
                     let tls = tls_for_master(&transport, &master, master_fingerprint)?;
@@ -400,7 +409,7 @@ async fn logout(transport: &Transport, session: &str, kind: LoginKind) -> Result
     match reply.response {
         Response::Success(_) => Ok(()),
         Response::Failure(d) => {
-            let error = ApiError::from_description(method, d);
+            let error = ApiError::from_description(method, d).with_rpc_code(reply.rpc_code);
             // Already gone (expired, or a pool transition): nothing left to close.
             if error.code == ErrorCode::SessionInvalid {
                 Ok(())

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use crate::generated::ErrorCode;
 
+/// The underlying cause kept on transport and TLS errors.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -30,6 +33,9 @@ pub enum Error {
         message: String,
         /// Whether the host may have received (and acted on) the request.
         may_have_reached_host: bool,
+        /// The underlying failure (reqwest, hyper, io), when there is one: what
+        /// `std::error::Error::source` returns (Python's `__cause__`).
+        source: Option<BoxError>,
     },
 
     /// No answer within the configured time. The request may have reached the host unless
@@ -59,6 +65,8 @@ pub enum Error {
         url: String,
         /// What went wrong, in words.
         message: String,
+        /// The underlying failure (the reqwest / rustls error), when there is one.
+        source: Option<BoxError>,
     },
 
     /// The caller passed something unusable (a malformed URL, a wrong number of arguments,
@@ -125,7 +133,12 @@ pub enum Error {
 
     /// A pool operation over several members stopped part-way: some members are done,
     /// others failed, each with its own error.
-    #[error("{operation} completed for {} and failed for {}; not attempted: {}", list(done), failed.iter().map(|m| format!("{} ({})", m.member, m.error)).collect::<Vec<_>>().join(", "), list(not_attempted))]
+    #[error(
+        "{operation} completed for {} and failed for {}; not attempted: {}",
+        list(done),
+        failed_list(failed),
+        list(not_attempted)
+    )]
     PartialPool {
         /// The operation, e.g. `create pool lab`.
         operation: String,
@@ -184,6 +197,14 @@ fn article(kind: &str) -> String {
         Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {kind}"),
         _ => format!("a {kind}"),
     }
+}
+
+fn failed_list(failed: &[MemberError]) -> String {
+    let items: Vec<String> = failed
+        .iter()
+        .map(|m| format!("{} ({})", m.member, m.error))
+        .collect();
+    items.join(", ")
 }
 
 fn list(items: &[String]) -> String {
@@ -365,6 +386,10 @@ pub struct ApiError {
     pub params: Vec<String>,
     /// The method that failed, e.g. `pool.join`.
     pub method: String,
+    /// The integer `code` of the JSON-RPC 2.0 error object it came in (xapi sends 1;
+    /// something in front of xapi may send JSON-RPC's -32xxx codes). `None` over XML-RPC
+    /// and JSON-RPC 1.0.
+    pub rpc_code: Option<i64>,
 }
 
 impl ApiError {
@@ -379,7 +404,14 @@ impl ApiError {
             code,
             params: description,
             method: method.into(),
+            rpc_code: None,
         }
+    }
+
+    /// The same error, noting the JSON-RPC 2.0 error object's integer `code`.
+    pub fn with_rpc_code(mut self, rpc_code: Option<i64>) -> Self {
+        self.rpc_code = rpc_code;
+        self
     }
 
     /// The parameter declared under `name` for this code in errors.json, if sent.

@@ -23,7 +23,7 @@ pub mod wire;
 pub use call::Caller;
 pub use cancel::CancelToken;
 pub use connection::{Connection, LoginKind};
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, BoxError, Error, Result};
 pub use generated::ErrorCode;
 pub use secret::{Credentials, Secret};
 pub use tls::{Fingerprint, Tls, fetch_fingerprint};

@@ -163,7 +163,8 @@ pub struct MessageMeta {
     pub session: bool,
     /// True for messages generated from fields and class flags (getters, setters, ...).
     pub implicit: bool,
-    /// True for messages served but absent from xenapi.json (`get_all_records_where`, `get_all_where`).
+    /// True for messages served but absent from xenapi.json (`get_all_records_where`,
+    /// `get_all_where`).
     pub hidden: bool,
     /// Error codes declared for the message (servers may raise others).
     pub errors: &'static [&'static str],

@@ -206,6 +206,7 @@ pub async fn fetch_fingerprint(address: &str, timeout: Duration) -> Result<Finge
                 url: url.clone(),
                 message: e.to_string(),
                 may_have_reached_host: false,
+                source: Some(Box::new(e)),
             })?;
         connector
             .connect(server_name, tcp)
@@ -213,6 +214,7 @@ pub async fn fetch_fingerprint(address: &str, timeout: Duration) -> Result<Finge
             .map_err(|e| Error::Tls {
                 url: url.clone(),
                 message: e.to_string(),
+                source: Some(Box::new(e)),
             })?;
         Ok::<_, Error>(())
     };
@@ -228,6 +230,7 @@ pub async fn fetch_fingerprint(address: &str, timeout: Duration) -> Result<Finge
     fingerprint.ok_or_else(|| Error::Tls {
         url,
         message: "the host sent no certificate".into(),
+        source: None,
     })
 }
 

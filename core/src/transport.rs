@@ -77,6 +77,8 @@ pub struct Reply<T> {
     pub response: Response<T>,
     /// From `x-xenapi-response-host-certificate-thumbprint`, on `HOST_IS_SLAVE` replies.
     pub master_fingerprint: Option<Fingerprint>,
+    /// The integer `code` of a JSON-RPC 2.0 error object, on failures over JSON-RPC 2.0.
+    pub rpc_code: Option<i64>,
 }
 
 const FORMAT_UNKNOWN: u8 = 0;
@@ -252,6 +254,7 @@ impl Transport {
             url: self.base.to_string(),
             message: format!("HTTP status {status}"),
             may_have_reached_host: reached,
+            source: None,
         }
     }
 
@@ -318,10 +321,12 @@ impl Transport {
             Ok(ok) => ok,
             Err(status) => return Ok(Exchange::NoSuchEndpoint(status)),
         };
-        let response = if bytes.len() <= DECODE_INLINE_MAX {
-            wire::decode_response::<T>(format, &bytes, &limits)?
+        let decode =
+            move |bytes: &[u8]| wire::decode_response_with_rpc_code::<T>(format, bytes, &limits);
+        let (response, rpc_code) = if bytes.len() <= DECODE_INLINE_MAX {
+            decode(&bytes)?
         } else {
-            tokio::task::spawn_blocking(move || wire::decode_response::<T>(format, &bytes, &limits))
+            tokio::task::spawn_blocking(move || decode(&bytes))
                 .await
                 .map_err(|e| {
                     Error::Protocol(ProtocolError::new(
@@ -333,13 +338,18 @@ impl Transport {
         Ok(Exchange::Done(Reply {
             response,
             master_fingerprint,
+            rpc_code,
         }))
     }
 
     fn request_error(&self, e: reqwest::Error, method: &str, timeout: Duration) -> Error {
         let url = self.base.to_string();
         if let Some(message) = tls_cause(&e) {
-            return Error::Tls { url, message };
+            return Error::Tls {
+                url,
+                message,
+                source: Some(Box::new(e)),
+            };
         }
         if e.is_timeout() {
             let connecting = e.is_connect();
@@ -358,6 +368,7 @@ impl Transport {
             url,
             message: describe(&e),
             may_have_reached_host: !e.is_connect(),
+            source: Some(Box::new(e)),
         }
     }
 }

@@ -356,7 +356,8 @@ fn parameterless_calls_reach_the_caller_with_wire_names() {
     let c = fake(serde_json::json!({"events": [], "valid_ref_counts": {}, "token": "t"}));
     // An opaque result decodes as a dynamic Value.
     let batch = serde_json::from_value::<xenpool::wire::Value>(c.reply.clone()).unwrap();
-    assert!(
-        matches!(batch, xenpool::wire::Value::Struct(m) if m["token"] == xenpool::wire::Value::String("t".into()))
-    );
+    assert!(matches!(
+        batch,
+        xenpool::wire::Value::Struct(m) if m["token"] == xenpool::wire::Value::String("t".into())
+    ));
 }

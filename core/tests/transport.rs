@@ -547,13 +547,12 @@ async fn dropping_the_last_handle_logs_out() {
         host_get_all(&clone).await.unwrap();
         assert_eq!(sessions.live_count(), 1);
     }
-    for _ in 0..100 {
-        if sessions.live_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the session was not logged out after drop");
+    support::eventually(
+        "the session is logged out after drop",
+        Duration::from_secs(5),
+        || sessions.live_count() == 0,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -613,4 +612,150 @@ fn the_blocking_facade_works_without_a_runtime_and_refuses_inside_one() {
         xenpool::blocking::Connection::login(&url, creds("secret"), opts).map(|_| ())
     });
     assert!(matches!(inside, Err(Error::InvalidArgument(_))));
+}
+
+#[tokio::test]
+async fn the_json_rpc_error_objects_integer_code_is_kept_on_the_failure() {
+    let sessions = Sessions::new("secret");
+    let s = sessions.clone();
+    let host = FakeHost::start(
+        "127.0.0.1",
+        0,
+        Behaviour::default(),
+        Arc::new(move |call: &Call| {
+            if let Some(r) = s.handle(call) {
+                return r;
+            }
+            match call.method.as_str() {
+                // What a JSON-RPC proxy in front of xapi may answer, with its own code.
+                "host.get_all" => Reply::Http(
+                    200,
+                    concat!(
+                        r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"#,
+                        r#""message":"MESSAGE_METHOD_UNKNOWN","data":["host.get_all"]}}"#
+                    )
+                    .as_bytes()
+                    .to_vec(),
+                ),
+                _ => Reply::Fail(vec!["MESSAGE_METHOD_UNKNOWN".into(), call.method.clone()]),
+            }
+        }),
+    )
+    .await;
+    for protocol in PROTOCOLS {
+        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol))
+            .await
+            .unwrap();
+        // xapi's own failures: code 1 over JSON-RPC 2.0, nothing over XML-RPC.
+        let err = c
+            .call::<Vec<String>>("VM.get_all", true, vec![])
+            .await
+            .unwrap_err();
+        let Error::Api(api) = &err else {
+            panic!("expected a XenAPI failure, got {err:?}");
+        };
+        assert_eq!(api.code, ErrorCode::MessageMethodUnknown);
+        let expected = match protocol {
+            Protocol::JsonRpc => Some(1),
+            _ => None,
+        };
+        assert_eq!(api.rpc_code, expected, "{protocol:?}");
+        c.logout().await.unwrap();
+    }
+    let c = Connection::login(
+        &host.url(),
+        creds("secret"),
+        options(&host, Protocol::JsonRpc),
+    )
+    .await
+    .unwrap();
+    let err = host_get_all(&c).await.unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("expected a XenAPI failure, got {err:?}");
+    };
+    assert_eq!(api.code, ErrorCode::MessageMethodUnknown);
+    assert_eq!(api.params, vec!["host.get_all".to_string()]);
+    assert_eq!(api.rpc_code, Some(-32601));
+    c.logout().await.unwrap();
+}
+
+/// Every error of `err`'s `source()` chain, io errors' payloads included (an `io::Error`
+/// wrapping another error does not return it from `source()`).
+type DynError = dyn std::error::Error + 'static;
+
+fn causes(err: &DynError) -> Vec<&DynError> {
+    let mut out = Vec::new();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push(e);
+        // `io::Error::source()` skips its payload and returns the payload's source.
+        next = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(payload) => Some(payload as &DynError),
+            None => e.source(),
+        };
+    }
+    out
+}
+
+#[tokio::test]
+async fn transport_errors_keep_their_cause_as_source() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Connection::login(
+        &format!("https://127.0.0.1:{port}"),
+        creds("secret"),
+        ConnectOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    let chain = causes(&err);
+    // The first cause is reqwest's own error (what Python's `__cause__` is built from).
+    assert!(
+        chain.first().is_some_and(|e| e.is::<reqwest::Error>()),
+        "{err:?}"
+    );
+    assert!(
+        chain.iter().any(|e| e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)),
+        "no connection-refused io::Error in {:?}",
+        chain.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn tls_errors_keep_the_rustls_error_in_their_source_chain() {
+    let (host, _sessions) = simple_host(Behaviour::default()).await;
+    // Self-signed and not in any trust store.
+    let err = Connection::login(&host.url(), creds("secret"), ConnectOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    let chain = causes(&err);
+    assert!(
+        chain.iter().any(|e| e.is::<rustls::Error>()),
+        "no rustls::Error in {:?}",
+        chain.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>()
+    );
+
+    // The pinning check's own verdict too (fetch_fingerprint's handshake path aside).
+    let wrong = xenpool::Fingerprint([7; 32]);
+    let err = Connection::login(
+        &host.url(),
+        creds("secret"),
+        ConnectOptions {
+            tls: Tls::Pinned(wrong),
+            ..ConnectOptions::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(std::error::Error::source(&err).is_some(), "{err:?}");
 }

@@ -49,20 +49,35 @@ fn doctype_and_entities_are_forbidden() {
 #[test]
 fn malformed_xml() {
     for body in [
-        &b"<methodResponse><params><param><value>&bogus;</value></param></params></methodResponse>"[..],
+        &b"<methodResponse><params><param><value>&bogus;</value></param></params>\
+            </methodResponse>"[..],
         b"<methodResponse><params><param><value>x</string></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><string>x</value></string></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct><member><name>Status</value></member></struct></value></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value><array><data></array></data></value></member></struct></value></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct></value></struct></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member></struct></value></param></params>",
+        b"<methodResponse><params><param><value><string>x</value></string></param></params>\
+            </methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</value></member>\
+            </struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name>\
+            <value>Success</value></member><member><name>Value</name><value><array><data>\
+            </array></data></value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct></value></struct></param></params>\
+            </methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name>\
+            <value>Success</value></member></struct></value></param></params>",
         b"\xff\xfe garbage",
         b"",
-        b"<methodResponse><params><param><value><foo>1</foo></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><foo>1</foo></value></param></params>\
+            </methodResponse>",
         b"<methodResponse><params><param><value>a<b/>c</value></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value/></member></struct></value></param></params></methodResponse><extra/>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name>\
+            <value>Success</value></member><member><name>Value</name><value/></member>\
+            </struct></value></param></params></methodResponse><extra/>",
     ] {
-        assert_eq!(kind_xml(body), ProtocolErrorKind::Malformed, "{}", String::from_utf8_lossy(body));
+        assert_eq!(
+            kind_xml(body),
+            ProtocolErrorKind::Malformed,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -104,7 +119,9 @@ fn nesting_bombs_fail_fast_with_too_deep() {
     for _ in 0..n {
         bomb.extend_from_slice(b"</data></array></value>");
     }
-    let mut xml = b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>".to_vec();
+    let mut xml = b"<methodResponse><params><param><value><struct><member><name>Status</name>\
+        <value>Success</value></member><member><name>Value</name>"
+        .to_vec();
     xml.extend_from_slice(&bomb);
     xml.extend_from_slice(b"</member></struct></value></param></params></methodResponse>");
     assert_eq!(kind_xml(&xml), ProtocolErrorKind::TooDeep);

@@ -104,7 +104,8 @@ fn xml_whitespace_inside_untagged_value_is_content_between_tags_it_is_not() {
     assert_eq!(xml::<String>("<value>   </value>").unwrap(), "   ");
     assert_eq!(xml::<i64>("<value>\n  <int>4</int>\n</value>").unwrap(), 4);
     let v: HashMap<String, i64> = xml(
-        "<value>\n<struct>\n <member>\n  <name>a</name>\n  <value><i4>1</i4></value>\n </member>\n</struct>\n</value>",
+        "<value>\n<struct>\n <member>\n  <name>a</name>\n  <value><i4>1</i4></value>\n \
+            </member>\n</struct>\n</value>",
     )
     .unwrap();
     assert_eq!(v["a"], 1);
@@ -320,16 +321,17 @@ fn xml_structs_arrays_and_int_keys() {
         vcpus: HashMap<i64, f64>,
         maybe: Option<String>,
     }
-    let r: Rec = xml(
-        "<value><struct>\
-         <member><name>vcpus</name><value><struct><member><name>0</name><value><double>0.5</double></value></member></struct></value></member>\
+    let r: Rec = xml("<value><struct>\
+         <member><name>vcpus</name><value><struct><member><name>0</name>\
+         <value><double>0.5</double></value></member></struct></value></member>\
          <member><name>memory</name><value>4294967296</value></member>\
-         <member><name>unknown_field</name><value><array><data><value>x</value></data></array></value></member>\
-         <member><name>tags</name><value><array><data><value>a</value><value/></data></array></value></member>\
+         <member><name>unknown_field</name>\
+         <value><array><data><value>x</value></data></array></value></member>\
+         <member><name>tags</name>\
+         <value><array><data><value>a</value><value/></data></array></value></member>\
          <member><name>other_config</name><value><struct/></value></member>\
          <member><name>name_label</name><value>vm &amp; co</value></member>\
-         </struct></value>",
-    )
+         </struct></value>")
     .unwrap();
     assert_eq!(
         r,
@@ -383,7 +385,8 @@ fn xml_wrong_types_name_what_was_expected_and_where() {
         memory: i64,
     }
     let e = xml::<HashMap<String, Rec>>(
-        "<value><struct><member><name>OpaqueRef:1</name><value><struct><member><name>memory</name><value>lots</value></member></struct></value></member></struct></value>",
+        "<value><struct><member><name>OpaqueRef:1</name><value><struct><member><name>memory\
+            </name><value>lots</value></member></struct></value></member></struct></value>",
     )
     .unwrap_err();
     assert_eq!(e.kind, ProtocolErrorKind::WrongType);
@@ -401,7 +404,8 @@ fn xml_wrong_types_name_what_was_expected_and_where() {
 #[test]
 fn xml_failure_envelope_and_member_order() {
     let body = b"<methodResponse><params><param><value><struct>\
-        <member><name>ErrorDescription</name><value><array><data><value>HOST_IS_SLAVE</value><value>10.0.0.1</value></data></array></value></member>\
+        <member><name>ErrorDescription</name><value><array><data>\
+        <value>HOST_IS_SLAVE</value><value>10.0.0.1</value></data></array></value></member>\
         <member><name>Status</name><value>Failure</value></member>\
         </struct></value></param></params></methodResponse>";
     assert_eq!(
@@ -431,13 +435,21 @@ fn xml_fault_and_bad_envelopes() {
     );
     for body in [
         &b"<methodResponse><params><param><value>x</value></param></params></methodResponse>"[..],
-        b"<methodResponse><params><param><value><struct><member><name>Value</name><value>x</value></member></struct></value></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member></struct></value></param></params></methodResponse>",
-        b"<methodResponse><params><param><value><struct><member><name>Status</name><value>Maybe</value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Value</name><value>x\
+            </value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name>\
+            <value>Success</value></member></struct></value></param></params></methodResponse>",
+        b"<methodResponse><params><param><value><struct><member><name>Status</name>\
+            <value>Maybe</value></member></struct></value></param></params></methodResponse>",
         b"<methodCall></methodCall>",
     ] {
         let e = decode_response::<String>(Format::XmlRpc, body, &L).unwrap_err();
-        assert_eq!(e.kind, ProtocolErrorKind::BadEnvelope, "{}", String::from_utf8_lossy(body));
+        assert_eq!(
+            e.kind,
+            ProtocolErrorKind::BadEnvelope,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -475,7 +487,14 @@ fn xml_response_style_writes_like_xapi() {
         ("t", Value::DateTime("20261121T10:11:12Z".into())),
         ("a", Value::Array(vec![])),
     ]));
-    assert!(r.starts_with("<?xml version=\"1.0\"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>"), "{r}");
+    assert!(
+        r.starts_with(
+            "<?xml version=\"1.0\"?><methodResponse><params><param><value>\
+        <struct><member><name>Status</name><value>Success</value></member><member><name>Value\
+        </name>"
+        ),
+        "{r}"
+    );
     for part in [
         "<value>a&amp;b&lt;c&gt;&quot;d&quot;</value>",
         "<value>1099511627776</value>",
@@ -530,7 +549,14 @@ fn xml_failure_is_encoded_as_status_and_description() {
         Err(&["HOST_IS_SLAVE".to_string(), "10.0.0.1".to_string()]),
     ))
     .unwrap();
-    assert!(r.contains("<member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name><value><array><data><value>HOST_IS_SLAVE</value><value>10.0.0.1</value></data></array></value></member>"), "{r}");
+    assert!(
+        r.contains(
+            "<member><name>Status</name><value>Failure</value></member><member>\
+        <name>ErrorDescription</name><value><array><data><value>HOST_IS_SLAVE</value>\
+        <value>10.0.0.1</value></data></array></value></member>"
+        ),
+        "{r}"
+    );
     assert_eq!(
         decode_response::<String>(Format::XmlRpc, r.as_bytes(), &L).unwrap(),
         Response::Failure(vec!["HOST_IS_SLAVE".into(), "10.0.0.1".into()])
@@ -554,7 +580,8 @@ fn xml_call_round_trip_keeps_types() {
     assert_eq!(call.format, Format::XmlRpc);
     assert_eq!(call.id, None);
     // Untagged params stay strings for the server to coerce.
-    let body = b"<methodCall><methodName>VM.get_all</methodName><params><param><value>12</value></param></params></methodCall>";
+    let body = b"<methodCall><methodName>VM.get_all</methodName><params><param><value>12\
+        </value></param></params></methodCall>";
     assert_eq!(decode_call(false, body, &L).unwrap().params, vec![s("12")]);
     let body = b"<methodCall><methodName>system.listMethods</methodName></methodCall>";
     assert_eq!(decode_call(false, body, &L).unwrap().params, vec![]);
@@ -579,7 +606,8 @@ fn json_response_shapes() {
     let v1_err = br#"{"result": null, "error": ["SESSION_INVALID", "OpaqueRef:s"], "id": 1}"#;
     let v2_ok = br#"{"jsonrpc": "2.0", "result": 5, "id": 1}"#;
     let v2_err =
-        br#"{"jsonrpc":"2.0","error":{"code":1,"message":"HOST_IS_SLAVE","data":["10.0.0.1"]},"id":1}"#;
+        b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":\"HOST_IS_SLAVE\",\"data\":[\
+            \"10.0.0.1\"]},\"id\":1}";
     let pre = br#"{"jsonrpc":"2.0","error":["HOST_STILL_BOOTING"],"id":0}"#;
     let f = Format::JsonRpc(JsonVersion::V1);
     assert_eq!(
@@ -656,7 +684,9 @@ fn json_bare_nan_and_infinity_decode() {
         name: String,
         other: HashMap<String, String>,
     }
-    let body = br#"{"jsonrpc":"2.0","result":{"load":NaN,"up":Infinity,"down":-Infinity,"name":"NaN Infinity \" NaN","other":{"k":"-Infinity"}},"id":1}"#;
+    let body = b"{\"jsonrpc\":\"2.0\",\"result\":{\"load\":NaN,\"up\":Infinity,\"down\
+        \":-Infinity,\"name\":\"NaN Infinity \\\" NaN\",\"other\":{\"k\":\"-Infinity\"}},\"id\
+        \":1}";
     let Response::Success(m) =
         decode_response::<Metrics>(Format::JsonRpc(JsonVersion::V2), body, &L).unwrap()
     else {
@@ -700,7 +730,9 @@ fn json_encoding_of_values() {
     .unwrap();
     assert_eq!(
         out,
-        r#"{"jsonrpc":"2.0","result":{"i":-9223372036854775808,"s":"a\"b","b":false,"d":0.1,"n":NaN,"p":Infinity,"m":-Infinity,"t":"20261121T10:11:12Z","a":[null]},"id":7}"#
+        "{\"jsonrpc\":\"2.0\",\"result\":{\"i\":-9223372036854775808,\"s\":\"a\\\"b\",\"b\
+            \":false,\"d\":0.1,\"n\":NaN,\"p\":Infinity,\"m\":-Infinity,\"t\":\
+            \"20261121T10:11:12Z\",\"a\":[null]},\"id\":7}"
     );
     let out = String::from_utf8(encode_response(
         Format::JsonRpc(JsonVersion::V1),
@@ -729,7 +761,8 @@ fn json_encoding_of_values() {
     .unwrap();
     assert_eq!(
         out,
-        r#"{"jsonrpc":"2.0","error":{"code":1,"message":"SESSION_INVALID","data":["r"]},"id":"abc"}"#
+        "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":\"SESSION_INVALID\",\"data\
+            \":[\"r\"]},\"id\":\"abc\"}"
     );
 }
 
@@ -741,7 +774,10 @@ fn json_calls_both_versions() {
         Value::Double(f64::NAN),
     ];
     let v2 = encode_call(Format::JsonRpc(JsonVersion::V2), "VM.start", &params, 9);
-    assert!(v2.starts_with(br#"{"jsonrpc":"2.0","method":"VM.start","params":["OpaqueRef:s",1099511627776,NaN],"id":9}"#));
+    assert!(v2.starts_with(
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"VM.start\",\"params\":[\
+        \"OpaqueRef:s\",1099511627776,NaN],\"id\":9}"
+    ));
     let call = decode_call(true, &v2, &L).unwrap();
     assert_eq!(call.method, "VM.start");
     assert_eq!(call.format, Format::JsonRpc(JsonVersion::V2));
@@ -939,8 +975,12 @@ fn typed_params_serialize_straight_to_xml() {
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("<member><name>memory</name><value><i8>8589934592</i8></value></member>"));
     assert!(out.contains(
-        "<member><name>t</name><value><dateTime.iso8601>20261121T10:11:12Z</dateTime.iso8601></value></member>"
+        "<member><name>t</name><value><dateTime.iso8601>20261121T10:11:12Z</dateTime.iso8601>\
+            </value></member>"
     ));
     assert!(out.contains("<member><name>mode</name><value>balance-slb</value></member>"));
-    assert!(out.contains("<member><name>keys</name><value><struct><member><name>1</name><value>x</value></member></struct></value></member>"));
+    assert!(out.contains(
+        "<member><name>keys</name><value><struct><member><name>1</name>\
+        <value>x</value></member></struct></value></member>"
+    ));
 }

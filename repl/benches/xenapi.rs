@@ -83,7 +83,8 @@ async fn main() {
             .await;
             let ratio = shell.as_secs_f64() / typed.as_secs_f64();
             println!(
-                "{protocol:?} round {round}: typed {typed:.3?}, shell xenapi() {shell:.3?}, ratio {ratio:.2}×"
+                "{protocol:?} round {round}: typed {typed:.3?}, shell xenapi() {shell:.3?}, \
+                    ratio {ratio:.2}×"
             );
             ratios.push(ratio);
         }

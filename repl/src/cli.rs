@@ -23,7 +23,13 @@ use crate::start::{self, Started, TlsChoice};
 pub struct Cli {
     /// Start the embedded simulator with this scenario (built-in name or TOML file) and
     /// connect to it. This is the default when --url is not given.
-    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "lab", conflicts_with = "url")]
+    #[arg(
+        long,
+        value_name = "SCENARIO",
+        num_args = 0..=1,
+        default_missing_value = "lab",
+        conflicts_with = "url"
+    )]
     pub sim: Option<String>,
     /// A real pool's coordinator (or any member: the shell follows it to the coordinator).
     #[arg(long, env = "XENPOOL_URL", value_name = "https://ADDRESS")]
@@ -181,7 +187,8 @@ pub fn interactive(shell: Shell, description: &str, history_path: Option<PathBuf
     if terminal {
         let version = env!("CARGO_PKG_VERSION");
         shell.borrow().out().note(&format!(
-            "xenpool {version}: {description}\nType :help for help, Tab to complete, Ctrl-D to leave."
+            "xenpool {version}: {description}\nType :help for help, Tab to complete, Ctrl-D \
+                to leave."
         ));
     } else {
         return piped(&shell, &mut history);

@@ -16,7 +16,7 @@ use xenpool::wire::Value;
 use crate::convert;
 use crate::display;
 use crate::errors::{Fallible, XenError, raise};
-use crate::objects::{self, BondProblem, Host, Outcome, Pool, Report, SimHost, Sr, Vm};
+use crate::objects::{self, Host, Outcome, Pool, Report, SimHost, Vm};
 use crate::progress::Reporter;
 use crate::state::State;
 
@@ -36,13 +36,20 @@ pub struct FnDoc {
 macro_rules! docs {
     ($( $name:literal, $topic:literal, $usage:literal, $summary:literal; )*) => {
         /// Every shell function, for `:help` and completion.
-        pub const FUNCTIONS: &[FnDoc] = &[$(FnDoc { name: $name, usage: $usage, topic: $topic, summary: $summary }),*];
+        pub const FUNCTIONS: &[FnDoc] = &[$(FnDoc {
+            name: $name,
+            usage: $usage,
+            topic: $topic,
+            summary: $summary,
+        }),*];
     };
 }
 
 docs! {
     "pool", "inspect", "pool()", "The connected pool: name, coordinator, hosts, HA, default SR.";
-    "hosts", "inspect", "hosts()", "Every host of the pool (a table; each has name, uuid, address, live, cpu_model, vms, ...).";
+    "hosts", "inspect", "hosts()",
+        "Every host of the pool (a table; each has name, uuid, address, live, cpu_model, vms, \
+            ...).";
     "host", "inspect", "host(name_or_uuid)", "One host of the pool.";
     "host_list", "inspect", "host_list()", "Prints the hosts as `xe host-list` does.";
     "vms", "inspect", "vms()", "Every VM (not templates, snapshots or control domains).";
@@ -72,7 +79,8 @@ docs! {
     "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
     "assert", "scripting", "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
     "sim_hosts", "simulator", "sim_hosts()", "The simulated hosts (embedded simulator only).";
-    "sim_kill", "simulator", "sim_kill(host)", "Kills a simulated host (HA then elects a new coordinator).";
+    "sim_kill", "simulator", "sim_kill(host)",
+        "Kills a simulated host (HA then elects a new coordinator).";
     "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
     "sim_latency", "simulator", "sim_latency(host, ms)", "Delays every reply of a simulated host.";
 }
@@ -149,53 +157,31 @@ fn objects<T: Clone + 'static>(items: impl IntoIterator<Item = T>) -> Array {
 // ---- inspection ------------------------------------------------------------------------
 
 fn pool(s: &State) -> Fallible<Pool> {
-    Ok(Pool::from_snapshot(&s.snapshot()?))
+    Ok(s.snapshot()?.pool_summary())
 }
 
 fn hosts(s: &State) -> Fallible<Vec<Host>> {
-    let snap = s.snapshot()?;
-    let mut hosts: Vec<Host> = snap.hosts().iter().map(Host::from_view).collect();
-    hosts.sort_by(|a, b| (!a.coordinator, &a.name).cmp(&(!b.coordinator, &b.name)));
-    Ok(hosts)
+    Ok(s.snapshot()?.host_summaries())
 }
 
 fn host(s: &State, name: &str) -> Fallible<Host> {
     let snap = s.snapshot()?;
     let h = snap.find_host(name).map_err(raise)?;
-    Ok(Host::from_view(&h))
+    Ok(Host::of(&h))
 }
 
 fn vms(s: &State) -> Fallible<Array> {
-    let snap = s.snapshot()?;
-    let mut vms: Vec<Vm> = snap
-        .vms()
-        .iter()
-        .filter(|v| {
-            !v.record.is_a_template && !v.record.is_control_domain && !v.record.is_a_snapshot
-        })
-        .map(Vm::from_view)
-        .collect();
-    vms.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(objects(vms))
+    Ok(objects(s.snapshot()?.vm_summaries()))
 }
 
 fn vm(s: &State, name: &str) -> Fallible<Vm> {
     let snap = s.snapshot()?;
     let v = snap.find_vm(name).map_err(raise)?;
-    Ok(Vm::from_view(&v))
+    Ok(Vm::of(&v))
 }
 
 fn srs(s: &State) -> Fallible<Array> {
-    let snap = s.snapshot()?;
-    let default = snap.pool.default_sr.clone();
-    let mut srs: Vec<Sr> = snap
-        .srs()
-        .iter()
-        .map(|sr| Sr::from_view(sr, sr.r == default))
-        .collect();
-    // Every host has a "Local storage": order those by host.
-    srs.sort_by(|a, b| (&a.name, &a.hosts).cmp(&(&b.name, &b.hosts)));
-    Ok(objects(srs))
+    Ok(objects(s.snapshot()?.sr_summaries()))
 }
 
 // ---- connecting ------------------------------------------------------------------------
@@ -274,7 +260,7 @@ fn validate_join(
         )
         .await
     })?;
-    Ok(Report::from_report(&report))
+    Ok(Report::of_width(&report, display::width()))
 }
 
 fn pool_join(
@@ -507,9 +493,7 @@ fn create_bond(
 
 fn check_bonds(s: &State) -> Fallible<Array> {
     let snap = s.snapshot()?;
-    Ok(objects(
-        ops::check_bonds(&snap).iter().map(BondProblem::from),
-    ))
+    Ok(objects(ops::check_bonds(&snap)))
 }
 
 fn repair_bonds(s: &State, opts: Map) -> Fallible<Outcome> {
@@ -859,7 +843,10 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     macro_rules! ctx {
         ($name:literal, |$s:ident, $ctx:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
             let st = state.clone();
-            engine.register_fn($name, move |$ctx: NativeCallContext, $($arg: $ty),*| { let $s: &State = &st; $body });
+            engine.register_fn($name, move |$ctx: NativeCallContext, $($arg: $ty),*| {
+                let $s: &State = &st;
+                $body
+            });
         }};
     }
 

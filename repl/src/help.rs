@@ -7,19 +7,24 @@ use crate::functions::FUNCTIONS;
 const TOPICS: &[(&str, &str)] = &[
     (
         "inspect",
-        "Look at the pool: pool(), hosts(), host_list(), vms(), srs(). A list result prints as a table; fields are getters (hosts()[0].cpu_model).",
+        "Look at the pool: pool(), hosts(), host_list(), vms(), srs(). A list result prints \
+            as a table; fields are getters (hosts()[0].cpu_model).",
     ),
     (
         "connect",
-        "Switch hosts or pools. Host arguments are simulator names, addresses or URLs. password() reads one without echo.",
+        "Switch hosts or pools. Host arguments are simulator names, addresses or URLs. \
+            password() reads one without echo.",
     ),
     (
         "join",
-        "Build and change the pool. validate_join lists every problem at once; pool_join mirrors xe pool-join (run on the joining host); operations accept #{dry_run: true} to print the plan only.",
+        "Build and change the pool. validate_join lists every problem at once; pool_join \
+            mirrors xe pool-join (run on the joining host); operations accept #{dry_run: \
+            true} to print the plan only.",
     ),
     (
         "network",
-        "Bonds: create on every host, check that members match the coordinator's NICs, repair after a join.",
+        "Bonds: create on every host, check that members match the coordinator's NICs, repair \
+            after a join.",
     ),
     ("storage", "Shared NFS storage for the pool."),
     ("vms", "Live migration (XenMotion) and evacuation."),
@@ -29,27 +34,35 @@ const TOPICS: &[(&str, &str)] = &[
     ),
     (
         "events",
-        "wait_for waits on the event-fed cache: wait_for(vm(\"web\"), |r| r.power_state == \"Running\", 30).",
+        "wait_for waits on the event-fed cache: wait_for(vm(\"web\"), |r| r.power_state == \
+            \"Running\", 30).",
     ),
     (
         "xenapi",
-        "The whole XenAPI: xenapi(\"VM.get_all_records\"). Arguments are checked against the datamodel (ints, enums, refs by name or uuid). `:help VM` lists a class's messages; `:help VM.start` shows one.",
+        "The whole XenAPI: xenapi(\"VM.get_all_records\"). Arguments are checked against the \
+            datamodel (ints, enums, refs by name or uuid). `:help VM` lists a class's \
+            messages; `:help VM.start` shows one.",
     ),
     (
         "errors",
-        "Failures are catchable: try { pool_join(...) } catch (e) { print(e.code); print(e.params); print(e.message) }.",
+        "Failures are catchable: try { pool_join(...) } catch (e) { print(e.code); \
+            print(e.params); print(e.message) }.",
     ),
     (
         "scripting",
-        "Scripts run with `xenpool run FILE.rhai [args]`; ARGS holds the arguments. assert(condition, message) stops a script with a clear error.",
+        "Scripts run with `xenpool run FILE.rhai [args]`; ARGS holds the arguments. \
+            assert(condition, message) stops a script with a clear error.",
     ),
     (
         "simulator",
-        "On the embedded simulator: sim_hosts(), sim_kill(host), sim_restart(host), sim_latency(host, ms).",
+        "On the embedded simulator: sim_hosts(), sim_kill(host), sim_restart(host), \
+            sim_latency(host, ms).",
     ),
     (
         "keys",
-        "Tab completes functions, fields after a dot, XenAPI methods inside xenapi(\"…\") and host/VM names inside quotes. An open block continues on the next line. Ctrl-C cancels a running call (the session stays); Ctrl-D or :quit leaves.",
+        "Tab completes functions, fields after a dot, XenAPI methods inside xenapi(\"…\") and \
+            host/VM names inside quotes. An open block continues on the next line. Ctrl-C \
+            cancels a running call (the session stays); Ctrl-D or :quit leaves.",
     ),
 ];
 
@@ -118,7 +131,8 @@ pub fn help(topic: &str) -> String {
 
 fn overview() -> String {
     let mut out = String::from(
-        "xenpool: XenServer / XCP-ng pools, one line per operation (Rhai syntax).\nTopics (:help TOPIC):\n",
+        "xenpool: XenServer / XCP-ng pools, one line per operation (Rhai syntax).\nTopics \
+            (:help TOPIC):\n",
     );
     for (name, text) in TOPICS {
         let first = text.split(". ").next().unwrap_or(text);

@@ -2,8 +2,7 @@
 //! printed as tables when a list of them is the result of a command.
 
 use rhai::{Array, Dynamic, Engine};
-use xenpool::pool::report::{Check, JoinReport};
-use xenpool::pool::views::{HostView, PoolSnapshot, SrView, VmView};
+use xenpool::pool::CheckSummary;
 
 /// A type shown as one row of a table.
 pub trait Row {
@@ -13,26 +12,52 @@ pub trait Row {
     fn cells(&self) -> Vec<String>;
 }
 
-/// Declares a snapshot type: the struct, its Rhai getters and its table row.
+/// A type scripts can read: its Rhai getters and its name.
+pub trait Object: Clone + Send + Sync + 'static {
+    /// The getter names, for completion and `:help`.
+    const FIELDS: &'static [&'static str];
+    /// Registers the type and its getters.
+    fn register(engine: &mut Engine);
+}
+
+/// Declares a script object: either a core summary type (`Name as "Rhai" = path { .. }`)
+/// exposed under a shell name, or a shell-only struct. Generates its Rhai getters (only the
+/// listed fields) and its table row.
 macro_rules! object {
+    (
+        $(#[$doc:meta])* $name:ident as $rhai:literal = $core:path {
+            $( $field:ident ),* $(,)?
+        }
+        row [$($header:literal => $cell:expr),* $(,)?]
+    ) => {
+        $(#[$doc])*
+        pub type $name = $core;
+        object!(@impl $name, $rhai, [$($field),*], [$($header => $cell),*]);
+    };
     (
         $(#[$doc:meta])* $name:ident as $rhai:literal {
             $( $(#[$fdoc:meta])* $field:ident : $ty:ty ),* $(,)?
         }
-        $(hidden { $( $(#[$hdoc:meta])* $hfield:ident : $hty:ty ),* $(,)? })?
         row [$($header:literal => $cell:expr),* $(,)?]
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Default)]
         pub struct $name {
             $( $(#[$fdoc])* pub $field: $ty, )*
-            $($( $(#[$hdoc])* pub $hfield: $hty, )*)?
         }
-
-        impl $name {
+        object!(@impl $name, $rhai, [$($field),*], [$($header => $cell),*]);
+    };
+    (
+        @impl $name:ident, $rhai:literal,
+        [$($field:ident),*], [$($header:literal => $cell:expr),*]
+    ) => {
+        impl Object for $name {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
             fn register(engine: &mut Engine) {
                 engine.register_type_with_name::<$name>($rhai);
-                $( engine.register_get(stringify!($field), |o: &mut $name| to_dynamic(o.$field.clone())); )*
+                $( engine.register_get(stringify!($field), |o: &mut $name| {
+                    to_dynamic(o.$field.clone())
+                }); )*
                 engine.register_fn("to_string", |o: &mut $name| {
                     let cells = o.cells();
                     let parts: Vec<String> = <$name as Row>::HEADERS
@@ -44,9 +69,6 @@ macro_rules! object {
                 });
                 engine.register_fn("to_debug", |o: &mut $name| format!("{o:?}"));
             }
-
-            /// The getter names, for completion and `:help`.
-            pub const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
         }
 
         impl Row for $name {
@@ -91,10 +113,10 @@ impl IntoDynamic for Option<String> {
         self.map(Dynamic::from).unwrap_or(Dynamic::UNIT)
     }
 }
-impl IntoDynamic for Vec<Check> {
+impl IntoDynamic for Vec<CheckSummary> {
     fn into_dynamic(self) -> Dynamic {
         self.into_iter()
-            .map(|c| Dynamic::from(CheckResult::from(&c)))
+            .map(Dynamic::from)
             .collect::<Array>()
             .into()
     }
@@ -109,15 +131,15 @@ fn gib(bytes: i64) -> String {
 
 object! {
     /// A host of the connected pool.
-    Host as "Host" {
-        name: String, description: String, uuid: String, reference: String, address: String,
-        coordinator: bool, live: bool, enabled: bool,
-        cpu_vendor: String, cpu_model: String, cpu_count: i64,
-        memory_total: i64, memory_free: i64, version: String, vms: Vec<String>,
+    Host as "Host" = xenpool::pool::HostSummary {
+        name, description, uuid, reference, address, coordinator, live, enabled,
+        cpu_vendor, cpu_model, cpu_count, memory_total, memory_free, version, vms,
     }
     row [
         "Name" => |h: &Host| h.name.clone(),
-        "Role" => |h: &Host| if h.coordinator { "coordinator".into() } else { "member".to_string() },
+        "Role" => |h: &Host| {
+            if h.coordinator { "coordinator".into() } else { "member".to_string() }
+        },
         "Address" => |h: &Host| h.address.clone(),
         "Live" => |h: &Host| h.live.to_string(),
         "CPU" => |h: &Host| format!("{} x{}", h.cpu_model, h.cpu_count),
@@ -127,41 +149,10 @@ object! {
     ]
 }
 
-impl Host {
-    /// A snapshot of one host.
-    pub fn from_view(h: &HostView<'_>) -> Self {
-        let cpu = h.cpu();
-        let metrics = h.metrics();
-        Host {
-            name: h.name().into(),
-            description: h.record.name_description.clone(),
-            uuid: h.record.uuid.clone(),
-            reference: h.r.as_str().into(),
-            address: h.record.address.clone(),
-            coordinator: h.is_coordinator(),
-            live: h.is_live(),
-            enabled: h.record.enabled,
-            cpu_vendor: cpu.vendor,
-            cpu_model: cpu.modelname,
-            cpu_count: cpu.cpu_count,
-            memory_total: metrics.map(|m| m.memory_total).unwrap_or_default(),
-            memory_free: h.memory_free(),
-            version: h.versions().product_version,
-            vms: h
-                .resident_vms()
-                .iter()
-                .filter(|v| !v.record.is_control_domain)
-                .map(|v| v.name().to_string())
-                .collect(),
-        }
-    }
-}
-
 object! {
     /// A VM (templates, snapshots and control domains are left out of `vms()`).
-    Vm as "VM" {
-        name: String, uuid: String, reference: String, power_state: String,
-        resident_on: String, memory: i64, vcpus: i64, ha_restart_priority: String,
+    Vm as "VM" = xenpool::pool::VmSummary {
+        name, uuid, reference, power_state, resident_on, memory, vcpus, ha_restart_priority,
     }
     row [
         "Name" => |v: &Vm| v.name.clone(),
@@ -173,33 +164,15 @@ object! {
     ]
 }
 
-impl Vm {
-    /// A snapshot of one VM.
-    pub fn from_view(v: &VmView<'_>) -> Self {
-        Vm {
-            name: v.name().into(),
-            uuid: v.record.uuid.clone(),
-            reference: v.r.as_str().into(),
-            power_state: v.record.power_state.to_string(),
-            resident_on: v
-                .resident_on()
-                .map(|h| h.name().to_string())
-                .unwrap_or_default(),
-            memory: v.record.memory_static_max,
-            vcpus: v.record.vcpus_max,
-            ha_restart_priority: v.record.ha_restart_priority.clone(),
-        }
-    }
-}
-
 object! {
     /// A storage repository.
-    Sr as "SR" {
-        name: String, uuid: String, reference: String, kind: String, pool_wide: bool,
-        size: i64, used: i64, hosts: Vec<String>, is_default: bool,
+    Sr as "SR" = xenpool::pool::SrSummary {
+        name, uuid, reference, kind, pool_wide, size, used, hosts, is_default,
     }
     row [
-        "Name" => |s: &Sr| if s.is_default { format!("{} (default)", s.name) } else { s.name.clone() },
+        "Name" => |s: &Sr| {
+            if s.is_default { format!("{} (default)", s.name) } else { s.name.clone() }
+        },
         "Type" => |s: &Sr| s.kind.clone(),
         "Shared" => |s: &Sr| s.pool_wide.to_string(),
         "Size" => |s: &Sr| gib(s.size),
@@ -208,76 +181,26 @@ object! {
     ]
 }
 
-impl Sr {
-    /// A snapshot of one SR, with the hosts it is plugged on.
-    pub fn from_view(s: &SrView<'_>, default: bool) -> Self {
-        let mut hosts: Vec<String> = s
-            .pbds()
-            .iter()
-            .filter(|p| p.record.currently_attached)
-            .filter_map(|p| p.host().map(|h| h.name().to_string()))
-            .collect();
-        hosts.sort();
-        Sr {
-            name: s.record.name_label.clone(),
-            uuid: s.record.uuid.clone(),
-            reference: s.r.as_str().into(),
-            kind: s.record.type_.clone(),
-            pool_wide: s.record.shared,
-            size: s.record.physical_size,
-            used: s.record.physical_utilisation,
-            hosts,
-            is_default: default,
-        }
-    }
-}
-
 object! {
     /// The connected pool (a standalone host is a pool of one).
-    Pool as "Pool" {
-        name: String, uuid: String, reference: String, coordinator: String,
-        hosts: Vec<String>, ha_enabled: bool, ha_tolerates: i64, default_sr: String,
+    Pool as "Pool" = xenpool::pool::PoolSummary {
+        name, uuid, reference, coordinator, hosts, ha_enabled, ha_tolerates, default_sr,
     }
     row [
         "Name" => |p: &Pool| p.name.clone(),
         "Coordinator" => |p: &Pool| p.coordinator.clone(),
         "Hosts" => |p: &Pool| p.hosts.join(", "),
-        "HA" => |p: &Pool| if p.ha_enabled { format!("on (tolerates {})", p.ha_tolerates) } else { "off".into() },
+        "HA" => |p: &Pool| {
+            if p.ha_enabled { format!("on (tolerates {})", p.ha_tolerates) } else { "off".into() }
+        },
         "Default SR" => |p: &Pool| p.default_sr.clone(),
     ]
 }
 
-impl Pool {
-    /// A snapshot of the pool object.
-    pub fn from_snapshot(snap: &PoolSnapshot) -> Self {
-        let view = snap.pool();
-        let ha = view.ha();
-        let mut hosts: Vec<String> = snap.hosts().iter().map(|h| h.name().into()).collect();
-        hosts.sort();
-        Pool {
-            name: view.name().into(),
-            uuid: snap.pool.uuid.clone(),
-            reference: snap.pool_ref.as_str().into(),
-            coordinator: view
-                .master()
-                .map(|h| h.name().to_string())
-                .unwrap_or_default(),
-            hosts,
-            ha_enabled: ha.enabled,
-            ha_tolerates: ha.failures_to_tolerate,
-            default_sr: view
-                .default_sr()
-                .map(|s| s.record.name_label.clone())
-                .unwrap_or_default(),
-        }
-    }
-}
-
 object! {
     /// One check of a join pre-flight.
-    CheckResult as "Check" {
-        id: String, title: String, status: String, source: String,
-        error: Option<String>, remedy: String, candidate: String, pool: String,
+    CheckResult as "Check" = xenpool::pool::CheckSummary {
+        id, title, status, source, error, remedy, candidate, pool,
     }
     row [
         "Status" => |c: &CheckResult| c.status.clone(),
@@ -288,74 +211,27 @@ object! {
     ]
 }
 
-impl From<&Check> for CheckResult {
-    fn from(c: &Check) -> Self {
-        use xenpool::pool::CheckSource;
-        CheckResult {
-            id: c.id.clone(),
-            title: c.title.clone(),
-            status: c.status.label().into(),
-            source: match c.source {
-                CheckSource::Xapi { order } => format!("xapi #{order}"),
-                _ => "documentation".into(),
-            },
-            error: c
-                .xapi_error
-                .as_ref()
-                .map(|e| e.error_code().wire().to_string()),
-            remedy: c.remedy.clone(),
-            candidate: c.evidence.candidate.clone(),
-            pool: c.evidence.pool.clone(),
-        }
-    }
-}
-
 object! {
     /// A join pre-flight: every check, what `pool.join` would say, and the advice.
-    Report as "JoinReport" {
-        candidate: String, pool: String, ready: bool, would_join: bool,
-        would_join_forced: bool, predicted_error: Option<String>,
-        problems: Vec<Check>, warnings: Vec<Check>, checks: Vec<Check>, text: String,
-    }
-    hidden {
-        /// The report rendered with colour, for terminals.
-        coloured: String,
+    Report as "JoinReport" = xenpool::pool::JoinSummary {
+        candidate, pool, ready, would_join, would_join_forced, predicted_error,
+        problems, warnings, checks, text,
     }
     row [
         "Candidate" => |r: &Report| r.candidate.clone(),
         "Pool" => |r: &Report| r.pool.clone(),
         "Ready" => |r: &Report| r.ready.to_string(),
-        "pool.join" => |r: &Report| r.predicted_error.clone().unwrap_or_else(|| "would succeed".into()),
+        "pool.join" => |r: &Report| {
+            r.predicted_error.clone().unwrap_or_else(|| "would succeed".into())
+        },
         "Problems" => |r: &Report| r.problems.len().to_string(),
     ]
 }
 
-impl Report {
-    /// The script view of a report.
-    pub fn from_report(r: &JoinReport) -> Self {
-        Report {
-            candidate: r.candidate.name.clone(),
-            pool: r.pool.name.clone(),
-            ready: r.is_ready(),
-            would_join: r.predicted_failure(false).is_none(),
-            would_join_forced: r.predicted_failure(true).is_none(),
-            predicted_error: r
-                .predicted_failure(false)
-                .map(|(code, _)| code.wire().to_string()),
-            problems: r.fails().into_iter().cloned().collect(),
-            warnings: r.warnings().into_iter().cloned().collect(),
-            checks: r.checks.clone(),
-            text: r.render_width(false, crate::display::width()),
-            coloured: r.render_width(true, crate::display::width()),
-        }
-    }
-}
-
 object! {
     /// A bond that differs from the coordinator's (see `check_bonds()`).
-    BondProblem as "BondProblem" {
-        host: String, network: String, bond: Option<String>, members: Vec<String>,
-        expected: Vec<String>, reason: String,
+    BondProblem as "BondProblem" = xenpool::pool::ops::BondProblem {
+        host, network, bond, members, expected, reason,
     }
     row [
         "Host" => |b: &BondProblem| b.host.clone(),
@@ -366,51 +242,16 @@ object! {
     ]
 }
 
-impl From<&xenpool::pool::ops::BondProblem> for BondProblem {
-    fn from(b: &xenpool::pool::ops::BondProblem) -> Self {
-        BondProblem {
-            host: b.host.clone(),
-            network: b.network.clone(),
-            bond: b.bond.clone(),
-            members: b.members.clone(),
-            expected: b.expected.clone(),
-            reason: b.reason.clone(),
-        }
-    }
-}
-
 object! {
     /// What a pool operation did (or, in a dry run, would do).
-    Outcome as "Outcome" {
-        operation: String, executed: bool, summary: String, plan: String, items: Vec<String>,
+    Outcome as "Outcome" = xenpool::pool::OutcomeSummary {
+        operation, executed, summary, plan, items,
     }
     row [
         "Operation" => |o: &Outcome| o.operation.clone(),
         "Executed" => |o: &Outcome| o.executed.to_string(),
         "Summary" => |o: &Outcome| o.summary.clone(),
     ]
-}
-
-impl Outcome {
-    /// An outcome from a plan and what happened.
-    pub fn new(
-        plan: &xenpool::pool::Plan,
-        executed: bool,
-        summary: impl Into<String>,
-        items: Vec<String>,
-    ) -> Self {
-        Outcome {
-            operation: plan.operation.clone(),
-            executed,
-            summary: if executed {
-                summary.into()
-            } else {
-                format!("dry run of {}: nothing was changed", plan.operation)
-            },
-            plan: plan.to_string(),
-            items,
-        }
-    }
 }
 
 object! {

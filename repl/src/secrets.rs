@@ -221,12 +221,16 @@ mod tests {
     #[test]
     fn map_keys_and_login_calls_are_masked() {
         let s = Secrets::default();
-        let out = s.redact(
-            r#"let m = #{host: "a", password: "pw1"}; xenapi("session.login_with_password", "root", "pw2")"#,
-        );
+        let out = s.redact(concat!(
+            r#"let m = #{host: "a", password: "pw1"}; "#,
+            r#"xenapi("session.login_with_password", "root", "pw2")"#
+        ));
         assert_eq!(
             out,
-            r#"let m = #{host: "a", password: "***"}; xenapi("session.login_with_password", "root", "***")"#
+            concat!(
+                r#"let m = #{host: "a", password: "***"}; "#,
+                r#"xenapi("session.login_with_password", "root", "***")"#
+            )
         );
     }
 

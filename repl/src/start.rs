@@ -79,7 +79,8 @@ pub fn simulator(scenario: &str, out: Output) -> Result<Started, StartError> {
         _ => String::new(),
     };
     let description = format!(
-        "embedded simulator, scenario {name:?}: {} hosts on {addresses}; connected to {} ({}) as root",
+        "embedded simulator, scenario {name:?}: {} hosts on {addresses}; connected to {} ({}) \
+            as root",
         hosts.len(),
         first.name,
         first.url

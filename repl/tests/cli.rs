@@ -211,7 +211,8 @@ fn a_real_host_by_url_with_pinned_or_first_use_certificates() {
     assert_eq!(verified.status.code(), Some(2));
     assert!(text(&verified).1.contains("TLS"), "{:?}", text(&verified));
 
-    let wrong = "--fingerprint=00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+    let wrong = "--fingerprint=00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:\
+        55:66:77:88:99:AA:BB:CC:DD:EE:FF";
     let mismatch = xenpool(
         &["--url", &h.url, wrong, "-e", "1"],
         &[("XENPOOL_PASSWORD", &h.password)],

@@ -80,8 +80,11 @@ fn an_interactive_session_in_a_terminal() {
     p.send_line("pw").unwrap();
     p.exp_string("********").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_line("try { validate_join(\"intel2\", \"root\", \"typed-secret-9\") } catch (e) { print(e.code) }")
-        .unwrap();
+    p.send_line(
+        "try { validate_join(\"intel2\", \"root\", \"typed-secret-9\") } catch (e) { \
+        print(e.code) }",
+    )
+    .unwrap();
     p.exp_string("SESSION_AUTHENTICATION_FAILED").unwrap();
     p.exp_string(PROMPT).unwrap();
 

@@ -224,6 +224,7 @@ impl SimulatorBuilder {
                 addressing: self.addressing,
                 scenario: Mutex::new(scenario),
                 control: Mutex::new(None),
+                runtime: tokio::runtime::Handle::current(),
             }),
         };
         if self.control {
@@ -570,6 +571,9 @@ pub struct SimulatorInner {
     addressing: Addressing,
     scenario: Mutex<Scenario>,
     control: Mutex<Option<(HostServer, String)>>,
+    /// The runtime the servers run on: control methods spawn and register listeners
+    /// there, so they work from any thread, inside another runtime or none.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Drop for SimulatorInner {
@@ -729,7 +733,7 @@ impl Simulator {
         };
         if ha {
             let sim = self.inner.sim.clone();
-            tokio::spawn(async move {
+            self.inner.runtime.spawn(async move {
                 tokio::time::sleep(delay).await;
                 sim.ha_host_failed(i);
             });
@@ -737,28 +741,46 @@ impl Simulator {
         Ok(())
     }
 
-    /// Restarts a killed host on its old address.
+    /// Restarts a killed host on its old address (async form of [`Simulator::revive`]).
     pub async fn restart(&self, host: &str) -> Result<(), SimError> {
+        self.revive(host)
+    }
+
+    /// Restarts a killed host on its old address. Callable from any thread, inside a
+    /// runtime or not.
+    pub fn revive(&self, host: &str) -> Result<(), SimError> {
         let i = self.index(host)?;
-        if self.inner.servers.lock().expect("servers")[i].is_some() {
+        let mut servers = self.inner.servers.lock().expect("servers");
+        if servers[i].is_some() {
             return Ok(());
         }
-        let (address, port) = self.inner.endpoints[i].clone();
-        let listener = tokio::net::TcpListener::bind((address.as_str(), port))
-            .await
-            .map_err(|e| SimError::Bind {
-                address: format!("{address}:{port}"),
-                message: e.to_string(),
-            })?;
+        let (address, port) = &self.inner.endpoints[i];
+        let listener = self.listen(address, *port).map_err(|e| SimError::Bind {
+            address: format!("{address}:{port}"),
+            message: e.to_string(),
+        })?;
         self.inner.sim.host_restarted(i);
-        let server = server::spawn(
+        servers[i] = Some(self.serve(i, listener));
+        Ok(())
+    }
+
+    /// Binds `address:port` and registers it with the simulator's runtime.
+    fn listen(&self, address: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+        let _runtime = self.inner.runtime.enter();
+        std::net::TcpListener::bind((address, port))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+    }
+
+    /// Serves host `i` on `listener`, on the simulator's runtime.
+    fn serve(&self, i: usize, listener: tokio::net::TcpListener) -> HostServer {
+        let _runtime = self.inner.runtime.enter();
+        server::spawn(
             self.inner.sim.clone(),
             i,
             listener,
             self.inner.acceptors[i].clone(),
-        );
-        self.inner.servers.lock().expect("servers")[i] = Some(server);
-        Ok(())
+        )
     }
 
     /// Rebuilds the world from the current scenario (hosts keep their endpoints).
@@ -801,18 +823,8 @@ impl Simulator {
                 continue;
             }
             let (address, port) = &self.inner.endpoints[i];
-            let listener = std::net::TcpListener::bind((address.as_str(), *port))
-                .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .and_then(tokio::net::TcpListener::from_std);
-            match listener {
-                Ok(listener) => {
-                    *slot = Some(server::spawn(
-                        self.inner.sim.clone(),
-                        i,
-                        listener,
-                        self.inner.acceptors[i].clone(),
-                    ));
-                }
+            match self.listen(address, *port) {
+                Ok(listener) => *slot = Some(self.serve(i, listener)),
                 Err(e) => tracing::warn!(%address, port, "cannot listen again after reset: {e}"),
             }
         }

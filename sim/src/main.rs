@@ -153,7 +153,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(url) = sim.control_url() {
         println!(
-            "control: {url}  (GET for status; POST {{\"op\": \"kill\", \"host\": \"NAME\"}}, restart, latency, drop, skew, reset)"
+            "control: {url}  (GET for status; POST {{\"op\": \"kill\", \"host\": \"NAME\"}}, \
+                restart, latency, drop, skew, reset)"
         );
     }
     println!("Press Ctrl-C to stop.");
@@ -174,7 +175,8 @@ async fn control_request(url: &str, body: &str) -> Result<String, Box<dyn std::e
     }
     let mut stream = tokio::net::TcpStream::connect(authority).await?;
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+            Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;

@@ -206,9 +206,18 @@ impl Default for CpuProfile {
             family: "6".into(),
             model: "85".into(),
             stepping: "7".into(),
-            features_hvm: "1fcbfbff-f7fa3223-2d93fbff-00000523-00000001-f3bfbfff-00000000-00000000-00101007-bc000400-00000000-00000000-00000000-00000000-00000000".into(),
-            features_pv: "1fc9cbf5-f6f83203-2991cbf5-00000123-00000001-f1bf07ab-00000000-00000000-00001000-bc000400-00000000-00000000-00000000-00000000-00000000".into(),
-            flags: "fpu de tsc msr pae mce cx8 apic sep mca cmov pat clflush acpi mmx fxsr sse sse2 ht syscall nx lm constant_tsc rep_good nopl nonstop_tsc cpuid pni pclmulqdq ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt aes xsave avx f16c rdrand hypervisor lahf_lm abm 3dnowprefetch avx512f avx512dq avx512cd avx512bw avx512vl".into(),
+            features_hvm: "1fcbfbff-f7fa3223-2d93fbff-00000523-00000001-f3bfbfff-00000000-\
+                00000000-00101007-bc000400-00000000-00000000-00000000-00000000-00000000"
+                .into(),
+            features_pv: "1fc9cbf5-f6f83203-2991cbf5-00000123-00000001-f1bf07ab-00000000-\
+                00000000-00001000-bc000400-00000000-00000000-00000000-00000000-00000000"
+                .into(),
+            flags: "fpu de tsc msr pae mce cx8 apic sep mca cmov pat clflush acpi mmx fxsr \
+                sse sse2 ht syscall nx lm constant_tsc rep_good nopl nonstop_tsc cpuid pni \
+                pclmulqdq ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt aes xsave avx f16c rdrand \
+                hypervisor lahf_lm abm 3dnowprefetch avx512f avx512dq avx512cd avx512bw \
+                avx512vl"
+                .into(),
             cpu_count: 40,
             socket_count: 2,
             speed: "2494.140".into(),

@@ -302,7 +302,14 @@ mod tests {
 
     #[test]
     fn defaults_merge_and_count_expands() {
-        let s = Scenario::parse("t", "name = \"t\"\n[defaults]\npassword = \"pw\"\n[defaults.cpu]\nvendor = \"AuthenticAMD\"\n[[host]]\nname = \"n{n}\"\ncount = 3\n[host.cpu]\nmodel = \"1\"\n").unwrap();
+        let s = Scenario::parse(
+            "t",
+            "name = \"t\"\n[defaults]\npassword = \"pw\"\n\
+             [defaults.cpu]\nvendor = \"AuthenticAMD\"\n\
+             [[host]]\nname = \"n{n}\"\ncount = 3\n\
+             [host.cpu]\nmodel = \"1\"\n",
+        )
+        .unwrap();
         assert_eq!(
             s.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
             ["n1", "n2", "n3"]

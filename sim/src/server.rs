@@ -141,7 +141,9 @@ fn respond(
 
 fn html_500(message: &str) -> Response<Full<Bytes>> {
     let body = format!(
-        "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>{}</body></html>",
+        "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; \
+            please wait a while and try again. If the problem persists, please contact your \
+            support representative.<h1> Additional information </h1>{}</body></html>",
         html_escape(message)
     );
     respond(

@@ -130,3 +130,95 @@ fn coverage_reports_every_class() {
     assert!(text.lines().any(|l| l.starts_with("pool ")));
     assert!(text.lines().last().unwrap().starts_with("all"));
 }
+
+/// Whether host `name` accepts TCP connections.
+fn listening(sim: &Simulator, name: &str) -> bool {
+    let url = sim.host(name).expect("host").url;
+    let authority = url.split("://").nth(1).expect("scheme").to_string();
+    let Ok(mut addrs) = std::net::ToSocketAddrs::to_socket_addrs(&authority) else {
+        return false;
+    };
+    addrs.next().is_some_and(|a| {
+        std::net::TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok()
+    })
+}
+
+/// Polls `condition` until it holds, failing after ten seconds.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Every control method, from a thread that does not run the simulator's runtime.
+fn drive_controls(sim: &Simulator) {
+    sim.set_latency("xen1", Duration::from_millis(1)).unwrap();
+    sim.set_latency("xen1", Duration::ZERO).unwrap();
+    sim.drop_connections("xen1", false).unwrap();
+    sim.skew_clock("xen1", 0).unwrap();
+    sim.kill("xen1").unwrap();
+    wait_until("xen1 is down", || !listening(sim, "xen1"));
+    sim.revive("xen1").unwrap();
+    wait_until("xen1 is back", || listening(sim, "xen1"));
+    sim.kill("xen1").unwrap();
+    wait_until("xen1 is down again", || !listening(sim, "xen1"));
+    sim.reset();
+    wait_until("xen1 is back after reset", || listening(sim, "xen1"));
+}
+
+async fn answers(sim: &Simulator) {
+    let c = login(sim, "xen1", PROTOCOLS[0]).await;
+    Host::get_all(&c).await.unwrap();
+    c.logout().await.unwrap();
+}
+
+#[test]
+fn control_methods_work_from_a_thread_without_a_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = runtime.block_on(start("single"));
+    let s = sim.clone();
+    std::thread::spawn(move || drive_controls(&s))
+        .join()
+        .expect("control methods from a plain thread");
+    // And from this thread, which has no runtime either.
+    drive_controls(&sim);
+    runtime.block_on(answers(&sim));
+}
+
+#[tokio::test]
+async fn control_methods_work_inside_a_runtime() {
+    let sim = start("single").await;
+    // On the simulator's own (current-thread) runtime.
+    sim.kill("xen1").unwrap();
+    common::eventually("xen1 is down", Duration::from_secs(10), || {
+        !listening(&sim, "xen1")
+    })
+    .await;
+    sim.revive("xen1").unwrap();
+    answers(&sim).await;
+    sim.kill("xen1").unwrap();
+    common::eventually("xen1 is down again", Duration::from_secs(10), || {
+        !listening(&sim, "xen1")
+    })
+    .await;
+    sim.reset();
+    answers(&sim).await;
+    // Inside another runtime, on another thread.
+    let s = sim.clone();
+    tokio::task::spawn_blocking(move || {
+        let other = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        other.block_on(async { drive_controls(&s) });
+    })
+    .await
+    .expect("control methods inside another runtime");
+    answers(&sim).await;
+}

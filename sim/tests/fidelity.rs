@@ -391,7 +391,9 @@ async fn wire_routes_and_emergency_shape() {
     let h = sim.host("intel1").unwrap();
     // POST /xmlrpc reaches the XML-RPC handler (longest URI prefix).
     let body = format!(
-        "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>{}</value></param></params></methodCall>",
+        "<?xml version=\"1.0\"?><methodCall><methodName>session.login_with_password\
+         </methodName><params><param><value>root</value></param><param><value>{}</value>\
+         </param></params></methodCall>",
         h.password
     );
     let reply = reqwest::Client::new()

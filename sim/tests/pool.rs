@@ -246,8 +246,13 @@ async fn eject_refuses_the_master_and_resets_the_member() {
     Pool::eject(&c, &member).await.unwrap();
     assert_eq!(Host::get_all(&c).await.unwrap().len(), 1);
     c.logout().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // Back as a fresh standalone host with its uuid, and the pool's password.
+    // Back as a fresh standalone host (after xapi's restart) with its uuid, and the pool's
+    // password.
+    common::eventually("intel2 is back standalone", Duration::from_secs(10), || {
+        let info = sim.host("intel2").unwrap();
+        info.alive && info.master_address.is_none()
+    })
+    .await;
     let info = sim.host("intel2").unwrap();
     assert_eq!(info.master_address, None);
     let c = login(&sim, "intel2", Protocol::JsonRpc).await;
@@ -516,7 +521,16 @@ async fn ha_restarts_protected_vms_and_elects_a_new_coordinator() {
     assert_eq!(sim.session_count(), baseline - 1);
 
     sim.kill("node1").unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    common::eventually(
+        "HA elects a new coordinator",
+        Duration::from_secs(10),
+        || {
+            sim.hosts()
+                .iter()
+                .any(|h| h.name != "node1" && h.alive && h.master_address.is_none())
+        },
+    )
+    .await;
     let new_master = sim
         .hosts()
         .into_iter()

@@ -391,7 +391,8 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
         // One list of every record type, for code written once over all of them (the
         // typed round-trip tests in core/tests/wire_records.rs).
         root_items.push_str(
-            "/// Calls `$callback! { \"wire_name\" => Marker, Record; … }` once with every class, in\n\
+            "/// Calls `$callback! { \"wire_name\" => Marker, Record; … }` once with every class, \
+             in\n\
              /// datamodel order, so that code can be written once for every record type.\n\
              #[macro_export]\n\
              macro_rules! for_each_record {\n    ($callback:ident) => {\n        $callback! {\n",
@@ -414,8 +415,10 @@ pub fn generate(mut dm: Datamodel, errors: &Errors, core: bool) -> Result<Module
     classes.children = class_mods;
     let mut root = Module::new(
         "generated",
-        "//! Everything generated from the XenAPI datamodel: one marker type and record per class,\n\
-         //! one function per message, one enum per datamodel enum, error codes and metadata tables."
+        "//! Everything generated from the XenAPI datamodel: one marker type and record per \
+         class,\n\
+         //! one function per message, one enum per datamodel enum, error codes and metadata \
+         tables."
             .into(),
         root_items,
     );
@@ -432,7 +435,8 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
     let wire = &class.name;
     let rust = &ctx.class_rust[wire];
     let header = format!(
-        "//! The `{wire}` class: marker [`{rust}`], record [`{rust}Record`] and one function per message.\n\
+        "//! The `{wire}` class: marker [`{rust}`], record [`{rust}Record`] and one function per \
+         message.\n\
          #![allow(clippy::too_many_arguments, clippy::type_complexity)]"
     );
     let mut s = String::new();
@@ -441,7 +445,8 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
         "/// Marker for the `{wire}` class, used as `Ref<{rust}>`.{}\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]\n\
          pub struct {rust};\n\
-         impl ::xenpool::XenClass for {rust} {{ const WIRE_NAME: &'static str = {}; type Record = {rust}Record; }}\n",
+         impl ::xenpool::XenClass for {rust} {{ const WIRE_NAME: &'static str = {}; type Record = \
+         {rust}Record; }}\n",
         lifecycle_note(&class.lifecycle.state),
         lit(wire)
     );
@@ -519,7 +524,8 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
     }
     let _ = writeln!(
         s,
-        "/// All fields of a `{wire}` object, as `{wire}.get_record` returns them. Members missing on\n\
+        "/// All fields of a `{wire}` object, as `{wire}.get_record` returns them. Members \
+         missing on\n\
          /// older hosts take their default; unknown members are ignored.\n\
          #[derive(Debug, Clone, PartialEq, {}::serde::Serialize, ::serde::Deserialize)]\n\
          pub struct {rust}Record {{\n{fields}}}\n\n{default_fns}",
@@ -532,7 +538,8 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
     if !default_fns.is_empty() {
         let _ = writeln!(
             s,
-            "impl Default for {rust}Record {{\n    fn default() -> Self {{\n        {rust}Record {{\n{}\n        }}\n    }}\n}}\n",
+            "impl Default for {rust}Record {{\n    fn default() -> Self {{\n        {rust}Record \
+             {{\n{}\n        }}\n    }}\n}}\n",
             defaults.join("\n")
         );
     }
@@ -670,7 +677,8 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
         };
         let _ = writeln!(
             fns,
-            "/// {doc}\npub async fn {name}({sig}) -> ::xenpool::Result<{ret}> {{\nlet params = {values};\n{call}\n}}\n"
+            "/// {doc}\npub async fn {name}({sig}) -> ::xenpool::Result<{ret}> {{\nlet params = \
+             {values};\n{call}\n}}\n"
         );
         // `generate` has checked that a model with async messages has a task class.
         let (task, async_call) = if is_async {
@@ -687,7 +695,8 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
             let _ = writeln!(
                 fns,
                 "/// `Async.{method}`: runs [`{rust}::{name}`] as a task and returns the task.\n\
-                 pub async fn async_{name}({sig}) -> ::xenpool::Result<{task}> {{\nlet params = {values};\n{async_call}\n}}\n"
+                 pub async fn async_{name}({sig}) -> ::xenpool::Result<{task}> {{\nlet params = \
+                 {values};\n{async_call}\n}}\n"
             );
         }
         if optional.is_empty() {
@@ -719,13 +728,16 @@ fn gen_class(ctx: &Ctx, class: &crate::model::Class, index: usize) -> Result<Mod
             fns,
             "/// `{method}` with its optional parameters: those set in `optional` are sent, the \
              others left for the host to fill in.\n\
-             pub async fn {name}_with({with_sig}) -> ::xenpool::Result<{ret}> {{\n{with_body}\n{call}\n}}\n"
+             pub async fn {name}_with({with_sig}) -> ::xenpool::Result<{ret}> \
+             {{\n{with_body}\n{call}\n}}\n"
         );
         if is_async {
             let _ = writeln!(
                 fns,
-                "/// `Async.{method}` with its optional parameters: runs [`{rust}::{name}_with`] as a task.\n\
-                 pub async fn async_{name}_with({with_sig}) -> ::xenpool::Result<{task}> {{\n{with_body}\n{async_call}\n}}\n"
+                "/// `Async.{method}` with its optional parameters: runs [`{rust}::{name}_with`] \
+                 as a task.\n\
+                 pub async fn async_{name}_with({with_sig}) -> ::xenpool::Result<{task}> \
+                 {{\n{with_body}\n{async_call}\n}}\n"
             );
         }
     }
@@ -1014,14 +1026,16 @@ impl ::std::str::FromStr for ErrorCode {{
             }
             let _ = writeln!(
                 acc_fns,
-                "/// The `{}` parameter, if this code declares it and the host sent it (declared by {shown}).\n\
+                "/// The `{}` parameter, if this code declares it and the host sent it (declared \
+                 by {shown}).\n\
                  pub fn {acc}(&self) -> Option<&str> {{ {body} }}\n",
                 spellings.join("`/`")
             );
         }
         let _ = writeln!(
             s,
-            "/// Named parameter accessors, one per parameter name declared in errors.json.\nimpl ::xenpool::ApiError {{\n{acc_fns}}}"
+            "/// Named parameter accessors, one per parameter name declared in errors.json.\nimpl \
+             ::xenpool::ApiError {{\n{acc_fns}}}"
         );
     }
     Ok(Module::new("errors", header, s))
@@ -1032,7 +1046,8 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
         "//! Static tables behind `xenpool::meta`: classes, fields, messages, enums, error codes."
             .to_string();
     let mut s = String::from(
-        "use ::xenpool::meta::{Api, ClassMeta, EnumMeta, ErrorMeta, FieldMeta, Lifecycle, MessageMeta, ParamMeta, Qualifier, Ty};\n\n\
+        "use ::xenpool::meta::{Api, ClassMeta, EnumMeta, ErrorMeta, FieldMeta, Lifecycle, \
+         MessageMeta, ParamMeta, Qualifier, Ty};\n\n\
          /// Every class, in datamodel order.\npub static CLASSES: &[ClassMeta] = &[\n",
     );
     for class in &dm.classes {
@@ -1055,7 +1070,8 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
             };
             let _ = writeln!(
                 s,
-                "FieldMeta {{ name: {}, ty: {}, qualifier: Qualifier::{q}, default: {default}, lifecycle: Lifecycle::{} }},",
+                "FieldMeta {{ name: {}, ty: {}, qualifier: Qualifier::{q}, default: {default}, \
+                 lifecycle: Lifecycle::{} }},",
                 lit(&f.name),
                 ctx.meta(&ctx.ty(&f.ty)),
                 lifecycle(&f.lifecycle.state)
@@ -1082,7 +1098,9 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
             let errs: Vec<String> = m.errors.iter().map(|e| lit(e)).collect();
             let _ = writeln!(
                 s,
-                "MessageMeta {{ name: {}, params: &[{}], result: {result}, is_async: {}, session: {}, implicit: {}, hidden: {}, errors: &[{}], lifecycle: Lifecycle::{}, last_changed: {} }},",
+                "MessageMeta {{ name: {}, params: &[{}], result: {result}, is_async: {}, session: \
+                 {}, implicit: {}, hidden: {}, errors: &[{}], lifecycle: Lifecycle::{}, \
+                 last_changed: {} }},",
                 lit(&m.name),
                 ps.join(", "),
                 m.r#async == Some(true),
@@ -1134,7 +1152,10 @@ fn gen_metadata(ctx: &Ctx, dm: &Datamodel, errors: &Errors) -> Module {
             d.params.is_some()
         );
     }
-    s.push_str("];\n\n/// All tables together.\npub static API: Api = Api { classes: CLASSES, enums: ENUMS, errors: ERRORS };\n");
+    s.push_str(
+        "];\n\n/// All tables together.\npub static API: Api = Api { classes: CLASSES, \
+        enums: ENUMS, errors: ERRORS };\n",
+    );
     Module::new("metadata", header, s)
 }
 
@@ -1195,16 +1216,33 @@ mod tests {
         fields: serde_json::Value,
         messages: serde_json::Value,
     ) -> serde_json::Value {
-        json!({"name": name, "lifecycle": {"state": "Published_s"}, "fields": fields, "messages": messages})
+        json!({
+            "name": name,
+            "lifecycle": {"state": "Published_s"},
+            "fields": fields,
+            "messages": messages,
+        })
     }
 
     fn field(name: &str) -> serde_json::Value {
-        json!({"name": name, "type": "string", "qualifier": "RW", "lifecycle": {"state": "Published_s"}})
+        json!({
+            "name": name,
+            "type": "string",
+            "qualifier": "RW",
+            "lifecycle": {"state": "Published_s"},
+        })
     }
 
     fn message(name: &str, params: serde_json::Value, is_async: bool) -> serde_json::Value {
-        json!({"name": name, "params": params, "result": "void", "lifecycle": {"state": "Published_s"},
-               "implicit": false, "async": is_async, "session": false})
+        json!({
+            "name": name,
+            "params": params,
+            "result": "void",
+            "lifecycle": {"state": "Published_s"},
+            "implicit": false,
+            "async": is_async,
+            "session": false,
+        })
     }
 
     fn run(classes: serde_json::Value, enums: serde_json::Value) -> Result<Module> {

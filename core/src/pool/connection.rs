@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::call::Caller;
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::{BoxError, Error, Result};
 use crate::generated::{ErrorCode, Host, Pool};
 use crate::secret::Credentials;
 use crate::tls::{Fingerprint, Tls};
@@ -229,6 +229,7 @@ impl PoolConnection {
         let members = self.members();
         let deadline = Instant::now() + self.failover_timeout();
         let mut last_problem = String::from("no member to ask");
+        let mut last_error: Option<Error> = None;
         while Instant::now() < deadline {
             for member in members
                 .iter()
@@ -237,6 +238,7 @@ impl PoolConnection {
             {
                 let Some(tls) = self.tls_for(member) else {
                     last_problem = format!("no pinned certificate for member {}", member.address);
+                    last_error = None;
                     continue;
                 };
                 self.inner.conn.retarget(&member.address, tls)?;
@@ -252,11 +254,18 @@ impl PoolConnection {
                     .await
                 {
                     Ok(_) => {
-                        tracing::info!(from = %dead, to = %self.coordinator_address(), "pool coordinator changed; carrying on");
+                        tracing::info!(
+                            from = %dead,
+                            to = %self.coordinator_address(),
+                            "pool coordinator changed; carrying on"
+                        );
                         let _ = self.refresh_members().await;
                         return Ok(());
                     }
-                    Err(e) => last_problem = format!("{}: {e}", member.address),
+                    Err(e) => {
+                        last_problem = format!("{}: {e}", member.address);
+                        last_error = Some(e);
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -279,6 +288,7 @@ impl PoolConnection {
                 self.failover_timeout()
             ),
             may_have_reached_host: false,
+            source: last_error.map(|e| Box::new(e) as BoxError),
         })
     }
 }
@@ -333,7 +343,8 @@ impl Caller for PoolConnection {
             return Err(Error::Indeterminate {
                 method: method.to_string(),
                 reason: format!(
-                    "the coordinator stopped answering after the call was sent ({error}); now connected to {}",
+                    "the coordinator stopped answering after the call was sent ({error}); now \
+                     connected to {}",
                     self.coordinator_address()
                 ),
             });

@@ -9,6 +9,7 @@ pub mod membership;
 pub mod ops;
 pub mod plan;
 pub mod report;
+pub mod summary;
 pub mod validate;
 pub mod views;
 
@@ -19,6 +20,9 @@ pub use plan::{OpOptions, Plan, ProgressEvent};
 pub use report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
     HostIdentity, JoinPolicy, JoinReport, PoolIdentity, Waiver, XapiError,
+};
+pub use summary::{
+    CheckSummary, HostSummary, JoinSummary, OutcomeSummary, PoolSummary, SrSummary, VmSummary,
 };
 pub use validate::{ValidateOptions, XAPI_MAX_CLOCK_SKEW, validate_join};
 pub use views::PoolSnapshot;

@@ -61,93 +61,91 @@ pub async fn eject(
 ) -> Result<EjectOutcome> {
     // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
     Box::pin(async move {
-    let snap = PoolSnapshot::fetch(pool).await?;
-    let target = snap.find_host(host)?;
-    let name = target.name().to_string();
-    if target.is_coordinator() {
-        return Err(refused(
-            &format!("eject {name}"),
-            vec![format!(
-                "{name} is the pool coordinator: designate another host as coordinator first (pool.designate_new_master)"
-            )],
-        ));
-    }
-    let running: Vec<String> = target
-        .resident_vms()
-        .iter()
-        .filter(|v| v.is_active())
-        .map(|v| v.name().to_string())
-        .collect();
-    if !running.is_empty() && !eject.evacuate {
-        return Err(refused(
-            &format!("eject {name}"),
-            vec![format!(
-                "VMs are running on {name}: {}; migrate or shut them down, or let eject evacuate them",
-                running.join(", ")
-            )],
-        ));
-    }
-    let mut plan = Plan::new(format!("eject {name}"));
-    let coordinator = snap
-        .pool()
-        .master()
-        .map(|m| m.name().to_string())
-        .unwrap_or_default();
-    if !running.is_empty() {
+        let snap = PoolSnapshot::fetch(pool).await?;
+        let target = snap.find_host(host)?;
+        let name = target.name().to_string();
+        if target.is_coordinator() {
+            return Err(refused(
+                &format!("eject {name}"),
+                vec![format!(
+                    "{name} is the pool coordinator: designate another host as coordinator first \
+                 (pool.designate_new_master)"
+                )],
+            ));
+        }
+        let running: Vec<String> = target
+            .resident_vms()
+            .iter()
+            .filter(|v| v.is_active())
+            .map(|v| v.name().to_string())
+            .collect();
+        if !running.is_empty() && !eject.evacuate {
+            return Err(refused(
+                &format!("eject {name}"),
+                vec![format!(
+                    "VMs are running on {name}: {}; migrate or shut them down, or let eject \
+                 evacuate them",
+                    running.join(", ")
+                )],
+            ));
+        }
+        let mut plan = Plan::new(format!("eject {name}"));
+        let coordinator = snap
+            .pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        if !running.is_empty() {
+            plan.call(
+                &coordinator,
+                "host.disable",
+                &[&name],
+                "stop new VMs landing on it",
+            );
+            plan.call(
+                &coordinator,
+                "Async.host.evacuate",
+                &[&name],
+                format!("live-migrate {} away", running.join(", ")),
+            );
+        }
         plan.call(
             &coordinator,
-            "host.disable",
+            "Async.pool.eject",
             &[&name],
-            "stop new VMs landing on it",
+            "remove it from the pool",
         );
-        plan.call(
-            &coordinator,
-            "Async.host.evacuate",
-            &[&name],
-            format!("live-migrate {} away", running.join(", ")),
-        );
-    }
-    plan.call(
-        &coordinator,
-        "Async.pool.eject",
-        &[&name],
-        "remove it from the pool",
-    );
-    plan.warn(format!(
-        "{name} reboots into a fresh installation: its VMs, local storage, bonds, VLANs and other network settings are gone; \
-         only its management interface keeps its IP configuration, so if that changes, reach it through IPMI or the console"
-    ));
-    plan.warn(format!(
-        "{name} keeps the pool's root password, not the one it had before joining"
-    ));
-    if options.dry_run {
-        return Ok(EjectOutcome {
+        plan.warn(format!(
+            "{name} reboots into a fresh installation: its VMs, local storage, bonds, VLANs and \
+         other network settings are gone; only its management interface keeps its IP \
+         configuration, so if that changes, reach it through IPMI or the console"
+        ));
+        plan.warn(format!(
+            "{name} keeps the pool's root password, not the one it had before joining"
+        ));
+        if options.dry_run {
+            return Ok(EjectOutcome {
+                plan,
+                executed: false,
+                evacuated: running,
+            });
+        }
+        let host_ref = target.r.clone();
+        let mut progress = Progress::new(options, plan.calls.len());
+        if !running.is_empty() {
+            progress.step(format!("disabling {name}"));
+            Host::disable(pool, &host_ref).await?;
+            progress.step(format!("evacuating {} VMs from {name}", running.len()));
+            run_task(pool, Host::async_evacuate(pool, &host_ref), options).await?;
+        }
+        progress.step(format!("ejecting {name}"));
+        run_task(pool, Pool::async_eject(pool, &host_ref), options).await?;
+        let _ = pool.refresh_members().await;
+        Ok(EjectOutcome {
             plan,
-            executed: false,
+            executed: true,
             evacuated: running,
-        });
-    }
-    let host_ref = target.r.clone();
-    let mut progress = Progress::new(options, plan.calls.len());
-    if !running.is_empty() {
-        progress.step(format!("disabling {name}"));
-        Host::disable(pool, &host_ref).await?;
-        progress.step(format!("evacuating {} VMs from {name}", running.len()));
-        run_task(
-            pool,
-            Host::async_evacuate(pool, &host_ref),
-            options,
-        )
-        .await?;
-    }
-    progress.step(format!("ejecting {name}"));
-    run_task(pool, Pool::async_eject(pool, &host_ref), options).await?;
-    let _ = pool.refresh_members().await;
-    Ok(EjectOutcome {
-        plan,
-        executed: true,
-        evacuated: running,
-    })
+        })
     })
     .await
 }

@@ -654,6 +654,10 @@ pub struct SrView<'a> {
 }
 
 impl<'a> SrView<'a> {
+    /// True for the pool's default SR.
+    pub fn is_default(&self) -> bool {
+        self.snap.pool.default_sr == self.r
+    }
     /// Its PBDs.
     pub fn pbds(&self) -> Vec<PbdView<'a>> {
         self.snap

@@ -640,6 +640,15 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
     body: &[u8],
     limits: &Limits,
 ) -> Result<Response<T>> {
+    decode_response_coded(body, limits).map(|(response, _)| response)
+}
+
+/// [`decode_response`], with the integer `code` of a 2.0 error object (xapi always sends
+/// 1; a proxy or another server in front of it may send JSON-RPC's own -32xxx codes).
+pub(crate) fn decode_response_coded<T: DeserializeOwned>(
+    body: &[u8],
+    limits: &Limits,
+) -> Result<(Response<T>, Option<i64>)> {
     check_size(body, limits)?;
     // The envelope object does not count towards the caller's depth limit.
     let parts: Parts<T> = decode_with(body, limits.max_depth.saturating_add(1), |de| {
@@ -653,15 +662,21 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
         Some(serde_json::Value::Null) | None => {}
         // 1.0, and 2.0-shaped replies from before dispatch: `["CODE", params…]` (§2).
         Some(serde_json::Value::Array(items)) => {
-            return Ok(Response::Failure(items.iter().map(error_text).collect()));
+            return Ok((
+                Response::Failure(items.iter().map(error_text).collect()),
+                None,
+            ));
         }
         // 2.0: `{"code": 1, "message": CODE, "data": [params…]}`.
         Some(serde_json::Value::Object(obj)) => {
             // A 2.0 error object has an integer `code` and a string `message`; anything
             // else is not a XenAPI failure but a broken reply.
-            if !obj.get("code").is_some_and(|c| c.is_i64() || c.is_u64()) {
-                return Err(bad_envelope("the error object's code is not an integer"));
-            }
+            // A u64 beyond i64 is an integer too, kept saturated.
+            let code = match obj.get("code") {
+                Some(serde_json::Value::Number(n)) if n.is_i64() => n.as_i64(),
+                Some(serde_json::Value::Number(n)) if n.is_u64() => Some(i64::MAX),
+                _ => return Err(bad_envelope("the error object's code is not an integer")),
+            };
             let Some(serde_json::Value::String(message)) = obj.get("message") else {
                 return Err(bad_envelope("the error object's message is not a string"));
             };
@@ -673,18 +688,19 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
                 Some(serde_json::Value::Null) | None => {}
                 Some(other) => description.push(error_text(other)),
             }
-            return Ok(Response::Failure(description));
+            return Ok((Response::Failure(description), code));
         }
         Some(other) => return Err(bad_envelope(format!("unexpected error member {other}"))),
     }
-    match parts.result {
-        Some(Some(v)) => Ok(Response::Success(v)),
+    let response = match parts.result {
+        Some(Some(v)) => Response::Success(v),
         // `"result": null` without an error: only types that accept null fit.
         Some(None) => T::deserialize(serde::de::value::UnitDeserializer::<ProtocolError>::new())
             .map(Response::Success)
-            .map_err(|_| bad_envelope("result is null and there is no error")),
-        None => Err(bad_envelope("response has neither result nor error")),
-    }
+            .map_err(|_| bad_envelope("result is null and there is no error"))?,
+        None => return Err(bad_envelope("response has neither result nor error")),
+    };
+    Ok((response, None))
 }
 
 #[derive(Deserialize)]

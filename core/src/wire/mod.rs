@@ -135,6 +135,19 @@ pub fn decode_response<T: DeserializeOwned>(
     }
 }
 
+/// [`decode_response`], with the integer `code` of a JSON-RPC 2.0 error object when the
+/// response is one (`None` for XML-RPC, JSON-RPC 1.0 and successes).
+pub fn decode_response_with_rpc_code<T: DeserializeOwned>(
+    format: Format,
+    body: &[u8],
+    limits: &Limits,
+) -> Result<(Response<T>, Option<i64>), ProtocolError> {
+    match format {
+        Format::XmlRpc => xmlrpc::decode_response(body, limits).map(|r| (r, None)),
+        Format::JsonRpc(_) => jsonrpc::decode_response_coded(body, limits),
+    }
+}
+
 /// Decodes a request body as a server. `json` selects JSON-RPC (path `/jsonrpc`) over XML-RPC.
 pub fn decode_call(json: bool, body: &[u8], limits: &Limits) -> Result<Call, ProtocolError> {
     if json {

@@ -1382,13 +1382,21 @@ pub(crate) fn encode_response(result: Result<&Value, &[String]>) -> Vec<u8> {
     match result {
         Ok(v) => {
             out.extend_from_slice(
-                b"<member><name>Status</name><value>Success</value></member><member><name>Value</name>",
+                concat!(
+                    "<member><name>Status</name><value>Success</value></member>",
+                    "<member><name>Value</name>"
+                )
+                .as_bytes(),
             );
             write_value(&mut out, v, IntStyle::Response);
         }
         Err(description) => {
             out.extend_from_slice(
-                b"<member><name>Status</name><value>Failure</value></member><member><name>ErrorDescription</name><value><array><data>",
+                concat!(
+                    "<member><name>Status</name><value>Failure</value></member>",
+                    "<member><name>ErrorDescription</name><value><array><data>"
+                )
+                .as_bytes(),
             );
             for d in description {
                 out.extend_from_slice(b"<value>");
@@ -1478,7 +1486,10 @@ mod tests {
         fn fast_and_event_paths_agree(
             v in value(),
             style in prop_oneof![Just(IntStyle::Response), Just(IntStyle::Request)],
-            edits in prop::collection::vec((any::<prop::sample::Index>(), 0..EDITS.len() + 1), 0..3),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), 0..EDITS.len() + 1),
+                0..3,
+            ),
         ) {
             let mut bytes = Vec::new();
             write_value(&mut bytes, &v, style);
@@ -1497,7 +1508,13 @@ mod tests {
             match (&fast, &events) {
                 (Ok(a), Ok(b)) => prop_assert_eq!(format!("{a:?}"), format!("{b:?}")),
                 (Err(a), Err(b)) => prop_assert_eq!(a.kind, b.kind, "{} / {}", a, b),
-                _ => prop_assert!(false, "{:?} vs {:?} for {:?}", fast, events, String::from_utf8_lossy(&bytes)),
+                _ => prop_assert!(
+                    false,
+                    "{:?} vs {:?} for {:?}",
+                    fast,
+                    events,
+                    String::from_utf8_lossy(&bytes)
+                ),
             }
             // The encoder's own output must decode.
             if bytes == own {

@@ -128,7 +128,10 @@ impl FakeHost {
                         let handler = handler.clone();
                         let seen = seen.clone();
                         let behaviour = behaviour.clone();
-                        async move { Ok::<_, Infallible>(serve(req, &handler, &seen, &behaviour).await) }
+                        async move {
+                            let response = serve(req, &handler, &seen, &behaviour).await;
+                            Ok::<_, Infallible>(response)
+                        }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
@@ -282,5 +285,17 @@ impl Sessions {
 
     pub fn live_count(&self) -> usize {
         self.live.lock().unwrap().len()
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; fails naming `what` after `within`.
+pub async fn eventually(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

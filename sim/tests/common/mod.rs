@@ -47,3 +47,15 @@ pub async fn login(sim: &Simulator, host: &str, protocol: Protocol) -> Connectio
     .await
     .unwrap_or_else(|e| panic!("login to {host}: {e}"))
 }
+
+/// Polls `condition` every 20 ms until it holds; fails naming `what` after `within`.
+pub async fn eventually(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
