@@ -138,7 +138,10 @@ fn join_plan(report: &JoinReport, coordinator: &str, policy: JoinPolicy) -> Plan
         plan.warn(format!("warning: {}", describe(c)));
     }
     plan.warn(format!("{name}'s root password becomes the pool's"));
-    plan.warn(format!("{name}'s own database is replaced by the pool's: its local SRs stay, its VMs' metadata moves into the pool"));
+    plan.warn(format!(
+        "{name}'s own database is replaced by the pool's: its local SRs stay, its VMs' \
+         metadata moves into the pool"
+    ));
     plan
 }
 

@@ -118,12 +118,18 @@ async fn run(
             .unwrap_or_default()
             .trim_start_matches('[')
             .trim_end_matches(']');
-        local.hosts.iter().find(|(_, h)| h.address == address).map(|(r, _)| r.clone()).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "{requested} redirected to its coordinator {}, which knows no host with address {address}",
-                conn.url()
-            ))
-        })?
+        local
+            .hosts
+            .iter()
+            .find(|(_, h)| h.address == address)
+            .map(|(r, _)| r.clone())
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{requested} redirected to its coordinator {}, which knows no host with \
+                 address {address}",
+                    conn.url()
+                ))
+            })?
     } else {
         local.pool.master.clone()
     };
@@ -1482,8 +1488,14 @@ impl<'a> Ctx<'a> {
     /// xapi #5: joining a pool whose cluster auto-joins new hosts [HEAD only].
     fn clustering_network(&self) -> Check {
         let (l, r) = (self.l, self.r);
-        let c = xapi(5, "clustering_network_ready", "One IP on the pool's clustering network").remedy(
-            "Give the candidate exactly one IP address on the pool's clustering network (and not on a VLAN)",
+        let c = xapi(
+            5,
+            "clustering_network_ready",
+            "One IP on the pool's clustering network",
+        )
+        .remedy(
+            "Give the candidate exactly one IP address on the pool's clustering network (and \
+             not on a VLAN)",
         );
         let mut auto: Vec<&Ref<Cluster>> = r
             .clusters
@@ -1988,7 +2000,9 @@ impl<'a> Ctx<'a> {
             }
         } else {
             format!(
-                "same vendor, levelling possible (CPUID masking, Intel FlexMigration / AMD Enhanced Migration): the pool would lose {} HVM and {} PV feature bit(s); running VMs keep theirs until restarted",
+                "same vendor, levelling possible (CPUID masking, Intel FlexMigration / AMD \
+                 Enhanced Migration): the pool would lose {} HVM and {} PV feature bit(s); \
+                 running VMs keep theirs until restarted",
                 hvm_lost.len(),
                 pv_lost.len()
             )
