@@ -390,6 +390,9 @@ pub struct ApiError {
     /// something in front of xapi may send JSON-RPC's -32xxx codes). `None` over XML-RPC
     /// and JSON-RPC 1.0.
     pub rpc_code: Option<i64>,
+    /// The host that answered, where it is not the one the session is on: e.g. the join
+    /// candidate that refused its password.
+    pub host: Option<String>,
 }
 
 impl ApiError {
@@ -405,7 +408,14 @@ impl ApiError {
             params: description,
             method: method.into(),
             rpc_code: None,
+            host: None,
         }
+    }
+
+    /// The same error, naming the host that answered.
+    pub fn on_host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
     }
 
     /// The same error, noting the JSON-RPC 2.0 error object's integer `code`.
@@ -431,7 +441,10 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} failed: {}", self.method, self.code.wire())?;
+        match &self.host {
+            Some(host) => write!(f, "{} on {host} failed: {}", self.method, self.code.wire())?,
+            None => write!(f, "{} failed: {}", self.method, self.code.wire())?,
+        }
         let names = self.code.param_names();
         if !self.params.is_empty() {
             f.write_str(" (")?;

@@ -624,6 +624,14 @@ async fn bad_input_is_a_typed_error() {
         err.is_code(&ErrorCode::SessionAuthenticationFailed),
         "{err:?}"
     );
+    // The pool's session is fine: the message names the candidate that refused.
+    assert!(
+        err.to_string().starts_with(&format!(
+            "session.login_with_password on {} failed",
+            info.address
+        )),
+        "{err}"
+    );
     assert_eq!(sim.session_count(), baseline);
 
     // A member of this very pool: the session check.

@@ -241,7 +241,8 @@ async fn execute_join(
         candidate.credentials.clone(),
         candidate.options.clone(),
     )
-    .await?;
+    .await
+    .map_err(|e| super::validate::refused_by(e, name))?;
     progress.step(format!("{name} joins the pool"));
     // Synchronous on purpose: the candidate's database (where a task would live) is
     // replaced by the pool's when the join completes.

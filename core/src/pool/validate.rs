@@ -76,8 +76,9 @@ pub async fn validate_join(
     // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
     Box::pin(async move {
         let requested = normalise_url(candidate_url)?;
-        let conn =
-            Connection::login(candidate_url, candidate.clone(), options.connect.clone()).await?;
+        let conn = Connection::login(candidate_url, candidate.clone(), options.connect.clone())
+            .await
+            .map_err(|e| refused_by(e, requested.host_str().unwrap_or(candidate_url)))?;
         let result = run(pool, &conn, &requested, options).await;
         let logout = conn.logout().await;
         let mut report = result?;
@@ -168,6 +169,15 @@ async fn run(
             candidate: candidate_calls.load(Ordering::Relaxed),
         },
     })
+}
+
+/// A XenAPI failure at the candidate's login (a wrong password), naming the candidate: the
+/// caller holds sessions on two hosts and must know which one refused.
+pub(crate) fn refused_by(e: Error, candidate: &str) -> Error {
+    match e {
+        Error::Api(api) => Error::Api(api.on_host(candidate)),
+        other => other,
+    }
 }
 
 /// The URL as the transport spells it, to notice a `HOST_IS_SLAVE` redirect at login.
