@@ -259,7 +259,7 @@ async fn seed_story() {
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, Error::InvalidArgument(_)),
+        matches!(&refused, Error::NotFound { class, key } if class == "host" && key == "amd1"),
         "amd1 is not in the pool: {refused}"
     );
     let moved = ops::migrate(&pool, "web", "intel2", &OpOptions::default())
@@ -483,6 +483,8 @@ async fn bad_input_gives_clear_typed_errors() {
         .await
         .unwrap_err();
     assert!(no_vm.to_string().contains("ghost"));
+    assert_eq!(no_vm.code(), xenpool::error::codes::NOT_FOUND);
+    assert_eq!(no_vm.params(), ["VM", "ghost"]);
     pool.close().await.unwrap();
     assert_eq!(sim.session_count(), 0);
 }

@@ -145,17 +145,15 @@ impl PoolSnapshot {
             .collect();
         match matches.len() {
             1 => Ok(matches.into_iter().next().expect("one")),
-            0 => Err(Error::InvalidArgument(format!(
-                "no host named {name:?} in the pool (hosts: {})",
-                self.hosts()
-                    .iter()
-                    .map(|h| h.record.name_label.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-            n => Err(Error::InvalidArgument(format!(
-                "{n} hosts are named {name:?}; use the uuid"
-            ))),
+            0 => Err(Error::NotFound {
+                class: "host".into(),
+                key: name.into(),
+            }),
+            n => Err(Error::Ambiguous {
+                class: "host".into(),
+                key: name.into(),
+                count: n,
+            }),
         }
     }
 
@@ -184,10 +182,15 @@ impl PoolSnapshot {
             .collect();
         match found.len() {
             1 => Ok(found.into_iter().next().expect("one")),
-            0 => Err(Error::InvalidArgument(format!("no VM named {name:?}"))),
-            n => Err(Error::InvalidArgument(format!(
-                "{n} VMs are named {name:?}; use the uuid"
-            ))),
+            0 => Err(Error::NotFound {
+                class: "VM".into(),
+                key: name.into(),
+            }),
+            n => Err(Error::Ambiguous {
+                class: "VM".into(),
+                key: name.into(),
+                count: n,
+            }),
         }
     }
 
@@ -216,7 +219,10 @@ impl PoolSnapshot {
                 r: r.clone(),
                 record: rec,
             })
-            .ok_or_else(|| Error::InvalidArgument(format!("no SR named {name:?}")))
+            .ok_or_else(|| Error::NotFound {
+                class: "SR".into(),
+                key: name.into(),
+            })
     }
 
     /// A PIF's view.
