@@ -1,0 +1,102 @@
+// The Node surface of the cross-surface suite: plays one scenario (tests/README.md, given as
+// the JSON the comparer converts from TOML) through the `xenpool` package against a fresh
+// in-process `lab` simulator; prints one `@@STEP {json}` line per step.
+// Run: node tests/runners/node/run.mjs SCENARIO.json [XENPOOL_PACKAGE_DIR]
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+const [file, packageDir = resolve(import.meta.dirname, '../../../bindings-node')] = process.argv.slice(2)
+const { Pool, startSimulator } = await import(pathToFileURL(resolve(packageDir, 'index.mjs')).href)
+
+const freePort = () =>
+  new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => ok(port))
+    })
+  })
+
+async function state(pool) {
+  const x = pool.xenapi
+  const records = await x.host.get_all_records()
+  const names = Object.fromEntries(Object.entries(records).map(([ref, rec]) => [ref, rec.name_label]))
+  const [poolRef] = await x.pool.get_all()
+  const master = await x.pool.get_master(poolRef)
+  return { coordinator: names[master] ?? null, hosts: Object.values(names).sort() }
+}
+
+const scenario = JSON.parse(readFileSync(file, 'utf8'))
+const sim = await startSimulator({ scenario: 'lab', authFailureDelayMs: 10 })
+let pool = null
+const access = (name) => {
+  const h = sim.host(name)
+  return { url: h.url, user: 'root', password: h.password, fingerprint: h.fingerprint }
+}
+const replace = async (next) => {
+  if (pool) await pool.close()
+  pool = next
+}
+try {
+  for (const step of scenario.step) {
+    const kind = step.do
+    const host = step.host ?? ''
+    const label = step.id ?? (host ? `${kind} ${host}` : kind)
+    let r = { step: label, ok: false, code: null, params: null, state: null }
+    const flags = { force: step.force ?? false, allowCrossVendor: step.allow_cross_vendor ?? false }
+    try {
+      switch (kind) {
+        case 'connect': {
+          const a = access(host)
+          if (step.password) a.password = step.password
+          if (step.unreachable) a.url = `https://127.0.0.1:${await freePort()}`
+          await replace(await Pool.connect(a.url, a))
+          break
+        }
+        case 'validate': {
+          const rep = await pool.validateJoin(access(host))
+          r.ok = rep.ready
+          r.code = rep.predictedFailure?.code ?? null
+          r.params = rep.predictedFailure?.params ?? null
+          r.state = { fails: rep.checks.filter((c) => c.status === 'fail').map((c) => c.id) }
+          break
+        }
+        case 'create_pool': {
+          const members = (step.members ?? []).map(access)
+          const created = await Pool.create(step.name ?? 'pool', access(step.coordinator ?? 'intel1'), members, flags)
+          await replace(created.pool)
+          break
+        }
+        case 'join':
+          await pool.join(access(host), flags)
+          break
+        case 'eject':
+          await pool.eject(host)
+          break
+        case 'create_bond':
+          await pool.createBond(step.devices, step.mode ?? 'lacp', step.network ?? 'Bond')
+          break
+        case 'repair_bonds':
+          await pool.repairBonds()
+          break
+        case 'create_nfs_sr':
+          await pool.createNfsSr(step.name ?? 'nfs', step.server ?? '', step.path ?? '')
+          break
+        default:
+          r = { step: label, unsupported: `the Node runner has no step ${JSON.stringify(kind)}` }
+      }
+      if (kind !== 'validate' && !r.unsupported) {
+        r.ok = true
+        r.state = await state(pool)
+      }
+    } catch (e) {
+      if (typeof e?.code !== 'string') throw e
+      Object.assign(r, { ok: false, code: e.code, params: [...(e.params ?? [])], state: null })
+    }
+    console.log('@@STEP ' + JSON.stringify(r))
+  }
+} finally {
+  if (pool) await pool.close()
+  sim.stop()
+}
