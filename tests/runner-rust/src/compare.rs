@@ -217,6 +217,7 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
         let mut diverged: BTreeMap<&str, String> = BTreeMap::new();
         for (i, step) in scenario.steps.iter().enumerate() {
             let mut problems = Vec::new();
+            let mut notes = Vec::new();
             let reference = results.get("rust").and_then(|v| v.get(i));
             for (surface, steps) in &results {
                 if let Some(since) = diverged.get(surface) {
@@ -234,7 +235,7 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
                     if step.expect.as_ref().and_then(|e| e.ok) != Some(false) {
                         diverged.insert(surface, step.label());
                     }
-                    println!("   {surface}: unsupported: {why}");
+                    notes.push(format!("{surface}: unsupported: {why}"));
                     continue;
                 }
                 if let Some(expect) = &step.expect {
@@ -267,6 +268,9 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
                 summary[0],
                 summary[1]
             );
+            for n in &notes {
+                println!("     ({n})");
+            }
             if !problems.is_empty() {
                 all_good = false;
                 for p in &problems {

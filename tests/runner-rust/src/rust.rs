@@ -231,6 +231,18 @@ async fn one(
                 Err(e) => failed(step, &e),
             }
         }
+        "enable_ha" => {
+            let p = need(pool)?;
+            match ops::enable_ha(&p, None, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "kill" => {
+            let p = need(pool)?;
+            sim.kill(host)?;
+            done(&p).await
+        }
         other => bail!("unknown step kind {other:?} (see tests/README.md)"),
     })
 }

@@ -60,6 +60,8 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
             quote(step.server.as_deref().unwrap_or("")),
             quote(step.path.as_deref().unwrap_or(""))
         ),
+        "enable_ha" => "enable_ha(); r.fill_state();".into(),
+        "kill" => format!("sim_kill({host}); r.fill_state();"),
         other => return Err(format!("no shell form for step kind {other:?}")),
     })
 }

@@ -83,6 +83,12 @@ try {
         case 'create_nfs_sr':
           await pool.createNfsSr(step.name ?? 'nfs', step.server ?? '', step.path ?? '')
           break
+        case 'enable_ha':
+          await pool.enableHa()
+          break
+        case 'kill':
+          await sim.kill(host)
+          break
         default:
           r = { step: label, unsupported: `the Node runner has no step ${JSON.stringify(kind)}` }
       }

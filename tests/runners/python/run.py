@@ -18,7 +18,7 @@ from xenpool.testing import simulator
 def state(pool: xenpool.Pool) -> dict[str, Any]:
     x = pool.xenapi
     hosts = x.host.get_all_records()
-    names = {ref: rec["name_label"] for ref, rec in hosts.items()}
+    names = {ref: rec.name_label for ref, rec in hosts.items()}
     master = x.pool.get_master(x.pool.get_all()[0])
     return {"coordinator": names.get(master), "hosts": sorted(names.values())}
 
@@ -88,6 +88,11 @@ def play(path: str) -> None:
                 elif kind == "create_nfs_sr":
                     assert pool is not None
                     pool.create_nfs_sr(step.get("name", "nfs"), step.get("server", ""), step.get("path", ""))
+                elif kind == "enable_ha":
+                    assert pool is not None
+                    pool.enable_ha()
+                elif kind == "kill":
+                    sim.kill(host)
                 else:
                     r = {"step": label, "unsupported": f"the Python runner has no step {kind!r}"}
                 if kind != "validate" and "unsupported" not in r:
