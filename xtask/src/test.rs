@@ -97,6 +97,7 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
 
     python_package(root)?;
     node(root)?;
+    scenarios(root)?;
 
     if fuzz {
         run(
@@ -111,6 +112,46 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
     let checks = PASSED.load(Ordering::SeqCst);
     println!("\nall checks passed\nchecks: {checks} passed, 0 failed");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cross-surface suite (tests/README.md): every scenario through Rust, the shell,
+/// Python and Node, compared step by step. Reuses the Python venv and the Node addon the
+/// two steps before built; only the shell binary (fresh after the Rust tests) and the small
+/// runner binary are built here, in one cargo invocation.
+fn scenarios(root: &Path) -> Result<()> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    run(
+        "cross-surface runners (the shell binary and xenpool-scenarios)",
+        cargo(root).args([
+            "build",
+            "--locked",
+            "-p",
+            "xenpool-repl",
+            "--bin",
+            "xenpool",
+            "-p",
+            "xenpool-scenarios",
+        ]),
+    )?;
+    let debug = target.join("debug");
+    run(
+        "cross-surface scenarios (Rust, shell, Python, Node)",
+        Command::new(debug.join("xenpool-scenarios"))
+            .arg("--xenpool")
+            .arg(debug.join("xenpool"))
+            .arg("--python")
+            .arg(
+                root.join("bindings-python")
+                    .join(".venv")
+                    .join("bin")
+                    .join("python"),
+            )
+            .arg("--node-package")
+            .arg(root.join("bindings-node"))
+            .current_dir(root),
+    )
 }
 
 /// The `xenpool` Python package: built into its own venv with maturin (a debug build in
