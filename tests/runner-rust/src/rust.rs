@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use xenpool::generated::BondMode;
+use xenpool::generated::{BondMode, Vm, VmRecord};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{
     HostAccess, JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions, create_pool,
@@ -51,7 +51,13 @@ async fn state(pool: &PoolConnection) -> Value {
                 snap.hosts().iter().map(|h| h.name().to_string()).collect();
             hosts.sort();
             let coordinator = snap.pool().master().map(|h| h.name().to_string());
-            json!({ "coordinator": coordinator, "hosts": hosts })
+            let vms: serde_json::Map<String, Value> = snap
+                .vms()
+                .iter()
+                .filter(|v| !v.record.is_a_template && !v.record.is_control_domain)
+                .filter_map(|v| Some((v.name().to_string(), json!(v.resident_on()?.name()))))
+                .collect();
+            json!({ "coordinator": coordinator, "hosts": hosts, "vms": vms })
         }
         Err(e) => json!({ "error": e.code() }),
     }
@@ -65,6 +71,20 @@ fn failed(step: &Step, e: &xenpool::Error) -> StepResult {
         code: Some(e.code().to_string()),
         params: Some(e.params()),
         state: Value::Null,
+    }
+}
+
+/// The VM every surface creates for `start_vm`: 1 GiB, one vCPU, no disk.
+fn vm_record(name: &str) -> VmRecord {
+    VmRecord {
+        name_label: name.into(),
+        memory_static_max: 1 << 30,
+        memory_dynamic_max: 1 << 30,
+        memory_dynamic_min: 1 << 30,
+        memory_static_min: 1 << 29,
+        vcpus_max: 1,
+        vcpus_at_startup: 1,
+        ..Default::default()
     }
 }
 
@@ -227,6 +247,36 @@ async fn one(
             )
             .await;
             match r {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "start_vm" => {
+            let p = need(pool)?;
+            let name = step.name.as_deref().unwrap_or("vm");
+            let r = async {
+                let snap = PoolSnapshot::fetch(&p).await?;
+                let on = snap.find_host(host)?.r.clone();
+                let vm = Vm::create(&p, &vm_record(name)).await?;
+                Vm::start_on(&p, &vm, &on, false, false).await
+            }
+            .await;
+            match r {
+                Ok(()) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "migrate" => {
+            let p = need(pool)?;
+            let vm = step.vm.as_deref().unwrap_or("");
+            match ops::migrate(&p, vm, host, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "evacuate" => {
+            let p = need(pool)?;
+            match ops::evacuate(&p, host, &opts).await {
                 Ok(_) => done(&p).await,
                 Err(e) => failed(step, &e),
             }

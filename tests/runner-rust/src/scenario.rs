@@ -22,10 +22,12 @@ pub struct Step {
     /// A label; defaults to `do host`.
     pub id: Option<String>,
     /// The action: connect, validate, create_pool, join, eject, create_bond, repair_bonds,
-    /// create_nfs_sr, kill.
+    /// create_nfs_sr, start_vm, migrate, evacuate, enable_ha, kill.
     #[serde(rename = "do")]
     pub action: String,
     pub host: Option<String>,
+    /// migrate: the VM's name.
+    pub vm: Option<String>,
     pub name: Option<String>,
     pub coordinator: Option<String>,
     #[serde(default)]
@@ -76,6 +78,8 @@ pub struct ExpectState {
     pub coordinator: Option<String>,
     /// Member names, sorted.
     pub hosts: Option<Vec<String>>,
+    /// Running VMs (not templates or control domains): name → host.
+    pub vms: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A normalised step result, the same JSON from every surface.
@@ -146,6 +150,12 @@ impl StepResult {
                     .unwrap_or(Value::Null);
                 if got != serde_json::json!(c) {
                     out.push(format!("coordinator: expected {c}, got {got}"));
+                }
+            }
+            if let Some(v) = &state.vms {
+                let got = self.state.get("vms").cloned().unwrap_or(Value::Null);
+                if got != serde_json::json!(v) {
+                    out.push(format!("vms: expected {v:?}, got {got}"));
                 }
             }
             if let Some(h) = &state.hosts {

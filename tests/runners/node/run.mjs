@@ -24,7 +24,11 @@ async function state(pool) {
   const names = Object.fromEntries(Object.entries(records).map(([ref, rec]) => [ref, rec.name_label]))
   const [poolRef] = await x.pool.get_all()
   const master = await x.pool.get_master(poolRef)
-  return { coordinator: names[master] ?? null, hosts: Object.values(names).sort() }
+  const vms = {}
+  for (const rec of Object.values(await x.VM.get_all_records())) {
+    if (!rec.is_a_template && !rec.is_control_domain && names[rec.resident_on]) vms[rec.name_label] = names[rec.resident_on]
+  }
+  return { coordinator: names[master] ?? null, hosts: Object.values(names).sort(), vms }
 }
 
 const scenario = JSON.parse(readFileSync(file, 'utf8'))
@@ -82,6 +86,27 @@ try {
           break
         case 'create_nfs_sr':
           await pool.createNfsSr(step.name ?? 'nfs', step.server ?? '', step.path ?? '')
+          break
+        case 'start_vm': {
+          const x = pool.xenapi
+          const vm = await x.VM.create({
+            name_label: step.name ?? 'vm',
+            memory_static_max: 1073741824,
+            memory_dynamic_max: 1073741824,
+            memory_dynamic_min: 1073741824,
+            memory_static_min: 536870912,
+            VCPUs_max: 1,
+            VCPUs_at_startup: 1,
+          })
+          const [on] = await x.host.get_by_name_label(host)
+          await x.VM.start_on(vm, on, false, false)
+          break
+        }
+        case 'migrate':
+          await pool.migrate(step.vm, host)
+          break
+        case 'evacuate':
+          await pool.evacuate(host)
           break
         case 'enable_ha':
           await pool.enableHa()

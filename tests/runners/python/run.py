@@ -20,7 +20,17 @@ def state(pool: xenpool.Pool) -> dict[str, Any]:
     hosts = x.host.get_all_records()
     names = {ref: rec.name_label for ref, rec in hosts.items()}
     master = x.pool.get_master(x.pool.get_all()[0])
-    return {"coordinator": names.get(master), "hosts": sorted(names.values())}
+    vms = {
+        rec.name_label: names[rec.resident_on]
+        for rec in x.VM.get_all_records().values()
+        if not rec.is_a_template and not rec.is_control_domain and rec.resident_on in names
+    }
+    return {"coordinator": names.get(master), "hosts": sorted(names.values()), "vms": vms}
+
+
+GIB = 1 << 30
+VM = {"memory_static_max": GIB, "memory_dynamic_max": GIB, "memory_dynamic_min": GIB,
+      "memory_static_min": GIB // 2, "VCPUs_max": 1, "VCPUs_at_startup": 1}
 
 
 def free_port() -> int:
@@ -88,6 +98,17 @@ def play(path: str) -> None:
                 elif kind == "create_nfs_sr":
                     assert pool is not None
                     pool.create_nfs_sr(step.get("name", "nfs"), step.get("server", ""), step.get("path", ""))
+                elif kind == "start_vm":
+                    assert pool is not None
+                    x = pool.xenapi
+                    vm = x.VM.create({"name_label": step.get("name", "vm"), **VM})
+                    x.VM.start_on(vm, x.host.get_by_name_label(host)[0], False, False)
+                elif kind == "migrate":
+                    assert pool is not None
+                    pool.migrate(step["vm"], host)
+                elif kind == "evacuate":
+                    assert pool is not None
+                    pool.evacuate(host)
                 elif kind == "enable_ha":
                     assert pool is not None
                     pool.enable_ha()
