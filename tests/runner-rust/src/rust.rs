@@ -289,9 +289,40 @@ async fn one(
             }
         }
         "kill" => {
-            let p = need(pool)?;
             sim.kill(host)?;
-            done(&p).await
+            StepResult {
+                step: step.label(),
+                unsupported: None,
+                ok: true,
+                code: None,
+                params: None,
+                state: Value::Null,
+            }
+        }
+        "state" => done(&need(pool)?).await,
+        "recover" => {
+            let a = access(sim, host, None)?;
+            let recovery = ops::RecoveryOptions {
+                restart_vms: step.restart_vms,
+            };
+            let r = ops::recover_lost_coordinator(
+                &a.url,
+                a.credentials.clone(),
+                a.options.clone(),
+                recovery,
+                &opts,
+            )
+            .await;
+            match r {
+                Ok((Some(p), _)) => {
+                    if let Some(old) = pool.replace(p) {
+                        let _ = old.close().await;
+                    }
+                    done(pool.as_ref().expect("just set")).await
+                }
+                Ok((None, _)) => bail!("recover returned no pool outside a dry run"),
+                Err(e) => failed(step, &e),
+            }
         }
         other => bail!("unknown step kind {other:?} (see tests/README.md)"),
     })

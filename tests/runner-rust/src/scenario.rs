@@ -22,7 +22,7 @@ pub struct Step {
     /// A label; defaults to `do host`.
     pub id: Option<String>,
     /// The action: connect, validate, create_pool, join, eject, create_bond, repair_bonds,
-    /// create_nfs_sr, start_vm, migrate, evacuate, enable_ha, kill.
+    /// create_nfs_sr, start_vm, migrate, evacuate, enable_ha, kill, recover, state.
     #[serde(rename = "do")]
     pub action: String,
     pub host: Option<String>,
@@ -44,6 +44,9 @@ pub struct Step {
     pub path: Option<String>,
     /// connect: a wrong password instead of the host's.
     pub password: Option<String>,
+    /// recover: declare the lost hosts dead and restart their VMs.
+    #[serde(default)]
+    pub restart_vms: bool,
     /// connect: a loopback port nothing listens on.
     #[serde(default)]
     pub unreachable: bool,

@@ -74,7 +74,12 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
         ),
         "evacuate" => format!("evacuate({host}); r.fill_state();"),
         "enable_ha" => "enable_ha(); r.fill_state();".into(),
-        "kill" => format!("sim_kill({host}); r.fill_state();"),
+        "kill" => format!("sim_kill({host}); r.ok = true;"),
+        "state" => "r.fill_state();".into(),
+        "recover" => format!(
+            "recover_coordinator({host}, #{{restart_vms: {}}}); r.fill_state();",
+            step.restart_vms
+        ),
         other => return Err(format!("no shell form for step kind {other:?}")),
     })
 }

@@ -38,8 +38,12 @@ const access = (name) => {
   const h = sim.host(name)
   return { url: h.url, user: 'root', password: h.password, fingerprint: h.fingerprint }
 }
+// A replaced handle's coordinator may be dead: close errors are ignored (as in Rust).
+const closeQuietly = async (p) => {
+  if (p) await p.close().catch(() => {})
+}
 const replace = async (next) => {
-  if (pool) await pool.close()
+  await closeQuietly(pool)
   pool = next
 }
 try {
@@ -114,10 +118,19 @@ try {
         case 'kill':
           await sim.kill(host)
           break
+        case 'state':
+          break
+        case 'recover': {
+          const out = await Pool.recoverLostCoordinator(access(host), { restartVms: step.restart_vms ?? false })
+          await replace(out.pool)
+          break
+        }
         default:
           r = { step: label, unsupported: `the Node runner has no step ${JSON.stringify(kind)}` }
       }
-      if (kind !== 'validate' && !r.unsupported) {
+      if (kind === 'kill') {
+        r.ok = true
+      } else if (kind !== 'validate' && !r.unsupported) {
         r.ok = true
         r.state = await state(pool)
       }
@@ -128,6 +141,6 @@ try {
     console.log('@@STEP ' + JSON.stringify(r))
   }
 } finally {
-  if (pool) await pool.close()
+  await closeQuietly(pool)
   sim.stop()
 }

@@ -33,6 +33,16 @@ VM = {"memory_static_max": GIB, "memory_dynamic_max": GIB, "memory_dynamic_min":
       "memory_static_min": GIB // 2, "VCPUs_max": 1, "VCPUs_at_startup": 1}
 
 
+def close_quietly(pool: xenpool.Pool | None) -> None:
+    """Closes a replaced handle; its coordinator may be dead (as the Rust runner does)."""
+    if pool is None:
+        return
+    try:
+        pool.close()
+    except exceptions.XenpoolError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,8 +73,7 @@ def play(path: str) -> None:
                     if step.get("unreachable"):
                         c["url"] = f"https://127.0.0.1:{free_port()}"
                     new = xenpool.Pool.connect(c["url"], c["user"], c["password"], fingerprint=c["fingerprint"])
-                    if pool is not None:
-                        pool.close()
+                    close_quietly(pool)
                     pool = new
                 elif kind == "validate":
                     assert pool is not None
@@ -79,8 +88,7 @@ def play(path: str) -> None:
                     master = sim.host(step.get("coordinator", "intel1")).access()
                     members = [sim.host(m).access() for m in step.get("members", [])]
                     new, _ = xenpool.Pool.create(step.get("name", "pool"), master, members, **flags)
-                    if pool is not None:
-                        pool.close()
+                    close_quietly(pool)
                     pool = new
                 elif kind == "join":
                     assert pool is not None
@@ -114,17 +122,27 @@ def play(path: str) -> None:
                     pool.enable_ha()
                 elif kind == "kill":
                     sim.kill(host)
+                elif kind == "state":
+                    pass
+                elif kind == "recover":
+                    new, _ = xenpool.Pool.recover_lost_coordinator(
+                        sim.host(host).access(), restart_vms=step.get("restart_vms", False)
+                    )
+                    assert new is not None
+                    close_quietly(pool)
+                    pool = new
                 else:
                     r = {"step": label, "unsupported": f"the Python runner has no step {kind!r}"}
-                if kind != "validate" and "unsupported" not in r:
+                if kind == "kill":
+                    r["ok"] = True
+                elif kind != "validate" and "unsupported" not in r:
                     assert pool is not None
                     r["ok"] = True
                     r["state"] = state(pool)
             except exceptions.XenpoolError as e:
                 r.update(ok=False, code=e.code, params=list(e.params), state=None)
             print("@@STEP " + json.dumps(r), flush=True)
-        if pool is not None:
-            pool.close()
+        close_quietly(pool)
 
 
 if __name__ == "__main__":
