@@ -99,6 +99,7 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
     xen_orchestra_client(root)?;
     python_package(root)?;
     node(root)?;
+    scenarios(root)?;
 
     if fuzz {
         run(
@@ -119,9 +120,7 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
 /// simulator binary the Rust tests built, on its JSON-RPC and XML-RPC transports.
 fn xen_orchestra_client(root: &Path) -> Result<()> {
     let dir = root.join("sim").join("tests").join("node");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = target_dir(root);
     run(
         "xen-api (npm) test dependencies",
         Command::new("npm")
@@ -134,6 +133,51 @@ fn xen_orchestra_client(root: &Path) -> Result<()> {
             .args(["--test", "--test-concurrency=1", "xo.test.mjs"])
             .current_dir(&dir)
             .env("XENPOOL_SIM", target.join("debug").join("xenpool-sim")),
+    )
+}
+
+/// The shared target directory (`CARGO_TARGET_DIR`, else `target/`).
+fn target_dir(root: &Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// The cross-surface suite (tests/README.md): every scenario through Rust, the shell,
+/// Python and Node, compared step by step. Reuses the Python venv and the Node addon the
+/// two steps before built; only the shell binary (fresh after the Rust tests) and the small
+/// runner binary are built here, in one cargo invocation.
+fn scenarios(root: &Path) -> Result<()> {
+    let target = target_dir(root);
+    run(
+        "cross-surface runners (the shell binary and xenpool-scenarios)",
+        cargo(root).args([
+            "build",
+            "--locked",
+            "-p",
+            "xenpool-repl",
+            "--bin",
+            "xenpool",
+            "-p",
+            "xenpool-scenarios",
+        ]),
+    )?;
+    let debug = target.join("debug");
+    run(
+        "cross-surface scenarios (Rust, shell, Python, Node)",
+        Command::new(debug.join("xenpool-scenarios"))
+            .arg("--xenpool")
+            .arg(debug.join("xenpool"))
+            .arg("--python")
+            .arg(
+                root.join("bindings-python")
+                    .join(".venv")
+                    .join("bin")
+                    .join("python"),
+            )
+            .arg("--node-package")
+            .arg(root.join("bindings-node"))
+            .current_dir(root),
     )
 }
 

@@ -1,0 +1,329 @@
+//! The Rust surface: every step through `xenpool::pool` against an in-process simulator.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+use xenpool::generated::{BondMode, Vm, VmRecord};
+use xenpool::pool::ops::{self, EjectOptions};
+use xenpool::pool::{
+    HostAccess, JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions, create_pool,
+    join, validate_join,
+};
+use xenpool::{ConnectOptions, Credentials, Tls};
+use xenpool_sim::{Config, Scenario as SimScenario, Simulator};
+
+use crate::scenario::{Scenario, Step, StepResult};
+
+/// A fresh `lab` simulator with short delays (every surface uses the same ones).
+async fn lab() -> Result<Simulator> {
+    Ok(Simulator::builder()
+        .scenario(SimScenario::builtin("lab")?)
+        .config(Config {
+            auth_failure_delay: Duration::from_millis(10),
+            ..Config::default()
+        })
+        .start()
+        .await?)
+}
+
+fn access(sim: &Simulator, name: &str, password: Option<&str>) -> Result<HostAccess> {
+    let h = sim.host(name)?;
+    let password = password.map(str::to_string).unwrap_or(h.password);
+    let tls = match h.fingerprint {
+        Some(fp) => Tls::Pinned(fp),
+        None => Tls::default(),
+    };
+    Ok(HostAccess::new(
+        h.url,
+        Credentials::new("root", password.as_str()),
+        ConnectOptions {
+            tls,
+            ..ConnectOptions::default()
+        },
+    ))
+}
+
+async fn state(pool: &PoolConnection) -> Value {
+    match PoolSnapshot::fetch(pool).await {
+        Ok(snap) => {
+            let mut hosts: Vec<String> =
+                snap.hosts().iter().map(|h| h.name().to_string()).collect();
+            hosts.sort();
+            let coordinator = snap.pool().master().map(|h| h.name().to_string());
+            let vms: serde_json::Map<String, Value> = snap
+                .vms()
+                .iter()
+                .filter(|v| !v.record.is_a_template && !v.record.is_control_domain)
+                .filter_map(|v| Some((v.name().to_string(), json!(v.resident_on()?.name()))))
+                .collect();
+            json!({ "coordinator": coordinator, "hosts": hosts, "vms": vms })
+        }
+        Err(e) => json!({ "error": e.code() }),
+    }
+}
+
+fn failed(step: &Step, e: &xenpool::Error) -> StepResult {
+    StepResult {
+        step: step.label(),
+        unsupported: None,
+        ok: false,
+        code: Some(e.code().to_string()),
+        params: Some(e.params()),
+        state: Value::Null,
+    }
+}
+
+/// The VM every surface creates for `start_vm`: 1 GiB, one vCPU, no disk.
+fn vm_record(name: &str) -> VmRecord {
+    VmRecord {
+        name_label: name.into(),
+        memory_static_max: 1 << 30,
+        memory_dynamic_max: 1 << 30,
+        memory_dynamic_min: 1 << 30,
+        memory_static_min: 1 << 29,
+        vcpus_max: 1,
+        vcpus_at_startup: 1,
+        ..Default::default()
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Plays `scenario` against a fresh simulator.
+pub async fn play(scenario: &Scenario) -> Result<Vec<StepResult>> {
+    let sim = lab().await?;
+    let mut pool: Option<PoolConnection> = None;
+    let mut out = Vec::new();
+    for step in &scenario.steps {
+        let result = Box::pin(one(&sim, &mut pool, step)).await?;
+        out.push(result.normalised());
+    }
+    if let Some(p) = pool {
+        let _ = p.close().await;
+    }
+    Ok(out)
+}
+
+async fn one(
+    sim: &Simulator,
+    pool: &mut Option<PoolConnection>,
+    step: &Step,
+) -> Result<StepResult> {
+    let host = step.host.as_deref().unwrap_or("");
+    let opts = OpOptions::default();
+    let done = |pool: &PoolConnection| {
+        let pool = pool.clone();
+        let label = step.label();
+        async move {
+            StepResult {
+                step: label,
+                unsupported: None,
+                ok: true,
+                code: None,
+                params: None,
+                state: state(&pool).await,
+            }
+        }
+    };
+    let need = |pool: &Option<PoolConnection>| -> Result<PoolConnection> {
+        match pool {
+            Some(p) => Ok(p.clone()),
+            None => bail!(
+                "step {:?} needs a pool: connect or create_pool first",
+                step.label()
+            ),
+        }
+    };
+    Ok(match step.action.as_str() {
+        "connect" => {
+            let mut a = access(sim, host, step.password.as_deref())?;
+            if step.unreachable {
+                a.url = format!("https://127.0.0.1:{}", free_port()?);
+            }
+            match PoolConnection::connect(&a.url, a.credentials.clone(), a.options.clone()).await {
+                Ok(p) => {
+                    if let Some(old) = pool.replace(p) {
+                        let _ = old.close().await;
+                    }
+                    done(pool.as_ref().expect("just set")).await
+                }
+                Err(e) => failed(step, &e),
+            }
+        }
+        "validate" => {
+            let p = need(pool)?;
+            let a = access(sim, host, None)?;
+            let options = ValidateOptions {
+                connect: a.options.clone(),
+                ..Default::default()
+            };
+            match validate_join(&p, &a.url, &a.credentials, &options).await {
+                Ok(report) => {
+                    let predicted = report.predicted_failure(false);
+                    let fails: Vec<&str> = report.fails().iter().map(|c| c.id.as_str()).collect();
+                    StepResult {
+                        step: step.label(),
+                        unsupported: None,
+                        ok: report.is_ready(),
+                        code: predicted.as_ref().map(|(c, _)| c.wire().to_string()),
+                        params: predicted.map(|(_, p)| p),
+                        state: json!({ "fails": fails }),
+                    }
+                }
+                Err(e) => failed(step, &e),
+            }
+        }
+        "create_pool" => {
+            let coordinator = access(sim, step.coordinator.as_deref().unwrap_or("intel1"), None)?;
+            let members = step
+                .members
+                .iter()
+                .map(|m| access(sim, m, None))
+                .collect::<Result<Vec<_>>>()?;
+            let policy = JoinPolicy {
+                force: step.force,
+                allow_cross_vendor: step.allow_cross_vendor,
+            };
+            let name = step.name.as_deref().unwrap_or("pool");
+            match create_pool(name, "", &coordinator, &members, policy, &opts).await {
+                Ok((p, _)) => {
+                    if let Some(old) = pool.replace(p) {
+                        let _ = old.close().await;
+                    }
+                    done(pool.as_ref().expect("just set")).await
+                }
+                Err(e) => failed(step, &e),
+            }
+        }
+        "join" => {
+            let p = need(pool)?;
+            let policy = JoinPolicy {
+                force: step.force,
+                allow_cross_vendor: step.allow_cross_vendor,
+            };
+            match join(&p, &access(sim, host, None)?, policy, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "eject" => {
+            let p = need(pool)?;
+            match ops::eject(&p, host, &EjectOptions::default(), &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "create_bond" => {
+            let p = need(pool)?;
+            let devices: Vec<&str> = step.devices.iter().map(String::as_str).collect();
+            let mode = BondMode::from_wire(step.mode.as_deref().unwrap_or("lacp"));
+            let network = step.network.as_deref().unwrap_or("Bond");
+            match ops::create_bond(&p, &devices, mode, network, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "repair_bonds" => {
+            let p = need(pool)?;
+            match ops::repair_bonds(&p, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "create_nfs_sr" => {
+            let p = need(pool)?;
+            let r = ops::create_nfs_sr(
+                &p,
+                step.name.as_deref().unwrap_or("nfs"),
+                step.server.as_deref().unwrap_or(""),
+                step.path.as_deref().unwrap_or(""),
+                None,
+                &opts,
+            )
+            .await;
+            match r {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "start_vm" => {
+            let p = need(pool)?;
+            let name = step.name.as_deref().unwrap_or("vm");
+            let r = async {
+                let snap = PoolSnapshot::fetch(&p).await?;
+                let on = snap.find_host(host)?.r.clone();
+                let vm = Vm::create(&p, &vm_record(name)).await?;
+                Vm::start_on(&p, &vm, &on, false, false).await
+            }
+            .await;
+            match r {
+                Ok(()) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "migrate" => {
+            let p = need(pool)?;
+            let vm = step.vm.as_deref().unwrap_or("");
+            match ops::migrate(&p, vm, host, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "evacuate" => {
+            let p = need(pool)?;
+            match ops::evacuate(&p, host, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "enable_ha" => {
+            let p = need(pool)?;
+            match ops::enable_ha(&p, None, &opts).await {
+                Ok(_) => done(&p).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "kill" => {
+            sim.kill(host)?;
+            StepResult {
+                step: step.label(),
+                unsupported: None,
+                ok: true,
+                code: None,
+                params: None,
+                state: Value::Null,
+            }
+        }
+        "state" => done(&need(pool)?).await,
+        "recover" => {
+            let a = access(sim, host, None)?;
+            let recovery = ops::RecoveryOptions {
+                restart_vms: step.restart_vms,
+            };
+            let r = ops::recover_lost_coordinator(
+                &a.url,
+                a.credentials.clone(),
+                a.options.clone(),
+                recovery,
+                &opts,
+            )
+            .await;
+            match r {
+                Ok((Some(p), _)) => {
+                    if let Some(old) = pool.replace(p) {
+                        let _ = old.close().await;
+                    }
+                    done(pool.as_ref().expect("just set")).await
+                }
+                Ok((None, _)) => bail!("recover returned no pool outside a dry run"),
+                Err(e) => failed(step, &e),
+            }
+        }
+        other => bail!("unknown step kind {other:?} (see tests/README.md)"),
+    })
+}
