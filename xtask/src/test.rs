@@ -156,9 +156,11 @@ fn scenarios(root: &Path) -> Result<()> {
             "--locked",
             "-p",
             "xenpool-repl",
+            "-p",
+            "xenpool-scenarios",
             "--bin",
             "xenpool",
-            "-p",
+            "--bin",
             "xenpool-scenarios",
         ]),
     )?;
