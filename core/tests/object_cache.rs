@@ -8,28 +8,16 @@ use std::time::Duration;
 
 use support::eventually;
 
+use xenpool::Error;
 use xenpool::generated::{Network, NetworkRecord, Vm, VmPowerState};
 use xenpool::pool::{ObjectCache, PoolConnection};
-use xenpool::{ConnectOptions, Credentials, Error, Tls};
 
 #[tokio::test]
 async fn the_cache_follows_the_pool() {
-    let sim = xenpool_sim::Simulator::builder()
-        .scenario(xenpool_sim::Scenario::builtin("single").unwrap())
-        .start()
+    let (_sim, url, credentials, options) = support::single_host().await;
+    let pool = PoolConnection::connect(&url, credentials, options)
         .await
         .unwrap();
-    let h = sim.host("xen1").unwrap();
-    let pool = PoolConnection::connect(
-        &h.url,
-        Credentials::new("root", h.password.as_str()),
-        ConnectOptions {
-            tls: Tls::Pinned(h.fingerprint.unwrap()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
     let cache = ObjectCache::start(pool.clone(), &["VM", "network"])
         .await
         .unwrap();
@@ -122,22 +110,10 @@ fn corrupt(sim: &xenpool_sim::Simulator, vm: &str, field: &str, value: &str) -> 
 
 #[tokio::test]
 async fn records_that_do_not_decode_are_reported_not_dropped() {
-    let sim = xenpool_sim::Simulator::builder()
-        .scenario(xenpool_sim::Scenario::builtin("single").unwrap())
-        .start()
+    let (sim, url, credentials, options) = support::single_host().await;
+    let pool = PoolConnection::connect(&url, credentials, options)
         .await
         .unwrap();
-    let h = sim.host("xen1").unwrap();
-    let pool = PoolConnection::connect(
-        &h.url,
-        Credentials::new("root", h.password.as_str()),
-        ConnectOptions {
-            tls: Tls::Pinned(h.fingerprint.unwrap()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
 
     // Already broken when the cache bootstraps with get_all_records.
     let db = corrupt(&sim, "db", "memory_static_max", "lots");

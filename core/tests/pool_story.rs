@@ -365,9 +365,7 @@ async fn state_changing_calls_are_not_retried_blindly() {
     // Without HA a dead coordinator leaves members in emergency mode: no failover target.
     let pool = pool.with_failover_timeout(Duration::from_secs(1));
     // A VM without disks on the coordinator-to-die, to restart elsewhere after recovery.
-    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
-    let intel1 = snap.find_host("intel1").unwrap().r.clone();
-    running_vm(&pool, "app", &intel1, None).await;
+    running_vm(&pool, "app", "intel1", None).await;
     // A state-changing call in flight when the coordinator dies may have happened: it is
     // reported as such even though no member took over.
     let hosts = Host::get_all(&pool).await.unwrap();
@@ -546,59 +544,25 @@ async fn create_pool_needs_a_standalone_coordinator_and_reports_partial_results(
     );
 }
 
-/// A VM with `memory` bytes, started on `host`, with a disk on `sr` when given.
+/// A 1 GiB VM started on `host`, with a 1 GiB disk on the SR with uuid `sr` when given
+/// (through the pool workflow the shell's `create_vm` uses).
 async fn running_vm(
     pool: &xenpool::pool::PoolConnection,
     name: &str,
-    host: &xenpool::Ref<Host>,
-    sr: Option<&xenpool::Ref<xenpool::generated::Sr>>,
-) -> xenpool::Ref<Vm> {
-    use xenpool::generated::{Vbd, VbdMode, VbdRecord, VbdType, Vdi, VdiRecord, VdiType};
-    let vm = Vm::create(
-        pool,
-        &VmRecord {
-            name_label: name.into(),
-            memory_static_max: 1 << 30,
-            memory_dynamic_max: 1 << 30,
-            memory_dynamic_min: 1 << 30,
-            memory_static_min: 1 << 29,
-            vcpus_max: 1,
-            vcpus_at_startup: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    if let Some(sr) = sr {
-        let vdi = Vdi::create(
-            pool,
-            &VdiRecord {
-                name_label: format!("{name} disk"),
-                sr: sr.clone(),
-                virtual_size: 1 << 30,
-                type_: VdiType::User,
-                ..Default::default()
-            },
-        )
+    host: &str,
+    sr: Option<&str>,
+) {
+    let spec = ops::VmSpec {
+        disk_gib: sr.map(|_| 1),
+        sr: sr.map(str::to_string),
+        host: Some(host.to_string()),
+        start: true,
+        ..ops::VmSpec::new(name)
+    };
+    let made = ops::create_vm(pool, &spec, &OpOptions::default())
         .await
         .unwrap();
-        Vbd::create(
-            pool,
-            &VbdRecord {
-                vm: vm.clone(),
-                vdi,
-                userdevice: "0".into(),
-                mode: VbdMode::Rw,
-                type_: VbdType::Disk,
-                bootable: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    }
-    Vm::start_on(pool, &vm, host, false, false).await.unwrap();
-    vm
+    assert_eq!(made.resident_on.as_deref(), Some(host));
 }
 
 #[tokio::test]
@@ -628,8 +592,9 @@ async fn evacuate_names_the_real_blocker_and_leaves_the_host_enabled() {
                 .is_some_and(|s| !s.shared && s.name_label == "Local storage")
         })
         .expect("intel2 has local storage");
-    running_vm(&pool, "db", &intel2, Some(&local)).await;
-    running_vm(&pool, "web", &intel2, None).await;
+    let local = snap.srs[&local].uuid.clone();
+    running_vm(&pool, "db", "intel2", Some(&local)).await;
+    running_vm(&pool, "web", "intel2", None).await;
 
     for options in [OpOptions::dry_run(), OpOptions::default()] {
         let err = ops::evacuate(&pool, "intel2", &options).await.unwrap_err();
@@ -668,6 +633,19 @@ async fn evacuate_names_the_real_blocker_and_leaves_the_host_enabled() {
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     assert!(snap.find_host("intel2").unwrap().record.enabled);
     ops::disable_host(&pool, "intel2").await.unwrap();
+    // A VM spec that cannot run is refused before anything is created.
+    let bad = ops::VmSpec {
+        vcpus: 0,
+        memory_mib: 8,
+        ..ops::VmSpec::new("broken")
+    };
+    let err = ops::create_vm(&pool, &bad, &OpOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), xenpool::error::codes::INVALID_ARGUMENT, "{err}");
+    assert!(err.to_string().contains("vcpus is 0"), "{err}");
+    let snap = PoolSnapshot::fetch(&pool).await.unwrap();
+    assert!(snap.find_vm("broken").is_err(), "nothing was created");
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     assert!(!snap.find_host("intel2").unwrap().record.enabled);
     pool.close().await.unwrap();

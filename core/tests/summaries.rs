@@ -1,27 +1,15 @@
 //! The owned, serialisable pool summaries every front end hands out, against the simulator.
 
+mod support;
+
+use xenpool::Connection;
 use xenpool::generated::{Vm, VmPowerState};
 use xenpool::pool::PoolSnapshot;
-use xenpool::{ConnectOptions, Connection, Credentials, Tls};
 
 #[tokio::test]
 async fn summaries_resolve_names_and_serialise() {
-    let sim = xenpool_sim::Simulator::builder()
-        .scenario(xenpool_sim::Scenario::builtin("single").unwrap())
-        .start()
-        .await
-        .unwrap();
-    let h = sim.host("xen1").unwrap();
-    let c = Connection::login(
-        &h.url,
-        Credentials::new("root", h.password.as_str()),
-        ConnectOptions {
-            tls: Tls::Pinned(h.fingerprint.unwrap()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (_sim, url, credentials, options) = support::single_host().await;
+    let c = Connection::login(&url, credentials, options).await.unwrap();
     let web = Vm::get_by_name_label(&c, "web").await.unwrap().remove(0);
     if Vm::get_power_state(&c, &web).await.unwrap() != VmPowerState::Running {
         Vm::start(&c, &web, false, false).await.unwrap();

@@ -90,11 +90,7 @@ pub async fn eject(
             ));
         }
         let mut plan = Plan::new(format!("eject {name}"));
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         if !running.is_empty() {
             plan.call(
                 &coordinator,
@@ -208,11 +204,7 @@ pub async fn create_bond(
         if !problems.is_empty() {
             return Err(refused(&operation, problems));
         }
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         let mut plan = Plan::new(&operation);
         plan.call(
             &coordinator,
@@ -390,11 +382,7 @@ pub async fn repair_bonds(pool: &PoolConnection, options: &OpOptions) -> Result<
     Box::pin(async move {
         let snap = PoolSnapshot::fetch(pool).await?;
         let problems = check_bonds(&snap);
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         let mut plan = Plan::new("repair bonds");
         let mut actions = Vec::new();
         for problem in &problems {
@@ -664,11 +652,7 @@ pub async fn migrate(
         if !problems.is_empty() {
             return Err(refused(&operation, problems));
         }
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         let mut plan = Plan::new(&operation);
         plan.call(
             &coordinator,
@@ -818,11 +802,7 @@ pub async fn evacuate(
         if !problems.is_empty() {
             return Err(refused(&operation, problems));
         }
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         let mut plan = Plan::new(&operation);
         plan.call(
             &coordinator,
@@ -958,11 +938,7 @@ pub async fn enable_ha(
         if !problems.is_empty() {
             return Err(refused("enable HA", problems));
         }
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         let mut plan = Plan::new(format!(
             "enable HA with heartbeat on {}",
             sr.record.name_label
@@ -1296,11 +1272,7 @@ pub async fn create_vm(
             .as_deref()
             .map(|h| snap.find_host(h))
             .transpose()?;
-        let coordinator = snap
-            .pool()
-            .master()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let coordinator = snap.coordinator_name();
         let mut plan = Plan::new(&operation);
         plan.call(
             &coordinator,

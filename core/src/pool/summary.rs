@@ -199,10 +199,7 @@ impl PoolSummary {
             name: view.name().into(),
             uuid: snap.pool.uuid.clone(),
             reference: snap.pool_ref.as_str().into(),
-            coordinator: view
-                .master()
-                .map(|h| h.name().to_string())
-                .unwrap_or_default(),
+            coordinator: snap.coordinator_name(),
             hosts,
             ha_enabled: ha.enabled,
             ha_tolerates: ha.failures_to_tolerate,

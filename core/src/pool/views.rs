@@ -110,6 +110,14 @@ impl PoolSnapshot {
         PoolView { snap: self }
     }
 
+    /// The coordinator's name, for plans and messages (empty if it is not in the snapshot).
+    pub fn coordinator_name(&self) -> String {
+        self.pool()
+            .master()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default()
+    }
+
     /// Every host, coordinator first, then by name.
     pub fn hosts(&self) -> Vec<HostView<'_>> {
         let mut v: Vec<_> = self

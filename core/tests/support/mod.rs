@@ -299,3 +299,25 @@ pub async fn eventually(what: &str, within: Duration, mut condition: impl FnMut(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The simulator's `single` scenario, and how to log into its host `xen1` (its own
+/// password, its certificate pinned).
+pub async fn single_host() -> (
+    xenpool_sim::Simulator,
+    String,
+    xenpool::Credentials,
+    xenpool::ConnectOptions,
+) {
+    let sim = xenpool_sim::Simulator::builder()
+        .scenario(xenpool_sim::Scenario::builtin("single").unwrap())
+        .start()
+        .await
+        .unwrap();
+    let h = sim.host("xen1").unwrap();
+    let options = xenpool::ConnectOptions {
+        tls: xenpool::Tls::Pinned(h.fingerprint.unwrap()),
+        ..Default::default()
+    };
+    let credentials = xenpool::Credentials::new("root", h.password.as_str());
+    (sim, h.url, credentials, options)
+}
