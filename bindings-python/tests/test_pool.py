@@ -41,6 +41,8 @@ def test_the_pool_story(sim: Simulator) -> None:
         amd = sim.host("amd1")
         amd_report = pool.validate_join(amd.url, "root", amd.password, fingerprint=amd.fingerprint)
         assert not amd_report.ready
+        assert report.predicted_failure is None
+        assert amd_report.predicted_failure == ("HOSTS_NOT_HOMOGENEOUS", ["CPUs differ"])
         assert any(c["xapi_error"] and c["xapi_error"]["code"] == "HOSTS_NOT_HOMOGENEOUS" for c in amd_report.fails)
         assert "✘" in amd_report._repr_html_()
         with pytest.raises(exceptions.Refused) as refused:

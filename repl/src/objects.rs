@@ -214,7 +214,7 @@ object! {
 object! {
     /// A join pre-flight: every check, what `pool.join` would say, and the advice.
     Report as "JoinReport" = xenpool::pool::JoinSummary {
-        candidate, pool, ready, would_join, would_join_forced, predicted_error,
+        candidate, pool, ready, would_join, would_join_forced, predicted_error, predicted_params,
         problems, warnings, checks, text,
     }
     row [
@@ -245,7 +245,7 @@ object! {
 object! {
     /// What a pool operation did (or, in a dry run, would do).
     Outcome as "Outcome" = xenpool::pool::OutcomeSummary {
-        operation, executed, summary, plan, items,
+        operation, executed, summary, plan, calls, items,
     }
     row [
         "Operation" => |o: &Outcome| o.operation.clone(),

@@ -289,6 +289,8 @@ pub struct JoinSummary {
     pub would_join_forced: bool,
     /// The XenAPI code `pool.join` would fail with.
     pub predicted_error: Option<String>,
+    /// That error's parameters (empty when it would succeed).
+    pub predicted_params: Vec<String>,
     /// Failing checks.
     pub problems: Vec<CheckSummary>,
     /// Warnings.
@@ -311,15 +313,15 @@ impl JoinSummary {
     /// The brief of a report, its table at most `width` columns wide (a terminal's).
     pub fn of_width(r: &JoinReport, width: u16) -> Self {
         let summaries = |checks: Vec<&Check>| checks.into_iter().map(CheckSummary::from).collect();
+        let predicted = r.predicted_failure(false);
         JoinSummary {
             candidate: r.candidate.name.clone(),
             pool: r.pool.name.clone(),
             ready: r.is_ready(),
             would_join: r.predicted_failure(false).is_none(),
             would_join_forced: r.predicted_failure(true).is_none(),
-            predicted_error: r
-                .predicted_failure(false)
-                .map(|(code, _)| code.wire().to_string()),
+            predicted_error: predicted.as_ref().map(|(code, _)| code.wire().to_string()),
+            predicted_params: predicted.map(|(_, params)| params).unwrap_or_default(),
             problems: summaries(r.fails()),
             warnings: summaries(r.warnings()),
             checks: r.checks.iter().map(CheckSummary::from).collect(),
@@ -340,6 +342,8 @@ pub struct OutcomeSummary {
     pub summary: String,
     /// The plan, rendered.
     pub plan: String,
+    /// The plan's calls in order, as method names (`pool.eject`).
+    pub calls: Vec<String>,
     /// What was touched (hosts joined, VMs moved, ...).
     pub items: Vec<String>,
 }
@@ -361,6 +365,7 @@ impl OutcomeSummary {
                 format!("dry run of {}: nothing was changed", plan.operation)
             },
             plan: plan.to_string(),
+            calls: plan.calls.iter().map(|c| c.method.clone()).collect(),
             items,
         }
     }

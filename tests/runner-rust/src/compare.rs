@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::scenario::{self, Scenario, StepResult};
 
@@ -35,22 +35,53 @@ fn parse_steps(surface: &str, stdout: &[u8]) -> Result<Vec<StepResult>> {
         .collect()
 }
 
-fn output(surface: &str, mut cmd: Command) -> Result<Vec<StepResult>> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("{surface}: cannot start {cmd:?}"))?;
-    let steps = parse_steps(surface, &out.stdout)?;
+/// What one surface's runner produced for a scenario: the steps it reported, and why it
+/// stopped early if it did (a crash is reported with the scenario, and the suite goes on).
+#[derive(Default)]
+struct Played {
+    steps: Vec<StepResult>,
+    crash: Option<String>,
+}
+
+impl Played {
+    fn crashed(steps: Vec<StepResult>, why: String) -> Self {
+        Played {
+            steps,
+            crash: Some(why),
+        }
+    }
+}
+
+/// The last lines of a runner's output, enough to see why it stopped.
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("@@STEP "))
+        .collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+fn output(surface: &str, mut cmd: Command) -> Played {
+    let out = match cmd.stdin(Stdio::null()).output() {
+        Ok(out) => out,
+        Err(e) => return Played::crashed(Vec::new(), format!("cannot start {cmd:?}: {e}")),
+    };
+    let steps = match parse_steps(surface, &out.stdout) {
+        Ok(steps) => steps,
+        Err(e) => return Played::crashed(Vec::new(), format!("{e:#}")),
+    };
     if !out.status.success() {
-        bail!(
-            "{surface} runner failed ({}) after {} step(s):\n{}\n{}",
+        let why = format!(
+            "exited with {} after {} step(s)\n{}\n{}",
             out.status,
             steps.len(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            tail(&out.stdout),
+            tail(&out.stderr)
         );
+        return Played::crashed(steps, why);
     }
-    Ok(steps)
+    Played { steps, crash: None }
 }
 
 /// Plays `file` through every configured surface; the external ones run in parallel.
@@ -60,7 +91,7 @@ fn play_all(
     scenario: &Scenario,
     surfaces: &Surfaces,
     work: &Path,
-) -> Result<BTreeMap<&'static str, Vec<StepResult>>> {
+) -> Result<BTreeMap<&'static str, Played>> {
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -98,12 +129,16 @@ fn play_all(
         .collect();
     let mut results = BTreeMap::new();
     let runtime = tokio::runtime::Runtime::new()?;
-    results.insert("rust", runtime.block_on(crate::rust::play(scenario))?);
+    let rust = match runtime.block_on(crate::rust::play(scenario)) {
+        Ok(steps) => Played { steps, crash: None },
+        Err(e) => Played::crashed(Vec::new(), format!("{e:#}")),
+    };
+    results.insert("rust", rust);
     for (name, h) in handles {
-        let steps = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("{name} runner thread panicked"))??;
-        results.insert(name, steps);
+        let played = h.join().unwrap_or_else(|_| {
+            Played::crashed(Vec::new(), "the runner's thread panicked".into())
+        });
+        results.insert(name, played);
     }
     Ok(results)
 }
@@ -165,7 +200,7 @@ fn side_by_side(
         expected[3] = e
             .state
             .as_ref()
-            .map(|s| format!("coordinator={:?} hosts={:?}", s.coordinator, s.hosts))
+            .map(|s| serde_json::Value::Object(s.clone()).to_string())
             .or_else(|| e.fails.as_ref().map(|f| format!("fails={f:?}")))
             .unwrap_or_default();
     }
@@ -205,7 +240,15 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
     for file in files {
         let scenario = scenario::load(file)?;
         let started = Instant::now();
-        let results = play_all(root, file, &scenario, surfaces, &work)?;
+        let played = play_all(root, file, &scenario, surfaces, &work)?;
+        let mut results = BTreeMap::new();
+        let mut crashes = BTreeMap::new();
+        for (surface, p) in played {
+            if let Some(why) = p.crash {
+                crashes.insert(surface, (p.steps.len(), why));
+            }
+            results.insert(surface, p.steps);
+        }
         println!(
             "\n== {} ({}) — {} surfaces, {:.1} s",
             scenario.name,
@@ -220,12 +263,15 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
             let mut notes = Vec::new();
             let reference = results.get("rust").and_then(|v| v.get(i));
             for (surface, steps) in &results {
-                if let Some(since) = diverged.get(surface) {
-                    let _ = since;
+                if diverged.contains_key(surface) {
                     continue;
                 }
                 let Some(r) = steps.get(i) else {
-                    problems.push(format!("{surface}: no result"));
+                    if crashes.get(surface).is_some_and(|(n, _)| *n == i) {
+                        problems.push(format!("{surface}: its runner stopped here (below)"));
+                    } else if !crashes.contains_key(surface) {
+                        problems.push(format!("{surface}: no result"));
+                    }
                     continue;
                 };
                 if r.step != step.label() {
@@ -277,6 +323,13 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
                     println!("     - {p}");
                 }
                 print!("{}", side_by_side(&results, i, step.expect.as_ref()));
+            }
+        }
+        for (surface, (n, why)) in &crashes {
+            all_good = false;
+            println!("FAIL {surface} runner stopped after {n} step(s) of this scenario:");
+            for line in why.lines() {
+                println!("     | {line}");
             }
         }
         for (surface, since) in &diverged {

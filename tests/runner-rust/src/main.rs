@@ -1,8 +1,5 @@
 //! `xenpool-scenarios`: the cross-surface suite of tests/ (see tests/README.md).
 //!
-//! ```text
-//! xenpool-scenarios [--xenpool BIN] [--python PYTHON] [--node-package DIR] [FILE.toml ...]
-//! ```
 //! Plays every scenario (default: tests/scenarios/*.toml and tests/errors/*.toml) through
 //! Rust and each surface given, and exits non-zero when an expectation fails or two surfaces
 //! disagree. `--rust-only` prints Rust's normalised results as JSON lines.
@@ -15,44 +12,49 @@ mod shell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use clap::Parser;
+
+/// Plays the tests/ scenarios through every surface given and compares them step by step.
+#[derive(Parser)]
+#[command(name = "xenpool-scenarios")]
+struct Args {
+    /// The `xenpool` shell binary (compares the shell).
+    #[arg(long, value_name = "BIN")]
+    xenpool: Option<PathBuf>,
+    /// A Python interpreter with the `xenpool` package installed (compares Python).
+    #[arg(long, value_name = "PYTHON")]
+    python: Option<PathBuf>,
+    /// The built Node package directory (compares Node).
+    #[arg(long, value_name = "DIR")]
+    node_package: Option<PathBuf>,
+    /// Only play the scenarios through Rust and print its results as `@@STEP` JSON lines.
+    #[arg(long)]
+    rust_only: bool,
+    /// Scenario files (default: every file in tests/scenarios and tests/errors).
+    #[arg(value_name = "FILE.toml")]
+    files: Vec<PathBuf>,
+}
 
 fn main() -> Result<ExitCode> {
+    let args = Args::parse();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()?;
-    let mut surfaces = compare::Surfaces {
-        xenpool: None,
-        python: None,
-        node_package: None,
+    let surfaces = compare::Surfaces {
+        xenpool: args.xenpool,
+        python: args.python,
+        node_package: args.node_package,
     };
-    let mut files = Vec::new();
-    let mut rust_only = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = |name: &str| match args.next() {
-            Some(v) => Ok(PathBuf::from(v)),
-            None => bail!("{name} needs a value"),
-        };
-        match a.as_str() {
-            "--xenpool" => surfaces.xenpool = Some(value("--xenpool")?),
-            "--python" => surfaces.python = Some(value("--python")?),
-            "--node-package" => surfaces.node_package = Some(value("--node-package")?),
-            "--rust-only" => rust_only = true,
-            "-h" | "--help" => {
-                println!(
-                    "xenpool-scenarios [--xenpool BIN] [--python PYTHON] [--node-package DIR] [--rust-only] [FILE.toml ...]"
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => bail!("unknown option {other}"),
-            file => files.push(PathBuf::from(file).canonicalize()?),
-        }
-    }
+    let mut files = args
+        .files
+        .iter()
+        .map(|f| f.canonicalize())
+        .collect::<std::io::Result<Vec<_>>>()?;
     if files.is_empty() {
         files = scenario::all(&root.join("tests"))?;
     }
-    if rust_only {
+    if args.rust_only {
         let runtime = tokio::runtime::Runtime::new()?;
         for file in &files {
             let scenario = scenario::load(file)?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use xenpool::generated::{BondMode, Vm, VmRecord};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{
-    HostAccess, JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions, create_pool,
+    HostAccess, JoinPolicy, OpOptions, Plan, PoolConnection, PoolSnapshot, ValidateOptions, create_pool,
     join, validate_join,
 };
 use xenpool::{ConnectOptions, Credentials, Tls};
@@ -63,6 +63,30 @@ async fn state(pool: &PoolConnection) -> Value {
     }
 }
 
+async fn state_after(step: &Step, pool: PoolConnection) -> StepResult {
+    StepResult {
+        step: step.label(),
+        unsupported: None,
+        ok: true,
+        code: None,
+        params: None,
+        state: state(&pool).await,
+    }
+}
+
+/// A dry run's result: nothing executed, the plan's calls in order.
+fn planned(step: &Step, plan: &Plan) -> StepResult {
+    let calls: Vec<&str> = plan.calls.iter().map(|c| c.method.as_str()).collect();
+    StepResult {
+        step: step.label(),
+        unsupported: None,
+        ok: true,
+        code: None,
+        params: None,
+        state: json!({ "executed": false, "calls": calls }),
+    }
+}
+
 fn failed(step: &Step, e: &xenpool::Error) -> StepResult {
     StepResult {
         step: step.label(),
@@ -115,18 +139,21 @@ async fn one(
     step: &Step,
 ) -> Result<StepResult> {
     let host = step.host.as_deref().unwrap_or("");
-    let opts = OpOptions::default();
-    let done = |pool: &PoolConnection| {
+    let opts = if step.dry_run {
+        OpOptions::dry_run()
+    } else {
+        OpOptions::default()
+    };
+    let done = |pool: &PoolConnection| state_after(step, pool.clone());
+    // A workflow's result: its plan for a dry run, else the pool's state.
+    let finished = |pool: &PoolConnection, plan: &Plan| {
         let pool = pool.clone();
-        let label = step.label();
+        let plan = plan.clone();
         async move {
-            StepResult {
-                step: label,
-                unsupported: None,
-                ok: true,
-                code: None,
-                params: None,
-                state: state(&pool).await,
+            if step.dry_run {
+                planned(step, &plan)
+            } else {
+                state_after(step, pool).await
             }
         }
     };
@@ -207,14 +234,14 @@ async fn one(
                 allow_cross_vendor: step.allow_cross_vendor,
             };
             match join(&p, &access(sim, host, None)?, policy, &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
         "eject" => {
             let p = need(pool)?;
             match ops::eject(&p, host, &EjectOptions::default(), &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
@@ -224,14 +251,14 @@ async fn one(
             let mode = BondMode::from_wire(step.mode.as_deref().unwrap_or("lacp"));
             let network = step.network.as_deref().unwrap_or("Bond");
             match ops::create_bond(&p, &devices, mode, network, &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
         "repair_bonds" => {
             let p = need(pool)?;
             match ops::repair_bonds(&p, &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
@@ -247,7 +274,7 @@ async fn one(
             )
             .await;
             match r {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
@@ -270,21 +297,47 @@ async fn one(
             let p = need(pool)?;
             let vm = step.vm.as_deref().unwrap_or("");
             match ops::migrate(&p, vm, host, &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
         "evacuate" => {
             let p = need(pool)?;
             match ops::evacuate(&p, host, &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }
         "enable_ha" => {
             let p = need(pool)?;
             match ops::enable_ha(&p, None, &opts).await {
-                Ok(_) => done(&p).await,
+                Ok(o) => finished(&p, &o.plan).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "disable_ha" => {
+            let p = need(pool)?;
+            match ops::disable_ha(&p, &opts).await {
+                Ok(plan) => finished(&p, &plan).await,
+                Err(e) => failed(step, &e),
+            }
+        }
+        "check_bonds" => {
+            let p = need(pool)?;
+            match PoolSnapshot::fetch(&p).await {
+                Ok(snap) => {
+                    let problems = ops::check_bonds(&snap);
+                    let mut hosts: Vec<String> = problems.into_iter().map(|b| b.host).collect();
+                    hosts.sort();
+                    StepResult {
+                        step: step.label(),
+                        unsupported: None,
+                        ok: true,
+                        code: None,
+                        params: None,
+                        state: json!({ "bond_problems": hosts }),
+                    }
+                }
                 Err(e) => failed(step, &e),
             }
         }
@@ -314,6 +367,7 @@ async fn one(
             )
             .await;
             match r {
+                Ok((_, o)) if step.dry_run => planned(step, &o.plan),
                 Ok((Some(p), _)) => {
                     if let Some(old) = pool.replace(p) {
                         let _ = old.close().await;

@@ -22,7 +22,8 @@ pub struct Step {
     /// A label; defaults to `do host`.
     pub id: Option<String>,
     /// The action: connect, validate, create_pool, join, eject, create_bond, repair_bonds,
-    /// create_nfs_sr, start_vm, migrate, evacuate, enable_ha, kill, recover, state.
+    /// create_nfs_sr, start_vm, migrate, evacuate, enable_ha, disable_ha, check_bonds, kill,
+    /// recover, state.
     #[serde(rename = "do")]
     pub action: String,
     pub host: Option<String>,
@@ -47,6 +48,9 @@ pub struct Step {
     /// recover: declare the lost hosts dead and restart their VMs.
     #[serde(default)]
     pub restart_vms: bool,
+    /// Workflows: only work out the plan (the result is `{executed: false, calls}`).
+    #[serde(default)]
+    pub dry_run: bool,
     /// connect: a loopback port nothing listens on.
     #[serde(default)]
     pub unreachable: bool,
@@ -75,15 +79,10 @@ pub struct Expect {
     pub state: Option<ExpectState>,
 }
 
-/// Expected pool state after the step.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ExpectState {
-    pub coordinator: Option<String>,
-    /// Member names, sorted.
-    pub hosts: Option<Vec<String>>,
-    /// Running VMs (not templates or control domains): name → host.
-    pub vms: Option<std::collections::BTreeMap<String, String>>,
-}
+/// Expected state after the step: each key given must equal the result's `state` key of
+/// that name (`coordinator`, `hosts` sorted, `vms` as name → host of the running VMs,
+/// `bond_problems` after check_bonds, `executed` and `calls` after a dry run).
+pub type ExpectState = serde_json::Map<String, Value>;
 
 /// A normalised step result, the same JSON from every surface.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,26 +144,10 @@ impl StepResult {
             }
         }
         if let Some(state) = &expect.state {
-            if let Some(c) = &state.coordinator {
-                let got = self
-                    .state
-                    .get("coordinator")
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                if got != serde_json::json!(c) {
-                    out.push(format!("coordinator: expected {c}, got {got}"));
-                }
-            }
-            if let Some(v) = &state.vms {
-                let got = self.state.get("vms").cloned().unwrap_or(Value::Null);
-                if got != serde_json::json!(v) {
-                    out.push(format!("vms: expected {v:?}, got {got}"));
-                }
-            }
-            if let Some(h) = &state.hosts {
-                let got = self.state.get("hosts").cloned().unwrap_or(Value::Null);
-                if got != serde_json::json!(h) {
-                    out.push(format!("hosts: expected {h:?}, got {got}"));
+            for (key, want) in state {
+                let got = self.state.get(key).cloned().unwrap_or(Value::Null);
+                if &got != want {
+                    out.push(format!("{key}: expected {want}, got {got}"));
                 }
             }
         }

@@ -17,10 +17,18 @@ fn list(items: &[String]) -> String {
 /// What a step does in the shell, or why the shell cannot do it.
 fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
     let host = quote(step.host.as_deref().unwrap_or(""));
+    let dry = step.dry_run;
     let flags = format!(
-        "#{{force: {}, allow_cross_vendor: {}}}",
+        "#{{force: {}, allow_cross_vendor: {}, dry_run: {dry}}}",
         step.force, step.allow_cross_vendor
     );
+    let opts = format!("#{{dry_run: {dry}}}");
+    // A workflow's result: its plan in a dry run, else the pool's state.
+    let finish = if dry {
+        "r.ok = true; r.state = #{executed: o.executed, calls: o.calls};"
+    } else {
+        "r.fill_state();"
+    };
     Ok(match step.action.as_str() {
         "connect" if step.unreachable => {
             format!("connect(\"127.0.0.1:{unreachable_port}\", \"root\", \"x\"); r.fill_state();")
@@ -31,6 +39,7 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
         },
         "validate" => format!(
             "let rep = validate_join({host}); r.ok = rep.ready; r.code = rep.predicted_error; \
+             if type_of(rep.predicted_error) != \"()\" {{ r.params = rep.predicted_params; }} \
              r.state = #{{fails: rep.problems.map(|c| c.id)}};"
         ),
         "create_pool" => format!(
@@ -39,23 +48,27 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
             quote(step.name.as_deref().unwrap_or("pool")),
             list(&step.members)
         ),
-        "join" => {
-            return Err(
-                "the shell joins from the candidate's side (pool_join), which needs the \
-                        coordinator's password; scripts cannot read a simulated host's password"
-                    .into(),
-            );
-        }
-        "eject" => format!("pool_eject({host}, #{{yes: true}}); r.fill_state();"),
+        // The shell joins from the candidate's side, as `xe pool-join` does: connect to the
+        // candidate, join the current coordinator (the host book has its password), and
+        // reconnect to the coordinator whatever the outcome, so later steps see the pool.
+        "join" => format!(
+            "let c = pool().coordinator; connect({host}); let failure = (); let o = (); \
+             try {{ o = pool_join(c, {flags}); }} catch (e) {{ failure = e; }} \
+             connect(c); if type_of(failure) != \"()\" {{ throw failure; }} {finish}"
+        ),
+        "eject" => format!("let o = pool_eject({host}, #{{yes: true, dry_run: {dry}}}); {finish}"),
         "create_bond" => format!(
-            "create_bond({}, {}, {}); r.fill_state();",
+            "let o = create_bond({}, {}, {}, {opts}); {finish}",
             list(&step.devices),
             quote(step.mode.as_deref().unwrap_or("lacp")),
             quote(step.network.as_deref().unwrap_or("Bond"))
         ),
-        "repair_bonds" => "repair_bonds(); r.fill_state();".into(),
+        "repair_bonds" => format!("let o = repair_bonds({opts}); {finish}"),
+        "check_bonds" => "r.ok = true; let h = check_bonds().map(|b| b.host); h.sort(); \
+                          r.state = #{bond_problems: h};"
+            .into(),
         "create_nfs_sr" => format!(
-            "create_nfs_sr({}, {}, {}); r.fill_state();",
+            "let o = create_nfs_sr({}, {}, {}, {opts}); {finish}",
             quote(step.name.as_deref().unwrap_or("nfs")),
             quote(step.server.as_deref().unwrap_or("")),
             quote(step.path.as_deref().unwrap_or(""))
@@ -69,15 +82,16 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
             quote(step.name.as_deref().unwrap_or("vm"))
         ),
         "migrate" => format!(
-            "migrate({}, {host}); r.fill_state();",
+            "let o = migrate({}, {host}, {opts}); {finish}",
             quote(step.vm.as_deref().unwrap_or(""))
         ),
-        "evacuate" => format!("evacuate({host}); r.fill_state();"),
-        "enable_ha" => "enable_ha(); r.fill_state();".into(),
+        "evacuate" => format!("let o = evacuate({host}, {opts}); {finish}"),
+        "enable_ha" => format!("let o = enable_ha({opts}); {finish}"),
+        "disable_ha" => format!("let o = disable_ha({opts}); {finish}"),
         "kill" => format!("sim_kill({host}); r.ok = true;"),
         "state" => "r.fill_state();".into(),
         "recover" => format!(
-            "recover_coordinator({host}, #{{restart_vms: {}}}); r.fill_state();",
+            "let o = recover_coordinator({host}, #{{restart_vms: {}, dry_run: {dry}}}); {finish}",
             step.restart_vms
         ),
         other => return Err(format!("no shell form for step kind {other:?}")),

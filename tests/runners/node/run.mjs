@@ -52,7 +52,9 @@ try {
     const host = step.host ?? ''
     const label = step.id ?? (host ? `${kind} ${host}` : kind)
     let r = { step: label, ok: false, code: null, params: null, state: null }
-    const flags = { force: step.force ?? false, allowCrossVendor: step.allow_cross_vendor ?? false }
+    const dry = { dryRun: step.dry_run ?? false }
+    const flags = { force: step.force ?? false, allowCrossVendor: step.allow_cross_vendor ?? false, ...dry }
+    let plan = null // a workflow's plan (its result in a dry run)
     try {
       switch (kind) {
         case 'connect': {
@@ -77,19 +79,19 @@ try {
           break
         }
         case 'join':
-          await pool.join(access(host), flags)
+          plan = (await pool.join(access(host), flags)).plan
           break
         case 'eject':
-          await pool.eject(host)
+          plan = (await pool.eject(host, dry)).plan
           break
         case 'create_bond':
-          await pool.createBond(step.devices, step.mode ?? 'lacp', step.network ?? 'Bond')
+          plan = (await pool.createBond(step.devices, step.mode ?? 'lacp', step.network ?? 'Bond', dry)).plan
           break
         case 'repair_bonds':
-          await pool.repairBonds()
+          plan = (await pool.repairBonds(dry)).plan
           break
         case 'create_nfs_sr':
-          await pool.createNfsSr(step.name ?? 'nfs', step.server ?? '', step.path ?? '')
+          plan = (await pool.createNfsSr(step.name ?? 'nfs', step.server ?? '', step.path ?? '', dry)).plan
           break
         case 'start_vm': {
           const x = pool.xenapi
@@ -107,13 +109,19 @@ try {
           break
         }
         case 'migrate':
-          await pool.migrate(step.vm, host)
+          plan = (await pool.migrate(step.vm, host, dry)).plan
           break
         case 'evacuate':
-          await pool.evacuate(host)
+          plan = (await pool.evacuate(host, dry)).plan
           break
         case 'enable_ha':
-          await pool.enableHa()
+          plan = (await pool.enableHa(dry)).plan
+          break
+        case 'disable_ha':
+          plan = await pool.disableHa(dry)
+          break
+        case 'check_bonds':
+          Object.assign(r, { ok: true, state: { bond_problems: (await pool.checkBonds()).map((b) => b.host).sort() } })
           break
         case 'kill':
           await sim.kill(host)
@@ -121,8 +129,9 @@ try {
         case 'state':
           break
         case 'recover': {
-          const out = await Pool.recoverLostCoordinator(access(host), { restartVms: step.restart_vms ?? false })
-          await replace(out.pool)
+          const out = await Pool.recoverLostCoordinator(access(host), { restartVms: step.restart_vms ?? false, ...dry })
+          plan = out.outcome.plan
+          if (out.pool) await replace(out.pool)
           break
         }
         default:
@@ -130,7 +139,9 @@ try {
       }
       if (kind === 'kill') {
         r.ok = true
-      } else if (kind !== 'validate' && !r.unsupported) {
+      } else if (dry.dryRun && plan) {
+        Object.assign(r, { ok: true, state: { executed: false, calls: plan.calls.map((c) => c.method) } })
+      } else if (kind !== 'validate' && kind !== 'check_bonds' && !r.unsupported) {
         r.ok = true
         r.state = await state(pool)
       }

@@ -64,6 +64,8 @@ def play(path: str) -> None:
             host = step.get("host", "")
             label = step.get("id") or (f"{kind} {host}" if host else kind)
             r: dict[str, Any] = {"step": label, "ok": False, "code": None, "params": None, "state": None}
+            dry = step.get("dry_run", False)
+            outcome: xenpool.Outcome | None = None
             flags = {"force": step.get("force", False), "allow_cross_vendor": step.get("allow_cross_vendor", False)}
             try:
                 if kind == "connect":
@@ -79,10 +81,10 @@ def play(path: str) -> None:
                     assert pool is not None
                     c = cred(host)
                     rep = pool.validate_join(c["url"], c["user"], c["password"], fingerprint=c["fingerprint"])
-                    predicted = rep._data.get("predicted_failure")
+                    predicted = rep.predicted_failure
                     r["ok"] = rep.ready
                     r["code"] = predicted[0] if predicted else None
-                    r["params"] = predicted[1:] if predicted else None
+                    r["params"] = predicted[1] if predicted else None
                     r["state"] = {"fails": [c["id"] for c in rep.fails]}
                 elif kind == "create_pool":
                     master = sim.host(step.get("coordinator", "intel1")).access()
@@ -93,19 +95,25 @@ def play(path: str) -> None:
                 elif kind == "join":
                     assert pool is not None
                     c = cred(host)
-                    pool.join(c["url"], c["user"], c["password"], fingerprint=c["fingerprint"], **flags)
+                    outcome = pool.join(
+                        c["url"], c["user"], c["password"], fingerprint=c["fingerprint"], dry_run=dry, **flags
+                    )
                 elif kind == "eject":
                     assert pool is not None
-                    pool.eject(host)
+                    outcome = pool.eject(host, dry_run=dry)
                 elif kind == "create_bond":
                     assert pool is not None
-                    pool.create_bond(step["devices"], step.get("mode", "lacp"), step.get("network", "Bond"))
+                    outcome = pool.create_bond(
+                        step["devices"], step.get("mode", "lacp"), step.get("network", "Bond"), dry_run=dry
+                    )
                 elif kind == "repair_bonds":
                     assert pool is not None
-                    pool.repair_bonds()
+                    outcome = pool.repair_bonds(dry_run=dry)
                 elif kind == "create_nfs_sr":
                     assert pool is not None
-                    pool.create_nfs_sr(step.get("name", "nfs"), step.get("server", ""), step.get("path", ""))
+                    outcome = pool.create_nfs_sr(
+                        step.get("name", "nfs"), step.get("server", ""), step.get("path", ""), dry_run=dry
+                    )
                 elif kind == "start_vm":
                     assert pool is not None
                     x = pool.xenapi
@@ -113,29 +121,37 @@ def play(path: str) -> None:
                     x.VM.start_on(vm, x.host.get_by_name_label(host)[0], False, False)
                 elif kind == "migrate":
                     assert pool is not None
-                    pool.migrate(step["vm"], host)
+                    outcome = pool.migrate(step["vm"], host, dry_run=dry)
                 elif kind == "evacuate":
                     assert pool is not None
-                    pool.evacuate(host)
+                    outcome = pool.evacuate(host, dry_run=dry)
                 elif kind == "enable_ha":
                     assert pool is not None
-                    pool.enable_ha()
+                    outcome = pool.enable_ha(dry_run=dry)
+                elif kind == "disable_ha":
+                    assert pool is not None
+                    outcome = pool.disable_ha(dry_run=dry)
+                elif kind == "check_bonds":
+                    assert pool is not None
+                    r.update(ok=True, state={"bond_problems": sorted(b["host"] for b in pool.check_bonds())})
                 elif kind == "kill":
                     sim.kill(host)
                 elif kind == "state":
                     pass
                 elif kind == "recover":
-                    new, _ = xenpool.Pool.recover_lost_coordinator(
-                        sim.host(host).access(), restart_vms=step.get("restart_vms", False)
+                    new, outcome = xenpool.Pool.recover_lost_coordinator(
+                        sim.host(host).access(), restart_vms=step.get("restart_vms", False), dry_run=dry
                     )
-                    assert new is not None
-                    close_quietly(pool)
-                    pool = new
+                    if new is not None:
+                        close_quietly(pool)
+                        pool = new
                 else:
                     r = {"step": label, "unsupported": f"the Python runner has no step {kind!r}"}
                 if kind == "kill":
                     r["ok"] = True
-                elif kind != "validate" and "unsupported" not in r:
+                elif dry and outcome is not None:
+                    r.update(ok=True, state={"executed": outcome.executed, "calls": outcome.calls})
+                elif kind not in ("validate", "check_bonds") and "unsupported" not in r:
                     assert pool is not None
                     r["ok"] = True
                     r["state"] = state(pool)
