@@ -2,18 +2,15 @@
 // xenpool for Node.js: the idiomatic layer over the native module (native.js, built by
 // napi-rs). Values cross as JSON text; int64 beyond 2^53, datetimes and non-finite
 // numbers are tagged on the way in and patched in ("fixups") on the way out. Large
-// results arrive in slices that are parsed between turns of the event loop.
+// results arrive in slices, written off the event loop and parsed between its turns.
 
 const { inspect } = require('node:util')
-const { performance } = require('node:perf_hooks')
 const native = require('./native.js')
 
 const MARKER = '\u0001xenpool:'
 const TAG = '\u0000xp'
 const dispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 const kXen = Symbol('xenpool.error')
-/** Longest time (ms) spent building result objects before yielding to the event loop. */
-const SLICE_BUDGET_MS = 8
 
 // ---- errors -----------------------------------------------------------------------------
 
@@ -140,25 +137,25 @@ function applyFixups(root, fixups) {
   return holder.root
 }
 
-const turn = () => new Promise((resolve) => setImmediate(resolve))
+/** One slice's JS values: its JSON parsed, then the values JSON cannot carry patched in. */
+function parseSlice([text, fixups]) {
+  const value = JSON.parse(text)
+  return fixups === '[]' ? value : applyFixups(value, JSON.parse(fixups))
+}
 
-/** A native result as JS values, parsed slice by slice with the event loop let in between. */
+/**
+ * A native result as JS values. A large one arrives in slices written off the event loop
+ * while earlier ones are parsed here; each `await` lets the event loop in, so no turn of it
+ * parses more than one slice.
+ */
 async function decode(result) {
-  const parse = (i) => {
-    const value = JSON.parse(result.slice(i))
-    const fixups = result.fixups(i)
-    return fixups === '[]' ? value : applyFixups(value, JSON.parse(fixups))
-  }
   const kind = result.kind
-  if (kind === 'value') return parse(0)
-  let started = performance.now()
+  if (kind === 'value') return parseSlice(result.value())
   const out = kind === 'map' ? {} : []
   for (let i = 0, n = result.length; i < n; i++) {
-    if (performance.now() - started > SLICE_BUDGET_MS) {
-      await turn()
-      started = performance.now()
-    }
-    const part = parse(i)
+    const slice = await result.next()
+    if (slice.length === 0) throw new Error(`xenpool: a result ended after ${i} of ${n} slices`)
+    const part = parseSlice(slice)
     if (kind === 'map') for (const [k, v] of part) out[k] = v
     else for (const v of part) out.push(v)
   }

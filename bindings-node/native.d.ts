@@ -32,24 +32,23 @@ export declare class EventStream {
 }
 
 /**
- * A result as the JS layer reads it back, one slice at a time: each becomes a JS string
- * only when asked for, so no single turn of the event loop copies a whole large result.
+ * A result as the JS layer reads it back. A small one is written at once (`value()`); a
+ * large map or array is written slice by slice on a blocking thread while the JS layer
+ * parses the slices already written (`next()`), so writing and parsing overlap and no turn
+ * of the event loop parses more than one slice.
  */
 export declare class NativeResult {
   /**
-   * `value` (one slice holding the value), `map` (slices of `[key, value]` pairs) or
-   * `array` (slices of items).
+   * `value` (read it with `value()`), `map` (slices of `[key, value]` pairs) or `array`
+   * (slices of items), read with `next()` `length` times.
    */
   get kind(): string
   /** How many slices. */
   get length(): number
-  /** The JSON text of slice `i` (handed over once: a second read is empty). */
-  slice(i: number): string
-  /**
-   * Slice `i`'s fixups: a JSON array of `[path, kind, text]` (`b` BigInt, `d` Date,
-   * `f` number), `[]` when none.
-   */
-  fixups(i: number): string
+  /** A `value` result's `[text, fixups]` (handed over once: a second read is empty). */
+  value(): Array<string>
+  /** The next slice's `[text, fixups]`, once it is written; empty after the last. */
+  next(): Promise<Array<string>>
 }
 
 /** A logged-in session. */

@@ -2,7 +2,7 @@ import { test, before, after, beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
 import { createRequire } from 'node:module'
-import { connect, XenAPIError, WrongTypeError, ERROR_CODES } from '../index.mjs'
+import { connect, startSimulator, XenAPIError, WrongTypeError, ERROR_CODES } from '../index.mjs'
 import { fresh, lab, login, session, rejectsWith, vmRecord } from './helpers.mjs'
 
 let sim
@@ -53,6 +53,34 @@ test('int64 beyond 2^53 round-trips as BigInt; safe ones stay numbers', async ()
     assert.ok(e instanceof XenAPIError)
   } finally {
     await s.close()
+  }
+})
+
+test('a large result arrives in slices: the event loop turns between them, and BigInts and Dates are patched in whichever slice holds them', async () => {
+  const big = await startSimulator({ scenario: 'pool16', vms: 1000 })
+  const h = big.hosts.find((x) => x.masterAddress === null)
+  const s = await connect(h.url, login(h))
+  try {
+    const all = await s.xenapi.VM.get_all()
+    const last = all[all.length - 1]
+    await s.xenapi.VM.set_user_version(last, 2n ** 60n + 1n)
+    let turns = 0
+    let spinning = true
+    const spin = () => {
+      turns++
+      if (spinning) setImmediate(spin)
+    }
+    setImmediate(spin)
+    const vms = await s.xenapi.VM.get_all_records()
+    spinning = false
+    const records = Object.values(vms)
+    assert.ok(records.length > 1000)
+    assert.ok(turns >= 5, `the event loop turned only ${turns} times while ~8 slices were parsed`)
+    assert.ok(records.every((v) => v.snapshot_time instanceof Date && typeof v.memory_static_max === 'number'))
+    assert.equal(vms[last].user_version, 2n ** 60n + 1n)
+  } finally {
+    await s.close()
+    big.stop()
   }
 })
 

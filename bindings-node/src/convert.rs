@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use tokio::sync::mpsc;
+
 use serde_json::Value as Json;
 use xenpool::DateTime;
 use xenpool::dynamic::Dyn;
@@ -69,47 +71,57 @@ pub fn args_from_json(text: &str) -> Result<Vec<Dyn>, String> {
     }
 }
 
-/// A result as the JS layer reads it back, one slice at a time: each becomes a JS string
-/// only when asked for, so no single turn of the event loop copies a whole large result.
+/// A result as the JS layer reads it back. A small one is written at once (`value()`); a
+/// large map or array is written slice by slice on a blocking thread while the JS layer
+/// parses the slices already written (`next()`), so writing and parsing overlap and no turn
+/// of the event loop parses more than one slice.
 #[napi]
 pub struct NativeResult {
-    kind: String,
-    slices: Vec<String>,
-    fixups: Vec<String>,
+    kind: &'static str,
+    length: u32,
+    value: Option<Slice>,
+    stream: Option<tokio::sync::Mutex<mpsc::Receiver<Slice>>>,
 }
+
+/// One slice: its JSON text and its fixups (a JSON array of `[path, kind, text]`: `b`
+/// BigInt, `d` Date, `f` number; `[]` when none).
+type Slice = (String, String);
+
+/// Slices written ahead of the JS layer at most (bounds the memory held twice).
+const AHEAD: usize = 8;
 
 #[napi]
 impl NativeResult {
-    /// `value` (one slice holding the value), `map` (slices of `[key, value]` pairs) or
-    /// `array` (slices of items).
+    /// `value` (read it with `value()`), `map` (slices of `[key, value]` pairs) or `array`
+    /// (slices of items), read with `next()` `length` times.
     #[napi(getter)]
-    pub fn kind(&self) -> String {
-        self.kind.clone()
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     /// How many slices.
     #[napi(getter)]
     pub fn length(&self) -> u32 {
-        self.slices.len() as u32
+        self.length
     }
 
-    /// The JSON text of slice `i` (handed over once: a second read is empty).
+    /// A `value` result's `[text, fixups]` (handed over once: a second read is empty).
     #[napi]
-    pub fn slice(&mut self, i: u32) -> String {
-        self.slices
-            .get_mut(i as usize)
-            .map(std::mem::take)
-            .unwrap_or_default()
+    pub fn value(&mut self) -> Vec<String> {
+        let (text, fixups) = self.value.take().unwrap_or_else(|| ("null".into(), "[]".into()));
+        vec![text, fixups]
     }
 
-    /// Slice `i`'s fixups: a JSON array of `[path, kind, text]` (`b` BigInt, `d` Date,
-    /// `f` number), `[]` when none.
+    /// The next slice's `[text, fixups]`, once it is written; empty after the last.
     #[napi]
-    pub fn fixups(&self, i: u32) -> String {
-        self.fixups
-            .get(i as usize)
-            .cloned()
-            .unwrap_or_else(|| "[]".into())
+    pub async fn next(&self) -> Vec<String> {
+        let Some(stream) = &self.stream else {
+            return Vec::new();
+        };
+        match stream.lock().await.recv().await {
+            Some((text, fixups)) => vec![text, fixups],
+            None => Vec::new(),
+        }
     }
 }
 
@@ -124,6 +136,8 @@ struct Writer {
 enum PathSeg {
     Index(usize),
     Key(String),
+    /// A record's field: its name is static, so no allocation per field written.
+    Field(&'static str),
 }
 
 impl Writer {
@@ -140,6 +154,7 @@ impl Writer {
                     let _ = write!(self.fixups, "{n}");
                 }
                 PathSeg::Key(k) => push_json_str(&mut self.fixups, k),
+                PathSeg::Field(k) => push_json_str(&mut self.fixups, k),
             }
         }
         let _ = write!(self.fixups, "],\"{kind}\",");
@@ -213,7 +228,7 @@ impl Writer {
                     }
                     push_json_str(&mut self.text, name);
                     self.text.push(':');
-                    self.path.push(PathSeg::Key((*name).to_string()));
+                    self.path.push(PathSeg::Field(*name));
                     self.value(item);
                     self.path.pop();
                 }
@@ -222,7 +237,7 @@ impl Writer {
         }
     }
 
-    fn finish(self) -> (String, String) {
+    fn finish(self) -> Slice {
         let fixups = if self.fixups.is_empty() {
             "[]".to_string()
         } else {
@@ -271,58 +286,86 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A result, written in slices when it is a large map or array.
-pub fn to_result(value: &Dyn) -> NativeResult {
-    let mut slices = Vec::new();
-    let mut fixups = Vec::new();
-    let kind = match value {
-        Dyn::Map(pairs) if pairs.len() > SLICE => {
-            for chunk in pairs.chunks(SLICE) {
-                let mut w = Writer::default();
-                w.text.push('[');
-                for (i, (k, v)) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        w.text.push(',');
-                    }
-                    w.text.push('[');
-                    push_json_str(&mut w.text, &key_text(k));
-                    w.text.push(',');
-                    w.path.push(PathSeg::Index(i));
-                    w.path.push(PathSeg::Index(1));
-                    w.value(v);
-                    w.path.clear();
-                    w.text.push(']');
-                }
-                w.text.push(']');
-                let (t, f) = w.finish();
-                slices.push(t);
-                fixups.push(f);
-            }
-            "map"
+/// Writes a large map's entries as `[[key, value], …]` slices.
+fn map_slice(chunk: &[(Dyn, Dyn)]) -> Slice {
+    let mut w = Writer::default();
+    w.text.push('[');
+    for (i, (k, v)) in chunk.iter().enumerate() {
+        if i > 0 {
+            w.text.push(',');
         }
-        Dyn::Array(items) if items.len() > SLICE => {
-            for chunk in items.chunks(SLICE) {
-                let mut w = Writer::default();
-                w.value(&Dyn::Array(chunk.to_vec()));
-                let (t, f) = w.finish();
-                slices.push(t);
-                fixups.push(f);
-            }
-            "array"
+        w.text.push('[');
+        push_json_str(&mut w.text, &key_text(k));
+        w.text.push(',');
+        w.path.push(PathSeg::Index(i));
+        w.path.push(PathSeg::Index(1));
+        w.value(v);
+        w.path.clear();
+        w.text.push(']');
+    }
+    w.text.push(']');
+    w.finish()
+}
+
+fn array_slice(chunk: &[Dyn]) -> Slice {
+    let mut w = Writer::default();
+    w.text.push('[');
+    for (i, item) in chunk.iter().enumerate() {
+        if i > 0 {
+            w.text.push(',');
         }
+        w.path.push(PathSeg::Index(i));
+        w.value(item);
+        w.path.pop();
+    }
+    w.text.push(']');
+    w.finish()
+}
+
+/// A result for the JS layer: a large map or array is written on a blocking thread, slice
+/// by slice, as the JS layer takes them.
+pub fn to_result(value: Dyn) -> NativeResult {
+    let slices = |n: usize| n.div_ceil(SLICE) as u32;
+    let (kind, length) = match &value {
+        Dyn::Map(pairs) if pairs.len() > SLICE => ("map", slices(pairs.len())),
+        Dyn::Array(items) if items.len() > SLICE => ("array", slices(items.len())),
         other => {
             let mut w = Writer::default();
             w.value(other);
-            let (t, f) = w.finish();
-            slices.push(t);
-            fixups.push(f);
-            "value"
+            return NativeResult {
+                kind: "value",
+                length: 1,
+                value: Some(w.finish()),
+                stream: None,
+            };
         }
     };
+    let (tx, rx) = mpsc::channel(AHEAD);
+    tokio::task::spawn_blocking(move || {
+        // A send fails only when the JS side dropped the result: stop writing then.
+        match value {
+            Dyn::Map(pairs) => {
+                for chunk in pairs.chunks(SLICE) {
+                    if tx.blocking_send(map_slice(chunk)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Dyn::Array(items) => {
+                for chunk in items.chunks(SLICE) {
+                    if tx.blocking_send(array_slice(chunk)).is_err() {
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
     NativeResult {
-        kind: kind.into(),
-        slices,
-        fixups,
+        kind,
+        length,
+        value: None,
+        stream: Some(tokio::sync::Mutex::new(rx)),
     }
 }
 
@@ -345,11 +388,12 @@ mod tests {
                 Dyn::DateTime(DateTime::parse("20240102T03:04:05Z").unwrap()),
             ),
         ]);
-        let r = to_result(&v);
+        let mut r = to_result(v);
         assert_eq!(r.kind, "value");
-        assert_eq!(r.slices[0], r#"{"small":5,"big":null,"when":null}"#);
+        let [text, fixups] = <[String; 2]>::try_from(r.value()).unwrap();
+        assert_eq!(text, r#"{"small":5,"big":null,"when":null}"#);
         assert_eq!(
-            r.fixups[0],
+            fixups,
             r#"[[["big"],"b","9223372036854775807"],[["when"],"d","2024-01-02T03:04:05Z"]]"#
         );
     }
@@ -367,17 +411,38 @@ mod tests {
         assert!(args_from_json(r#"[{"\u0000xp":"int","v":"1e40"}]"#).is_err());
     }
 
-    #[test]
-    fn large_maps_are_sliced() {
+    #[tokio::test]
+    async fn large_maps_are_sliced_in_order() {
         let v = Dyn::Map(
             (0..600)
                 .map(|i| (Dyn::String(format!("k{i}")), Dyn::Int(i)))
                 .collect(),
         );
-        let r = to_result(&v);
+        let r = to_result(v);
         assert_eq!(r.kind, "map");
-        assert_eq!(r.slices.len(), 600_usize.div_ceil(SLICE));
-        assert!(r.slices[0].starts_with(r#"[["k0",0],["k1",1]"#));
+        assert_eq!(r.length as usize, 600_usize.div_ceil(SLICE));
+        let mut texts = Vec::new();
+        loop {
+            let slice = r.next().await;
+            if slice.is_empty() {
+                break;
+            }
+            texts.push(slice[0].clone());
+        }
+        assert_eq!(texts.len(), r.length as usize, "every slice, then the end");
+        assert!(texts[0].starts_with(r#"[["k0",0],["k1",1]"#));
+        assert!(texts.last().unwrap().ends_with(r#"["k599",599]]"#));
+    }
+
+    #[tokio::test]
+    async fn large_arrays_carry_their_fixups_per_slice() {
+        let when = Dyn::DateTime(DateTime::parse("20240102T03:04:05Z").unwrap());
+        let v = Dyn::Array((0..300).map(|_| when.clone()).collect());
+        let r = to_result(v);
+        assert_eq!(r.kind, "array");
+        let first = r.next().await;
+        assert!(first[0].starts_with("[null,null"));
+        assert!(first[1].starts_with(r#"[[[0],"d","2024-01-02T03:04:05Z"],[[1],"d""#));
     }
 
     #[test]

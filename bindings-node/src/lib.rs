@@ -10,6 +10,13 @@
 #[macro_use]
 extern crate napi_derive;
 
+/// mimalloc for the Rust side of the module, as in the shell: a decoded `get_all_records`
+/// is hundreds of thousands of small allocations, and the system allocator's share of the
+/// decode is about a third (`core/benches/decode.rs`). Python's and Node's own heaps are
+/// untouched: values cross by copy.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod convert;
 mod error;
 mod events;
@@ -30,6 +37,8 @@ use xenpool::CancelToken;
 /// in debug builds.
 #[napi_derive::module_init]
 fn init() {
+    // The TLS stack's one-time seeding runs while the program goes on loading.
+    xenpool::tls::warm_up();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(16 * 1024 * 1024)

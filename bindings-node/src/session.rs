@@ -272,9 +272,7 @@ impl Session {
     }
 }
 
-/// A result as JSON slices, written on a blocking thread (10,000 records take a while).
+/// A result for the JS layer (a large one is written off the event loop, slice by slice).
 pub(crate) async fn encode(value: dynamic::Dyn) -> napi::Result<NativeResult> {
-    tokio::task::spawn_blocking(move || to_result(&value))
-        .await
-        .map_err(|e| to_napi(xenpool::Error::Internal(e.to_string())))
+    Ok(to_result(value))
 }

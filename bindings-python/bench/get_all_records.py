@@ -6,9 +6,12 @@ run against one in-process simulator (scenario pool16, VMs rescaled):
 * XenAPI.py          the official client (XML-RPC), same reads;
 * urllib + json      plain JSON-RPC with ``urllib.request`` and ``json.loads``, same reads.
 
-Each client runs in a fresh subprocess (``--client NAME``) so its peak RSS is its own; the
-figures are the best and median of ``--rounds`` runs. For representative numbers install a
-release build (``maturin develop --release``): the simulator runs in-process from it too.
+The simulator runs in a process of its own (``--serve``) and each client in a fresh
+subprocess (``--client NAME``) started by a parent that holds no simulator: Linux carries
+the parent's peak RSS into a child, so a parent holding 10,000 simulated VMs would show as
+every client's peak. The figures are the best and median of ``--rounds`` runs. For
+representative numbers install a release build (``maturin develop --release``): the
+simulator runs from it too.
 
     python bench/get_all_records.py --vms 10000 --rounds 3
 """
@@ -98,11 +101,22 @@ def child(name: str, url: str, password: str, fingerprint: str) -> None:
     print(json.dumps({"seconds": elapsed, "import": imported, "peak_mib": peak, "vms": count}))
 
 
+def serve(vms: int) -> None:
+    """Runs the simulator until stdin closes; its coordinator's access on one line."""
+    from xenpool.testing import simulator
+
+    with simulator("pool16", vms=vms) as sim:
+        h = sim.hosts[0]
+        print(json.dumps({"url": h.url, "password": h.password, "fingerprint": h.fingerprint or ""}), flush=True)
+        sys.stdin.read()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--vms", type=int, default=10000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--client", choices=list(CLIENTS))
+    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url")
     p.add_argument("--password")
     p.add_argument("--fingerprint")
@@ -111,16 +125,23 @@ def main() -> None:
         child(a.client, a.url, a.password, a.fingerprint)
         return
 
-    from xenpool.testing import simulator
+    if a.serve:
+        serve(a.vms)
+        return
 
-    with simulator("pool16", vms=a.vms) as sim:
-        h = sim.hosts[0]
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--vms", str(a.vms)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ,
+    )
+    try:
+        assert server.stdout is not None
+        host = json.loads(server.stdout.readline())
         results: dict[str, list[dict[str, float]]] = {n: [] for n in CLIENTS}
         for _ in range(a.rounds):
             for name in CLIENTS:  # interleaved, so drift hits every client alike
                 out = subprocess.run(
-                    [sys.executable, __file__, "--client", name, "--url", h.url,
-                     "--password", h.password, "--fingerprint", h.fingerprint or ""],
+                    [sys.executable, __file__, "--client", name, "--url", host["url"],
+                     "--password", host["password"], "--fingerprint", host["fingerprint"]],
                     check=True, capture_output=True, text=True, env=os.environ,
                 )
                 results[name].append(json.loads(out.stdout))
@@ -135,6 +156,10 @@ def main() -> None:
                 f"{max(r['peak_mib'] for r in rs):>10.1f}{min(secs) / base:>11.1f}x"
             )
             assert all(r["vms"] >= a.vms for r in rs)
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -145,9 +145,38 @@ fn record_to_py<'py>(py: Python<'py>, record: dynamic::Record) -> PyResult<Bound
     Ok(obj)
 }
 
+/// Containers from this many items up are built with the cyclic GC paused.
+const BIG: usize = 1024;
+
 /// A result, as Python objects: `int` for int64, aware `datetime`, `Ref` and `EnumValue`
 /// (both `str`), lists, dicts and typed records.
+///
+/// A big result (10,000 VM records and their `Ref` keys) is tens of thousands of tracked
+/// objects: building it with the GC on sets off a collection every 700 allocations, and
+/// the older generations' walk every object the process holds. Nothing built here can
+/// form a cycle, so the GC is paused while it is built (and left as the caller had it).
 pub fn to_py(py: Python<'_>, value: Dyn) -> PyResult<Bound<'_, PyAny>> {
+    let big = match &value {
+        Dyn::Array(items) => items.len() >= BIG,
+        Dyn::Map(pairs) => pairs.len() >= BIG,
+        _ => false,
+    };
+    if !big {
+        return build(py, value);
+    }
+    let gc = py.import("gc")?;
+    let enabled = gc.call_method0("isenabled")?.is_truthy()?;
+    if enabled {
+        gc.call_method0("disable")?;
+    }
+    let built = build(py, value);
+    if enabled {
+        gc.call_method0("enable")?;
+    }
+    built
+}
+
+fn build(py: Python<'_>, value: Dyn) -> PyResult<Bound<'_, PyAny>> {
     Ok(match value {
         Dyn::Null => py.None().into_bound(py),
         Dyn::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
@@ -179,14 +208,14 @@ pub fn to_py(py: Python<'_>, value: Dyn) -> PyResult<Bound<'_, PyAny>> {
         Dyn::Array(items) => {
             let list = PyList::empty(py);
             for item in items {
-                list.append(to_py(py, item)?)?;
+                list.append(build(py, item)?)?;
             }
             list.into_any()
         }
         Dyn::Map(pairs) => {
             let dict = PyDict::new(py);
             for (k, v) in pairs {
-                dict.set_item(to_py(py, k)?, to_py(py, v)?)?;
+                dict.set_item(build(py, k)?, build(py, v)?)?;
             }
             dict.into_any()
         }

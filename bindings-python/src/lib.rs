@@ -4,6 +4,13 @@
 
 use pyo3::prelude::*;
 
+/// mimalloc for the Rust side of the module, as in the shell: a decoded `get_all_records`
+/// is hundreds of thousands of small allocations, and the system allocator's share of the
+/// decode is about a third (`core/benches/decode.rs`). Python's and Node's own heaps are
+/// untouched: values cross by copy.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod compat;
 mod convert;
 mod errors;
@@ -19,6 +26,8 @@ mod wait;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Async calls run on the same runtime as blocking ones (it survives fork).
     let _ = pyo3_async_runtimes::tokio::init_with_runtime(xenpool::blocking::runtime());
+    // The TLS stack's one-time seeding runs while Python builds the package's classes.
+    xenpool::tls::warm_up();
     m.add_class::<session::Session>()?;
     m.add_class::<convert::Record>()?;
     m.add_class::<events::EventWatcher>()?;

@@ -89,6 +89,22 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
+/// Starts the TLS stack's one-time set-up on a background thread. aws-lc seeds its random
+/// generator from CPU jitter once per process, which takes tens of milliseconds of CPU;
+/// without this it falls on the first connection (a script's login). Front ends call it
+/// as they load, so it overlaps their own start-up; calling it again does nothing.
+pub fn warm_up() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("xenpool-tls-warm-up".into())
+            .spawn(|| {
+                let mut seed = [0u8; 16];
+                let _ = provider().secure_random.fill(&mut seed);
+            });
+    });
+}
+
 /// Accepts a certificate whose SHA-256 matches the pin, and checks the handshake
 /// signatures so the peer must hold the pinned certificate's key.
 #[derive(Debug)]

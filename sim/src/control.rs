@@ -154,6 +154,9 @@ pub fn spawn(inner: Weak<SimulatorInner>, listener: TcpListener) -> HostServer {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
+            // Replies go out as a header write and a body write: with Nagle on, the second
+            // waits for the client's delayed ACK (40 ms on Linux) on every small reply.
+            let _ = tcp.set_nodelay(true);
             let inner = inner.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(inner.clone(), req));

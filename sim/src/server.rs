@@ -62,6 +62,9 @@ pub fn spawn(
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
+            // Replies go out as a header write and a body write: with Nagle on, the second
+            // waits for the client's delayed ACK (40 ms on Linux) on every small reply.
+            let _ = tcp.set_nodelay(true);
             let sim = sim.clone();
             let tls = tls.clone();
             let handle = tokio::spawn(async move {
