@@ -35,6 +35,8 @@ pub struct Shell {
     functions: AST,
     state: Rc<State>,
     last_failed: bool,
+    /// The last value shown, for `:full`.
+    last_value: Option<Dynamic>,
 }
 
 impl Shell {
@@ -65,6 +67,7 @@ impl Shell {
             functions: AST::empty(),
             state,
             last_failed: false,
+            last_value: None,
         }
     }
 
@@ -79,6 +82,11 @@ impl Shell {
             .iter()
             .map(|(name, _, _)| name.to_string())
             .collect()
+    }
+
+    /// The value of a variable defined so far.
+    pub fn variable(&self, name: &str) -> Option<Dynamic> {
+        self.scope.get_value::<Dynamic>(name)
     }
 
     /// Names of the script functions defined so far.
@@ -155,7 +163,10 @@ impl Shell {
                     Ok(text) if self.state.secrets.contains(&text) => {
                         self.state.out.line("********")
                     }
-                    _ => display::show(&self.state.out, &value),
+                    _ => {
+                        display::show(&self.state.out, &value);
+                        self.last_value = Some(value);
+                    }
                 }
                 true
             }
@@ -166,7 +177,8 @@ impl Shell {
         }
     }
 
-    /// One entry as typed at the prompt: `:help [topic]`, `:quit`, or Rhai (its value or
+    /// One entry as typed at the prompt: `:help [topic]`, `:full` (the last result whole),
+    /// `:quit`, or Rhai (its value or
     /// error printed). False when the user asked to leave.
     pub fn entry(&mut self, text: &str) -> bool {
         let trimmed = text.trim();
@@ -175,6 +187,15 @@ impl Shell {
         }
         if let Some(topic) = trimmed.strip_prefix(":help") {
             self.state.out.line(crate::help::help(topic).trim_end());
+        } else if trimmed == ":full" {
+            match self
+                .last_value
+                .as_ref()
+                .and_then(|v| display::render_full(v, self.state.out.colour))
+            {
+                Some(text) => self.state.out.line(text.trim_end()),
+                None => self.state.out.note("no result to show yet"),
+            }
         } else if trimmed.starts_with(':') {
             self.state
                 .out

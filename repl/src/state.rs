@@ -104,7 +104,79 @@ impl State {
         what: &str,
         future: F,
     ) -> Fallible<T> {
-        self.run(what, future)?.map_err(raise)
+        self.run(what, future)?
+            .map_err(|e| self.readable(XenError::from(e)).into_rhai())
+    }
+
+    /// The error with every reference among its parameters shown in its message as
+    /// `name (uuid)`, as `xe` shows objects (references the pool no longer knows stay as
+    /// they are). `params` keep the wire values for scripts.
+    pub fn readable(&self, mut e: XenError) -> XenError {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return e;
+        }
+        let names = xenpool::generated::ErrorCode::from_wire(&e.code).param_names();
+        for (i, param) in e.params.iter().enumerate() {
+            if !param.starts_with("OpaqueRef:") || !e.message.contains(param.as_str()) {
+                continue;
+            }
+            if let Some(shown) = self.describe_ref(names.get(i).copied(), param) {
+                e.message = e.message.replace(param.as_str(), &shown);
+            }
+        }
+        e
+    }
+
+    /// `name (uuid)` (or `Class uuid` for nameless objects) for a reference of any class,
+    /// the reference itself when the pool does not know it.
+    pub fn describe(&self, reference: &str) -> String {
+        if !reference.starts_with("OpaqueRef:") {
+            return reference.to_string();
+        }
+        self.describe_ref(None, reference)
+            .unwrap_or_else(|| reference.to_string())
+    }
+
+    /// `name (uuid)` for a reference: the class its error parameter is named after first,
+    /// then the classes errors usually name.
+    fn describe_ref(&self, param_name: Option<&str>, reference: &str) -> Option<String> {
+        const USUAL: &[&str] = &[
+            "VM", "host", "SR", "VDI", "network", "pool", "PIF", "VBD", "VIF", "Bond", "PBD",
+            "task",
+        ];
+        let named = param_name
+            .and_then(xenpool::meta::class_ignore_case)
+            .map(|c| c.name);
+        let classes: Vec<&'static str> = named
+            .into_iter()
+            .chain(USUAL.iter().copied().filter(|c| Some(*c) != named))
+            .collect();
+        let pool = self.pool();
+        let reference = reference.to_string();
+        let found = self.run_quietly(async move {
+            for class in classes {
+                let method = format!("{class}.get_record");
+                let arg = [xenpool::dynamic::Dyn::String(reference.clone())];
+                let Ok(record) = xenpool::dynamic::call_untyped(&pool, &method, true, &arg).await
+                else {
+                    continue;
+                };
+                let field = |name: &str| match &record {
+                    xenpool::dynamic::Dyn::Map(pairs) => pairs.iter().find_map(|(k, v)| {
+                        (k.as_str() == Some(name)).then(|| v.as_str().unwrap_or("").to_string())
+                    }),
+                    _ => None,
+                };
+                if let Some(uuid) = field("uuid") {
+                    return Ok(Some(match field("name_label") {
+                        Some(name) if !name.is_empty() => format!("{name} ({uuid})"),
+                        _ => format!("{class} {uuid}"),
+                    }));
+                }
+            }
+            Ok::<_, xenpool::Error>(None)
+        });
+        found.flatten()
     }
 
     /// Best effort, bounded to a few seconds, errors ignored (logouts, completion data).
