@@ -75,7 +75,7 @@ docs! {
     "disable_ha", "ha", "disable_ha([#{dry_run, yes}])", "Turns HA off. On a terminal it asks first, as xe does; yes: true skips the question.";
     "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run, yes}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good). On a terminal it shows the warnings and asks first; yes: true skips the question.";
     "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
-    "xenapi", "xenapi", "xenapi(\"Class.method\", args...)", "Any XenAPI call; arguments and results are converted by the datamodel's types.";
+    "xenapi", "xenapi", "xenapi(\"Class.method\", args... [, #{yes: true}])", "Any XenAPI call; arguments and results are converted by the datamodel's types. On a terminal, destructive calls (VM/VDI/SR/host destroy, SR.forget, host shutdown/reboot/declare_dead, pool.eject) say what they risk and ask first; a last #{yes: true} answers in advance.";
     "full", "inspect", "full(value)", "Prints a big result whole: a map or list longer than a line shows its first 10 rows and a count (`:full` prints the last result whole).";
     "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
     "assert", "scripting", "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
@@ -842,7 +842,36 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
             }
         }
     }
-    found.map_err(raise)?;
+    let m = found.map_err(raise)?;
+    // `#{yes: true}` after the last parameter answers a destructive call's question.
+    let (args, answered) = match args.split_last() {
+        Some((last, rest)) if args.len() > m.message.params.len() => {
+            match last.clone().try_cast::<Map>() {
+                Some(map) if map.len() == 1 && map.contains_key("yes") => {
+                    (rest, Options::parse(map, &["yes"])?.flag("yes")?)
+                }
+                _ => (args, false),
+            }
+        }
+        _ => (args, false),
+    };
+    if !answered
+        && on_terminal(s)
+        && let Some(warning) = destructive(m.class.name, m.message.name)
+    {
+        // A target the pool does not know fails the call itself, with nothing to ask.
+        let target = match args.first() {
+            Some(a) => Some(target_of(s, m.class.name, a)?),
+            None => None,
+        };
+        let mut plan = xenpool::pool::Plan::new(method);
+        plan.warn(warning);
+        let question = match target {
+            Some(t) => format!("{}.{} {t}?", m.class.name, m.message.name),
+            None => format!("{}.{}?", m.class.name, m.message.name),
+        };
+        ask_first(s, &plan, &question, method)?;
+    }
     let args = args
         .iter()
         .enumerate()
@@ -855,6 +884,39 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
         xenpool::dynamic::call(&pool, &wire, &args).await
     })?;
     Ok(convert::from_dyn(result))
+}
+
+/// What a destructive XenAPI call risks, for the messages `xe` asks about before it runs
+/// them (or that take a host or data away for good).
+fn destructive(class: &str, message: &str) -> Option<&'static str> {
+    Some(match (class, message) {
+        ("VM", "destroy") => "the VM's record is deleted (its disks stay: VDI.destroy them)",
+        ("VDI", "destroy") => "the disk and its data are deleted",
+        ("SR", "destroy") => "the SR and every disk on it are deleted",
+        ("SR", "forget") => "the pool forgets the SR (the data stays on the storage)",
+        ("host", "shutdown") => "the host powers off (disable and evacuate it first)",
+        ("host", "reboot") => "the host reboots (disable and evacuate it first)",
+        ("host", "destroy") => "the host is removed from the pool's database",
+        ("host", "declare_dead") => {
+            "its VMs are reset to Halted: if the host comes back they run twice"
+        }
+        ("pool", "eject") => {
+            "the host is wiped and leaves the pool (pool_eject evacuates it first)"
+        }
+        _ => return None,
+    })
+}
+
+/// The object a call's first argument names, as `name (uuid)`; a name the pool does not
+/// know is its `NOT_FOUND` error.
+fn target_of(s: &State, class: &str, arg: &Dynamic) -> Fallible<String> {
+    if let Some(o) = convert::identify(arg) {
+        return Ok(s.describe(&o.reference));
+    }
+    match arg.clone().into_string() {
+        Ok(key) => Ok(s.describe(&lookup(s, class, &key)?)),
+        Err(_) => Ok(arg.to_string()),
+    }
 }
 
 // ---- the simulator ---------------------------------------------------------------------

@@ -229,8 +229,8 @@ fn ejecting_asks_first_and_says_what_it_does() {
     let _ = std::fs::remove_file(history);
 }
 
-/// On a terminal, recovering a lost coordinator and turning HA off say what they risk and
-/// ask first, as `xe` does; "no" cancels with nothing changed, `yes: true` skips the
+/// On a terminal, recovering a lost coordinator, turning HA off and destructive XenAPI
+/// calls say what they risk and ask first, as `xe` does; "no" cancels with nothing changed, `yes: true` skips the
 /// question, and a dry run never asks.
 #[test]
 fn destructive_operations_ask_first() {
@@ -268,6 +268,28 @@ fn destructive_operations_ask_first() {
     let answered = p.exp_string(PROMPT).unwrap();
     assert!(!answered.contains("Type yes"), "{answered:?}");
     assert!(answered.contains("HA disabled"), "{answered:?}");
+
+    // Destructive XenAPI calls too, naming their object.
+    p.send_line("create_vm(\"scratch\").executed").unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("xenapi(\"VM.destroy\", \"scratch\")").unwrap();
+    p.exp_string("warning: the VM's record is deleted").unwrap();
+    p.exp_string("VM.destroy scratch (").unwrap();
+    p.exp_string(")? Type yes to continue:").unwrap();
+    p.send_line("no").unwrap();
+    p.exp_string("CANCELLED").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("vms().map(|v| v.name)").unwrap();
+    p.exp_string("scratch").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("xenapi(\"VM.destroy\", \"scratch\", #{yes: true})")
+        .unwrap();
+    let answered = p.exp_string(PROMPT).unwrap();
+    assert!(!answered.contains("Type yes"), "{answered:?}");
+    p.send_line("vms().len()").unwrap();
+    p.exp_string("\r\n0\r\n").unwrap();
+    p.exp_string(PROMPT).unwrap();
 
     p.send_line("sim_kill(\"intel1\")").unwrap();
     p.exp_string(PROMPT).unwrap();
