@@ -84,6 +84,7 @@ docs! {
         "Kills a simulated host (HA then elects a new coordinator).";
     "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
     "sim_latency", "simulator", "sim_latency(host, ms)", "Delays every reply of a simulated host.";
+    "sim_operation_time", "simulator", "sim_operation_time(ms)", "How long simulated long operations (VM start, migration, SR creation) take, to watch their progress.";
 }
 
 /// Options given as a map, checked against the names an operation knows.
@@ -1309,6 +1310,10 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let name = host.to_string();
         s.run("sim_restart", async move { sim.restart(&name).await })?
             .map_err(sim_error)
+    });
+    f!("sim_operation_time", |s, ms: i64| {
+        sim(s)?.world().config.operation_time = Duration::from_millis(ms.max(0) as u64);
+        Ok::<_, Box<rhai::EvalAltResult>>(())
     });
     f!("sim_latency", |s, host: &str, ms: i64| {
         let latency = Duration::from_millis(ms.max(0) as u64);

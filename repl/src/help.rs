@@ -58,7 +58,7 @@ const TOPICS: &[(&str, &str)] = &[
     (
         "simulator",
         "On the embedded simulator: sim_hosts(), sim_kill(host), sim_restart(host), \
-            sim_latency(host, ms).",
+            sim_latency(host, ms), sim_operation_time(ms).",
     ),
     (
         "keys",

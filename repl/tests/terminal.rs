@@ -381,3 +381,35 @@ fn completion_after_a_dot_knows_the_type() {
     p.exp_eof().unwrap();
     let _ = std::fs::remove_file(history);
 }
+
+/// The progress bar of a live migration moves with the migration task's own progress, not
+/// only with the operation's steps.
+#[test]
+fn the_progress_bar_follows_the_task() {
+    let history = history_file("task-progress-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    let mut p = terminal(cmd, &history, 60_000);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_pool(\"p\", [\"intel2\"]).executed")
+        .unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_vm(\"web\", #{host: \"intel1\"}).executed")
+        .unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    // The simulator's migration sets its task to 24%, 48%, 72%, 96% over 3 s.
+    p.send_line("sim_operation_time(3000)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("migrate(\"web\", \"intel2\").summary").unwrap();
+    p.exp_string("(task 24%)").unwrap();
+    let later = p.exp_string("(task 72%)").unwrap();
+    assert!(later.contains("(task 48%)"), "{later:?}");
+    p.exp_string("moved: web -> intel2").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}
