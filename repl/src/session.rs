@@ -154,6 +154,20 @@ impl Shell {
         display::error(name, &shown, e, self.state.out.colour)
     }
 
+    /// An operation's outcome with the objects its plan and summary name by reference
+    /// shown as `name (uuid)`; any other value as it is.
+    fn readable(&self, value: Dynamic) -> Dynamic {
+        match value.clone().try_cast::<crate::objects::Outcome>() {
+            Some(mut o) => {
+                let none = |_: &str| None;
+                o.plan = self.state.readable_text(&o.plan, &none);
+                o.summary = self.state.readable_text(&o.summary, &none);
+                Dynamic::from(o)
+            }
+            None => value,
+        }
+    }
+
     /// Evaluates an entry and prints its value or its error; true when it succeeded.
     pub fn eval_and_show(&mut self, name: &str, text: &str) -> bool {
         match self.eval(name, text) {
@@ -164,6 +178,7 @@ impl Shell {
                         self.state.out.line("********")
                     }
                     _ => {
+                        let value = self.readable(value);
                         display::show(&self.state.out, &value);
                         self.last_value = Some(value);
                     }

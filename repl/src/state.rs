@@ -108,23 +108,50 @@ impl State {
             .map_err(|e| self.readable(XenError::from(e)).into_rhai())
     }
 
-    /// The error with every reference among its parameters shown in its message as
-    /// `name (uuid)`, as `xe` shows objects (references the pool no longer knows stay as
-    /// they are). `params` keep the wire values for scripts.
+    /// The error with every reference in its message shown as `name (uuid)`, as `xe`
+    /// shows objects (references the pool no longer knows stay as they are). A reference
+    /// among the parameters is looked up in the class its declared name says first.
+    /// `params` keep the wire values for scripts.
     pub fn readable(&self, mut e: XenError) -> XenError {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return e;
-        }
         let names = xenpool::generated::ErrorCode::from_wire(&e.code).param_names();
-        for (i, param) in e.params.iter().enumerate() {
-            if !param.starts_with("OpaqueRef:") || !e.message.contains(param.as_str()) {
-                continue;
+        let hint = |reference: &str| {
+            e.params
+                .iter()
+                .position(|p| p == reference)
+                .and_then(|i| names.get(i).copied())
+        };
+        e.message = self.readable_text(&e.message, &hint);
+        e
+    }
+
+    /// `text` with every `OpaqueRef:…` in it shown as `name (uuid)` where the pool knows
+    /// it; `hint` may name the class a reference belongs to.
+    pub fn readable_text(&self, text: &str, hint: &dyn Fn(&str) -> Option<&'static str>) -> String {
+        if !text.contains("OpaqueRef:") || tokio::runtime::Handle::try_current().is_ok() {
+            return text.to_string();
+        }
+        let mut refs: Vec<&str> = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("OpaqueRef:") {
+            let tail = &rest[i..];
+            let end = "OpaqueRef:".len()
+                + tail["OpaqueRef:".len()..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .unwrap_or(tail.len() - "OpaqueRef:".len());
+            let reference = &tail[..end];
+            // NULL is xapi's "no object"; nothing to look up.
+            if !refs.contains(&reference) && reference != "OpaqueRef:NULL" {
+                refs.push(reference);
             }
-            if let Some(shown) = self.describe_ref(names.get(i).copied(), param) {
-                e.message = e.message.replace(param.as_str(), &shown);
+            rest = &tail[end..];
+        }
+        let mut out = text.to_string();
+        for reference in refs {
+            if let Some(shown) = self.describe_ref(hint(reference), reference) {
+                out = out.replace(reference, &shown);
             }
         }
-        e
+        out
     }
 
     /// `name (uuid)` (or `Class uuid` for nameless objects) for a reference of any class,
