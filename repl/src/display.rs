@@ -7,7 +7,6 @@ use rhai::{Dynamic, EvalAltResult, ParseError, Position};
 use crate::convert::XenRecord;
 use crate::errors::XenError;
 use crate::objects::{BondProblem, CheckResult, Host, Outcome, Pool, Report, Row, SimHost, Sr, Vm};
-use crate::output::Output;
 
 /// How wide tables may be: the terminal's width on a terminal (so they never wrap into
 /// garbage at 80 columns), else 160 columns (files, pipes and transcripts read the same
@@ -61,17 +60,6 @@ pub const PREVIEW: usize = 10;
 /// A value to print whole, however big (`full(x)`).
 #[derive(Debug, Clone)]
 pub struct Full(pub Dynamic);
-
-/// Prints the value an entry evaluated to (nothing for `()`); a big map or list shows its
-/// first rows and how many more `:full` prints.
-pub fn show(out: &Output, value: &Dynamic) {
-    if value.is_unit() {
-        return;
-    }
-    if let Some(text) = render(value, out.colour) {
-        out.line(text.trim_end());
-    }
-}
 
 /// The text for a value, when it has one (a preview of big maps and lists).
 pub fn render(value: &Dynamic, colour: bool) -> Option<String> {
@@ -137,6 +125,9 @@ fn render_with(value: &Dynamic, colour: bool, limit: Option<usize>) -> Option<St
         )*};
     }
     try_one!(Host, Vm, Sr, Pool, CheckResult, BondProblem, SimHost);
+    if let Some(r) = value.clone().try_cast::<XenRecord>() {
+        return Some(record_fields(&r, limit.is_some()));
+    }
     if let Some(text) = big(value, colour, limit) {
         return Some(text);
     }
@@ -203,6 +194,28 @@ fn big(value: &Dynamic, colour: bool, limit: Option<usize>) -> Option<String> {
         out.push_str(&format!("\n… {} more; :full shows all", total - shown));
     }
     Some(out)
+}
+
+/// One record as `xe … param-list` shows one: a field per line, name aligned; long values
+/// cut to the width unless `whole`.
+fn record_fields(r: &XenRecord, cut: bool) -> String {
+    let fields = r.0.fields();
+    let pad = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let room = usize::from(width()).saturating_sub(pad + 4).max(20);
+    let mut any_cut = false;
+    let mut out = format!("{} record:", r.0.class_name());
+    for (name, value) in fields {
+        let mut text = cell(value);
+        if cut && text.chars().count() > room {
+            text = format!("{}…", text.chars().take(room - 1).collect::<String>());
+            any_cut = true;
+        }
+        out.push_str(&format!("\n  {name:<pad$}  {text}"));
+    }
+    if any_cut {
+        out.push_str("\n… long values cut; :full shows all");
+    }
+    out
 }
 
 /// Fields worth a column for a class, after its name and uuid.

@@ -154,6 +154,26 @@ impl Shell {
         display::error(name, &shown, e, self.state.out.colour)
     }
 
+    /// Prints a value (`whole`: every row of a big result); the references an outcome or a
+    /// single record shows read as `name (uuid)`.
+    pub fn show(&self, value: &Dynamic, whole: bool) {
+        let is_record = value.is::<crate::convert::XenRecord>();
+        let value = self.readable(value.clone());
+        let colour = self.state.out.colour;
+        let text = if whole {
+            display::render_full(&value, colour)
+        } else {
+            display::render(&value, colour)
+        };
+        let Some(mut text) = text else {
+            return;
+        };
+        if is_record {
+            text = self.state.readable_text(&text, &|_| None);
+        }
+        self.state.out.line(text.trim_end());
+    }
+
     /// An operation's outcome with the objects its plan and summary name by reference
     /// shown as `name (uuid)`; any other value as it is.
     fn readable(&self, value: Dynamic) -> Dynamic {
@@ -178,8 +198,7 @@ impl Shell {
                         self.state.out.line("********")
                     }
                     _ => {
-                        let value = self.readable(value);
-                        display::show(&self.state.out, &value);
+                        self.show(&value, false);
                         self.last_value = Some(value);
                     }
                 }
@@ -193,8 +212,7 @@ impl Shell {
     }
 
     /// One entry as typed at the prompt: `:help [topic]`, `:full` (the last result whole),
-    /// `:quit`, or Rhai (its value or
-    /// error printed). False when the user asked to leave.
+    /// `:quit`, or Rhai (its value or error printed). False when the user asked to leave.
     pub fn entry(&mut self, text: &str) -> bool {
         let trimmed = text.trim();
         if matches!(trimmed, ":quit" | ":q" | "exit" | "quit") {
@@ -203,12 +221,8 @@ impl Shell {
         if let Some(topic) = trimmed.strip_prefix(":help") {
             self.state.out.line(crate::help::help(topic).trim_end());
         } else if trimmed == ":full" {
-            match self
-                .last_value
-                .as_ref()
-                .and_then(|v| display::render_full(v, self.state.out.colour))
-            {
-                Some(text) => self.state.out.line(text.trim_end()),
+            match self.last_value.clone() {
+                Some(value) => self.show(&value, true),
                 None => self.state.out.note("no result to show yet"),
             }
         } else if trimmed.starts_with(':') {
