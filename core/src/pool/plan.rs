@@ -249,7 +249,8 @@ pub async fn run_task<C: Caller>(
     loop {
         tokio::select! {
             outcome = &mut wait => return outcome,
-            _ = tokio::time::sleep(tracker.interval) => {
+            // At most 20 reads a second, whatever the interval asked.
+            _ = tokio::time::sleep(tracker.interval.max(Duration::from_millis(50))) => {
                 // Read errors (a task destroyed as it finished) only skip a report.
                 let Ok(fraction) = Task::get_progress(c, &task).await else {
                     continue;
