@@ -149,7 +149,8 @@ fn run(cli: &Cli, state: std::rc::Rc<crate::state::State>, description: &str) ->
             let mut shell = Shell::new(state, vec![]);
             match shell.eval("-e", expression) {
                 Ok(v) => {
-                    crate::display::show(shell.out(), &v);
+                    // One shot: no :full to ask for the rest, so all of it.
+                    shell.show(&v, true);
                     0
                 }
                 Err(f) => exit_status(Err(f), &shell),

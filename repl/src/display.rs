@@ -4,9 +4,9 @@
 use comfy_table::{ContentArrangement, Table, presets};
 use rhai::{Dynamic, EvalAltResult, ParseError, Position};
 
+use crate::convert::XenRecord;
 use crate::errors::XenError;
 use crate::objects::{BondProblem, CheckResult, Host, Outcome, Pool, Report, Row, SimHost, Sr, Vm};
-use crate::output::Output;
 
 /// How wide tables may be: the terminal's width on a terminal (so they never wrap into
 /// garbage at 80 columns), else 160 columns (files, pipes and transcripts read the same
@@ -45,20 +45,38 @@ fn one<T: Row + Clone + 'static>(value: &Dynamic, colour: bool) -> Option<String
     value.clone().try_cast::<T>().map(|o| table(&[o], colour))
 }
 
-/// Prints the value an entry evaluated to (nothing for `()`).
-pub fn show(out: &Output, value: &Dynamic) {
-    if value.is_unit() {
-        return;
-    }
-    if let Some(text) = render(value, out.colour) {
-        out.line(text.trim_end());
+/// `1 VM`, `3 VMs`, `0 hosts`: a count and its noun, singular only for one.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
-/// The text for a value, when it has one.
+/// How many rows or items of a big result are shown before `:full`.
+pub const PREVIEW: usize = 10;
+
+/// A value to print whole, however big (`full(x)`).
+#[derive(Debug, Clone)]
+pub struct Full(pub Dynamic);
+
+/// The text for a value, when it has one (a preview of big maps and lists).
 pub fn render(value: &Dynamic, colour: bool) -> Option<String> {
+    render_with(value, colour, Some(PREVIEW))
+}
+
+/// The text for a value with every row of a big map or list.
+pub fn render_full(value: &Dynamic, colour: bool) -> Option<String> {
+    render_with(value, colour, None)
+}
+
+fn render_with(value: &Dynamic, colour: bool, limit: Option<usize>) -> Option<String> {
     if value.is_unit() {
         return None;
+    }
+    if let Some(f) = value.clone().try_cast::<Full>() {
+        return render_with(&f.0, colour, None);
     }
     if let Some(s) = value.clone().try_cast::<String>() {
         return Some(s);
@@ -107,7 +125,147 @@ pub fn render(value: &Dynamic, colour: bool) -> Option<String> {
         )*};
     }
     try_one!(Host, Vm, Sr, Pool, CheckResult, BondProblem, SimHost);
+    if let Some(r) = value.clone().try_cast::<XenRecord>() {
+        return Some(record_fields(&r, limit.is_some()));
+    }
+    if let Some(text) = big(value, colour, limit) {
+        return Some(text);
+    }
     Some(value.to_string())
+}
+
+/// The items of a map (by key) or a list, when the value is one.
+fn items_of(value: &Dynamic) -> Option<Vec<(Option<String>, Dynamic)>> {
+    if let Some(map) = value.clone().try_cast::<rhai::Map>() {
+        return Some(
+            map.into_iter()
+                .map(|(k, v)| (Some(k.to_string()), v))
+                .collect(),
+        );
+    }
+    value
+        .clone()
+        .into_array()
+        .ok()
+        .map(|items| items.into_iter().map(|v| (None, v)).collect())
+}
+
+/// A map or list of XenAPI records as a table (name, uuid and a few telling fields of its
+/// class, sorted by name); any other map or list too long for one line as one item per
+/// line. `limit` rows at most, then how many more there are.
+fn big(value: &Dynamic, colour: bool, limit: Option<usize>) -> Option<String> {
+    let items = items_of(value)?;
+    if items.is_empty() {
+        return None;
+    }
+    let records: Option<Vec<XenRecord>> = items
+        .iter()
+        .map(|(_, v)| v.clone().try_cast::<XenRecord>())
+        .collect();
+    let total = items.len();
+    let shown = limit.unwrap_or(total).min(total);
+    let mut out = match records {
+        Some(records) => record_table(records, shown, colour),
+        None => {
+            let line = value.to_string();
+            if line.chars().count() <= usize::from(width()) && total <= PREVIEW {
+                return None;
+            }
+            let cut = usize::from(width()).saturating_sub(4);
+            let mut text = format!("{}:", plural(total, "item"));
+            for (key, v) in items.iter().take(shown) {
+                let v = v.to_string();
+                let entry = match key {
+                    Some(k) => format!("{k}: {v}"),
+                    None => v,
+                };
+                let entry = match limit {
+                    Some(_) if entry.chars().count() > cut => {
+                        format!("{}…", entry.chars().take(cut - 1).collect::<String>())
+                    }
+                    _ => entry,
+                };
+                text.push_str(&format!("\n  {entry}"));
+            }
+            text
+        }
+    };
+    if shown < total {
+        out.push_str(&format!("\n… {} more; :full shows all", total - shown));
+    }
+    Some(out)
+}
+
+/// One record as `xe … param-list` shows one: a field per line, name aligned; long values
+/// cut to the width unless `whole`.
+fn record_fields(r: &XenRecord, cut: bool) -> String {
+    let fields = r.0.fields();
+    let pad = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let room = usize::from(width()).saturating_sub(pad + 4).max(20);
+    let mut any_cut = false;
+    let mut out = format!("{} record:", r.0.class_name());
+    for (name, value) in fields {
+        let mut text = cell(value);
+        if cut && text.chars().count() > room {
+            text = format!("{}…", text.chars().take(room - 1).collect::<String>());
+            any_cut = true;
+        }
+        out.push_str(&format!("\n  {name:<pad$}  {text}"));
+    }
+    if any_cut {
+        out.push_str("\n… long values cut; :full shows all");
+    }
+    out
+}
+
+/// Fields worth a column for a class, after its name and uuid.
+fn telling_fields(class: &str) -> &'static [&'static str] {
+    match class {
+        "VM" => &["power_state", "is_a_template", "is_control_domain"],
+        "host" => &["address", "enabled"],
+        "SR" => &["type", "shared"],
+        "VDI" => &["virtual_size", "type"],
+        "network" => &["bridge"],
+        "PIF" => &["device", "IP"],
+        "task" => &["status", "progress"],
+        _ => &[],
+    }
+}
+
+fn record_table(mut records: Vec<XenRecord>, shown: usize, colour: bool) -> String {
+    let class = records.first().map_or("", |r| r.0.class_name());
+    let text = |r: &XenRecord, f: &str| r.0.field(f).map(cell).unwrap_or_default();
+    records.sort_by_cached_key(|r| (text(r, "name_label"), text(r, "uuid")));
+    let mut columns: Vec<&str> = ["name_label", "uuid"]
+        .into_iter()
+        .filter(|f| records.iter().any(|r| r.0.field(f).is_some()))
+        .collect();
+    columns.extend(telling_fields(class));
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width())
+        .set_header(columns.iter().copied());
+    if colour {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    for r in records.iter().take(shown) {
+        t.add_row(columns.iter().map(|c| text(r, c)));
+    }
+    format!(
+        "{}:\n{t}",
+        plural(records.len(), &format!("{class} record"))
+    )
+}
+
+/// A field's value as a table cell.
+fn cell(value: xenpool::dynamic::Dyn) -> String {
+    match crate::convert::from_dyn(value) {
+        v if v.is_string() => v.into_string().unwrap_or_default(),
+        v => v.to_string(),
+    }
 }
 
 /// Hosts listed as `xe host-list` does.

@@ -36,6 +36,268 @@ const METHODS: &[&str] = &[
     "all",
 ];
 
+const ARRAY_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "filter",
+    "map",
+    "contains",
+    "push",
+    "pop",
+    "sort",
+    "reverse",
+    "find",
+    "reduce",
+    "some",
+    "all",
+    "index_of",
+    "join",
+    "to_string",
+];
+const MAP_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "keys",
+    "values",
+    "contains",
+    "remove",
+    "to_string",
+];
+const STRING_METHODS: &[&str] = &[
+    "len",
+    "is_empty",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "split",
+    "trim",
+    "to_upper",
+    "to_lower",
+    "replace",
+    "sub_string",
+    "index_of",
+    "to_string",
+];
+
+/// What the expression before a dot evaluates to, as far as completion can tell without
+/// running it.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    /// A shell object (`Host`, `VM`, … as `objects::fields_of` names them).
+    Object(&'static str),
+    /// A XenAPI record of a class (`VM`, `host`).
+    Record(&'static str),
+    /// A list, with its items' kind.
+    Array(Box<Kind>),
+    /// A map, with its values' kind.
+    Map(Box<Kind>),
+    /// Text.
+    Text,
+    /// Anything.
+    Unknown,
+}
+
+impl Kind {
+    /// The names to offer after `<this>.`.
+    fn members(&self) -> Vec<String> {
+        let own = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        match self {
+            Kind::Object(name) => {
+                let mut v = own(objects::fields_of(name).unwrap_or_default());
+                v.push("to_string".into());
+                v
+            }
+            Kind::Record(class) => {
+                let mut v: Vec<String> = xenpool::meta::class(class)
+                    .map(|c| c.fields.iter().map(|f| f.name.to_string()).collect())
+                    .unwrap_or_default();
+                v.extend(own(&["keys", "to_map", "to_string"]));
+                v
+            }
+            Kind::Array(_) => own(ARRAY_METHODS),
+            Kind::Map(_) => own(MAP_METHODS),
+            Kind::Text => own(STRING_METHODS),
+            Kind::Unknown => objects::all_fields()
+                .into_iter()
+                .chain(METHODS.iter().copied())
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+
+    fn item(self) -> Kind {
+        match self {
+            Kind::Array(k) | Kind::Map(k) => *k,
+            _ => Kind::Unknown,
+        }
+    }
+
+    fn of_type(ty: &xenpool::meta::Ty) -> Kind {
+        use xenpool::meta::Ty;
+        match ty {
+            Ty::Record(c) => {
+                xenpool::meta::class(c).map_or(Kind::Unknown, |c| Kind::Record(c.name))
+            }
+            Ty::Set(t) => Kind::Array(Box::new(Kind::of_type(t))),
+            Ty::Map(_, v) => Kind::Map(Box::new(Kind::of_type(v))),
+            Ty::String | Ty::Ref(_) | Ty::Enum(_) | Ty::DateTime => Kind::Text,
+            Ty::Option(t) => Kind::of_type(t),
+            _ => Kind::Unknown,
+        }
+    }
+
+    fn of_value(value: &rhai::Dynamic) -> Kind {
+        if let Some(name) = objects::type_of(value) {
+            return Kind::Object(name);
+        }
+        if let Some(r) = value.clone().try_cast::<crate::convert::XenRecord>() {
+            return Kind::Record(r.0.class_name());
+        }
+        if value.is_string() {
+            return Kind::Text;
+        }
+        if let Ok(items) = value.clone().into_array() {
+            return Kind::Array(Box::new(
+                items.first().map_or(Kind::Unknown, Kind::of_value),
+            ));
+        }
+        if let Some(map) = value.clone().try_cast::<rhai::Map>() {
+            return Kind::Map(Box::new(
+                map.values().next().map_or(Kind::Unknown, Kind::of_value),
+            ));
+        }
+        Kind::Unknown
+    }
+}
+
+/// What a shell function returns.
+fn returns(function: &str, args: &str) -> Kind {
+    let list = |name| Kind::Array(Box::new(Kind::Object(name)));
+    match function {
+        "host" => Kind::Object("Host"),
+        "vm" => Kind::Object("VM"),
+        "pool" | "connect" => Kind::Object("Pool"),
+        "hosts" => list("Host"),
+        "vms" => list("VM"),
+        "srs" => list("SR"),
+        "sim_hosts" => list("SimHost"),
+        "check_bonds" => list("BondProblem"),
+        "validate_join" => Kind::Object("JoinReport"),
+        "pool_join"
+        | "pool_eject"
+        | "create_pool"
+        | "create_bond"
+        | "repair_bonds"
+        | "create_nfs_sr"
+        | "migrate"
+        | "evacuate"
+        | "create_vm"
+        | "enable_ha"
+        | "disable_ha"
+        | "recover_coordinator" => Kind::Object("Outcome"),
+        "xenapi" => {
+            // The datamodel knows the result of xenapi("Class.message", …).
+            let name = args
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|a| a.split('"').next())
+                .unwrap_or("");
+            match xenpool::dynamic::Method::find(name) {
+                Ok(m) if m.is_async => Kind::Text,
+                Ok(m) => m
+                    .message
+                    .result
+                    .as_ref()
+                    .map_or(Kind::Unknown, Kind::of_type),
+                Err(_) => Kind::Unknown,
+            }
+        }
+        _ => Kind::Unknown,
+    }
+}
+
+/// Where the bracket that `close` (the last character of `text`) closes opens.
+fn opening(text: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    for (i, c) in text.char_indices().rev() {
+        match c {
+            '"' => in_string = !in_string,
+            _ if in_string => {}
+            c if c == close => depth += 1,
+            c if c == open => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits `text` into what precedes its trailing identifier and the identifier.
+fn trailing_identifier(text: &str) -> (&str, &str) {
+    let start = text
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    (&text[..start], &text[start..])
+}
+
+/// The kind of the expression `text` ends with (what precedes a completion's dot).
+fn infer(text: &str, variable: &dyn Fn(&str) -> Option<rhai::Dynamic>) -> Kind {
+    let text = text.trim_end();
+    if text.ends_with('"') {
+        return Kind::Text;
+    }
+    if text.ends_with(')') {
+        let Some(open) = opening(text, '(', ')') else {
+            return Kind::Unknown;
+        };
+        let (before, name) = trailing_identifier(&text[..open]);
+        if name.is_empty() {
+            // A parenthesised expression.
+            return infer(&text[open + 1..text.len() - 1], variable);
+        }
+        return match before.trim_end().strip_suffix('.') {
+            Some(receiver) => match (infer(receiver, variable), name) {
+                (k @ Kind::Array(_), "filter" | "sort" | "reverse") => k,
+                (Kind::Array(_), "map") => Kind::Array(Box::new(Kind::Unknown)),
+                (Kind::Map(k), "values") => Kind::Array(k),
+                (Kind::Map(_) | Kind::Record(_), "keys") => Kind::Array(Box::new(Kind::Text)),
+                (Kind::Record(_), "to_map") => Kind::Map(Box::new(Kind::Unknown)),
+                (_, "to_string" | "join") => Kind::Text,
+                _ => Kind::Unknown,
+            },
+            None => returns(name, &text[open + 1..text.len() - 1]),
+        };
+    }
+    if text.ends_with(']') {
+        return match opening(text, '[', ']') {
+            Some(open) if open > 0 => infer(&text[..open], variable).item(),
+            _ => Kind::Unknown,
+        };
+    }
+    let (before, name) = trailing_identifier(text);
+    if name.is_empty() {
+        return Kind::Unknown;
+    }
+    match before.trim_end().strip_suffix('.') {
+        Some(receiver) => match infer(receiver, variable) {
+            Kind::Record(class) => xenpool::meta::class(class)
+                .and_then(|c| c.field(name))
+                .map_or(Kind::Unknown, |f| Kind::of_type(&f.ty)),
+            _ => Kind::Unknown,
+        },
+        None => variable(name)
+            .as_ref()
+            .map_or(Kind::Unknown, Kind::of_value),
+    }
+}
+
 /// Completion and validation for the shell.
 pub struct ShellHelper {
     shell: Rc<RefCell<Shell>>,
@@ -188,11 +450,9 @@ impl Completer for ShellHelper {
                 after_dot,
             } => {
                 if after_dot {
-                    let names = objects::all_fields()
-                        .into_iter()
-                        .chain(METHODS.iter().copied())
-                        .map(str::to_string);
-                    (start, matching(word, names, ""))
+                    let shell = self.shell.borrow();
+                    let receiver = infer(&line[..start - 1], &|name| shell.variable(name));
+                    (start, matching(word, receiver.members(), ""))
                 } else if word.is_empty() {
                     (start, vec![])
                 } else {
@@ -277,6 +537,29 @@ mod tests {
             spot(line, line.len()),
             Spot::Code { word: "ho", .. }
         ));
+    }
+
+    #[test]
+    fn the_kind_before_a_dot_is_inferred() {
+        let none = |_: &str| None;
+        assert_eq!(infer("host(\"intel1\")", &none), Kind::Object("Host"));
+        assert_eq!(infer("hosts()[0]", &none), Kind::Object("Host"));
+        assert_eq!(
+            infer("vms().filter(|v| v.power_state == \"Running\")[1]", &none),
+            Kind::Object("VM")
+        );
+        assert_eq!(
+            infer("xenapi(\"VM.get_record\", \"web\")", &none),
+            Kind::Record("VM")
+        );
+        assert_eq!(
+            infer("xenapi(\"VM.get_all_records\").values()[0]", &none),
+            Kind::Record("VM")
+        );
+        assert_eq!(infer("foo(1)", &none), Kind::Unknown);
+        let members = Kind::Object("Host").members();
+        assert!(members.contains(&"cpu_model".to_string()));
+        assert!(!members.contains(&"power_state".to_string()), "{members:?}");
     }
 
     #[test]

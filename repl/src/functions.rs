@@ -72,10 +72,11 @@ docs! {
     "enable_host", "vms", "enable_host(host)", "Ends maintenance: the host takes VMs again (host.enable).";
     "disable_host", "vms", "disable_host(host)", "Maintenance without moving VMs: no new VMs land on the host (host.disable).";
     "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
-    "disable_ha", "ha", "disable_ha([#{dry_run}])", "Turns HA off.";
-    "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good).";
+    "disable_ha", "ha", "disable_ha([#{dry_run, yes}])", "Turns HA off. On a terminal it asks first, as xe does; yes: true skips the question.";
+    "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run, yes}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good). On a terminal it shows the warnings and asks first; yes: true skips the question.";
     "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
-    "xenapi", "xenapi", "xenapi(\"Class.method\", args...)", "Any XenAPI call; arguments and results are converted by the datamodel's types.";
+    "xenapi", "xenapi", "xenapi(\"Class.method\", args... [, #{yes: true}])", "Any XenAPI call; arguments and results are converted by the datamodel's types. On a terminal, destructive calls (VM/VDI/SR/host destroy, SR.forget, host shutdown/reboot/declare_dead, pool.eject) say what they risk and ask first; a last #{yes: true} answers in advance.";
+    "full", "inspect", "full(value)", "Prints a big result whole: a map or list longer than a line shows its first 10 rows and a count (`:full` prints the last result whole).";
     "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
     "assert", "scripting", "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
     "sim_hosts", "simulator", "sim_hosts()", "The simulated hosts (embedded simulator only).";
@@ -83,6 +84,7 @@ docs! {
         "Kills a simulated host (HA then elects a new coordinator).";
     "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
     "sim_latency", "simulator", "sim_latency(host, ms)", "Delays every reply of a simulated host.";
+    "sim_operation_time", "simulator", "sim_operation_time(ms)", "How long simulated long operations (VM start, migration, SR creation) take, to watch their progress.";
 }
 
 /// Options given as a map, checked against the names an operation knows.
@@ -329,21 +331,18 @@ fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
     let eject = EjectOptions { evacuate };
     let pool = s.pool();
     let name = host.to_string();
-    if !dry_run && !opts.flag("yes")? && on_terminal(s) {
+    if asks(s, &opts, dry_run)? {
         // As `xe pool-eject`: say what ejecting does, then ask.
         let (p, n, e) = (pool.clone(), name.clone(), eject.clone());
         let plan = s.call(&format!("planning the ejection of {host}"), async move {
             ops::eject(&p, &n, &e, &OpOptions::dry_run()).await
         })?;
-        for warning in &plan.plan.warnings {
-            s.out.line(&format!("  warning: {warning}"));
-        }
-        if !confirm(&format!("Eject {host} from the pool?"))? {
-            return Err(raise(xenpool::Error::Cancelled {
-                method: format!("eject {host}"),
-                may_have_reached_host: false,
-            }));
-        }
+        ask_first(
+            s,
+            &plan.plan,
+            &format!("Eject {host} from the pool?"),
+            &format!("eject {host}"),
+        )?;
     }
     let o = operation(s, "eject", dry_run, |options| async move {
         ops::eject(&pool, &name, &eject, &options).await
@@ -360,6 +359,33 @@ fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
         summary.push_str(&format!("\n  warning: {warning}"));
     }
     Ok(Outcome::new(&o.plan, o.executed, summary, o.evacuated))
+}
+
+/// True when a destructive operation should ask first, as `xe` does: a real run, on a
+/// terminal, without `yes: true`.
+fn asks(s: &State, opts: &Options, dry_run: bool) -> Fallible<bool> {
+    Ok(!dry_run && !opts.flag("yes")? && on_terminal(s))
+}
+
+/// Prints the plan's warnings and asks; anything but yes is a `CANCELLED` error with
+/// nothing changed.
+fn ask_first(
+    s: &State,
+    plan: &xenpool::pool::Plan,
+    question: &str,
+    operation: &str,
+) -> Fallible<()> {
+    for warning in &plan.warnings {
+        s.out.line(&format!("  warning: {warning}"));
+    }
+    if confirm(question)? {
+        Ok(())
+    } else {
+        Err(raise(xenpool::Error::Cancelled {
+            method: operation.to_string(),
+            may_have_reached_host: false,
+        }))
+    }
 }
 
 /// True when a person can answer a question: the shell reads a terminal and writes to it.
@@ -485,7 +511,14 @@ fn create_bond(
     let items: Vec<String> = o
         .bonds
         .iter()
-        .map(|b| format!("{}: {} ({})", b.host, b.bond, b.members.join("+")))
+        .map(|b| {
+            format!(
+                "{}: {} ({})",
+                b.host,
+                s.describe(&b.bond),
+                b.members.join("+")
+            )
+        })
         .collect();
     let summary = format!("bond on network {:?}: {}", o.network, items.join("; "));
     Ok(Outcome::new(&o.plan, o.executed, summary, items))
@@ -633,15 +666,27 @@ fn enable_ha(s: &State, sr: Option<&str>, opts: Map) -> Fallible<Outcome> {
         ops::enable_ha(&pool, sr.as_deref(), &options).await
     })?;
     let summary = format!(
-        "HA enabled; the pool tolerates {} host failure(s)",
-        o.failures_to_tolerate
+        "HA enabled; the pool tolerates {}",
+        display::plural(
+            usize::try_from(o.failures_to_tolerate).unwrap_or(0),
+            "host failure"
+        )
     );
     Ok(Outcome::new(&o.plan, o.executed, summary, vec![]))
 }
 
 fn disable_ha(s: &State, opts: Map) -> Fallible<Outcome> {
-    let dry_run = dry_run_only(opts)?;
+    let opts = Options::parse(opts, &["dry_run", "yes"])?;
+    let dry_run = opts.flag("dry_run")?;
     let pool = s.pool();
+    if asks(s, &opts, dry_run)? {
+        let p = pool.clone();
+        let mut plan = s.call("planning to disable HA", async move {
+            ops::disable_ha(&p, &OpOptions::dry_run()).await
+        })?;
+        plan.warn("hosts that fail are no longer fenced and their VMs not restarted");
+        ask_first(s, &plan, "Disable HA on the pool?", "disable HA")?;
+    }
     let plan = operation(s, "disable HA", dry_run, |options| async move {
         ops::disable_ha(&pool, &options).await
     })?;
@@ -655,12 +700,31 @@ fn recover_coordinator(
     password: Option<&str>,
     opts: Map,
 ) -> Fallible<Outcome> {
-    let opts = Options::parse(opts, &["restart_vms", "dry_run"])?;
+    let opts = Options::parse(opts, &["restart_vms", "dry_run", "yes"])?;
     let recovery = ops::RecoveryOptions {
         restart_vms: opts.flag("restart_vms")?,
     };
     let dry_run = opts.flag("dry_run")?;
     let target = access(s, member, user, password)?;
+    if asks(s, &opts, dry_run)? {
+        let t = target.clone();
+        let (_, o) = s.call("planning the recovery", async move {
+            ops::recover_lost_coordinator(
+                &t.url,
+                t.credentials,
+                t.options,
+                recovery,
+                &OpOptions::dry_run(),
+            )
+            .await
+        })?;
+        ask_first(
+            s,
+            &o.plan,
+            &format!("Make {member} the coordinator?"),
+            &format!("recover with {member}"),
+        )?;
+    }
     let (pool, o) = operation(s, "recover", dry_run, |options| async move {
         ops::recover_lost_coordinator(
             &target.url,
@@ -779,7 +843,36 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
             }
         }
     }
-    found.map_err(raise)?;
+    let m = found.map_err(raise)?;
+    // `#{yes: true}` after the last parameter answers a destructive call's question.
+    let (args, answered) = match args.split_last() {
+        Some((last, rest)) if args.len() > m.message.params.len() => {
+            match last.clone().try_cast::<Map>() {
+                Some(map) if map.len() == 1 && map.contains_key("yes") => {
+                    (rest, Options::parse(map, &["yes"])?.flag("yes")?)
+                }
+                _ => (args, false),
+            }
+        }
+        _ => (args, false),
+    };
+    if !answered
+        && on_terminal(s)
+        && let Some(warning) = destructive(m.class.name, m.message.name)
+    {
+        // A target the pool does not know fails the call itself, with nothing to ask.
+        let target = match args.first() {
+            Some(a) => Some(target_of(s, m.class.name, a)?),
+            None => None,
+        };
+        let mut plan = xenpool::pool::Plan::new(method);
+        plan.warn(warning);
+        let question = match target {
+            Some(t) => format!("{}.{} {t}?", m.class.name, m.message.name),
+            None => format!("{}.{}?", m.class.name, m.message.name),
+        };
+        ask_first(s, &plan, &question, method)?;
+    }
     let args = args
         .iter()
         .enumerate()
@@ -792,6 +885,39 @@ fn xenapi(s: &State, method: &str, args: &[Dynamic]) -> Fallible<Dynamic> {
         xenpool::dynamic::call(&pool, &wire, &args).await
     })?;
     Ok(convert::from_dyn(result))
+}
+
+/// What a destructive XenAPI call risks, for the messages `xe` asks about before it runs
+/// them (or that take a host or data away for good).
+fn destructive(class: &str, message: &str) -> Option<&'static str> {
+    Some(match (class, message) {
+        ("VM", "destroy") => "the VM's record is deleted (its disks stay: VDI.destroy them)",
+        ("VDI", "destroy") => "the disk and its data are deleted",
+        ("SR", "destroy") => "the SR and every disk on it are deleted",
+        ("SR", "forget") => "the pool forgets the SR (the data stays on the storage)",
+        ("host", "shutdown") => "the host powers off (disable and evacuate it first)",
+        ("host", "reboot") => "the host reboots (disable and evacuate it first)",
+        ("host", "destroy") => "the host is removed from the pool's database",
+        ("host", "declare_dead") => {
+            "its VMs are reset to Halted: if the host comes back they run twice"
+        }
+        ("pool", "eject") => {
+            "the host is wiped and leaves the pool (pool_eject evacuates it first)"
+        }
+        _ => return None,
+    })
+}
+
+/// The object a call's first argument names, as `name (uuid)`; a name the pool does not
+/// know is its `NOT_FOUND` error.
+fn target_of(s: &State, class: &str, arg: &Dynamic) -> Fallible<String> {
+    if let Some(o) = convert::identify(arg) {
+        return Ok(s.describe(&o.reference));
+    }
+    match arg.clone().into_string() {
+        Ok(key) => Ok(s.describe(&lookup(s, class, &key)?)),
+        Err(_) => Ok(arg.to_string()),
+    }
 }
 
 // ---- the simulator ---------------------------------------------------------------------
@@ -1157,6 +1283,10 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         &[a, b, c, d, e, g, h]
     ));
 
+    engine
+        .register_type_with_name::<display::Full>("Full")
+        .register_fn("full", |v: Dynamic| display::Full(v))
+        .register_fn("to_string", |f: &mut display::Full| f.0.to_string());
     // Rhai arrays have no join; lists of names are everywhere here.
     engine.register_fn("join", |items: Array, separator: &str| {
         items
@@ -1180,6 +1310,10 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let name = host.to_string();
         s.run("sim_restart", async move { sim.restart(&name).await })?
             .map_err(sim_error)
+    });
+    f!("sim_operation_time", |s, ms: i64| {
+        sim(s)?.world().config.operation_time = Duration::from_millis(ms.max(0) as u64);
+        Ok::<_, Box<rhai::EvalAltResult>>(())
     });
     f!("sim_latency", |s, host: &str, ms: i64| {
         let latency = Duration::from_millis(ms.max(0) as u64);

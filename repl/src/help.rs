@@ -8,7 +8,9 @@ const TOPICS: &[(&str, &str)] = &[
     (
         "inspect",
         "Look at the pool: pool(), hosts(), host_list(), vms(), srs(). A list result prints \
-            as a table; fields are getters (hosts()[0].cpu_model).",
+            as a table; fields are getters (hosts()[0].cpu_model). A big map or list (such as \
+            xenapi(\"VM.get_all_records\")) shows its count and first 10 rows; :full prints \
+            the last result whole.",
     ),
     (
         "connect",
@@ -56,13 +58,15 @@ const TOPICS: &[(&str, &str)] = &[
     (
         "simulator",
         "On the embedded simulator: sim_hosts(), sim_kill(host), sim_restart(host), \
-            sim_latency(host, ms).",
+            sim_latency(host, ms), sim_operation_time(ms).",
     ),
     (
         "keys",
-        "Tab completes functions, fields after a dot, XenAPI methods inside xenapi(\"…\") and \
-            host/VM names inside quotes. An open block continues on the next line. Ctrl-C \
-            cancels a running call (the session stays); Ctrl-D or :quit leaves.",
+        "Tab completes functions, the fields of the value before a dot (host(\"x\"). offers a \
+            host's, a variable its value's), XenAPI methods inside xenapi(\"…\") and host/VM \
+            names inside quotes. :full prints the last result whole. An open block continues on \
+            the next line. Ctrl-C cancels a running call (the session stays); Ctrl-D or :quit \
+            leaves.",
     ),
 ];
 

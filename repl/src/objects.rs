@@ -292,10 +292,51 @@ pub fn all_fields() -> Vec<&'static str> {
         BondProblem::FIELDS,
         Outcome::FIELDS,
         SimHost::FIELDS,
-        &["code", "params", "message", "method"],
+        fields_of("XenError").unwrap_or_default(),
     ]
     .concat();
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The getters of the object type named `rhai_name` (`Host`, `VM`, `XenError`, …).
+pub fn fields_of(rhai_name: &str) -> Option<&'static [&'static str]> {
+    Some(match rhai_name {
+        "Host" => Host::FIELDS,
+        "VM" => Vm::FIELDS,
+        "SR" => Sr::FIELDS,
+        "Pool" => Pool::FIELDS,
+        "Check" => CheckResult::FIELDS,
+        "JoinReport" => Report::FIELDS,
+        "BondProblem" => BondProblem::FIELDS,
+        "Outcome" => Outcome::FIELDS,
+        "SimHost" => SimHost::FIELDS,
+        "XenError" => &["code", "params", "message", "method"],
+        _ => return None,
+    })
+}
+
+/// The shell name of a value's object type, when it is one of the shell's objects.
+pub fn type_of(value: &Dynamic) -> Option<&'static str> {
+    macro_rules! first {
+        ($($t:ty => $n:literal),*) => {$(
+            if value.is::<$t>() {
+                return Some($n);
+            }
+        )*};
+    }
+    first!(
+        Host => "Host",
+        Vm => "VM",
+        Sr => "SR",
+        Pool => "Pool",
+        CheckResult => "Check",
+        Report => "JoinReport",
+        BondProblem => "BondProblem",
+        Outcome => "Outcome",
+        SimHost => "SimHost",
+        crate::errors::XenError => "XenError"
+    );
+    None
 }

@@ -35,6 +35,8 @@ pub struct Shell {
     functions: AST,
     state: Rc<State>,
     last_failed: bool,
+    /// The last value shown, for `:full`.
+    last_value: Option<Dynamic>,
 }
 
 impl Shell {
@@ -65,6 +67,7 @@ impl Shell {
             functions: AST::empty(),
             state,
             last_failed: false,
+            last_value: None,
         }
     }
 
@@ -79,6 +82,11 @@ impl Shell {
             .iter()
             .map(|(name, _, _)| name.to_string())
             .collect()
+    }
+
+    /// The value of a variable defined so far.
+    pub fn variable(&self, name: &str) -> Option<Dynamic> {
+        self.scope.get_value::<Dynamic>(name)
     }
 
     /// Names of the script functions defined so far.
@@ -146,6 +154,40 @@ impl Shell {
         display::error(name, &shown, e, self.state.out.colour)
     }
 
+    /// Prints a value (`whole`: every row of a big result); the references an outcome or a
+    /// single record shows read as `name (uuid)`.
+    pub fn show(&self, value: &Dynamic, whole: bool) {
+        let is_record = value.is::<crate::convert::XenRecord>();
+        let value = self.readable(value.clone());
+        let colour = self.state.out.colour;
+        let text = if whole {
+            display::render_full(&value, colour)
+        } else {
+            display::render(&value, colour)
+        };
+        let Some(mut text) = text else {
+            return;
+        };
+        if is_record {
+            text = self.state.readable_text(&text, &|_| None);
+        }
+        self.state.out.line(text.trim_end());
+    }
+
+    /// An operation's outcome with the objects its plan and summary name by reference
+    /// shown as `name (uuid)`; any other value as it is.
+    fn readable(&self, value: Dynamic) -> Dynamic {
+        match value.clone().try_cast::<crate::objects::Outcome>() {
+            Some(mut o) => {
+                let none = |_: &str| None;
+                o.plan = self.state.readable_text(&o.plan, &none);
+                o.summary = self.state.readable_text(&o.summary, &none);
+                Dynamic::from(o)
+            }
+            None => value,
+        }
+    }
+
     /// Evaluates an entry and prints its value or its error; true when it succeeded.
     pub fn eval_and_show(&mut self, name: &str, text: &str) -> bool {
         match self.eval(name, text) {
@@ -155,7 +197,10 @@ impl Shell {
                     Ok(text) if self.state.secrets.contains(&text) => {
                         self.state.out.line("********")
                     }
-                    _ => display::show(&self.state.out, &value),
+                    _ => {
+                        self.show(&value, false);
+                        self.last_value = Some(value);
+                    }
                 }
                 true
             }
@@ -166,8 +211,8 @@ impl Shell {
         }
     }
 
-    /// One entry as typed at the prompt: `:help [topic]`, `:quit`, or Rhai (its value or
-    /// error printed). False when the user asked to leave.
+    /// One entry as typed at the prompt: `:help [topic]`, `:full` (the last result whole),
+    /// `:quit`, or Rhai (its value or error printed). False when the user asked to leave.
     pub fn entry(&mut self, text: &str) -> bool {
         let trimmed = text.trim();
         if matches!(trimmed, ":quit" | ":q" | "exit" | "quit") {
@@ -175,6 +220,11 @@ impl Shell {
         }
         if let Some(topic) = trimmed.strip_prefix(":help") {
             self.state.out.line(crate::help::help(topic).trim_end());
+        } else if trimmed == ":full" {
+            match self.last_value.clone() {
+                Some(value) => self.show(&value, true),
+                None => self.state.out.note("no result to show yet"),
+            }
         } else if trimmed.starts_with(':') {
             self.state
                 .out

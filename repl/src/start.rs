@@ -79,9 +79,9 @@ pub fn simulator(scenario: &str, out: Output) -> Result<Started, StartError> {
         _ => String::new(),
     };
     let description = format!(
-        "embedded simulator, scenario {name:?}: {} hosts on {addresses}; connected to {} ({}) \
-            as root",
-        hosts.len(),
+        "embedded simulator, scenario {name:?}: {} on {addresses}; connected to {} ({}) as \
+            root",
+        crate::display::plural(hosts.len(), "host"),
         first.name,
         first.url
     );

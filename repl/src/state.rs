@@ -104,7 +104,106 @@ impl State {
         what: &str,
         future: F,
     ) -> Fallible<T> {
-        self.run(what, future)?.map_err(raise)
+        self.run(what, future)?
+            .map_err(|e| self.readable(XenError::from(e)).into_rhai())
+    }
+
+    /// The error with every reference in its message shown as `name (uuid)`, as `xe`
+    /// shows objects (references the pool no longer knows stay as they are). A reference
+    /// among the parameters is looked up in the class its declared name says first.
+    /// `params` keep the wire values for scripts.
+    pub fn readable(&self, mut e: XenError) -> XenError {
+        let names = xenpool::generated::ErrorCode::from_wire(&e.code).param_names();
+        let hint = |reference: &str| {
+            e.params
+                .iter()
+                .position(|p| p == reference)
+                .and_then(|i| names.get(i).copied())
+        };
+        e.message = self.readable_text(&e.message, &hint);
+        e
+    }
+
+    /// `text` with every `OpaqueRef:…` in it shown as `name (uuid)` where the pool knows
+    /// it; `hint` may name the class a reference belongs to.
+    pub fn readable_text(&self, text: &str, hint: &dyn Fn(&str) -> Option<&'static str>) -> String {
+        if !text.contains("OpaqueRef:") || tokio::runtime::Handle::try_current().is_ok() {
+            return text.to_string();
+        }
+        let mut refs: Vec<&str> = Vec::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("OpaqueRef:") {
+            let tail = &rest[i..];
+            let end = "OpaqueRef:".len()
+                + tail["OpaqueRef:".len()..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .unwrap_or(tail.len() - "OpaqueRef:".len());
+            let reference = &tail[..end];
+            // NULL is xapi's "no object"; nothing to look up.
+            if !refs.contains(&reference) && reference != "OpaqueRef:NULL" {
+                refs.push(reference);
+            }
+            rest = &tail[end..];
+        }
+        let mut out = text.to_string();
+        for reference in refs {
+            if let Some(shown) = self.describe_ref(hint(reference), reference) {
+                out = out.replace(reference, &shown);
+            }
+        }
+        out
+    }
+
+    /// `name (uuid)` (or `Class uuid` for nameless objects) for a reference of any class,
+    /// the reference itself when the pool does not know it.
+    pub fn describe(&self, reference: &str) -> String {
+        if !reference.starts_with("OpaqueRef:") {
+            return reference.to_string();
+        }
+        self.describe_ref(None, reference)
+            .unwrap_or_else(|| reference.to_string())
+    }
+
+    /// `name (uuid)` for a reference: the class its error parameter is named after first,
+    /// then the classes errors usually name.
+    fn describe_ref(&self, param_name: Option<&str>, reference: &str) -> Option<String> {
+        const USUAL: &[&str] = &[
+            "VM", "host", "SR", "VDI", "network", "pool", "PIF", "VBD", "VIF", "Bond", "PBD",
+            "task",
+        ];
+        let named = param_name
+            .and_then(xenpool::meta::class_ignore_case)
+            .map(|c| c.name);
+        let classes: Vec<&'static str> = named
+            .into_iter()
+            .chain(USUAL.iter().copied().filter(|c| Some(*c) != named))
+            .collect();
+        let pool = self.pool();
+        let reference = reference.to_string();
+        let found = self.run_quietly(async move {
+            for class in classes {
+                let method = format!("{class}.get_record");
+                let arg = [xenpool::dynamic::Dyn::String(reference.clone())];
+                let Ok(record) = xenpool::dynamic::call_untyped(&pool, &method, true, &arg).await
+                else {
+                    continue;
+                };
+                let field = |name: &str| match &record {
+                    xenpool::dynamic::Dyn::Map(pairs) => pairs.iter().find_map(|(k, v)| {
+                        (k.as_str() == Some(name)).then(|| v.as_str().unwrap_or("").to_string())
+                    }),
+                    _ => None,
+                };
+                if let Some(uuid) = field("uuid") {
+                    return Ok(Some(match field("name_label") {
+                        Some(name) if !name.is_empty() => format!("{name} ({uuid})"),
+                        _ => format!("{class} {uuid}"),
+                    }));
+                }
+            }
+            Ok::<_, xenpool::Error>(None)
+        });
+        found.flatten()
     }
 
     /// Best effort, bounded to a few seconds, errors ignored (logouts, completion data).

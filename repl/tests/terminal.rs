@@ -228,3 +228,188 @@ fn ejecting_asks_first_and_says_what_it_does() {
     p.exp_eof().unwrap();
     let _ = std::fs::remove_file(history);
 }
+
+/// On a terminal, recovering a lost coordinator, turning HA off and destructive XenAPI
+/// calls say what they risk and ask first, as `xe` does; "no" cancels with nothing changed, `yes: true` skips the
+/// question, and a dry run never asks.
+#[test]
+fn destructive_operations_ask_first() {
+    let history = history_file("confirm-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    let mut p = terminal(cmd, &history, 60_000);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_pool(\"p\", [\"intel2\", \"intel3\"]).executed")
+        .unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_nfs_sr(\"shared\", \"nfs.example\", \"/exports/vms\").executed")
+        .unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("enable_ha().executed").unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line("disable_ha()").unwrap();
+    p.exp_string("warning: hosts that fail are no longer fenced")
+        .unwrap();
+    p.exp_string("Disable HA on the pool? Type yes to continue:")
+        .unwrap();
+    p.send_line("n").unwrap();
+    p.exp_string("CANCELLED").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("pool().ha_enabled").unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // yes: true is the answer given in advance.
+    p.send_line("disable_ha(#{yes: true}).summary").unwrap();
+    let answered = p.exp_string(PROMPT).unwrap();
+    assert!(!answered.contains("Type yes"), "{answered:?}");
+    assert!(answered.contains("HA disabled"), "{answered:?}");
+
+    // Destructive XenAPI calls too, naming their object.
+    p.send_line("create_vm(\"scratch\").executed").unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("xenapi(\"VM.destroy\", \"scratch\")").unwrap();
+    p.exp_string("warning: the VM's record is deleted").unwrap();
+    p.exp_string("VM.destroy scratch (").unwrap();
+    p.exp_string(")? Type yes to continue:").unwrap();
+    p.send_line("no").unwrap();
+    p.exp_string("CANCELLED").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("vms().map(|v| v.name)").unwrap();
+    p.exp_string("scratch").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("xenapi(\"VM.destroy\", \"scratch\", #{yes: true})")
+        .unwrap();
+    let answered = p.exp_string(PROMPT).unwrap();
+    assert!(!answered.contains("Type yes"), "{answered:?}");
+    p.send_line("vms().len()").unwrap();
+    p.exp_string("\r\n0\r\n").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line("sim_kill(\"intel1\")").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // A dry run shows the plan without a question.
+    p.send_line("recover_coordinator(\"intel2\", #{dry_run: true})")
+        .unwrap();
+    let shown = p.exp_string("dry run: nothing was changed").unwrap();
+    assert!(!shown.contains("Type yes"), "{shown:?}");
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line("recover_coordinator(\"intel2\")").unwrap();
+    p.exp_string("warning: do this only when the old coordinator is really gone")
+        .unwrap();
+    p.exp_string("Make intel2 the coordinator? Type yes to continue:")
+        .unwrap();
+    p.send_line("no").unwrap();
+    p.exp_string("CANCELLED").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_line("recover_coordinator(\"intel2\")").unwrap();
+    p.exp_string("Type yes to continue:").unwrap();
+    p.send_line("yes").unwrap();
+    p.exp_string("intel2 is the coordinator now").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}
+
+/// After a dot, Tab offers what the value before it has: a host's fields after
+/// `host("…").`, a VM's after `vm("…").`, a record's after `xenapi("VM.get_record", …).`,
+/// and a variable's by its value.
+#[test]
+fn completion_after_a_dot_knows_the_type() {
+    let history = history_file("dot-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    let mut p = terminal(cmd, &history, 30_000);
+    p.exp_string(PROMPT).unwrap();
+
+    // `cpu_` is only a host's: it completes alone.
+    p.send("host(\"intel1\").cpu_").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    let listed = p.exp_string("cpu_vendor").unwrap();
+    assert!(listed.contains("cpu_model"), "{listed:?}");
+    assert!(listed.contains("cpu_count"), "{listed:?}");
+    // The list is followed by the prompt and the line again; Ctrl-C drops the line.
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // After `host("…").`, `v` is only `version` and `vms` (no `vcpus`, a VM's field).
+    p.send("host(\"intel1\").v").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    let offered = p.exp_string("vms").unwrap();
+    assert!(offered.contains("version"), "{offered:?}");
+    assert!(
+        !offered.contains("vcpus") && !offered.contains("values"),
+        "a VM's field or a map's method offered for a host: {offered:?}"
+    );
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    // A variable holding a host record completes that record's fields (no shell object
+    // has this one).
+    p.send_line("let r = xenapi(\"host.get_record\", \"intel1\");")
+        .unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send("r.API_version_maj").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("or").unwrap();
+    p.send_line("").unwrap();
+    p.exp_string("\r\n2\r\n").unwrap();
+    p.exp_string(PROMPT).unwrap();
+
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}
+
+/// The progress bar of a live migration moves with the migration task's own progress, not
+/// only with the operation's steps.
+#[test]
+fn the_progress_bar_follows_the_task() {
+    let history = history_file("task-progress-history");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    let mut p = terminal(cmd, &history, 60_000);
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_pool(\"p\", [\"intel2\"]).executed")
+        .unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("create_vm(\"web\", #{host: \"intel1\"}).executed")
+        .unwrap();
+    p.exp_string("true").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    // The simulator's migration sets its task to 24%, 48%, 72%, 96% over 3 s.
+    p.send_line("sim_operation_time(3000)").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_line("migrate(\"web\", \"intel2\").summary").unwrap();
+    p.exp_string("(task 24%)").unwrap();
+    let later = p.exp_string("(task 72%)").unwrap();
+    assert!(later.contains("(task 48%)"), "{later:?}");
+    p.exp_string("moved: web -> intel2").unwrap();
+    p.exp_string(PROMPT).unwrap();
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}

@@ -131,7 +131,10 @@ pub async fn eject(
         if !running.is_empty() {
             progress.step(format!("disabling {name}"));
             Host::disable(pool, &host_ref).await?;
-            progress.step(format!("evacuating {} VMs from {name}", running.len()));
+            progress.step(format!(
+                "evacuating {} from {name}",
+                plural(running.len(), "VM")
+            ));
             run_task(pool, Host::async_evacuate(pool, &host_ref), options).await?;
         }
         progress.step(format!("ejecting {name}"));

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,6 +23,47 @@ pub struct ProgressEvent {
     pub total: usize,
     /// What is happening, in words.
     pub message: String,
+    /// How far the XenAPI task of this step has got (its `progress` field, 0 to 1): set
+    /// only on the events that repeat a step while its task runs, which are sent when
+    /// [`OpOptions::with_task_progress`] asked for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+}
+
+impl ProgressEvent {
+    /// The start of step `step` of `total`.
+    pub fn step(step: usize, total: usize, message: impl Into<String>) -> Self {
+        ProgressEvent {
+            step,
+            total,
+            message: message.into(),
+            fraction: None,
+        }
+    }
+
+    /// How far the whole operation has got, 0 to 1: the steps before this one, plus the
+    /// part of this one its task has done.
+    pub fn overall(&self) -> f64 {
+        let total = self.total.max(1) as f64;
+        let before = self.step.saturating_sub(1) as f64;
+        ((before + self.fraction.unwrap_or(0.0).clamp(0.0, 1.0)) / total).clamp(0.0, 1.0)
+    }
+}
+
+/// Follows the steps of an operation so that the progress of the tasks it waits on can be
+/// reported against the step they belong to (see [`OpOptions::with_task_progress`]).
+#[derive(Clone, Default)]
+pub struct TaskProgress {
+    current: Arc<Mutex<Option<ProgressEvent>>>,
+    interval: Duration,
+}
+
+impl fmt::Debug for TaskProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskProgress")
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Receives progress events.
@@ -37,6 +78,9 @@ pub struct OpOptions {
     pub progress: Option<ProgressFn>,
     /// Limit for each task the operation waits on (none by default).
     pub task_timeout: Option<Duration>,
+    /// Also report the progress of each task the operation waits on (off by default, so a
+    /// callback that counts steps sees each step once).
+    pub task_progress: Option<TaskProgress>,
 }
 
 impl fmt::Debug for OpOptions {
@@ -45,6 +89,7 @@ impl fmt::Debug for OpOptions {
             .field("dry_run", &self.dry_run)
             .field("progress", &self.progress.is_some())
             .field("task_timeout", &self.task_timeout)
+            .field("task_progress", &self.task_progress.is_some())
             .finish()
     }
 }
@@ -61,6 +106,17 @@ impl OpOptions {
     /// With a progress callback.
     pub fn with_progress(mut self, f: impl Fn(&ProgressEvent) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// While a task runs, the progress callback also gets its step again every `interval`
+    /// or so, with [`ProgressEvent::fraction`] set to the task's `progress` (when it
+    /// changed), read with `task.get_progress`.
+    pub fn with_task_progress(mut self, interval: Duration) -> Self {
+        self.task_progress = Some(TaskProgress {
+            current: Arc::default(),
+            interval,
+        });
         self
     }
 }
@@ -161,32 +217,70 @@ impl<'a> Progress<'a> {
     /// Announces the next step.
     pub fn step(&mut self, message: impl Into<String>) {
         self.step = (self.step + 1).min(self.total);
-        let event = ProgressEvent {
-            step: self.step,
-            total: self.total,
-            message: message.into(),
-        };
+        let event = ProgressEvent::step(self.step, self.total, message);
         tracing::info!(step = event.step, total = event.total, "{}", event.message);
+        if let Some(tracker) = &self.options.task_progress {
+            *tracker.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(event.clone());
+        }
         if let Some(f) = &self.options.progress {
             f(&event);
         }
     }
 }
 
-/// Starts an `Async.` call and waits for its task (destroyed afterwards).
+/// Starts an `Async.` call and waits for its task (destroyed afterwards). With
+/// [`OpOptions::with_task_progress`], the task's `progress` is reported while it runs.
 pub async fn run_task<C: Caller>(
     c: &C,
     start: impl Future<Output = Result<Ref<Task>>>,
     options: &OpOptions,
 ) -> Result<TaskOutcome> {
     let task = start.await?;
-    task::wait(
-        c,
-        &task,
-        &WaitOptions {
-            timeout: options.task_timeout,
-            ..Default::default()
-        },
-    )
-    .await
+    let wait_options = WaitOptions {
+        timeout: options.task_timeout,
+        ..Default::default()
+    };
+    let wait = task::wait(c, &task, &wait_options);
+    let (Some(tracker), Some(report)) = (&options.task_progress, &options.progress) else {
+        return wait.await;
+    };
+    tokio::pin!(wait);
+    let mut last = None;
+    loop {
+        tokio::select! {
+            outcome = &mut wait => return outcome,
+            // At most 20 reads a second, whatever the interval asked.
+            _ = tokio::time::sleep(tracker.interval.max(Duration::from_millis(50))) => {
+                // Read errors (a task destroyed as it finished) only skip a report.
+                let Ok(fraction) = Task::get_progress(c, &task).await else {
+                    continue;
+                };
+                if last == Some(fraction) {
+                    continue;
+                }
+                last = Some(fraction);
+                let step = tracker.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let mut event = step.unwrap_or_else(|| ProgressEvent::step(1, 1, "waiting"));
+                event.fraction = Some(fraction.clamp(0.0, 1.0));
+                report(&event);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overall_progress_counts_the_steps_before_and_the_task_within() {
+        let mut e = ProgressEvent::step(2, 4, "evacuating");
+        assert_eq!(e.overall(), 0.25);
+        e.fraction = Some(0.5);
+        assert_eq!(e.overall(), 0.375);
+        assert_eq!(
+            serde_json::to_string(&ProgressEvent::step(1, 2, "x")).unwrap(),
+            r#"{"step":1,"total":2,"message":"x"}"#
+        );
+    }
 }
