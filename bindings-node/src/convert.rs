@@ -108,7 +108,10 @@ impl NativeResult {
     /// A `value` result's `[text, fixups]` (handed over once: a second read is empty).
     #[napi]
     pub fn value(&mut self) -> Vec<String> {
-        let (text, fixups) = self.value.take().unwrap_or_else(|| ("null".into(), "[]".into()));
+        let (text, fixups) = self
+            .value
+            .take()
+            .unwrap_or_else(|| ("null".into(), "[]".into()));
         vec![text, fixups]
     }
 
@@ -228,7 +231,7 @@ impl Writer {
                     }
                     push_json_str(&mut self.text, name);
                     self.text.push(':');
-                    self.path.push(PathSeg::Field(*name));
+                    self.path.push(PathSeg::Field(name));
                     self.value(item);
                     self.path.pop();
                 }

@@ -9,6 +9,8 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // The TLS stack's one-time seeding runs while the shell starts up.
+    xenpool::tls::warm_up();
     let cli =
         xenpool_repl::cli::Cli::parse_from(xenpool_repl::cli::normalise_args(std::env::args_os()));
     std::process::exit(xenpool_repl::cli::main(cli));

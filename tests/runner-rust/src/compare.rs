@@ -55,10 +55,7 @@ impl Played {
 /// The last lines of a runner's output, enough to see why it stopped.
 fn tail(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with("@@STEP "))
-        .collect();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("@@STEP ")).collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
@@ -129,15 +126,16 @@ fn play_all(
         .collect();
     let mut results = BTreeMap::new();
     let runtime = tokio::runtime::Runtime::new()?;
-    let rust = match runtime.block_on(crate::rust::play(scenario)) {
-        Ok(steps) => Played { steps, crash: None },
-        Err(e) => Played::crashed(Vec::new(), format!("{e:#}")),
+    let (steps, stopped) = runtime.block_on(crate::rust::play(scenario));
+    let rust = Played {
+        steps,
+        crash: stopped.map(|e| format!("{e:#}")),
     };
     results.insert("rust", rust);
     for (name, h) in handles {
-        let played = h.join().unwrap_or_else(|_| {
-            Played::crashed(Vec::new(), "the runner's thread panicked".into())
-        });
+        let played = h
+            .join()
+            .unwrap_or_else(|_| Played::crashed(Vec::new(), "the runner's thread panicked".into()));
         results.insert(name, played);
     }
     Ok(results)

@@ -58,8 +58,12 @@ fn main() -> Result<ExitCode> {
         let runtime = tokio::runtime::Runtime::new()?;
         for file in &files {
             let scenario = scenario::load(file)?;
-            for r in runtime.block_on(rust::play(&scenario))? {
+            let (steps, stopped) = runtime.block_on(rust::play(&scenario));
+            for r in steps {
                 println!("@@STEP {}", serde_json::to_string(&r)?);
+            }
+            if let Some(e) = stopped {
+                return Err(e.context(format!("{} stopped", file.display())));
             }
         }
         return Ok(ExitCode::SUCCESS);

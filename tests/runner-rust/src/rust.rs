@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use xenpool::generated::{BondMode, Vm, VmRecord};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{
-    HostAccess, JoinPolicy, OpOptions, Plan, PoolConnection, PoolSnapshot, ValidateOptions, create_pool,
-    join, validate_join,
+    HostAccess, JoinPolicy, OpOptions, Plan, PoolConnection, PoolSnapshot, ValidateOptions,
+    create_pool, join, validate_join,
 };
 use xenpool::{ConnectOptions, Credentials, Tls};
 use xenpool_sim::{Config, Scenario as SimScenario, Simulator};
@@ -118,19 +118,29 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-/// Plays `scenario` against a fresh simulator.
-pub async fn play(scenario: &Scenario) -> Result<Vec<StepResult>> {
-    let sim = lab().await?;
+/// Plays `scenario` against a fresh simulator: the steps' results, and the error that
+/// stopped it early if one did (the steps before it are still reported).
+pub async fn play(scenario: &Scenario) -> (Vec<StepResult>, Option<anyhow::Error>) {
+    let sim = match lab().await {
+        Ok(sim) => sim,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
     let mut pool: Option<PoolConnection> = None;
     let mut out = Vec::new();
+    let mut stopped = None;
     for step in &scenario.steps {
-        let result = Box::pin(one(&sim, &mut pool, step)).await?;
-        out.push(result.normalised());
+        match Box::pin(one(&sim, &mut pool, step)).await {
+            Ok(result) => out.push(result.normalised()),
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        }
     }
     if let Some(p) = pool {
         let _ = p.close().await;
     }
-    Ok(out)
+    (out, stopped)
 }
 
 async fn one(
