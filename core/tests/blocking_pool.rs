@@ -1,9 +1,11 @@
 //! The pool workflows through the blocking facade, from plain synchronous code.
 
+mod support;
+
 use std::time::Duration;
 
-use xenpool::pool::{HostAccess, OpOptions};
-use xenpool::{ConnectOptions, Credentials, Tls, blocking};
+use xenpool::blocking;
+use xenpool::pool::OpOptions;
 
 #[test]
 fn a_pool_from_synchronous_code() {
@@ -20,17 +22,7 @@ fn a_pool_from_synchronous_code() {
             .await
             .unwrap()
     });
-    let access = |name: &str| {
-        let h = sim.host(name).unwrap();
-        HostAccess::new(
-            h.url,
-            Credentials::new("root", h.password.as_str()),
-            ConnectOptions {
-                tls: Tls::Pinned(h.fingerprint.unwrap()),
-                ..Default::default()
-            },
-        )
-    };
+    let access = |name: &str| support::access(&sim, name);
     let (pool, outcome) = blocking::Pool::create(
         "sync",
         "",

@@ -3,13 +3,16 @@
 //! repair its bonds, add shared NFS storage, live-migrate, eject with evacuation, enable HA,
 //! lose the coordinator — and leak no session.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::access;
 use xenpool::generated::{BondMode, Host, Vm, VmRecord};
 use xenpool::pool::ops::{self, EjectOptions};
-use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, PoolSnapshot, create_pool, join};
-use xenpool::{ConnectOptions, Credentials, Error, ErrorCode, Tls};
+use xenpool::pool::{JoinPolicy, OpOptions, PoolSnapshot, create_pool, join};
+use xenpool::{Credentials, Error, ErrorCode, Tls};
 use xenpool_sim::{Config, Scenario, Simulator};
 
 async fn lab() -> Simulator {
@@ -25,18 +28,6 @@ async fn lab() -> Simulator {
         .start()
         .await
         .unwrap()
-}
-
-fn access(sim: &Simulator, name: &str) -> HostAccess {
-    let h = sim.host(name).unwrap();
-    HostAccess::new(
-        h.url,
-        Credentials::new("root", h.password.as_str()),
-        ConnectOptions {
-            tls: Tls::Pinned(h.fingerprint.unwrap()),
-            ..ConnectOptions::default()
-        },
-    )
 }
 
 #[tokio::test]

@@ -1,25 +1,15 @@
 //! Progress events follow the XenAPI task an operation waits on, not only its steps: a
 //! live migration reports its task's `progress` between the step and the end.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use support::access;
 use xenpool::pool::ops::{self, VmSpec};
-use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, ProgressEvent, create_pool};
-use xenpool::{ConnectOptions, Credentials, Tls};
+use xenpool::pool::{JoinPolicy, OpOptions, ProgressEvent, create_pool};
 use xenpool_sim::{Config, Scenario, Simulator};
-
-fn access(sim: &Simulator, name: &str) -> HostAccess {
-    let h = sim.host(name).unwrap();
-    HostAccess::new(
-        h.url,
-        Credentials::new("root", h.password.as_str()),
-        ConnectOptions {
-            tls: Tls::Pinned(h.fingerprint.unwrap()),
-            ..ConnectOptions::default()
-        },
-    )
-}
 
 #[tokio::test]
 async fn a_migration_reports_its_task_progress() {

@@ -26,6 +26,22 @@ fn terminal(mut cmd: Command, history: &std::path::Path, timeout_ms: u64) -> Pty
     spawn_command(cmd, Some(timeout_ms)).expect("a pseudo-terminal")
 }
 
+/// `xenpool --sim` on a terminal, with its own history file.
+fn sim_shell(history_name: &str, timeout_ms: u64) -> (PtySession, PathBuf) {
+    let history = history_file(history_name);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
+    cmd.arg("--sim");
+    (terminal(cmd, &history, timeout_ms), history)
+}
+
+/// Ends the session with Ctrl-D, waits for the shell to exit, and removes its history.
+fn quit(mut p: PtySession, history: &std::path::Path) {
+    p.send_control('d').unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+    let _ = std::fs::remove_file(history);
+}
+
 fn history_file(name: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("xenpool-{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
@@ -34,10 +50,7 @@ fn history_file(name: &str) -> PathBuf {
 
 #[test]
 fn an_interactive_session_in_a_terminal() {
-    let history = history_file("tty-history");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
-    cmd.arg("--sim");
-    let mut p = terminal(cmd, &history, 30_000);
+    let (mut p, history) = sim_shell("tty-history", 30_000);
     p.exp_string("Type :help").unwrap();
     p.exp_string(PROMPT).unwrap();
 
@@ -185,20 +198,14 @@ fn the_readme_main_job_reaches_a_working_prompt() {
     p.send_line("hosts().len() + sim_hosts().len()").unwrap();
     p.exp_string("19").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_control('d').unwrap();
-    p.flush().unwrap();
-    p.exp_eof().unwrap();
-    let _ = std::fs::remove_file(history);
+    quit(p, &history);
 }
 
 /// On a terminal `pool_eject` says what ejecting does and asks first, as `xe pool-eject`
 /// does; "no" cancels with nothing changed, "yes" ejects and repeats the warnings.
 #[test]
 fn ejecting_asks_first_and_says_what_it_does() {
-    let history = history_file("eject-history");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
-    cmd.arg("--sim");
-    let mut p = terminal(cmd, &history, 60_000);
+    let (mut p, history) = sim_shell("eject-history", 60_000);
     p.exp_string(PROMPT).unwrap();
     p.send_line("create_pool(\"p\", [\"intel2\"])").unwrap();
     p.exp_string("joined: intel2").unwrap();
@@ -223,10 +230,7 @@ fn ejecting_asks_first_and_says_what_it_does() {
     p.send_line("hosts().len()").unwrap();
     p.exp_string("1").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_control('d').unwrap();
-    p.flush().unwrap();
-    p.exp_eof().unwrap();
-    let _ = std::fs::remove_file(history);
+    quit(p, &history);
 }
 
 /// On a terminal, recovering a lost coordinator, turning HA off and destructive XenAPI
@@ -234,10 +238,7 @@ fn ejecting_asks_first_and_says_what_it_does() {
 /// question, and a dry run never asks.
 #[test]
 fn destructive_operations_ask_first() {
-    let history = history_file("confirm-history");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
-    cmd.arg("--sim");
-    let mut p = terminal(cmd, &history, 60_000);
+    let (mut p, history) = sim_shell("confirm-history", 60_000);
     p.exp_string(PROMPT).unwrap();
     p.send_line("create_pool(\"p\", [\"intel2\", \"intel3\"]).executed")
         .unwrap();
@@ -316,10 +317,7 @@ fn destructive_operations_ask_first() {
     p.exp_string("intel2 is the coordinator now").unwrap();
     p.exp_string(PROMPT).unwrap();
 
-    p.send_control('d').unwrap();
-    p.flush().unwrap();
-    p.exp_eof().unwrap();
-    let _ = std::fs::remove_file(history);
+    quit(p, &history);
 }
 
 /// After a dot, Tab offers what the value before it has: a host's fields after
@@ -327,10 +325,7 @@ fn destructive_operations_ask_first() {
 /// and a variable's by its value.
 #[test]
 fn completion_after_a_dot_knows_the_type() {
-    let history = history_file("dot-history");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
-    cmd.arg("--sim");
-    let mut p = terminal(cmd, &history, 30_000);
+    let (mut p, history) = sim_shell("dot-history", 30_000);
     p.exp_string(PROMPT).unwrap();
 
     // `cpu_` is only a host's: it completes alone.
@@ -376,20 +371,14 @@ fn completion_after_a_dot_knows_the_type() {
     p.exp_string("\r\n2\r\n").unwrap();
     p.exp_string(PROMPT).unwrap();
 
-    p.send_control('d').unwrap();
-    p.flush().unwrap();
-    p.exp_eof().unwrap();
-    let _ = std::fs::remove_file(history);
+    quit(p, &history);
 }
 
 /// The progress bar of a live migration moves with the migration task's own progress, not
 /// only with the operation's steps.
 #[test]
 fn the_progress_bar_follows_the_task() {
-    let history = history_file("task-progress-history");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
-    cmd.arg("--sim");
-    let mut p = terminal(cmd, &history, 60_000);
+    let (mut p, history) = sim_shell("task-progress-history", 60_000);
     p.exp_string(PROMPT).unwrap();
     p.send_line("create_pool(\"p\", [\"intel2\"]).executed")
         .unwrap();
@@ -408,8 +397,5 @@ fn the_progress_bar_follows_the_task() {
     assert!(later.contains("(task 48%)"), "{later:?}");
     p.exp_string("moved: web -> intel2").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_control('d').unwrap();
-    p.flush().unwrap();
-    p.exp_eof().unwrap();
-    let _ = std::fs::remove_file(history);
+    quit(p, &history);
 }

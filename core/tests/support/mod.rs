@@ -300,6 +300,19 @@ pub async fn eventually(what: &str, within: Duration, mut condition: impl FnMut(
     }
 }
 
+/// How to log into the simulated host `name`: its own password, its certificate pinned.
+pub fn access(sim: &xenpool_sim::Simulator, name: &str) -> xenpool::pool::HostAccess {
+    let h = sim.host(name).unwrap();
+    xenpool::pool::HostAccess::new(
+        h.url,
+        xenpool::Credentials::new("root", h.password.as_str()),
+        xenpool::ConnectOptions {
+            tls: xenpool::Tls::Pinned(h.fingerprint.unwrap()),
+            ..Default::default()
+        },
+    )
+}
+
 /// The simulator's `single` scenario, and how to log into its host `xen1` (its own
 /// password, its certificate pinned).
 pub async fn single_host() -> (
@@ -313,11 +326,6 @@ pub async fn single_host() -> (
         .start()
         .await
         .unwrap();
-    let h = sim.host("xen1").unwrap();
-    let options = xenpool::ConnectOptions {
-        tls: xenpool::Tls::Pinned(h.fingerprint.unwrap()),
-        ..Default::default()
-    };
-    let credentials = xenpool::Credentials::new("root", h.password.as_str());
-    (sim, h.url, credentials, options)
+    let a = access(&sim, "xen1");
+    (sim, a.url, a.credentials, a.options)
 }

@@ -63,28 +63,26 @@ async fn state(pool: &PoolConnection) -> Value {
     }
 }
 
-async fn state_after(step: &Step, pool: PoolConnection) -> StepResult {
+/// A step that succeeded, with the state it reports.
+fn succeeded(step: &Step, state: Value) -> StepResult {
     StepResult {
         step: step.label(),
         unsupported: None,
         ok: true,
         code: None,
         params: None,
-        state: state(&pool).await,
+        state,
     }
+}
+
+async fn state_after(step: &Step, pool: PoolConnection) -> StepResult {
+    succeeded(step, state(&pool).await)
 }
 
 /// A dry run's result: nothing executed, the plan's calls in order.
 fn planned(step: &Step, plan: &Plan) -> StepResult {
     let calls: Vec<&str> = plan.calls.iter().map(|c| c.method.as_str()).collect();
-    StepResult {
-        step: step.label(),
-        unsupported: None,
-        ok: true,
-        code: None,
-        params: None,
-        state: json!({ "executed": false, "calls": calls }),
-    }
+    succeeded(step, json!({ "executed": false, "calls": calls }))
 }
 
 fn failed(step: &Step, e: &xenpool::Error) -> StepResult {
@@ -339,28 +337,14 @@ async fn one(
                     let problems = ops::check_bonds(&snap);
                     let mut hosts: Vec<String> = problems.into_iter().map(|b| b.host).collect();
                     hosts.sort();
-                    StepResult {
-                        step: step.label(),
-                        unsupported: None,
-                        ok: true,
-                        code: None,
-                        params: None,
-                        state: json!({ "bond_problems": hosts }),
-                    }
+                    succeeded(step, json!({ "bond_problems": hosts }))
                 }
                 Err(e) => failed(step, &e),
             }
         }
         "kill" => {
             sim.kill(host)?;
-            StepResult {
-                step: step.label(),
-                unsupported: None,
-                ok: true,
-                code: None,
-                params: None,
-                state: Value::Null,
-            }
+            succeeded(step, Value::Null)
         }
         "state" => done(&need(pool)?).await,
         "recover" => {
