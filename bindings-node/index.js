@@ -143,21 +143,58 @@ function parseSlice([text, fixups]) {
   return fixups === '[]' ? value : applyFixups(value, JSON.parse(fixups))
 }
 
+const recordFactories = new Map()
+
+/**
+ * A function that turns a record's field values, in layout order, into a plain object.
+ * One is compiled per layout, so every record of a table gets its fields in one object
+ * literal (one shape, no names parsed per record). An optional field (`name?`) is set only
+ * when it has a value.
+ */
+function recordFactory(layout) {
+  const id = layout.join(',')
+  let make = recordFactories.get(id)
+  if (make === undefined) {
+    const always = []
+    const optional = []
+    layout.forEach((name, i) => {
+      if (name.endsWith('?')) optional.push(`if (a[${i}] !== null) o[${JSON.stringify(name.slice(0, -1))}] = a[${i}]`)
+      else always.push(`${JSON.stringify(name)}: a[${i}]`)
+    })
+    make = new Function('a', `const o = {${always.join(',')}}\n${optional.join('\n')}\nreturn o`)
+    recordFactories.set(id, make)
+  }
+  return make
+}
+
+/** How long one turn of the event loop may spend parsing slices before it lets others in. */
+const TURN_MS = 8
+
 /**
  * A native result as JS values. A large one arrives in slices written off the event loop
- * while earlier ones are parsed here; each `await` lets the event loop in, so no turn of it
- * parses more than one slice.
+ * while earlier ones are parsed here. Slices already written are taken at once; after
+ * TURN_MS of parsing, or to wait for a slice, the event loop is let in.
  */
 async function decode(result) {
   const kind = result.kind
   if (kind === 'value') return parseSlice(result.value())
   const out = kind === 'map' ? {} : []
+  const layout = result.layout
+  const make = layout ? recordFactory(layout) : (v) => v
+  let turn = performance.now()
   for (let i = 0, n = result.length; i < n; i++) {
-    const slice = await result.next()
+    let slice = result.tryNext()
+    if (slice === null) {
+      slice = await result.next()
+      turn = performance.now()
+    } else if (performance.now() - turn > TURN_MS) {
+      await new Promise(setImmediate)
+      turn = performance.now()
+    }
     if (slice.length === 0) throw new Error(`xenpool: a result ended after ${i} of ${n} slices`)
     const part = parseSlice(slice)
-    if (kind === 'map') for (const [k, v] of part) out[k] = v
-    else for (const v of part) out.push(v)
+    if (kind === 'map') for (const [k, v] of part) out[k] = make(v)
+    else for (const v of part) out.push(make(v))
   }
   return out
 }

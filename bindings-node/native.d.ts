@@ -45,8 +45,18 @@ export declare class NativeResult {
   get kind(): string
   /** How many slices. */
   get length(): number
+  /**
+   * For a table of records of one class: its field names in order (an optional field
+   * ends in `?`). Each record then arrives as the array of its field values.
+   */
+  get layout(): Array<string> | null
   /** A `value` result's `[text, fixups]` (handed over once: a second read is empty). */
   value(): Array<string>
+  /**
+   * The next slice's `[text, fixups]` if it is already written (`null` otherwise): the
+   * JS layer takes what is ready without a round trip through the event loop.
+   */
+  tryNext(): Array<string> | null
   /** The next slice's `[text, fixups]`, once it is written; empty after the last. */
   next(): Promise<Array<string>>
 }

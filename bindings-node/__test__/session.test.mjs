@@ -56,7 +56,7 @@ test('int64 beyond 2^53 round-trips as BigInt; safe ones stay numbers', async ()
   }
 })
 
-test('a large result arrives in slices: the event loop turns between them, and BigInts and Dates are patched in whichever slice holds them', async () => {
+test('a large result arrives in slices: the event loop turns between them, BigInts and Dates are patched in whichever slice holds them, and records are rebuilt whole', async () => {
   const big = await startSimulator({ scenario: 'pool16', vms: 1000 })
   const h = big.hosts.find((x) => x.masterAddress === null)
   const s = await connect(h.url, login(h))
@@ -78,6 +78,10 @@ test('a large result arrives in slices: the event loop turns between them, and B
     assert.ok(turns >= 5, `the event loop turned only ${turns} times while ~8 slices were parsed`)
     assert.ok(records.every((v) => v.snapshot_time instanceof Date && typeof v.memory_static_max === 'number'))
     assert.equal(vms[last].user_version, 2n ** 60n + 1n)
+    // The table arrives as arrays of field values rebuilt from the class's layout: each
+    // record is the same plain object get_record gives.
+    for (const ref of [all[0], last]) assert.deepStrictEqual(vms[ref], await s.xenapi.VM.get_record(ref))
+    assert.equal(Object.getPrototypeOf(vms[last]), Object.prototype)
   } finally {
     await s.close()
     big.stop()

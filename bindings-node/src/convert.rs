@@ -4,19 +4,16 @@
 //! written off the event loop and split in slices that the JS layer parses between turns
 //! of the event loop.
 
-use std::fmt::Write as _;
-
 use tokio::sync::mpsc;
 
 use serde_json::Value as Json;
 use xenpool::DateTime;
 use xenpool::dynamic::Dyn;
 
+use crate::js_text::{PathSeg, Slice, Writer, key_text, push_json_str};
+
 /// The member name the JS layer uses to tag values JSON cannot carry.
 const TAG: &str = "\u{0}xp";
-
-/// Largest integer a JS number holds exactly (2^53 - 1).
-const MAX_SAFE: i64 = 9_007_199_254_740_991;
 
 /// Entries per slice of a large map or array.
 const SLICE: usize = 128;
@@ -79,13 +76,10 @@ pub fn args_from_json(text: &str) -> Result<Vec<Dyn>, String> {
 pub struct NativeResult {
     kind: &'static str,
     length: u32,
+    layout: Option<Vec<String>>,
     value: Option<Slice>,
     stream: Option<tokio::sync::Mutex<mpsc::Receiver<Slice>>>,
 }
-
-/// One slice: its JSON text and its fixups (a JSON array of `[path, kind, text]`: `b`
-/// BigInt, `d` Date, `f` number; `[]` when none).
-type Slice = (String, String);
 
 /// Slices written ahead of the JS layer at most (bounds the memory held twice).
 const AHEAD: usize = 8;
@@ -105,6 +99,13 @@ impl NativeResult {
         self.length
     }
 
+    /// For a table of records of one class: its field names in order (an optional field
+    /// ends in `?`). Each record then arrives as the array of its field values.
+    #[napi(getter)]
+    pub fn layout(&self) -> Option<Vec<String>> {
+        self.layout.clone()
+    }
+
     /// A `value` result's `[text, fixups]` (handed over once: a second read is empty).
     #[napi]
     pub fn value(&mut self) -> Vec<String> {
@@ -113,6 +114,15 @@ impl NativeResult {
             .take()
             .unwrap_or_else(|| ("null".into(), "[]".into()));
         vec![text, fixups]
+    }
+
+    /// The next slice's `[text, fixups]` if it is already written (`null` otherwise): the
+    /// JS layer takes what is ready without a round trip through the event loop.
+    #[napi]
+    pub fn try_next(&self) -> Option<Vec<String>> {
+        let mut stream = self.stream.as_ref()?.try_lock().ok()?;
+        let (text, fixups) = stream.try_recv().ok()?;
+        Some(vec![text, fixups])
     }
 
     /// The next slice's `[text, fixups]`, once it is written; empty after the last.
@@ -128,170 +138,9 @@ impl NativeResult {
     }
 }
 
-/// Writes one slice and its fixups.
-#[derive(Default)]
-struct Writer {
-    text: String,
-    fixups: String,
-    path: Vec<PathSeg>,
-}
-
-enum PathSeg {
-    Index(usize),
-    Key(String),
-    /// A record's field: its name is static, so no allocation per field written.
-    Field(&'static str),
-}
-
-impl Writer {
-    fn fixup(&mut self, kind: char, text: &str) {
-        self.fixups
-            .push(if self.fixups.is_empty() { '[' } else { ',' });
-        self.fixups.push_str("[[");
-        for (i, seg) in self.path.iter().enumerate() {
-            if i > 0 {
-                self.fixups.push(',');
-            }
-            match seg {
-                PathSeg::Index(n) => {
-                    let _ = write!(self.fixups, "{n}");
-                }
-                PathSeg::Key(k) => push_json_str(&mut self.fixups, k),
-                PathSeg::Field(k) => push_json_str(&mut self.fixups, k),
-            }
-        }
-        let _ = write!(self.fixups, "],\"{kind}\",");
-        push_json_str(&mut self.fixups, text);
-        self.fixups.push(']');
-    }
-
-    fn value(&mut self, v: &Dyn) {
-        match v {
-            Dyn::Null => self.text.push_str("null"),
-            Dyn::Bool(b) => self.text.push_str(if *b { "true" } else { "false" }),
-            Dyn::Int(i) if (-MAX_SAFE..=MAX_SAFE).contains(i) => {
-                let _ = write!(self.text, "{i}");
-            }
-            Dyn::Int(i) => {
-                self.text.push_str("null");
-                self.fixup('b', &i.to_string());
-            }
-            Dyn::Float(f) if f.is_finite() => match serde_json::Number::from_f64(*f) {
-                Some(n) => {
-                    let _ = write!(self.text, "{n}");
-                }
-                None => self.text.push_str("null"),
-            },
-            Dyn::Float(f) => {
-                self.text.push_str("null");
-                self.fixup('f', &f.to_string().replace("inf", "Infinity"));
-            }
-            Dyn::String(s) => push_json_str(&mut self.text, s),
-            Dyn::Enum(e) => push_json_str(&mut self.text, &e.value),
-            Dyn::Ref(r) => push_json_str(&mut self.text, &r.reference),
-            Dyn::DateTime(d) => {
-                self.text.push_str("null");
-                self.fixup(
-                    'd',
-                    &d.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                );
-            }
-            Dyn::Array(items) => {
-                self.text.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.text.push(',');
-                    }
-                    self.path.push(PathSeg::Index(i));
-                    self.value(item);
-                    self.path.pop();
-                }
-                self.text.push(']');
-            }
-            Dyn::Map(pairs) => {
-                self.text.push('{');
-                for (i, (k, item)) in pairs.iter().enumerate() {
-                    if i > 0 {
-                        self.text.push(',');
-                    }
-                    let key = key_text(k);
-                    push_json_str(&mut self.text, &key);
-                    self.text.push(':');
-                    self.path.push(PathSeg::Key(key));
-                    self.value(item);
-                    self.path.pop();
-                }
-                self.text.push('}');
-            }
-            Dyn::Record(r) => {
-                self.text.push('{');
-                for (i, (name, item)) in r.fields().iter().enumerate() {
-                    if i > 0 {
-                        self.text.push(',');
-                    }
-                    push_json_str(&mut self.text, name);
-                    self.text.push(':');
-                    self.path.push(PathSeg::Field(name));
-                    self.value(item);
-                    self.path.pop();
-                }
-                self.text.push('}');
-            }
-        }
-    }
-
-    fn finish(self) -> Slice {
-        let fixups = if self.fixups.is_empty() {
-            "[]".to_string()
-        } else {
-            self.fixups + "]"
-        };
-        (self.text, fixups)
-    }
-}
-
-/// A map key as a JS property name.
-fn key_text(k: &Dyn) -> String {
-    match k {
-        Dyn::String(s) => s.clone(),
-        Dyn::Enum(e) => e.value.clone(),
-        Dyn::Ref(r) => r.reference.clone(),
-        Dyn::Int(i) => i.to_string(),
-        Dyn::Bool(b) => b.to_string(),
-        Dyn::Float(f) => f.to_string(),
-        Dyn::DateTime(d) => d.to_wire(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-}
-
 /// Writes a large map's entries as `[[key, value], …]` slices.
-fn map_slice(chunk: &[(Dyn, Dyn)]) -> Slice {
-    let mut w = Writer::default();
+fn map_slice(chunk: &[(Dyn, Dyn)], positional: bool) -> Slice {
+    let mut w = Writer::new(positional);
     w.text.push('[');
     for (i, (k, v)) in chunk.iter().enumerate() {
         if i > 0 {
@@ -310,8 +159,8 @@ fn map_slice(chunk: &[(Dyn, Dyn)]) -> Slice {
     w.finish()
 }
 
-fn array_slice(chunk: &[Dyn]) -> Slice {
-    let mut w = Writer::default();
+fn array_slice(chunk: &[Dyn], positional: bool) -> Slice {
+    let mut w = Writer::new(positional);
     w.text.push('[');
     for (i, item) in chunk.iter().enumerate() {
         if i > 0 {
@@ -323,6 +172,32 @@ fn array_slice(chunk: &[Dyn]) -> Slice {
     }
     w.text.push(']');
     w.finish()
+}
+
+/// The layout of a table whose values are all records of one class (`get_all_records`).
+fn table_layout(value: &Dyn) -> Option<Vec<String>> {
+    let mut records = match value {
+        Dyn::Map(pairs) => Box::new(pairs.iter().map(|(_, v)| v)) as Box<dyn Iterator<Item = &Dyn>>,
+        Dyn::Array(items) => Box::new(items.iter()),
+        _ => return None,
+    };
+    let Some(Dyn::Record(first)) = records.next() else {
+        return None;
+    };
+    let class = first.0.class();
+    if !records.all(|v| matches!(v, Dyn::Record(r) if r.class_name() == class.name)) {
+        return None;
+    }
+    Some(
+        class
+            .fields
+            .iter()
+            .map(|f| match f.ty {
+                xenpool::meta::Ty::Option(_) => format!("{}?", f.name),
+                _ => f.name.to_string(),
+            })
+            .collect(),
+    )
 }
 
 /// A result for the JS layer: a large map or array is written on a blocking thread, slice
@@ -338,25 +213,28 @@ pub fn to_result(value: Dyn) -> NativeResult {
             return NativeResult {
                 kind: "value",
                 length: 1,
+                layout: None,
                 value: Some(w.finish()),
                 stream: None,
             };
         }
     };
+    let layout = table_layout(&value);
+    let positional = layout.is_some();
     let (tx, rx) = mpsc::channel(AHEAD);
     tokio::task::spawn_blocking(move || {
         // A send fails only when the JS side dropped the result: stop writing then.
         match value {
             Dyn::Map(pairs) => {
                 for chunk in pairs.chunks(SLICE) {
-                    if tx.blocking_send(map_slice(chunk)).is_err() {
+                    if tx.blocking_send(map_slice(chunk, positional)).is_err() {
                         return;
                     }
                 }
             }
             Dyn::Array(items) => {
                 for chunk in items.chunks(SLICE) {
-                    if tx.blocking_send(array_slice(chunk)).is_err() {
+                    if tx.blocking_send(array_slice(chunk, positional)).is_err() {
                         return;
                     }
                 }
@@ -367,6 +245,7 @@ pub fn to_result(value: Dyn) -> NativeResult {
     NativeResult {
         kind,
         length,
+        layout,
         value: None,
         stream: Some(tokio::sync::Mutex::new(rx)),
     }
@@ -446,14 +325,5 @@ mod tests {
         let first = r.next().await;
         assert!(first[0].starts_with("[null,null"));
         assert!(first[1].starts_with(r#"[[[0],"d","2024-01-02T03:04:05Z"],[[1],"d""#));
-    }
-
-    #[test]
-    fn control_characters_are_escaped() {
-        let mut s = String::new();
-        push_json_str(&mut s, "a\"b\\c\u{1}é");
-        assert_eq!(s, "\"a\\\"b\\\\c\\u0001é\"");
-        let back: String = serde_json::from_str(&s).unwrap();
-        assert_eq!(back, "a\"b\\c\u{1}é");
     }
 }

@@ -20,6 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod convert;
 mod error;
 mod events;
+mod js_text;
 mod options;
 mod pool;
 mod session;

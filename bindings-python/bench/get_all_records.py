@@ -4,7 +4,10 @@ run against one in-process simulator (scenario pool16, VMs rescaled):
 * xenpool            ``xenpool.Session(...).xenapi.VM.get_all_records()`` (typed records),
                      then reading ``name_label`` and ``memory_static_max`` of every VM;
 * XenAPI.py          the official client (XML-RPC), same reads;
-* urllib + json      plain JSON-RPC with ``urllib.request`` and ``json.loads``, same reads.
+* urllib + json      plain JSON-RPC with ``urllib.request`` and ``json.loads``, same reads;
+* Rust call          the typed Rust call ``Vm::get_all_records`` (core's example
+                     ``get_all_records``, built with ``cargo build --release -p xenpool
+                     --example get_all_records``; left out when it is not built), same reads.
 
 The simulator runs in a process of its own (``--serve``) and each client in a fresh
 subprocess (``--client NAME``) started by a parent that holds no simulator: Linux carries
@@ -13,7 +16,7 @@ every client's peak. The figures are the best and median of ``--rounds`` runs. F
 representative numbers install a release build (``maturin develop --release``): the
 simulator runs from it too.
 
-    python bench/get_all_records.py --vms 10000 --rounds 3
+    python bench/get_all_records.py --vms 10000 --rounds 3 [--rust PATH]
 """
 
 from __future__ import annotations
@@ -111,6 +114,16 @@ def serve(vms: int) -> None:
         sys.stdin.read()
 
 
+def rust_client(given: str | None) -> str | None:
+    """The Rust client's program: as given, else the release build in the target dir."""
+    if given:
+        return given
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(repo, "target"))
+    path = os.path.join(target, "release", "examples", "get_all_records")
+    return path if os.access(path, os.X_OK) else None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--vms", type=int, default=10000)
@@ -120,6 +133,7 @@ def main() -> None:
     p.add_argument("--url")
     p.add_argument("--password")
     p.add_argument("--fingerprint")
+    p.add_argument("--rust", help="the Rust client (core's example get_all_records)")
     a = p.parse_args()
     if a.client:
         child(a.client, a.url, a.password, a.fingerprint)
@@ -129,6 +143,9 @@ def main() -> None:
         serve(a.vms)
         return
 
+    rust = rust_client(a.rust)
+    if rust is None:
+        print("(no Rust row: cargo build --release -p xenpool --example get_all_records)")
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", "--vms", str(a.vms)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ,
@@ -136,14 +153,18 @@ def main() -> None:
     try:
         assert server.stdout is not None
         host = json.loads(server.stdout.readline())
-        results: dict[str, list[dict[str, float]]] = {n: [] for n in CLIENTS}
+        access = [host["url"], host["password"], host["fingerprint"]]
+        commands = {
+            name: [sys.executable, __file__, "--client", name, "--url", access[0],
+                   "--password", access[1], "--fingerprint", access[2]]
+            for name in CLIENTS
+        }
+        if rust is not None:
+            commands["Rust call"] = [rust, *access]
+        results: dict[str, list[dict[str, float]]] = {n: [] for n in commands}
         for _ in range(a.rounds):
-            for name in CLIENTS:  # interleaved, so drift hits every client alike
-                out = subprocess.run(
-                    [sys.executable, __file__, "--client", name, "--url", host["url"],
-                     "--password", host["password"], "--fingerprint", host["fingerprint"]],
-                    check=True, capture_output=True, text=True, env=os.environ,
-                )
+            for name, command in commands.items():  # interleaved: drift hits every client alike
+                out = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ)
                 results[name].append(json.loads(out.stdout))
         base = min(r["seconds"] for r in results["xenpool"])
         print(f"VM.get_all_records, {a.vms} VMs (pool16), login to logout, {a.rounds} rounds")
@@ -152,10 +173,21 @@ def main() -> None:
             secs = [r["seconds"] for r in rs]
             print(
                 f"{name:<14}{min(secs):>9.3f}{statistics.median(secs):>10.3f}"
-                f"{min(r['import'] for r in rs):>10.3f}"
+                f"{min(r.get('import', 0.0) for r in rs):>10.3f}"
                 f"{max(r['peak_mib'] for r in rs):>10.1f}{min(secs) / base:>11.1f}x"
             )
             assert all(r["vms"] >= a.vms for r in rs)
+
+        def ratio(slow: str, fast: str) -> str:
+            best = min(r["seconds"] for r in results[slow]) / min(r["seconds"] for r in results[fast])
+            med = statistics.median(r["seconds"] for r in results[slow]) / statistics.median(
+                r["seconds"] for r in results[fast])
+            return f"{best:.2f}x best, {med:.2f}x median"
+
+        print(f"XenAPI.py / xenpool:   {ratio('XenAPI.py', 'xenpool')} (target >= 15x)")
+        print(f"urllib+json / xenpool: {ratio('urllib+json', 'xenpool')} (target >= 1.5x)")
+        if "Rust call" in results:
+            print(f"xenpool / Rust call:   {ratio('xenpool', 'Rust call')} (target <= 1.5x)")
     finally:
         assert server.stdin is not None
         server.stdin.close()
