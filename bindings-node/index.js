@@ -191,7 +191,10 @@ async function decode(result) {
       await new Promise(setImmediate)
       turn = performance.now()
     }
-    if (slice.length === 0) throw new Error(`xenpool: a result ended after ${i} of ${n} slices`)
+    if (slice.length === 0) {
+      const message = `a result ended after ${i} of ${n} slices`
+      throw new XenAPIError(describe('INTERNAL', message, [message]))
+    }
     const part = parseSlice(slice)
     if (kind === 'map') for (const [k, v] of part) out[k] = make(v)
     else for (const v of part) out.push(make(v))

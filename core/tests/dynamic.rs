@@ -185,12 +185,12 @@ async fn arity_types_and_names_are_checked_before_sending() {
         .await
         .unwrap_err();
     assert_eq!(few.code(), "INVALID_ARGUMENT");
-    assert!(few.to_string().contains("takes 3 argument(s)"), "{few}");
+    assert!(few.to_string().contains("takes 3 arguments"), "{few}");
     let optional = dynamic::call(&c, "host.disable", &[]).await.unwrap_err();
     assert!(
         optional
             .to_string()
-            .contains("takes 1 to 2 argument(s) (host, [auto_enable])"),
+            .contains("takes 1 to 2 arguments (host, [auto_enable])"),
         "{optional}"
     );
     let wrong = dynamic::call(&c, "VM.set_VCPUs_max", &[text("web"), text("four")])

@@ -206,16 +206,14 @@ fn arity_message(method: &Method, given: usize) -> String {
             false => format!("[{}]", p.name),
         })
         .collect();
-    let count = if required == message.params.len() {
-        required.to_string()
-    } else {
-        format!("{required} to {}", message.params.len())
+    let most = message.params.len();
+    let takes = match (required, most) {
+        (0, 0) => "no arguments".to_string(),
+        (1, 1) => format!("1 argument ({})", names.join(", ")),
+        (r, m) if r == m => format!("{r} arguments ({})", names.join(", ")),
+        (r, m) => format!("{r} to {m} arguments ({})", names.join(", ")),
     };
-    format!(
-        "{} takes {count} argument(s) ({}), not {given}",
-        method.wire_name(),
-        names.join(", ")
-    )
+    format!("{} takes {takes}, not {given}", method.wire_name())
 }
 
 /// Known method names closest to `name` (same class first, then by edit distance), at most
