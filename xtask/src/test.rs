@@ -64,38 +64,6 @@ pub fn test(root: &Path, args: &[String]) -> Result<ExitCode> {
         cargo(root).args(["test", "--workspace", "--locked"]),
     )?;
 
-    // The official XenAPI client from PyPI against the simulator.
-    let venv = root.join("target").join("xtask-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        run(
-            "Python environment",
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        )?;
-    }
-    run(
-        "Python test dependencies",
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "XenAPI>=24",
-            "pytest>=8",
-        ]),
-    )?;
-    run(
-        "official XenAPI client against the simulator",
-        Command::new(&python)
-            .args(["-m", "pytest", "-q", "sim/tests/python"])
-            .current_dir(root)
-            .env(
-                "XENPOOL_SIM",
-                root.join("target").join("debug").join("xenpool-sim"),
-            ),
-    )?;
-
     xen_orchestra_client(root)?;
     python_package(root)?;
     node(root)?;
@@ -183,7 +151,8 @@ fn scenarios(root: &Path) -> Result<()> {
     )
 }
 
-/// The `xenpool` Python package: built into its own venv with maturin (a debug build in
+/// The `xenpool` Python package: its venv first runs the official XenAPI client's tests
+/// against the simulator; then the package is built into it with maturin (a debug build in
 /// the shared `target/`), then its pytest suite against the in-process simulator, over
 /// both protocols and beside the official client (also the stale-stub check, the examples
 /// and the notebook), then `mypy.stubtest`, and `mypy --strict` on the package and the
@@ -213,6 +182,18 @@ fn python_package(root: &Path) -> Result<()> {
             "nbclient>=0.10",
             "ipykernel>=6",
         ]),
+    )?;
+    // The official XenAPI client from PyPI against the simulator (the same venv: one
+    // environment and one install for every Python step).
+    run(
+        "official XenAPI client against the simulator",
+        Command::new(&python)
+            .args(["-m", "pytest", "-q", "sim/tests/python"])
+            .current_dir(root)
+            .env(
+                "XENPOOL_SIM",
+                root.join("target").join("debug").join("xenpool-sim"),
+            ),
     )?;
     run(
         "Python package build (maturin develop)",
