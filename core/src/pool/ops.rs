@@ -735,6 +735,29 @@ fn placement_problems(
     problems
 }
 
+/// The SRs holding each VM's disks, from the VBD and VDI tables read once: an evacuation
+/// asks about every VM on a host, and one round trip per disk would be hundreds of them.
+async fn disk_srs_by_vm(pool: &PoolConnection) -> Result<HashMap<Ref<Vm>, Vec<Ref<Sr>>>> {
+    use crate::generated::{Vbd, Vdi};
+    let vbds = Vbd::get_all_records(pool).await?;
+    let vdis = Vdi::get_all_records(pool).await?;
+    let mut by_vm: HashMap<Ref<Vm>, Vec<Ref<Sr>>> = HashMap::new();
+    for vbd in vbds.into_values() {
+        // An empty CD drive holds no disk.
+        if vbd.empty || vbd.vdi.is_null() {
+            continue;
+        }
+        let Some(vdi) = vdis.get(&vbd.vdi) else {
+            continue;
+        };
+        let srs = by_vm.entry(vbd.vm).or_default();
+        if !srs.contains(&vdi.sr) {
+            srs.push(vdi.sr.clone());
+        }
+    }
+    Ok(by_vm)
+}
+
 async fn snap_vm_srs(pool: &PoolConnection, vm: &Ref<Vm>) -> Result<Vec<Ref<Sr>>> {
     use crate::generated::{Vbd, Vdi};
     let vbds = Vm::get_vbds(pool, vm).await?;
@@ -781,11 +804,19 @@ pub async fn evacuate(
         // Where each VM could go, or why it cannot go anywhere.
         let mut destinations = Vec::new();
         let mut problems = Vec::new();
+        let disks_by_vm = if active.is_empty() {
+            HashMap::new()
+        } else {
+            disk_srs_by_vm(pool).await?
+        };
         for vm in &active {
-            let disks = snap_vm_srs(pool, &vm.r).await?;
+            let disks = disks_by_vm
+                .get(&vm.r)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             let mut reasons = Vec::new();
             let to = others.iter().find(|h| {
-                let p = placement_problems(&snap, vm, &disks, h);
+                let p = placement_problems(&snap, vm, disks, h);
                 let fits = p.is_empty();
                 reasons.extend(p);
                 fits
