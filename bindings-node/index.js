@@ -172,8 +172,9 @@ const TURN_MS = 8
 
 /**
  * A native result as JS values. A large one arrives in slices written off the event loop
- * while earlier ones are parsed here. Slices already written are taken at once; after
- * TURN_MS of parsing, or to wait for a slice, the event loop is let in.
+ * (a table of records as its reply is decoded) while earlier ones are parsed here. Slices
+ * already written are taken at once; after TURN_MS of parsing, or to wait for a slice, the
+ * event loop is let in. A failed call rejects here, from the slice that brings its error.
  */
 async function decode(result) {
   const kind = result.kind
@@ -182,7 +183,7 @@ async function decode(result) {
   const layout = result.layout
   const make = layout ? recordFactory(layout) : (v) => v
   let turn = performance.now()
-  for (let i = 0, n = result.length; i < n; i++) {
+  for (;;) {
     let slice = result.tryNext()
     if (slice === null) {
       slice = await result.next()
@@ -191,15 +192,11 @@ async function decode(result) {
       await new Promise(setImmediate)
       turn = performance.now()
     }
-    if (slice.length === 0) {
-      const message = `a result ended after ${i} of ${n} slices`
-      throw new XenAPIError(describe('INTERNAL', message, [message]))
-    }
+    if (slice.length === 0) return out
     const part = parseSlice(slice)
     if (kind === 'map') for (const [k, v] of part) out[k] = make(v)
     else for (const v of part) out.push(make(v))
   }
-  return out
 }
 
 // ---- sessions ---------------------------------------------------------------------------

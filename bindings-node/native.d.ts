@@ -40,11 +40,9 @@ export declare class EventStream {
 export declare class NativeResult {
   /**
    * `value` (read it with `value()`), `map` (slices of `[key, value]` pairs) or `array`
-   * (slices of items), read with `next()` `length` times.
+   * (slices of items), read with `tryNext()` / `next()` until they give the end.
    */
   get kind(): string
-  /** How many slices. */
-  get length(): number
   /**
    * For a table of records of one class: its field names in order (an optional field
    * ends in `?`). Each record then arrives as the array of its field values.
@@ -53,11 +51,15 @@ export declare class NativeResult {
   /** A `value` result's `[text, fixups]` (handed over once: a second read is empty). */
   value(): Array<string>
   /**
-   * The next slice's `[text, fixups]` if it is already written (`null` otherwise): the
-   * JS layer takes what is ready without a round trip through the event loop.
+   * The next slice's `[text, fixups]` if it is already written (`null` otherwise; `[]`
+   * at the end): the JS layer takes what is ready without a round trip through the
+   * event loop. Throws the call's error when the call failed.
    */
   tryNext(): Array<string> | null
-  /** The next slice's `[text, fixups]`, once it is written; empty after the last. */
+  /**
+   * The next slice's `[text, fixups]`, once it is written; `[]` at the end. Rejects
+   * with the call's error when the call failed.
+   */
   next(): Promise<Array<string>>
 }
 

@@ -82,6 +82,10 @@ test('a large result arrives in slices: the event loop turns between them, BigIn
     // record is the same plain object get_record gives.
     for (const ref of [all[0], last]) assert.deepStrictEqual(vms[ref], await s.xenapi.VM.get_record(ref))
     assert.equal(Object.getPrototypeOf(vms[last]), Object.prototype)
+    // A table streams as it is decoded, so its call's failure arrives through the stream:
+    // still the typed error, from the awaited call.
+    const e = await rejectsWith(s.xenapi.VM.get_all_records('extra'), 'INVALID_ARGUMENT')
+    assert.match(e.message, /takes no arguments, not 1/)
   } finally {
     await s.close()
     big.stop()

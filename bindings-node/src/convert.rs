@@ -10,6 +10,9 @@ use serde_json::Value as Json;
 use xenpool::DateTime;
 use xenpool::dynamic::Dyn;
 
+use xenpool::dynamic::{Entry, Table};
+
+use crate::error::to_napi;
 use crate::js_text::{PathSeg, Slice, Writer, key_text, push_json_str};
 
 /// The member name the JS layer uses to tag values JSON cannot carry.
@@ -69,34 +72,27 @@ pub fn args_from_json(text: &str) -> Result<Vec<Dyn>, String> {
 }
 
 /// A result as the JS layer reads it back. A small one is written at once (`value()`); a
-/// large map or array is written slice by slice on a blocking thread while the JS layer
-/// parses the slices already written (`next()`), so writing and parsing overlap and no turn
-/// of the event loop parses more than one slice.
+/// large map or array arrives in slices (`tryNext()` / `next()`) written off the event loop
+/// while the JS layer parses the slices already written. A table of records is written as
+/// the reply is decoded, record by record, so decoding, writing and parsing all overlap.
 #[napi]
 pub struct NativeResult {
     kind: &'static str,
-    length: u32,
     layout: Option<Vec<String>>,
     value: Option<Slice>,
-    stream: Option<tokio::sync::Mutex<mpsc::Receiver<Slice>>>,
+    stream: Option<tokio::sync::Mutex<mpsc::UnboundedReceiver<Message>>>,
 }
 
-/// Slices written ahead of the JS layer at most (bounds the memory held twice).
-const AHEAD: usize = 8;
+/// What the writer sends: a slice, the end (`None`), or the call's failure.
+type Message = xenpool::Result<Option<Slice>>;
 
 #[napi]
 impl NativeResult {
     /// `value` (read it with `value()`), `map` (slices of `[key, value]` pairs) or `array`
-    /// (slices of items), read with `next()` `length` times.
+    /// (slices of items), read with `tryNext()` / `next()` until they give the end.
     #[napi(getter)]
     pub fn kind(&self) -> &'static str {
         self.kind
-    }
-
-    /// How many slices.
-    #[napi(getter)]
-    pub fn length(&self) -> u32 {
-        self.length
     }
 
     /// For a table of records of one class: its field names in order (an optional field
@@ -116,65 +112,114 @@ impl NativeResult {
         vec![text, fixups]
     }
 
-    /// The next slice's `[text, fixups]` if it is already written (`null` otherwise): the
-    /// JS layer takes what is ready without a round trip through the event loop.
+    /// The next slice's `[text, fixups]` if it is already written (`null` otherwise; `[]`
+    /// at the end): the JS layer takes what is ready without a round trip through the
+    /// event loop. Throws the call's error when the call failed.
     #[napi]
-    pub fn try_next(&self) -> Option<Vec<String>> {
-        let mut stream = self.stream.as_ref()?.try_lock().ok()?;
-        let (text, fixups) = stream.try_recv().ok()?;
-        Some(vec![text, fixups])
+    pub fn try_next(&self) -> napi::Result<Option<Vec<String>>> {
+        self.take_ready().map_err(to_napi)
     }
 
-    /// The next slice's `[text, fixups]`, once it is written; empty after the last.
+    /// The next slice's `[text, fixups]`, once it is written; `[]` at the end. Rejects
+    /// with the call's error when the call failed.
     #[napi]
-    pub async fn next(&self) -> Vec<String> {
+    pub async fn next(&self) -> napi::Result<Vec<String>> {
+        self.take_next().await.map_err(to_napi)
+    }
+}
+
+impl NativeResult {
+    fn take_ready(&self) -> xenpool::Result<Option<Vec<String>>> {
         let Some(stream) = &self.stream else {
-            return Vec::new();
+            return Ok(Some(Vec::new()));
         };
-        match stream.lock().await.recv().await {
-            Some((text, fixups)) => vec![text, fixups],
-            None => Vec::new(),
+        let Ok(mut stream) = stream.try_lock() else {
+            return Ok(None);
+        };
+        match stream.try_recv() {
+            Ok(message) => unpack(Some(message)).map(Some),
+            Err(mpsc::error::TryRecvError::Empty) => Ok(None),
+            Err(mpsc::error::TryRecvError::Disconnected) => unpack(None).map(Some),
         }
+    }
+
+    async fn take_next(&self) -> xenpool::Result<Vec<String>> {
+        let Some(stream) = &self.stream else {
+            return Ok(Vec::new());
+        };
+        unpack(stream.lock().await.recv().await)
     }
 }
 
-/// Writes a large map's entries as `[[key, value], …]` slices.
-fn map_slice(chunk: &[(Dyn, Dyn)], positional: bool) -> Slice {
-    let mut w = Writer::new(positional);
-    w.text.push('[');
-    for (i, (k, v)) in chunk.iter().enumerate() {
-        if i > 0 {
-            w.text.push(',');
-        }
+fn unpack(message: Option<Message>) -> xenpool::Result<Vec<String>> {
+    match message {
+        Some(Ok(Some((text, fixups)))) => Ok(vec![text, fixups]),
+        Some(Ok(None)) => Ok(Vec::new()),
+        Some(Err(e)) => Err(e),
+        // The writer stopped without saying how: never a silently shortened result.
+        None => Err(xenpool::Error::Internal(
+            "a result stopped before its end".into(),
+        )),
+    }
+}
+
+/// A slice filled entry by entry: `[[key, value], …]` for a map, `[item, …]` for an array.
+struct SliceBuilder {
+    w: Writer,
+    n: usize,
+}
+
+impl SliceBuilder {
+    fn new(positional: bool) -> Self {
+        let mut w = Writer::new(positional);
         w.text.push('[');
-        push_json_str(&mut w.text, &key_text(k));
-        w.text.push(',');
-        w.path.push(PathSeg::Index(i));
-        w.path.push(PathSeg::Index(1));
-        w.value(v);
-        w.path.clear();
-        w.text.push(']');
+        SliceBuilder { w, n: 0 }
     }
-    w.text.push(']');
-    w.finish()
-}
 
-fn array_slice(chunk: &[Dyn], positional: bool) -> Slice {
-    let mut w = Writer::new(positional);
-    w.text.push('[');
-    for (i, item) in chunk.iter().enumerate() {
-        if i > 0 {
-            w.text.push(',');
+    fn pair(&mut self, key: &Dyn, value: &Dyn) {
+        if self.n > 0 {
+            self.w.text.push(',');
         }
-        w.path.push(PathSeg::Index(i));
-        w.value(item);
-        w.path.pop();
+        self.w.text.push('[');
+        push_json_str(&mut self.w.text, &key_text(key));
+        self.w.text.push(',');
+        self.w.path.push(PathSeg::Index(self.n));
+        self.w.path.push(PathSeg::Index(1));
+        self.w.value(value);
+        self.w.path.clear();
+        self.w.text.push(']');
+        self.n += 1;
     }
-    w.text.push(']');
-    w.finish()
+
+    fn item(&mut self, value: &Dyn) {
+        if self.n > 0 {
+            self.w.text.push(',');
+        }
+        self.w.path.push(PathSeg::Index(self.n));
+        self.w.value(value);
+        self.w.path.pop();
+        self.n += 1;
+    }
+
+    fn finish(mut self) -> Slice {
+        self.w.text.push(']');
+        self.w.finish()
+    }
 }
 
-/// The layout of a table whose values are all records of one class (`get_all_records`).
+/// The field names of `class` for the positional form (`name?` for an optional field).
+fn layout_of(class: &xenpool::meta::ClassMeta) -> Vec<String> {
+    class
+        .fields
+        .iter()
+        .map(|f| match f.ty {
+            xenpool::meta::Ty::Option(_) => format!("{}?", f.name),
+            _ => f.name.to_string(),
+        })
+        .collect()
+}
+
+/// The layout of a table whose values are all records of one class.
 fn table_layout(value: &Dyn) -> Option<Vec<String>> {
     let mut records = match value {
         Dyn::Map(pairs) => Box::new(pairs.iter().map(|(_, v)| v)) as Box<dyn Iterator<Item = &Dyn>>,
@@ -188,66 +233,133 @@ fn table_layout(value: &Dyn) -> Option<Vec<String>> {
     if !records.all(|v| matches!(v, Dyn::Record(r) if r.class_name() == class.name)) {
         return None;
     }
-    Some(
-        class
-            .fields
-            .iter()
-            .map(|f| match f.ty {
-                xenpool::meta::Ty::Option(_) => format!("{}?", f.name),
-                _ => f.name.to_string(),
-            })
-            .collect(),
-    )
+    Some(layout_of(class))
 }
 
 /// A result for the JS layer: a large map or array is written on a blocking thread, slice
-/// by slice, as the JS layer takes them.
+/// by slice, while the JS layer takes them.
 pub fn to_result(value: Dyn) -> NativeResult {
-    let slices = |n: usize| n.div_ceil(SLICE) as u32;
-    let (kind, length) = match &value {
-        Dyn::Map(pairs) if pairs.len() > SLICE => ("map", slices(pairs.len())),
-        Dyn::Array(items) if items.len() > SLICE => ("array", slices(items.len())),
-        other => {
-            let mut w = Writer::default();
-            w.value(other);
-            return NativeResult {
-                kind: "value",
-                length: 1,
-                layout: None,
-                value: Some(w.finish()),
-                stream: None,
-            };
-        }
+    let (kind, big) = match &value {
+        Dyn::Map(pairs) => ("map", pairs.len() > SLICE),
+        Dyn::Array(items) => ("array", items.len() > SLICE),
+        _ => ("value", false),
     };
+    if !big {
+        let mut w = Writer::default();
+        w.value(&value);
+        return NativeResult {
+            kind: "value",
+            layout: None,
+            value: Some(w.finish()),
+            stream: None,
+        };
+    }
     let layout = table_layout(&value);
     let positional = layout.is_some();
-    let (tx, rx) = mpsc::channel(AHEAD);
+    let (tx, rx) = mpsc::unbounded_channel();
     tokio::task::spawn_blocking(move || {
+        let mut slice = SliceBuilder::new(positional);
+        let send = |slice: SliceBuilder| tx.send(Ok(Some(slice.finish()))).is_ok();
         // A send fails only when the JS side dropped the result: stop writing then.
         match value {
             Dyn::Map(pairs) => {
-                for chunk in pairs.chunks(SLICE) {
-                    if tx.blocking_send(map_slice(chunk, positional)).is_err() {
+                for (k, v) in &pairs {
+                    slice.pair(k, v);
+                    if slice.n == SLICE
+                        && !send(std::mem::replace(&mut slice, SliceBuilder::new(positional)))
+                    {
                         return;
                     }
                 }
             }
             Dyn::Array(items) => {
-                for chunk in items.chunks(SLICE) {
-                    if tx.blocking_send(array_slice(chunk, positional)).is_err() {
+                for v in &items {
+                    slice.item(v);
+                    if slice.n == SLICE
+                        && !send(std::mem::replace(&mut slice, SliceBuilder::new(positional)))
+                    {
                         return;
                     }
                 }
             }
             _ => {}
         }
+        if slice.n > 0 && !send(slice) {
+            return;
+        }
+        let _ = tx.send(Ok(None));
     });
     NativeResult {
         kind,
-        length,
         layout,
         value: None,
         stream: Some(tokio::sync::Mutex::new(rx)),
+    }
+}
+
+/// Writes a record table into slices as its records are decoded; `end` closes the result
+/// with the call's outcome.
+pub struct TableWriter {
+    tx: mpsc::UnboundedSender<Message>,
+    by_ref: bool,
+    positional: bool,
+    slice: std::sync::Mutex<SliceBuilder>,
+}
+
+/// A result that a record table's entries fill as they are decoded, and its writer.
+pub fn table_result(table: Table) -> (NativeResult, TableWriter) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let result = NativeResult {
+        kind: if table.by_ref { "map" } else { "array" },
+        layout: Some(layout_of(table.class)),
+        value: None,
+        stream: Some(tokio::sync::Mutex::new(rx)),
+    };
+    let writer = TableWriter {
+        tx,
+        by_ref: table.by_ref,
+        positional: true,
+        slice: std::sync::Mutex::new(SliceBuilder::new(true)),
+    };
+    (result, writer)
+}
+
+impl TableWriter {
+    /// Writes one record; sends the slice when it is full.
+    pub fn entry(&self, entry: Entry) {
+        let Ok(mut slice) = self.slice.lock() else {
+            return;
+        };
+        let record = Dyn::Record(entry.record);
+        match (&entry.key, self.by_ref) {
+            (Some(key), true) => slice.pair(key, &record),
+            _ => slice.item(&record),
+        }
+        if slice.n == SLICE {
+            let full = std::mem::replace(&mut *slice, SliceBuilder::new(self.positional));
+            // Fails only when the JS side dropped the result.
+            let _ = self.tx.send(Ok(Some(full.finish())));
+        }
+    }
+
+    /// Sends the last slice and the end, or the call's error.
+    pub fn end(&self, outcome: xenpool::Result<()>) {
+        let last = self
+            .slice
+            .lock()
+            .map(|mut s| std::mem::replace(&mut *s, SliceBuilder::new(self.positional)));
+        let _ = match (outcome, last) {
+            (Ok(()), Ok(last)) => {
+                if last.n > 0 {
+                    let _ = self.tx.send(Ok(Some(last.finish())));
+                }
+                self.tx.send(Ok(None))
+            }
+            (Err(e), _) => self.tx.send(Err(e)),
+            (Ok(()), Err(_)) => self.tx.send(Err(xenpool::Error::Internal(
+                "a result's writer failed".into(),
+            ))),
+        };
     }
 }
 
@@ -302,18 +414,68 @@ mod tests {
         );
         let r = to_result(v);
         assert_eq!(r.kind, "map");
-        assert_eq!(r.length as usize, 600_usize.div_ceil(SLICE));
         let mut texts = Vec::new();
         loop {
-            let slice = r.next().await;
+            let slice = r.take_next().await.unwrap();
             if slice.is_empty() {
                 break;
             }
             texts.push(slice[0].clone());
         }
-        assert_eq!(texts.len(), r.length as usize, "every slice, then the end");
+        assert_eq!(
+            texts.len(),
+            600_usize.div_ceil(SLICE),
+            "every slice, then the end"
+        );
         assert!(texts[0].starts_with(r#"[["k0",0],["k1",1]"#));
         assert!(texts.last().unwrap().ends_with(r#"["k599",599]]"#));
+    }
+
+    #[tokio::test]
+    async fn a_table_writer_sends_full_slices_then_the_rest_and_the_end_or_the_error() {
+        use xenpool::dynamic::Record;
+        use xenpool::generated::VmRecord;
+        let table = xenpool::dynamic::table_of("VM.get_all_records").unwrap();
+        let (r, writer) = table_result(table);
+        assert_eq!(r.kind, "map");
+        assert_eq!(r.layout.as_ref().unwrap()[0], "uuid");
+        assert_eq!(r.take_ready().unwrap(), None, "nothing written yet");
+        for i in 0..SLICE + 3 {
+            writer.entry(Entry {
+                key: Some(Dyn::String(format!("OpaqueRef:{i}"))),
+                record: Record::new(VmRecord {
+                    name_label: format!("vm{i}"),
+                    ..Default::default()
+                }),
+            });
+        }
+        let full = r
+            .take_ready()
+            .unwrap()
+            .expect("a full slice is sent at once");
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&full[0]).unwrap();
+        assert_eq!(rows.len(), SLICE);
+        assert_eq!(rows[0][0], "OpaqueRef:0");
+        assert!(rows[0][1].is_array(), "records are positional");
+        assert_eq!(r.take_ready().unwrap(), None, "the rest waits for the end");
+        writer.end(Ok(()));
+        let rest: Vec<serde_json::Value> =
+            serde_json::from_str(&r.take_next().await.unwrap()[0]).unwrap();
+        assert_eq!(rest.len(), 3);
+        assert!(r.take_next().await.unwrap().is_empty(), "then the end");
+
+        let (r, writer) = table_result(table);
+        writer.end(Err(xenpool::Error::SessionClosed));
+        assert!(matches!(
+            r.take_next().await,
+            Err(xenpool::Error::SessionClosed)
+        ));
+        let (r, writer) = table_result(table);
+        drop(writer);
+        assert!(
+            matches!(r.take_next().await, Err(xenpool::Error::Internal(_))),
+            "never a silently shortened result"
+        );
     }
 
     #[tokio::test]
@@ -322,7 +484,7 @@ mod tests {
         let v = Dyn::Array((0..300).map(|_| when.clone()).collect());
         let r = to_result(v);
         assert_eq!(r.kind, "array");
-        let first = r.next().await;
+        let first = r.take_next().await.unwrap();
         assert!(first[0].starts_with("[null,null"));
         assert!(first[1].starts_with(r#"[[[0],"d","2024-01-02T03:04:05Z"],[[1],"d""#));
     }

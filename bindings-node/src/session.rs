@@ -1,15 +1,16 @@
 //! `Session`: one logged-in session (a host, or a failover-aware pool connection) that
 //! calls any message through core's dynamic layer.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use xenpool::dynamic;
 use xenpool::pool::PoolConnection;
-use xenpool::wire::Value;
+use xenpool::wire::{ResultSeed, Value};
 use xenpool::{Caller, CancelToken, Connection};
 
-use crate::convert::{NativeResult, args_from_json, to_json_text, to_result};
+use crate::convert::{NativeResult, args_from_json, table_result, to_json_text, to_result};
 use crate::error::{invalid, to_napi};
 use crate::options::ConnectOpts;
 use crate::{cancellable, take_cancel};
@@ -61,6 +62,30 @@ impl Caller for Target {
             }
         }
     }
+
+    async fn call_seeded_with_timeout<S>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+        seed: S,
+    ) -> xenpool::Result<S::Value>
+    where
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
+        match self {
+            Target::Host(c) => {
+                c.call_seeded_with_timeout(method, with_session, params, timeout, seed)
+                    .await
+            }
+            Target::Pool(p) => {
+                p.call_seeded_with_timeout(method, with_session, params, timeout, seed)
+                    .await
+            }
+        }
+    }
 }
 
 /// A logged-in session.
@@ -99,6 +124,32 @@ impl Session {
         let call = run(self.target.clone(), method.to_string(), args);
         let value = cancellable(&token, method, call).await?;
         encode(value).await
+    }
+
+    /// A call returning a table of records: the result is handed over at once and filled
+    /// as the reply is decoded, record by record; the call's failure ends it instead.
+    fn table(
+        &self,
+        method: String,
+        args: &str,
+        cancel: Option<u32>,
+        table: dynamic::Table,
+    ) -> napi::Result<NativeResult> {
+        let args = args_from_json(args).map_err(invalid)?;
+        let token = self.call_token(cancel)?;
+        let (result, writer) = table_result(table);
+        let writer = Arc::new(writer);
+        let each: dynamic::EntrySink = {
+            let writer = writer.clone();
+            Arc::new(move |entry| writer.entry(entry))
+        };
+        let target = self.target.clone();
+        tokio::spawn(async move {
+            let call = dynamic::call_table(&target, &method, &args, each);
+            let outcome = token.run(&method, call).await;
+            writer.end(outcome.map(|_| ()));
+        });
+        Ok(result)
     }
 
     /// The pool connection, or `INVALID_ARGUMENT` for a plain session.
@@ -190,6 +241,9 @@ impl Session {
         args: String,
         cancel: Option<u32>,
     ) -> napi::Result<NativeResult> {
+        if let Some(table) = dynamic::table_of(&method) {
+            return self.table(method, &args, cancel, table);
+        }
         self.dynamic(&method, &args, cancel, |target, method, args| async move {
             dynamic::call(&target, &method, &args).await
         })

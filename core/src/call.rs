@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::wire::Value;
+use crate::wire::{ResultSeed, Value};
 
 /// Something that can make XenAPI calls: a [`crate::Session`], or a pool-aware connection.
 ///
@@ -26,6 +26,30 @@ pub trait Caller: Send + Sync {
     ) -> impl Future<Output = Result<T>> + Send
     where
         T: DeserializeOwned + Send + 'static;
+
+    /// [`Caller::call_with_timeout`], the result decoded by `seed` (which may hand the
+    /// entries of a large result on while the rest is still being decoded). Connections
+    /// decode straight from the reply; this default decodes it whole first, then replays
+    /// it into the seed.
+    fn call_seeded_with_timeout<S>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+        seed: S,
+    ) -> impl Future<Output = Result<S::Value>> + Send
+    where
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
+        async move {
+            let value: Value = self
+                .call_with_timeout(method, with_session, params, timeout)
+                .await?;
+            seed.decode(value).map_err(Error::Protocol)
+        }
+    }
 
     /// [`Caller::call_with_timeout`] with the connection's own call timeout.
     fn call<T>(
@@ -56,6 +80,21 @@ impl<C: Caller> Caller for &C {
         T: DeserializeOwned + Send + 'static,
     {
         (**self).call_with_timeout(method, with_session, params, timeout)
+    }
+
+    fn call_seeded_with_timeout<S>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+        seed: S,
+    ) -> impl Future<Output = Result<S::Value>> + Send
+    where
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
+        (**self).call_seeded_with_timeout(method, with_session, params, timeout, seed)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::generated::ErrorCode;
 use crate::secret::Credentials;
 use crate::tls::Tls;
 use crate::transport::{ConnectOptions, Reply, Transport, USER_AGENT_STRING};
-use crate::wire::{Response, Value};
+use crate::wire::{Response, ResultSeed, Value};
 
 /// The XenAPI version this client was generated for, sent at login (xapi records it but
 /// does not act on it; wire-protocol.md §4). `2.23` is xapi's at the datamodel's commit.
@@ -253,6 +253,28 @@ impl Caller for Connection {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        self.call_seeded_with_timeout(
+            method,
+            with_session,
+            params,
+            timeout,
+            std::marker::PhantomData::<T>,
+        )
+        .await
+    }
+
+    async fn call_seeded_with_timeout<S>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+        seed: S,
+    ) -> Result<S::Value>
+    where
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
         let mut relogged = false;
         let mut redirects = 0;
         loop {
@@ -266,7 +288,9 @@ impl Caller for Connection {
                 response,
                 master_fingerprint,
                 rpc_code,
-            } = transport.call::<T>(method, &full, timeout).await?;
+            } = transport
+                .call_seeded(method, &full, timeout, seed.clone())
+                .await?;
             let error = match response {
                 Response::Success(value) => return Ok(value),
                 Response::Failure(description) => {

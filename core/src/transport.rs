@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::tls::{self, Fingerprint, Tls};
 use crate::wire::{
-    self, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, Value,
+    self, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, ResultSeed,
+    Value,
 };
 
 /// The `User-Agent` and default session originator: `xenpool/<version>`.
@@ -223,10 +224,29 @@ impl Transport {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        self.call_seeded(method, params, timeout, std::marker::PhantomData::<T>)
+            .await
+    }
+
+    /// Sends one call and decodes the reply's result with `seed`.
+    pub async fn call_seeded<S>(
+        &self,
+        method: &str,
+        params: &[Value],
+        timeout: Option<Duration>,
+        seed: S,
+    ) -> Result<Reply<S::Value>>
+    where
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
         let timeout = timeout.unwrap_or(self.options.call_timeout);
         let auto = self.format.load(Ordering::Relaxed) == FORMAT_UNKNOWN;
         let first = self.format().unwrap_or(Format::JsonRpc(JsonVersion::V2));
-        match self.exchange(first, method, params, timeout).await? {
+        match self
+            .exchange(first, method, params, timeout, seed.clone())
+            .await?
+        {
             Exchange::Done(reply) => {
                 if auto {
                     self.format.store(FORMAT_JSON, Ordering::Relaxed);
@@ -238,7 +258,7 @@ impl Transport {
                 tracing::debug!(url = %self.base, %status, "no JSON-RPC endpoint; using XML-RPC");
                 self.format.store(FORMAT_XML, Ordering::Relaxed);
                 match self
-                    .exchange(Format::XmlRpc, method, params, timeout)
+                    .exchange(Format::XmlRpc, method, params, timeout, seed)
                     .await?
                 {
                     Exchange::Done(reply) => Ok(reply),
@@ -258,15 +278,17 @@ impl Transport {
         }
     }
 
-    async fn exchange<T>(
+    async fn exchange<S>(
         &self,
         format: Format,
         method: &str,
         params: &[Value],
         timeout: Duration,
-    ) -> Result<Exchange<T>>
+        seed: S,
+    ) -> Result<Exchange<S::Value>>
     where
-        T: DeserializeOwned + Send + 'static,
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
     {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = wire::encode_call(format, method, params, id);
@@ -321,8 +343,7 @@ impl Transport {
             Ok(ok) => ok,
             Err(status) => return Ok(Exchange::NoSuchEndpoint(status)),
         };
-        let decode =
-            move |bytes: &[u8]| wire::decode_response_with_rpc_code::<T>(format, bytes, &limits);
+        let decode = move |bytes: &[u8]| wire::decode_response_seeded(format, bytes, &limits, seed);
         let (response, rpc_code) = if bytes.len() <= DECODE_INLINE_MAX {
             decode(&bytes)?
         } else {

@@ -26,7 +26,7 @@ mod value;
 use std::collections::HashMap;
 
 pub use args::describe;
-pub use results::{typed, untyped};
+pub use results::{Entry, EntrySink, Table, typed, untyped};
 pub use value::{AnyRecord, Dyn, EnumValue, Record, RefValue, ToDyn};
 
 use crate::call::Caller;
@@ -97,6 +97,45 @@ pub async fn call(caller: &impl Caller, method: &str, args: &[Dyn]) -> Result<Dy
         session,
         params,
         method.message.result.as_ref(),
+    )
+    .await
+}
+
+/// The table of records `method` returns (`VM.get_all_records`, a set of records), if it
+/// returns one: what [`call_table`] can hand on record by record.
+pub fn table_of(method: &str) -> Option<Table> {
+    let method = Method::find(method).ok()?;
+    if method.is_async {
+        return None;
+    }
+    results::table_of(method.message.result.as_ref()?)
+}
+
+/// Calls `method`, which returns a table of records (see [`table_of`]), and hands each
+/// record to `each` as soon as it is decoded, while the rest of the reply is still being
+/// decoded: a front end can start converting a large table before it is all in memory,
+/// and the whole table never is. Returns how many records there were.
+pub async fn call_table(
+    caller: &impl Caller,
+    method: &str,
+    args: &[Dyn],
+    each: EntrySink,
+) -> Result<usize> {
+    let found = Method::find(method)?;
+    let Some(table) = table_of(method) else {
+        return Err(Error::InvalidArgument(format!(
+            "{} does not return a table of records",
+            found.wire_name()
+        )));
+    };
+    let params = arguments(caller, &found, args).await?;
+    results::call_table(
+        caller,
+        &found.wire_name(),
+        found.message.session,
+        params,
+        table,
+        each,
     )
     .await
 }

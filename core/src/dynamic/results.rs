@@ -4,15 +4,20 @@
 //! tagged by its datamodel type.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde::de::DeserializeOwned;
+use serde::Deserializer;
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 
 use super::value::{AnyRecord, Dyn, EnumValue, Record, RefValue};
 use crate::call::Caller;
 use crate::error::Result;
 use crate::meta::{self, Ty};
 use crate::types::{DateTime, Ref, XenClass};
-use crate::wire::Value;
+use crate::wire::{ResultSeed, Value};
 
 /// Calls `method` and decodes its result as `ty` (`None`: void).
 pub(super) async fn call_typed(
@@ -126,6 +131,164 @@ where
             )
         }
     })
+}
+
+/// One record of a table, handed on while the rest of the reply is still being decoded.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its reference, for a `(ref -> record) map` (`get_all_records`); `None` in a set.
+    pub key: Option<Dyn>,
+    /// The typed record.
+    pub record: Record,
+}
+
+/// Receives the entries of a record table, on the thread decoding the reply.
+pub type EntrySink = Arc<dyn Fn(Entry) + Send + Sync>;
+
+/// The table of records a method returns, if it returns one.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// The records' class.
+    pub class: &'static meta::ClassMeta,
+    /// `(ref -> record) map` (`get_all_records`), rather than a set of records.
+    pub by_ref: bool,
+}
+
+/// The table a result of type `ty` is, if it is one.
+pub(super) fn table_of(ty: &Ty) -> Option<Table> {
+    let (shape, class) = record_shape(ty)?;
+    let by_ref = match shape {
+        Shape::One => return None,
+        Shape::Set => false,
+        Shape::ByRef => true,
+    };
+    Some(Table {
+        class: meta::class(class)?,
+        by_ref,
+    })
+}
+
+/// Calls `method`, whose result is `table`, and hands each record to `each` as soon as it
+/// is decoded. Returns how many there were.
+pub(super) async fn call_table(
+    caller: &impl Caller,
+    method: &str,
+    session: bool,
+    params: Vec<Value>,
+    table: Table,
+    each: EntrySink,
+) -> Result<usize> {
+    macro_rules! by_class {
+        ($($wire:literal => $marker:ty, $record:ty;)*) => {
+            match table.class.name {
+                $($wire => {
+                    let seed = EntriesSeed::<$marker, $record> {
+                        each,
+                        emitted: Arc::new(AtomicUsize::new(0)),
+                        by_ref: table.by_ref,
+                        types: PhantomData,
+                    };
+                    Box::pin(caller.call_seeded_with_timeout(method, session, params, None, seed))
+                        .await
+                })*
+                // Every record class is generated; should one not be, decode it whole.
+                _ => {
+                    let value: Value = caller.call(method, session, params).await?;
+                    let entries: Vec<(Option<Dyn>, Dyn)> = match untyped(value) {
+                        Dyn::Map(pairs) => pairs.into_iter().map(|(k, v)| (Some(k), v)).collect(),
+                        Dyn::Array(items) => items.into_iter().map(|v| (None, v)).collect(),
+                        _ => Vec::new(),
+                    };
+                    let mut n = 0;
+                    for (key, value) in entries {
+                        if let Dyn::Record(record) = value {
+                            each(Entry { key, record });
+                            n += 1;
+                        }
+                    }
+                    Ok(n)
+                }
+            }
+        };
+    }
+    crate::for_each_record!(by_class)
+}
+
+/// Decodes a table of `R` records, handing each to `each` as it is decoded.
+///
+/// The JSON decoder reads a body holding xapi's bare `NaN` twice (the first pass stops at
+/// the token); the records before it decode the same both times, so `emitted`, shared by
+/// the clones, keeps the second pass from handing them on again.
+struct EntriesSeed<C, R> {
+    each: EntrySink,
+    emitted: Arc<AtomicUsize>,
+    by_ref: bool,
+    types: PhantomData<fn() -> (C, R)>,
+}
+
+impl<C, R> Clone for EntriesSeed<C, R> {
+    fn clone(&self) -> Self {
+        EntriesSeed {
+            each: self.each.clone(),
+            emitted: self.emitted.clone(),
+            by_ref: self.by_ref,
+            types: PhantomData,
+        }
+    }
+}
+
+impl<C: XenClass, R: AnyRecord + DeserializeOwned> EntriesSeed<C, R> {
+    fn emit(&self, index: usize, key: Option<Dyn>, record: R) {
+        if index >= self.emitted.load(Ordering::Relaxed) {
+            (self.each)(Entry {
+                key,
+                record: Record::new(record),
+            });
+            self.emitted.store(index + 1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<C: XenClass, R: AnyRecord + DeserializeOwned> ResultSeed for EntriesSeed<C, R> {
+    type Value = usize;
+    fn decode<'de, D: Deserializer<'de>>(self, d: D) -> std::result::Result<usize, D::Error> {
+        if self.by_ref {
+            d.deserialize_map(self)
+        } else {
+            d.deserialize_seq(self)
+        }
+    }
+}
+
+impl<'de, C: XenClass, R: AnyRecord + DeserializeOwned> Visitor<'de> for EntriesSeed<C, R> {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of records")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<usize, A::Error> {
+        let mut n = 0;
+        while let Some(key) = map.next_key::<Ref<C>>()? {
+            let record: R = map.next_value()?;
+            let key = Dyn::Ref(RefValue {
+                class: C::WIRE_NAME,
+                reference: key.into_string(),
+            });
+            self.emit(n, Some(key), record);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<usize, A::Error> {
+        let mut n = 0;
+        while let Some(record) = seq.next_element::<R>()? {
+            self.emit(n, None, record);
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 /// A wire value tagged by its datamodel type. Values that do not fit the type are kept

@@ -19,7 +19,7 @@ use crate::generated::{ErrorCode, Host, Pool};
 use crate::secret::Credentials;
 use crate::tls::{Fingerprint, Tls};
 use crate::transport::ConnectOptions;
-use crate::wire::Value;
+use crate::wire::{ResultSeed, Value};
 
 /// A pool member as remembered for failover.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,10 +309,34 @@ impl Caller for PoolConnection {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        self.call_seeded_with_timeout(
+            method,
+            with_session,
+            params,
+            timeout,
+            std::marker::PhantomData::<T>,
+        )
+        .await
+    }
+
+    async fn call_seeded_with_timeout<S>(
+        &self,
+        method: &str,
+        with_session: bool,
+        params: Vec<Value>,
+        timeout: Option<Duration>,
+        seed: S,
+    ) -> Result<S::Value>
+    where
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
+        // The reply is read whole before its result is decoded, so a lost coordinator
+        // never leaves a seed half fed: the retry below starts it afresh.
         let first = self
             .inner
             .conn
-            .call_with_timeout::<T>(method, with_session, params.clone(), timeout)
+            .call_seeded_with_timeout(method, with_session, params.clone(), timeout, seed.clone())
             .await;
         let error = match first {
             Err(e) if lost_coordinator(&e) => e,
@@ -351,7 +375,7 @@ impl Caller for PoolConnection {
         }
         self.inner
             .conn
-            .call_with_timeout::<T>(method, with_session, params, timeout)
+            .call_seeded_with_timeout(method, with_session, params, timeout, seed)
             .await
     }
 }

@@ -20,7 +20,10 @@ use serde::de::{
 
 use super::value::parse_float;
 use super::xmlrpc::write_double;
-use super::{Call, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, Value};
+use super::{
+    Call, Format, JsonVersion, Limits, ProtocolError, ProtocolErrorKind, Response, ResultSeed,
+    Value,
+};
 
 type Result<T, E = ProtocolError> = std::result::Result<T, E>;
 
@@ -574,27 +577,28 @@ enum Field {
 }
 
 /// `result` that may be `null` (1.0 failures carry `"result": null`).
-struct MaybeNull<T>(Option<T>);
+struct MaybeNull<S>(S);
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for MaybeNull<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = MaybeNull<T>;
+impl<'de, S: ResultSeed> DeserializeSeed<'de> for MaybeNull<S> {
+    type Value = Option<S::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V<S>(S);
+        impl<'de, S: ResultSeed> Visitor<'de> for V<S> {
+            type Value = Option<S::Value>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a result")
             }
             fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(MaybeNull(None))
+                Ok(None)
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(MaybeNull(None))
+                Ok(None)
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                T::deserialize(d).map(|v| MaybeNull(Some(v)))
+                self.0.decode(d).map(Some)
             }
         }
-        d.deserialize_option(V(PhantomData))
+        d.deserialize_option(V(self.0))
     }
 }
 
@@ -603,21 +607,23 @@ struct Parts<T> {
     error: Option<serde_json::Value>,
 }
 
-struct EnvelopeVisitor<T>(PhantomData<T>);
+struct EnvelopeVisitor<S>(S);
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<T> {
-    type Value = Parts<T>;
+impl<'de, S: ResultSeed> Visitor<'de> for EnvelopeVisitor<S> {
+    type Value = Parts<S::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON-RPC response object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parts<T>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut parts = Parts {
             result: None,
             error: None,
         };
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::Result => parts.result = Some(map.next_value::<MaybeNull<T>>()?.0),
+                Field::Result => {
+                    parts.result = Some(map.next_value_seed(MaybeNull(self.0.clone()))?)
+                }
                 Field::Error => parts.error = Some(map.next_value()?),
                 Field::Id | Field::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -649,10 +655,19 @@ pub(crate) fn decode_response_coded<T: DeserializeOwned>(
     body: &[u8],
     limits: &Limits,
 ) -> Result<(Response<T>, Option<i64>)> {
+    decode_response_seeded(body, limits, PhantomData::<T>)
+}
+
+/// [`decode_response_coded`], the result decoded by `seed`.
+pub(crate) fn decode_response_seeded<S: ResultSeed>(
+    body: &[u8],
+    limits: &Limits,
+    seed: S,
+) -> Result<(Response<S::Value>, Option<i64>)> {
     check_size(body, limits)?;
     // The envelope object does not count towards the caller's depth limit.
-    let parts: Parts<T> = decode_with(body, limits.max_depth.saturating_add(1), |de| {
-        de.deserialize_map(EnvelopeVisitor(PhantomData))
+    let parts = decode_with(body, limits.max_depth.saturating_add(1), |de| {
+        de.deserialize_map(EnvelopeVisitor(seed.clone()))
     })?;
     let has_error = !matches!(parts.error, Some(serde_json::Value::Null) | None);
     if has_error && matches!(parts.result, Some(Some(_))) {
@@ -695,7 +710,8 @@ pub(crate) fn decode_response_coded<T: DeserializeOwned>(
     let response = match parts.result {
         Some(Some(v)) => Response::Success(v),
         // `"result": null` without an error: only types that accept null fit.
-        Some(None) => T::deserialize(serde::de::value::UnitDeserializer::<ProtocolError>::new())
+        Some(None) => seed
+            .decode(serde::de::value::UnitDeserializer::<ProtocolError>::new())
             .map(Response::Success)
             .map_err(|_| bad_envelope("result is null and there is no error"))?,
         None => return Err(bad_envelope("response has neither result nor error")),

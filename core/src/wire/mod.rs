@@ -7,10 +7,12 @@
 mod convert;
 pub mod exact_vec;
 pub mod jsonrpc;
+mod seed;
 mod value;
 mod xml_ser;
 pub mod xmlrpc;
 
+pub use seed::ResultSeed;
 pub use value::Value;
 pub(crate) use value::parse_float;
 
@@ -142,9 +144,19 @@ pub fn decode_response_with_rpc_code<T: DeserializeOwned>(
     body: &[u8],
     limits: &Limits,
 ) -> Result<(Response<T>, Option<i64>), ProtocolError> {
+    decode_response_seeded(format, body, limits, std::marker::PhantomData::<T>)
+}
+
+/// [`decode_response_with_rpc_code`], the result decoded by `seed`.
+pub fn decode_response_seeded<S: ResultSeed>(
+    format: Format,
+    body: &[u8],
+    limits: &Limits,
+    seed: S,
+) -> Result<(Response<S::Value>, Option<i64>), ProtocolError> {
     match format {
-        Format::XmlRpc => xmlrpc::decode_response(body, limits).map(|r| (r, None)),
-        Format::JsonRpc(_) => jsonrpc::decode_response_coded(body, limits),
+        Format::XmlRpc => xmlrpc::decode_response_seeded(body, limits, seed).map(|r| (r, None)),
+        Format::JsonRpc(_) => jsonrpc::decode_response_seeded(body, limits, seed),
     }
 }
 

@@ -19,7 +19,7 @@ pub use super::xml_ser::to_xml;
 
 use super::convert::{KeyDeserializer, enum_variant, in_member, wrong_type};
 use super::value::parse_float;
-use super::{Call, Format, Limits, ProtocolError, ProtocolErrorKind, Response, Value};
+use super::{Call, Format, Limits, ProtocolError, ProtocolErrorKind, Response, ResultSeed, Value};
 
 type Result<T, E = ProtocolError> = std::result::Result<T, E>;
 
@@ -1094,6 +1094,15 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
     body: &[u8],
     limits: &Limits,
 ) -> Result<Response<T>> {
+    decode_response_seeded(body, limits, std::marker::PhantomData::<T>)
+}
+
+/// [`decode_response`], the `Value` decoded by `seed`.
+pub(crate) fn decode_response_seeded<S: ResultSeed>(
+    body: &[u8],
+    limits: &Limits,
+    seed: S,
+) -> Result<Response<S::Value>> {
     check_size(body, limits)?;
     // The envelope struct does not count towards the caller's depth limit.
     let mut p = Parser::new(body, limits.max_depth.saturating_add(1));
@@ -1111,7 +1120,7 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
         )));
     };
     let mut status: Option<bool> = None;
-    let mut value: Option<T> = None;
+    let mut value: Option<S::Value> = None;
     let mut description: Option<Vec<String>> = None;
     // xapi writes Status first, but member order is not part of the protocol.
     while let Some(key) = if done { None } else { p.member_key()? } {
@@ -1127,7 +1136,7 @@ pub(crate) fn decode_response<T: DeserializeOwned>(
                     other => return Err(bad_envelope(format!("unknown Status {other:?}"))),
                 };
             }
-            "Value" => value = Some(T::deserialize(de)?),
+            "Value" => value = Some(seed.clone().decode(de)?),
             "ErrorDescription" => {
                 description = Some(de::Deserialize::deserialize(de).map_err(
                     |e: ProtocolError| bad_envelope(format!("ErrorDescription: {}", e.message)),
