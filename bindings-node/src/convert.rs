@@ -258,36 +258,16 @@ pub fn to_result(value: Dyn) -> NativeResult {
     let positional = layout.is_some();
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::task::spawn_blocking(move || {
-        let mut slice = SliceBuilder::new(positional);
-        let send = |slice: SliceBuilder| tx.send(Ok(Some(slice.finish()))).is_ok();
-        // A send fails only when the JS side dropped the result: stop writing then.
-        match value {
-            Dyn::Map(pairs) => {
-                for (k, v) in &pairs {
-                    slice.pair(k, v);
-                    if slice.n == SLICE
-                        && !send(std::mem::replace(&mut slice, SliceBuilder::new(positional)))
-                    {
-                        return;
-                    }
-                }
-            }
-            Dyn::Array(items) => {
-                for v in &items {
-                    slice.item(v);
-                    if slice.n == SLICE
-                        && !send(std::mem::replace(&mut slice, SliceBuilder::new(positional)))
-                    {
-                        return;
-                    }
-                }
-            }
-            _ => {}
+        let mut slices = Slices::new(tx, positional);
+        // `push` fails only when the JS side dropped the result: stop writing then.
+        let written = match &value {
+            Dyn::Map(pairs) => pairs.iter().all(|(k, v)| slices.push(Some(k), v)),
+            Dyn::Array(items) => items.iter().all(|v| slices.push(None, v)),
+            _ => true,
+        };
+        if written {
+            slices.end(Ok(()));
         }
-        if slice.n > 0 && !send(slice) {
-            return;
-        }
-        let _ = tx.send(Ok(None));
     });
     NativeResult {
         kind,
@@ -297,13 +277,54 @@ pub fn to_result(value: Dyn) -> NativeResult {
     }
 }
 
-/// Writes a record table into slices as its records are decoded; `end` closes the result
-/// with the call's outcome.
-pub struct TableWriter {
+/// Slices filled entry by entry, each sent as soon as it is full.
+struct Slices {
     tx: mpsc::UnboundedSender<Message>,
-    by_ref: bool,
     positional: bool,
-    slice: std::sync::Mutex<SliceBuilder>,
+    slice: SliceBuilder,
+}
+
+impl Slices {
+    fn new(tx: mpsc::UnboundedSender<Message>, positional: bool) -> Self {
+        Slices {
+            tx,
+            positional,
+            slice: SliceBuilder::new(positional),
+        }
+    }
+
+    /// Adds a map entry (`key`) or an array item; false once the JS side dropped the result.
+    fn push(&mut self, key: Option<&Dyn>, value: &Dyn) -> bool {
+        match key {
+            Some(key) => self.slice.pair(key, value),
+            None => self.slice.item(value),
+        }
+        if self.slice.n < SLICE {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.slice, SliceBuilder::new(self.positional));
+        self.tx.send(Ok(Some(full.finish()))).is_ok()
+    }
+
+    /// Sends the last slice and the end, or the call's error.
+    fn end(self, outcome: xenpool::Result<()>) {
+        let _ = match outcome {
+            Ok(()) => {
+                if self.slice.n > 0 {
+                    let _ = self.tx.send(Ok(Some(self.slice.finish())));
+                }
+                self.tx.send(Ok(None))
+            }
+            Err(e) => self.tx.send(Err(e)),
+        };
+    }
+}
+
+/// Writes a record table into slices as its records are decoded; `end` closes the result
+/// with the call's outcome. A writer dropped without `end` leaves the result to fail with
+/// `INTERNAL` rather than end short.
+pub struct TableWriter {
+    slices: std::sync::Mutex<Option<Slices>>,
 }
 
 /// A result that a record table's entries fill as they are decoded, and its writer.
@@ -316,50 +337,26 @@ pub fn table_result(table: Table) -> (NativeResult, TableWriter) {
         stream: Some(tokio::sync::Mutex::new(rx)),
     };
     let writer = TableWriter {
-        tx,
-        by_ref: table.by_ref,
-        positional: true,
-        slice: std::sync::Mutex::new(SliceBuilder::new(true)),
+        slices: std::sync::Mutex::new(Some(Slices::new(tx, true))),
     };
     (result, writer)
 }
 
 impl TableWriter {
-    /// Writes one record; sends the slice when it is full.
+    /// Writes one record (a `get_all_records` entry comes with its reference).
     pub fn entry(&self, entry: Entry) {
-        let Ok(mut slice) = self.slice.lock() else {
-            return;
-        };
-        let record = Dyn::Record(entry.record);
-        match (&entry.key, self.by_ref) {
-            (Some(key), true) => slice.pair(key, &record),
-            _ => slice.item(&record),
-        }
-        if slice.n == SLICE {
-            let full = std::mem::replace(&mut *slice, SliceBuilder::new(self.positional));
-            // Fails only when the JS side dropped the result.
-            let _ = self.tx.send(Ok(Some(full.finish())));
+        if let Ok(mut slices) = self.slices.lock()
+            && let Some(slices) = slices.as_mut()
+        {
+            slices.push(entry.key.as_ref(), &Dyn::Record(entry.record));
         }
     }
 
     /// Sends the last slice and the end, or the call's error.
     pub fn end(&self, outcome: xenpool::Result<()>) {
-        let last = self
-            .slice
-            .lock()
-            .map(|mut s| std::mem::replace(&mut *s, SliceBuilder::new(self.positional)));
-        let _ = match (outcome, last) {
-            (Ok(()), Ok(last)) => {
-                if last.n > 0 {
-                    let _ = self.tx.send(Ok(Some(last.finish())));
-                }
-                self.tx.send(Ok(None))
-            }
-            (Err(e), _) => self.tx.send(Err(e)),
-            (Ok(()), Err(_)) => self.tx.send(Err(xenpool::Error::Internal(
-                "a result's writer failed".into(),
-            ))),
-        };
+        if let Some(slices) = self.slices.lock().ok().and_then(|mut s| s.take()) {
+            slices.end(outcome);
+        }
     }
 }
 
