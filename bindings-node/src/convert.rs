@@ -95,8 +95,9 @@ impl NativeResult {
         self.kind
     }
 
-    /// For a table of records of one class: its field names in order (an optional field
-    /// ends in `?`). Each record then arrives as the array of its field values.
+    /// For a table of records of one class: its field names in order (a datetime field,
+    /// sent as RFC 3339 text, ends in `@`; an optional field then ends in `?`). Each record
+    /// then arrives as the array of its field values.
     #[napi(getter)]
     pub fn layout(&self) -> Option<Vec<String>> {
         self.layout.clone()
@@ -207,14 +208,20 @@ impl SliceBuilder {
     }
 }
 
-/// The field names of `class` for the positional form (`name?` for an optional field).
+/// The field names of `class` for the positional form: `name@` for a datetime (written
+/// inline as text), then `?` for an optional field.
 fn layout_of(class: &xenpool::meta::ClassMeta) -> Vec<String> {
+    use xenpool::meta::Ty;
     class
         .fields
         .iter()
-        .map(|f| match f.ty {
-            xenpool::meta::Ty::Option(_) => format!("{}?", f.name),
-            _ => f.name.to_string(),
+        .map(|f| {
+            let (ty, optional) = match f.ty {
+                Ty::Option(inner) => (inner, "?"),
+                ref ty => (ty, ""),
+            };
+            let date = if matches!(ty, Ty::DateTime) { "@" } else { "" };
+            format!("{}{date}{optional}", f.name)
         })
         .collect()
 }
@@ -435,7 +442,12 @@ mod tests {
         let table = xenpool::dynamic::table_of("VM.get_all_records").unwrap();
         let (r, writer) = table_result(table);
         assert_eq!(r.kind, "map");
-        assert_eq!(r.layout.as_ref().unwrap()[0], "uuid");
+        let layout = r.layout.as_ref().unwrap();
+        assert_eq!(layout[0], "uuid");
+        assert!(
+            layout.iter().any(|f| f == "snapshot_time@"),
+            "datetimes are marked"
+        );
         assert_eq!(r.take_ready().unwrap(), None, "nothing written yet");
         for i in 0..SLICE + 3 {
             writer.entry(Entry {

@@ -29,6 +29,10 @@ pub struct Writer {
     /// Records are written as arrays of their field values, in datamodel order (a table
     /// of one class, rebuilt in JS from its layout: no field names to parse per record).
     pub positional: bool,
+    /// The value being written is a positional record's field. A datetime there goes
+    /// inline as RFC 3339 text, since the layout marks the field and JS makes the `Date`:
+    /// no fixup per record for the one datetime most classes carry.
+    record_field: bool,
 }
 
 pub enum PathSeg {
@@ -90,10 +94,7 @@ impl Writer {
 
     fn date(&mut self, d: &DateTime) {
         self.text.push_str("null");
-        self.fixup(
-            'd',
-            &d.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-        );
+        self.fixup('d', &rfc3339(d));
     }
 
     pub fn value(&mut self, v: &Dyn) {
@@ -159,6 +160,11 @@ impl Writer {
         };
         (self.text, fixups)
     }
+}
+
+/// A datetime as the text JS's `Date` reads.
+fn rfc3339(d: &DateTime) -> String {
+    d.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// A map key as a JS property name.
@@ -319,7 +325,12 @@ impl<'a> ser::Serializer for &'a mut Writer {
         }
         let wire = value.serialize(Text)?;
         match DateTime::parse(&wire) {
+            Some(d) if std::mem::take(&mut self.record_field) => {
+                push_json_str(&mut self.text, &rfc3339(&d));
+            }
             Some(d) => self.date(&d),
+            // Not a date xapi writes: kept as its text (JS leaves a text it cannot
+            // read as a date a string, inline or not).
             None => push_json_str(&mut self.text, &wire),
         }
         Ok(())
@@ -334,6 +345,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         unsupported("an enum variant with data")
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a>, Unsupported> {
+        self.record_field = false;
         self.text.push('[');
         Ok(Compound { w: self, n: 0 })
     }
@@ -357,10 +369,12 @@ impl<'a> ser::Serializer for &'a mut Writer {
         unsupported("an enum variant with data")
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, Unsupported> {
+        self.record_field = false;
         self.text.push('{');
         Ok(Compound { w: self, n: 0 })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Unsupported> {
+        self.record_field = false;
         self.text.push(if self.positional { '[' } else { '{' });
         Ok(Compound { w: self, n: 0 })
     }
@@ -466,7 +480,10 @@ impl SerializeStruct for Compound<'_> {
         value: &T,
     ) -> Result<(), Unsupported> {
         if self.w.positional {
-            return SerializeSeq::serialize_element(self, value);
+            self.w.record_field = true;
+            let written = SerializeSeq::serialize_element(self, value);
+            self.w.record_field = false;
+            return written;
         }
         let mark = self.w.text.len();
         self.separate();
@@ -697,6 +714,46 @@ mod tests {
             })*};
         }
         xenpool::for_each_record!(check);
+    }
+
+    #[test]
+    fn a_positional_records_datetime_fields_go_inline_and_nested_ones_as_fixups() {
+        let vm = VmRecord {
+            snapshot_time: DateTime::parse("20240102T03:04:05Z").unwrap(),
+            memory_static_max: i64::MAX,
+            ..Default::default()
+        };
+        let record = Record::new(vm);
+        let at = (record.0.class().fields.iter())
+            .position(|f| f.name == "snapshot_time")
+            .unwrap();
+        let mut w = Writer::new(true);
+        w.value(&Dyn::Record(record));
+        let (text, fixups) = w.finish();
+        let values: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(values[at], "2024-01-02T03:04:05Z");
+        assert!(!fixups.contains(r#""d""#), "{fixups}");
+        assert!(
+            fixups.contains(r#""b""#),
+            "an int64 beyond 2^53 is still a fixup"
+        );
+
+        // A date inside a field's value is not the field: it stays a fixup.
+        #[derive(Serialize)]
+        struct Dates {
+            list: Vec<DateTime>,
+            one: DateTime,
+        }
+        let when = DateTime::parse("20240102T03:04:05Z").unwrap();
+        let mut w = Writer::new(true);
+        let dates = Dates {
+            list: vec![when],
+            one: when,
+        };
+        dates.serialize(&mut w).unwrap();
+        let (text, fixups) = w.finish();
+        assert_eq!(text, r#"[[null],"2024-01-02T03:04:05Z"]"#);
+        assert_eq!(fixups, r#"[[[0,0],"d","2024-01-02T03:04:05Z"]]"#);
     }
 
     #[test]
