@@ -33,9 +33,9 @@ export declare class EventStream {
 
 /**
  * A result as the JS layer reads it back. A small one is written at once (`value()`); a
- * large map or array is written slice by slice on a blocking thread while the JS layer
- * parses the slices already written (`next()`), so writing and parsing overlap and no turn
- * of the event loop parses more than one slice.
+ * large map or array arrives in slices (`tryNext()` / `next()`) written off the event loop
+ * while the JS layer parses the slices already written. A table of records is written as
+ * the reply is decoded, record by record, so decoding, writing and parsing all overlap.
  */
 export declare class NativeResult {
   /**
@@ -44,8 +44,9 @@ export declare class NativeResult {
    */
   get kind(): string
   /**
-   * For a table of records of one class: its field names in order (an optional field
-   * ends in `?`). Each record then arrives as the array of its field values.
+   * For a table of records of one class: its field names in order (a datetime field,
+   * sent as RFC 3339 text, ends in `@`; an optional field then ends in `?`). Each record
+   * then arrives as the array of its field values.
    */
   get layout(): Array<string> | null
   /** A `value` result's `[text, fixups]` (handed over once: a second read is empty). */
