@@ -6,15 +6,16 @@ use std::time::Duration;
 use xenpool::dynamic::{self, Dyn};
 use xenpool::event::{EventOperation, EventWatcher};
 use xenpool::meta::{self, Ty};
+use xenpool::pool::AnyConnection;
 
 use crate::convert::NativeResult;
-use crate::session::{Session, Target, encode};
+use crate::session::{Session, encode};
 use crate::{cancellable, take_cancel};
 
 /// Watches classes with `event.from`, keeping the token between calls.
 #[napi]
 pub struct EventStream {
-    watcher: Arc<tokio::sync::Mutex<EventWatcher<Target>>>,
+    watcher: Arc<tokio::sync::Mutex<EventWatcher<AnyConnection>>>,
     token: xenpool::CancelToken,
 }
 

@@ -19,7 +19,7 @@ use crate::cancellable;
 use crate::convert::to_json_text;
 use crate::error::{invalid, to_napi};
 use crate::options::ConnectOpts;
-use crate::session::{Session, Target};
+use crate::session::Session;
 
 /// A progress callback: receives each `ProgressEvent` as JSON text.
 pub type ProgressCallback = ThreadsafeFunction<String, (), String, Status, false>;
@@ -143,7 +143,7 @@ pub async fn create_pool(
     let mut outcome_json = serde_json::to_value(&outcome).unwrap_or_default();
     outcome_json["complete"] = json!(outcome.is_complete());
     Ok(Created {
-        session: Some(Session::new(Target::Pool(pool), None)),
+        session: Some(Session::new(pool.into(), None)),
         outcome: outcome_json.to_string(),
     })
 }
@@ -169,7 +169,7 @@ pub async fn recover_lost_coordinator(
             .map_err(to_napi)?;
     Ok(Created {
         // None in a dry run, which contacts nothing.
-        session: pool.map(|pool| Session::new(Target::Pool(pool), None)),
+        session: pool.map(|pool| Session::new(pool.into(), None)),
         outcome: to_json_text(&outcome),
     })
 }

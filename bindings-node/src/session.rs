@@ -4,101 +4,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use xenpool::dynamic;
-use xenpool::pool::PoolConnection;
-use xenpool::wire::{ResultSeed, Value};
-use xenpool::{Caller, CancelToken, Connection};
+use xenpool::pool::{AnyConnection, PoolConnection};
+use xenpool::{CancelToken, Connection};
 
 use crate::convert::{NativeResult, args_from_json, table_result, to_json_text, to_result};
 use crate::error::{invalid, to_napi};
 use crate::options::ConnectOpts;
 use crate::{cancellable, take_cancel};
 
-/// What a session calls through.
-#[derive(Clone)]
-pub enum Target {
-    /// A session on one host (its coordinator, after redirects).
-    Host(Connection),
-    /// A pool connection that finds the new coordinator when the old one is lost.
-    Pool(PoolConnection),
-}
-
-impl Target {
-    fn connection(&self) -> &Connection {
-        match self {
-            Target::Host(c) => c,
-            Target::Pool(p) => p.connection(),
-        }
-    }
-
-    async fn close(&self) -> xenpool::Result<()> {
-        match self {
-            Target::Host(c) => c.logout().await,
-            Target::Pool(p) => p.close().await,
-        }
-    }
-}
-
-impl Caller for Target {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> xenpool::Result<T>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        match self {
-            Target::Host(c) => {
-                c.call_with_timeout(method, with_session, params, timeout)
-                    .await
-            }
-            Target::Pool(p) => {
-                p.call_with_timeout(method, with_session, params, timeout)
-                    .await
-            }
-        }
-    }
-
-    async fn call_seeded_with_timeout<S>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-        seed: S,
-    ) -> xenpool::Result<S::Value>
-    where
-        S: ResultSeed + Send + 'static,
-        S::Value: Send + 'static,
-    {
-        match self {
-            Target::Host(c) => {
-                c.call_seeded_with_timeout(method, with_session, params, timeout, seed)
-                    .await
-            }
-            Target::Pool(p) => {
-                p.call_seeded_with_timeout(method, with_session, params, timeout, seed)
-                    .await
-            }
-        }
-    }
-}
-
 /// A logged-in session.
 #[napi]
 pub struct Session {
-    pub(crate) target: Target,
+    pub(crate) target: AnyConnection,
     /// Tripped on close: calls and event streams still running end with `CANCELLED`.
     pub(crate) token: CancelToken,
     fingerprint: Option<String>,
 }
 
 impl Session {
-    pub(crate) fn new(target: Target, fingerprint: Option<String>) -> Self {
+    pub(crate) fn new(target: AnyConnection, fingerprint: Option<String>) -> Self {
         Session {
             target,
             token: CancelToken::new(),
@@ -116,7 +41,7 @@ impl Session {
         run: F,
     ) -> napi::Result<NativeResult>
     where
-        F: FnOnce(Target, String, Vec<dynamic::Dyn>) -> Fut,
+        F: FnOnce(AnyConnection, String, Vec<dynamic::Dyn>) -> Fut,
         Fut: Future<Output = xenpool::Result<dynamic::Dyn>>,
     {
         let args = args_from_json(args).map_err(invalid)?;
@@ -154,12 +79,8 @@ impl Session {
 
     /// The pool connection, or `INVALID_ARGUMENT` for a plain session.
     pub(crate) fn pool(&self) -> napi::Result<PoolConnection> {
-        match &self.target {
-            Target::Pool(p) => Ok(p.clone()),
-            Target::Host(_) => Err(invalid(
-                "pool workflows need a pool connection: use Pool.connect()",
-            )),
-        }
+        (self.target.pool().cloned())
+            .ok_or_else(|| invalid("pool workflows need a pool connection: use Pool.connect()"))
     }
 
     /// A per-call token tripped by the call's signal or by closing the session.
@@ -208,7 +129,7 @@ pub async fn connect(url: String, options: String) -> napi::Result<Session> {
         .await
         .map_err(to_napi)?;
     Ok(Session::new(
-        Target::Host(conn),
+        AnyConnection::Host(conn),
         r.fingerprint.map(|f| f.to_string()),
     ))
 }
@@ -225,7 +146,7 @@ pub async fn connect_pool(url: String, options: String) -> napi::Result<Session>
         pool = pool.with_failover_timeout(Duration::from_millis(ms));
     }
     Ok(Session::new(
-        Target::Pool(pool),
+        AnyConnection::Pool(pool),
         r.fingerprint.map(|f| f.to_string()),
     ))
 }
@@ -298,7 +219,7 @@ impl Session {
     /// True for a pool connection.
     #[napi(getter)]
     pub fn is_pool(&self) -> bool {
-        matches!(self.target, Target::Pool(_))
+        self.target.pool().is_some()
     }
 
     /// The pool's members as last learnt (JSON), for a pool connection.

@@ -12,10 +12,10 @@ use xenpool::meta::{self, Ty};
 
 use crate::convert;
 use crate::errors;
-use crate::session::Conn;
 use crate::wait::block;
+use xenpool::pool::AnyConnection;
 
-type Watcher = xenpool::event::EventWatcher<Conn>;
+type Watcher = xenpool::event::EventWatcher<AnyConnection>;
 
 /// A running `event.from` subscription.
 #[pyclass(module = "xenpool._native", frozen)]
@@ -24,7 +24,7 @@ pub struct EventWatcher {
 }
 
 impl EventWatcher {
-    pub fn new(conn: Conn, classes: Vec<String>, token: &str, poll: f64) -> Self {
+    pub fn new(conn: AnyConnection, classes: Vec<String>, token: &str, poll: f64) -> Self {
         let watcher = Watcher::from_token(conn, classes, token)
             .with_poll_timeout(Duration::from_secs_f64(poll.max(0.1)));
         EventWatcher {

@@ -15,7 +15,7 @@ use xenpool::pool::{JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, Validat
 use xenpool::{Credentials, Error};
 
 use crate::errors;
-use crate::session::{Conn, Session, connect_options};
+use crate::session::{Session, connect_options};
 use crate::wait::block;
 
 /// An outcome as JSON text (the Python side wraps it in its classes).
@@ -116,7 +116,7 @@ impl Pool {
 
     /// A session sharing this connection (calls fail over with it).
     fn session(&self) -> Session {
-        Session::from_conn(Conn::Pool(self.inner.clone()), None)
+        Session::from_conn(self.inner.clone().into(), None)
     }
 
     /// The coordinator's address now.

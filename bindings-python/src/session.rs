@@ -6,67 +6,15 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use serde::de::DeserializeOwned;
 use xenpool::dynamic::{self, Dyn, Method};
-use xenpool::pool::PoolConnection;
+use xenpool::pool::AnyConnection;
 use xenpool::task::WaitOptions;
 use xenpool::wire::Value;
-use xenpool::{
-    Caller, ConnectOptions, Connection, Credentials, Error, Fingerprint, Protocol, Result, Tls,
-};
+use xenpool::{ConnectOptions, Connection, Credentials, Error, Fingerprint, Protocol, Result, Tls};
 
 use crate::convert::{self, PyDyn};
 use crate::errors;
 use crate::wait::block;
-
-/// Either kind of connection a Python session may sit on.
-#[derive(Clone, Debug)]
-pub enum Conn {
-    /// A plain session (HOST_IS_SLAVE followed, re-login on SESSION_INVALID).
-    Plain(Connection),
-    /// A pool connection that fails over to a new coordinator.
-    Pool(PoolConnection),
-}
-
-impl Conn {
-    fn connection(&self) -> &Connection {
-        match self {
-            Conn::Plain(c) => c,
-            Conn::Pool(p) => p.connection(),
-        }
-    }
-
-    async fn close(&self) -> Result<()> {
-        match self {
-            Conn::Plain(c) => c.logout().await,
-            Conn::Pool(p) => p.close().await,
-        }
-    }
-}
-
-impl Caller for Conn {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> Result<T>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        match self {
-            Conn::Plain(c) => {
-                c.call_with_timeout(method, with_session, params, timeout)
-                    .await
-            }
-            Conn::Pool(p) => {
-                p.call_with_timeout(method, with_session, params, timeout)
-                    .await
-            }
-        }
-    }
-}
 
 /// Connection options from the keyword arguments every entry point takes.
 pub fn connect_options(
@@ -132,14 +80,14 @@ pub fn fetch_fingerprint(py: Python<'_>, url: &str, timeout: f64) -> PyResult<St
 /// the session usable.
 #[pyclass(module = "xenpool._native", frozen)]
 pub struct Session {
-    conn: Mutex<Option<Conn>>,
+    conn: Mutex<Option<AnyConnection>>,
     url: String,
     username: String,
     fingerprint: Option<String>,
 }
 
 impl Session {
-    pub fn from_conn(conn: Conn, fingerprint: Option<String>) -> Self {
+    pub fn from_conn(conn: AnyConnection, fingerprint: Option<String>) -> Self {
         let c = conn.connection();
         Session {
             url: c.url(),
@@ -150,7 +98,7 @@ impl Session {
     }
 
     /// The connection, or `SessionClosed`.
-    pub fn conn(&self) -> Result<Conn> {
+    pub fn conn(&self) -> Result<AnyConnection> {
         self.conn
             .lock()
             .map_err(|_| Error::Internal("session lock poisoned".into()))?
@@ -158,7 +106,7 @@ impl Session {
             .ok_or(Error::SessionClosed)
     }
 
-    fn take(&self) -> Option<Conn> {
+    fn take(&self) -> Option<AnyConnection> {
         self.conn.lock().ok().and_then(|mut c| c.take())
     }
 }
@@ -182,13 +130,13 @@ fn arguments(args: &Bound<'_, PyTuple>) -> PyResult<Vec<Dyn>> {
 }
 
 /// The future of a dynamic call.
-async fn dynamic_call(conn: Conn, method: String, args: Vec<Dyn>) -> Result<Dyn> {
+async fn dynamic_call(conn: AnyConnection, method: String, args: Vec<Dyn>) -> Result<Dyn> {
     dynamic::call(&conn, &method, &args).await
 }
 
 /// The future waiting for an `Async.` call's task, its result typed by `method`'s.
 pub async fn task_wait(
-    conn: Conn,
+    conn: AnyConnection,
     task: String,
     method: String,
     timeout: Option<f64>,
@@ -248,7 +196,7 @@ impl Session {
                 false => Connection::login(&url, credentials, options).await,
             }
         })?;
-        Ok(Session::from_conn(Conn::Plain(conn), fingerprint))
+        Ok(Session::from_conn(AnyConnection::Host(conn), fingerprint))
     }
 
     /// Calls `Class.message` (or `Async.Class.message`) with arguments checked by the

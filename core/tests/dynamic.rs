@@ -417,6 +417,33 @@ async fn a_table_is_handed_on_record_by_record_as_the_whole_call_gives_it() {
     assert_eq!(err.code(), "INVALID_ARGUMENT");
 }
 
+#[tokio::test]
+async fn either_kind_of_connection_calls_streams_tables_and_closes_as_its_own() {
+    use xenpool::pool::{AnyConnection, PoolConnection};
+    let sim = start("lab").await;
+    let host = login(&sim, "intel1", Protocol::JsonRpc).await;
+    let pool = PoolConnection::from_connection(login(&sim, "intel1", Protocol::XmlRpc).await)
+        .await
+        .unwrap();
+    for conn in [AnyConnection::from(host), AnyConnection::from(pool)] {
+        let is_pool = conn.pool().is_some();
+        let Dyn::Array(vms) = dynamic::call(&conn, "VM.get_all", &[]).await.unwrap() else {
+            panic!("VM.get_all is a set")
+        };
+        let (sink, got) = collecting();
+        let n = dynamic::call_table(&conn, "VM.get_all_records", &[], sink)
+            .await
+            .unwrap();
+        assert_eq!((n, got.lock().unwrap().len()), (vms.len(), vms.len()));
+        conn.close().await.unwrap();
+        let err = dynamic::call(&conn, "VM.get_all", &[]).await.unwrap_err();
+        assert!(
+            matches!(err, Error::SessionClosed),
+            "pool: {is_pool}: {err}"
+        );
+    }
+}
+
 /// Answers every call with one JSON-RPC body, decoded the way connections decode.
 struct FixedReply(&'static str);
 

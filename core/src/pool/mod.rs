@@ -1,7 +1,9 @@
 //! Pool workflows, hand-written on the generated API (facts: `../shared/xapi/pool-operations.md`):
-//! a failover-aware pool connection, typed views, the join pre-flight, pool operations with
-//! dry runs and progress, and an event-fed object cache.
+//! a failover-aware pool connection (and a session on either a host or a pool), typed
+//! views, the join pre-flight, pool operations with dry runs and progress, and an
+//! event-fed object cache.
 
+pub mod any_connection;
 pub mod cache;
 pub mod connection;
 pub mod features;
@@ -13,6 +15,7 @@ pub mod summary;
 pub mod validate;
 pub mod views;
 
+pub use any_connection::AnyConnection;
 pub use cache::ObjectCache;
 pub use connection::{Member, PoolConnection};
 pub use membership::{CreatePoolOutcome, HostAccess, JoinOutcome, create_pool, join};
