@@ -23,6 +23,27 @@ fn creds(password: &str) -> Credentials {
     Credentials::new("root", password)
 }
 
+/// Logs in to `host` as root with password "secret", pinned to its certificate.
+async fn login(host: &FakeHost, protocol: Protocol) -> xenpool::Result<Connection> {
+    Connection::login(&host.url(), creds("secret"), options(host, protocol)).await
+}
+
+/// What logging in to a loopback port that nobody listens on gives.
+async fn login_to_a_closed_port() -> Error {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    Connection::login(
+        &format!("https://127.0.0.1:{port}"),
+        creds("secret"),
+        ConnectOptions::default(),
+    )
+    .await
+    .unwrap_err()
+}
+
 /// A host that logs in with password "secret" and answers `host.get_all` with one ref.
 async fn simple_host(behaviour: Behaviour) -> (FakeHost, Arc<Sessions>) {
     let sessions = Sessions::new("secret");
@@ -84,9 +105,7 @@ async fn wrong_password_is_the_typed_authentication_failure_without_the_password
 async fn login_sends_api_version_and_originator_and_logout_closes_the_session() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol))
-            .await
-            .unwrap();
+        let c = login(&host, protocol).await.unwrap();
         assert_eq!(
             host_get_all(&c).await.unwrap(),
             vec!["OpaqueRef:h1".to_string()]
@@ -153,9 +172,7 @@ async fn custom_headers_and_user_agent_arrive_on_every_call() {
 async fn session_invalid_logs_in_again_once_and_retries() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol))
-            .await
-            .unwrap();
+        let c = login(&host, protocol).await.unwrap();
         let first = c.session_ref();
         sessions.live.lock().unwrap().clear(); // the host forgot us (xapi restart, 24 h idle)
         assert_eq!(host_get_all(&c).await.unwrap().len(), 1);
@@ -180,13 +197,7 @@ async fn session_invalid_twice_gives_the_error_instead_of_looping() {
         }),
     )
     .await;
-    let c = Connection::login(
-        &host.url(),
-        creds("secret"),
-        options(&host, Protocol::JsonRpc),
-    )
-    .await
-    .unwrap();
+    let c = login(&host, Protocol::JsonRpc).await.unwrap();
     let err = host_get_all(&c).await.unwrap_err();
     assert!(err.is_code(&ErrorCode::SessionInvalid), "{err:?}");
     assert_eq!(
@@ -247,9 +258,7 @@ async fn pool(pin_header: bool) -> (FakeHost, FakeHost, Arc<Sessions>) {
 async fn host_is_slave_at_login_is_followed_to_the_coordinator() {
     let (master, member, sessions) = pool(true).await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&member.url(), creds("secret"), options(&member, protocol))
-            .await
-            .unwrap();
+        let c = login(&member, protocol).await.unwrap();
         assert_eq!(c.host_address(), "127.0.0.1");
         assert_eq!(host_get_all(&c).await.unwrap().len(), 1);
         c.logout().await.unwrap();
@@ -273,13 +282,7 @@ async fn host_is_slave_at_login_is_followed_to_the_coordinator() {
 #[tokio::test]
 async fn pinned_redirect_without_a_thumbprint_is_refused() {
     let (_master, member, _sessions) = pool(false).await;
-    let err = Connection::login(
-        &member.url(),
-        creds("secret"),
-        options(&member, Protocol::JsonRpc),
-    )
-    .await
-    .unwrap_err();
+    let err = login(&member, Protocol::JsonRpc).await.unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(err.to_string().contains("127.0.0.1"), "{err}");
 }
@@ -313,9 +316,7 @@ async fn host_is_slave_during_a_call_moves_the_session_to_the_new_coordinator() 
         }),
     )
     .await;
-    let c = Connection::login(&old.url(), creds("secret"), options(&old, Protocol::XmlRpc))
-        .await
-        .unwrap();
+    let c = login(&old, Protocol::XmlRpc).await.unwrap();
     assert_eq!(host_get_all(&c).await.unwrap().len(), 0);
     demoted.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
@@ -335,22 +336,14 @@ async fn jsonrpc_falls_back_to_xmlrpc_once_and_remembers() {
         ..Behaviour::default()
     })
     .await;
-    let c = Connection::login(&host.url(), creds("secret"), options(&host, Protocol::Auto))
-        .await
-        .unwrap();
+    let c = login(&host, Protocol::Auto).await.unwrap();
     host_get_all(&c).await.unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
     assert_eq!(host.paths(), vec!["/jsonrpc", "/", "/", "/", "/"]);
 
     let (json_host, _s) = simple_host(Behaviour::default()).await;
-    let c = Connection::login(
-        &json_host.url(),
-        creds("secret"),
-        options(&json_host, Protocol::Auto),
-    )
-    .await
-    .unwrap();
+    let c = login(&json_host, Protocol::Auto).await.unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
     assert!(
@@ -362,13 +355,7 @@ async fn jsonrpc_falls_back_to_xmlrpc_once_and_remembers() {
 #[tokio::test]
 async fn forced_xmlrpc_never_touches_jsonrpc() {
     let (host, _sessions) = simple_host(Behaviour::default()).await;
-    let c = Connection::login(
-        &host.url(),
-        creds("secret"),
-        options(&host, Protocol::XmlRpc),
-    )
-    .await
-    .unwrap();
+    let c = login(&host, Protocol::XmlRpc).await.unwrap();
     host_get_all(&c).await.unwrap();
     c.logout().await.unwrap();
     assert!(host.paths().iter().all(|p| p == "/"));
@@ -459,19 +446,7 @@ async fn slow_calls_time_out_with_a_typed_error() {
 
 #[tokio::test]
 async fn unreachable_hosts_give_a_transport_error_that_says_nothing_was_sent() {
-    // A port on loopback that nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let err = Connection::login(
-        &format!("https://127.0.0.1:{port}"),
-        creds("secret"),
-        ConnectOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = login_to_a_closed_port().await;
     assert!(
         matches!(
             err,
@@ -521,13 +496,7 @@ async fn malformed_bodies_are_protocol_errors() {
         }),
     )
     .await;
-    let err = Connection::login(
-        &host.url(),
-        creds("secret"),
-        options(&host, Protocol::XmlRpc),
-    )
-    .await
-    .unwrap_err();
+    let err = login(&host, Protocol::XmlRpc).await.unwrap_err();
     assert!(matches!(err, Error::Protocol(_)), "{err:?}");
 }
 
@@ -535,13 +504,7 @@ async fn malformed_bodies_are_protocol_errors() {
 async fn dropping_the_last_handle_logs_out() {
     let (host, sessions) = simple_host(Behaviour::default()).await;
     {
-        let c = Connection::login(
-            &host.url(),
-            creds("secret"),
-            options(&host, Protocol::JsonRpc),
-        )
-        .await
-        .unwrap();
+        let c = login(&host, Protocol::JsonRpc).await.unwrap();
         let clone = c.clone();
         drop(c);
         host_get_all(&clone).await.unwrap();
@@ -643,9 +606,7 @@ async fn the_json_rpc_error_objects_integer_code_is_kept_on_the_failure() {
     )
     .await;
     for protocol in PROTOCOLS {
-        let c = Connection::login(&host.url(), creds("secret"), options(&host, protocol))
-            .await
-            .unwrap();
+        let c = login(&host, protocol).await.unwrap();
         // xapi's own failures: code 1 over JSON-RPC 2.0, nothing over XML-RPC.
         let err = c
             .call::<Vec<String>>("VM.get_all", true, vec![])
@@ -662,13 +623,7 @@ async fn the_json_rpc_error_objects_integer_code_is_kept_on_the_failure() {
         assert_eq!(api.rpc_code, expected, "{protocol:?}");
         c.logout().await.unwrap();
     }
-    let c = Connection::login(
-        &host.url(),
-        creds("secret"),
-        options(&host, Protocol::JsonRpc),
-    )
-    .await
-    .unwrap();
+    let c = login(&host, Protocol::JsonRpc).await.unwrap();
     let err = host_get_all(&c).await.unwrap_err();
     let Error::Api(api) = &err else {
         panic!("expected a XenAPI failure, got {err:?}");
@@ -702,18 +657,7 @@ fn causes(err: &DynError) -> Vec<&DynError> {
 
 #[tokio::test]
 async fn transport_errors_keep_their_cause_as_source() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let err = Connection::login(
-        &format!("https://127.0.0.1:{port}"),
-        creds("secret"),
-        ConnectOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = login_to_a_closed_port().await;
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     let chain = causes(&err);
     // The first cause is reqwest's own error (what Python's `__cause__` is built from).
