@@ -92,9 +92,10 @@ impl Writer {
         }
     }
 
+    /// A datetime as a fixup: `DateTime` displays as RFC 3339, which JS's `Date` reads.
     fn date(&mut self, d: &DateTime) {
         self.text.push_str("null");
-        self.fixup('d', &rfc3339(d));
+        self.fixup('d', &d.to_string());
     }
 
     pub fn value(&mut self, v: &Dyn) {
@@ -160,11 +161,6 @@ impl Writer {
         };
         (self.text, fixups)
     }
-}
-
-/// A datetime as the text JS's `Date` reads.
-fn rfc3339(d: &DateTime) -> String {
-    d.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// A map key as a JS property name.
@@ -326,7 +322,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         let wire = value.serialize(Text)?;
         match DateTime::parse(&wire) {
             Some(d) if std::mem::take(&mut self.record_field) => {
-                push_json_str(&mut self.text, &rfc3339(&d));
+                push_json_str(&mut self.text, &d.to_string());
             }
             Some(d) => self.date(&d),
             // Not a date xapi writes: kept as its text (JS leaves a text it cannot
