@@ -115,7 +115,7 @@ pub fn push_optional<const N: usize>(
         match value {
             Some(v) => params.push(v),
             None => {
-                return Err(Error::InvalidArgument(format!(
+                return Err(Error::invalid_argument("name", format!(
                     "{method}: `{name}` must be set to send `{last_name}` (optional parameters \
                      are sent by position)"
                 )));

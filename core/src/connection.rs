@@ -417,7 +417,7 @@ async fn login(
             }
         }
     }
-    Err(Error::InvalidArgument(format!(
+    Err(Error::invalid_argument("url", format!(
         "more than {MAX_REDIRECTS} HOST_IS_SLAVE redirects at login"
     )))
 }

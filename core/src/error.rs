@@ -70,9 +70,14 @@ pub enum Error {
     },
 
     /// The caller passed something unusable (a malformed URL, a wrong number of arguments,
-    /// an enum value the datamodel does not list). Nothing was sent.
-    #[error("{0}")]
-    InvalidArgument(String),
+    /// an enum value the datamodel does not list, no password anywhere). Nothing was sent.
+    #[error("{message}")]
+    InvalidArgument {
+        /// The option or parameter at fault (`url`, `password`, `protocol`, `arguments`…).
+        parameter: String,
+        /// What is wrong with it, in words.
+        message: String,
+    },
 
     /// An argument of a dynamic call has the wrong type for its parameter (a string where
     /// the datamodel says `int`). Nothing was sent.
@@ -176,6 +181,48 @@ pub enum Error {
     },
 }
 
+/// An error as data: what every front end shows, one to one (Python's exception
+/// attributes, Node's `XenAPIError` properties, the shell's error object).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorDescription {
+    /// [`Error::code`].
+    pub code: String,
+    /// [`Error::params`].
+    pub params: Vec<String>,
+    /// [`Error::method`].
+    pub method: Option<String>,
+    /// [`Error::host`].
+    pub host: Option<String>,
+    /// [`Error::may_have_reached_host`].
+    pub may_have_reached_host: bool,
+    /// The error in words (its `Display`).
+    pub message: String,
+    /// For `POOL_PARTIAL`: which members are done, failed (each with its own error) and
+    /// not attempted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialDescription>,
+}
+
+/// How far a pool operation over several members got.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartialDescription {
+    /// Members for which it completed.
+    pub done: Vec<String>,
+    /// Members for which it failed.
+    pub failed: Vec<MemberDescription>,
+    /// Members it did not get to.
+    pub not_attempted: Vec<String>,
+}
+
+/// One member's failure, described.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberDescription {
+    /// The member (host name or address).
+    pub member: String,
+    /// Its error.
+    pub error: ErrorDescription,
+}
+
 /// One member's failure in a [`Error::PartialPool`].
 #[derive(Debug)]
 pub struct MemberError {
@@ -268,6 +315,79 @@ pub mod codes {
 }
 
 impl Error {
+    /// `INVALID_ARGUMENT`: `parameter` (an option or argument name) is unusable.
+    pub fn invalid_argument(parameter: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            parameter: parameter.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The XenAPI method or the workflow the error belongs to (`pool.join`, `eject`), where
+    /// one was under way: a XenAPI failure, a timeout, a cancellation, a call of a wrong
+    /// type or unknown name, an indeterminate call, a refused or partial workflow. `None`
+    /// for errors that arise before or apart from any one call (a bad option, a closed
+    /// session, a name not found, a transport, TLS or protocol failure).
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => Some(&e.method),
+            Error::Timeout { method, .. }
+            | Error::WrongType { method, .. }
+            | Error::UnknownMethod { method, .. }
+            | Error::Cancelled { method, .. }
+            | Error::Indeterminate { method, .. } => Some(method),
+            Error::Refused { operation, .. } | Error::PartialPool { operation, .. } => {
+                Some(operation)
+            }
+            Error::Transport { .. }
+            | Error::Protocol(_)
+            | Error::Tls { .. }
+            | Error::InvalidArgument { .. }
+            | Error::NotFound { .. }
+            | Error::Ambiguous { .. }
+            | Error::SessionClosed
+            | Error::Internal(_) => None,
+        }
+    }
+
+    /// The host that answered, where it is not the session's own (the join candidate
+    /// that refused its password, say).
+    pub fn host(&self) -> Option<&str> {
+        self.api().and_then(|e| e.host.as_deref())
+    }
+
+    /// The error as data every front end maps one to one onto its own error type.
+    pub fn describe(&self) -> ErrorDescription {
+        let partial = match self {
+            Error::PartialPool {
+                done,
+                failed,
+                not_attempted,
+                ..
+            } => Some(PartialDescription {
+                done: done.clone(),
+                failed: failed
+                    .iter()
+                    .map(|m| MemberDescription {
+                        member: m.member.clone(),
+                        error: m.error.describe(),
+                    })
+                    .collect(),
+                not_attempted: not_attempted.clone(),
+            }),
+            _ => None,
+        };
+        ErrorDescription {
+            code: self.code().to_string(),
+            params: self.params(),
+            method: self.method().map(str::to_string),
+            host: self.host().map(str::to_string),
+            may_have_reached_host: self.may_have_reached_host(),
+            message: self.to_string(),
+            partial,
+        }
+    }
+
     /// The stable machine code: the XenAPI code for [`Error::Api`], one of [`codes`] else.
     pub fn code(&self) -> &str {
         match self {
@@ -276,7 +396,7 @@ impl Error {
             Error::Timeout { .. } => codes::TIMEOUT,
             Error::Protocol(_) => codes::PROTOCOL,
             Error::Tls { .. } => codes::TLS,
-            Error::InvalidArgument(_) => codes::INVALID_ARGUMENT,
+            Error::InvalidArgument { .. } => codes::INVALID_ARGUMENT,
             Error::WrongType { .. } => codes::WRONG_TYPE,
             Error::UnknownMethod { .. } => codes::UNKNOWN_METHOD,
             Error::NotFound { .. } => codes::NOT_FOUND,
@@ -291,8 +411,8 @@ impl Error {
     }
 
     /// The error's parameters, as strings, in a fixed order per code: the XenAPI failure's
-    /// own; `[url]` (transport, TLS); `[method, seconds]` (timeout); `[parameter, expected,
-    /// got]`; `[method, suggestions…]`; `[class, key]` (not found); `[class, key, count]`
+    /// own; `[url]` (transport, TLS); `[method, seconds]` (timeout); `[parameter, message]`
+    /// (invalid argument); `[parameter, expected, got]` (wrong type); `[method, suggestions…]`; `[class, key]` (not found); `[class, key, count]`
     /// (ambiguous); `[method]` (cancelled); the problems (refused); `[method, reason]`
     /// (indeterminate); `[operation, failed members…]` (partial pool); `[message]` else.
     pub fn params(&self) -> Vec<String> {
@@ -303,7 +423,10 @@ impl Error {
                 vec![method.clone(), after.as_secs_f64().to_string()]
             }
             Error::Protocol(e) => vec![e.to_string()],
-            Error::InvalidArgument(m) | Error::Internal(m) => vec![m.clone()],
+            Error::InvalidArgument { parameter, message } => {
+                vec![parameter.clone(), message.clone()]
+            }
+            Error::Internal(m) => vec![m.clone()],
             Error::WrongType {
                 parameter,
                 expected,
@@ -366,7 +489,7 @@ impl Error {
                 ..
             } => *may_have_reached_host,
             Error::Tls { .. }
-            | Error::InvalidArgument(_)
+            | Error::InvalidArgument { .. }
             | Error::WrongType { .. }
             | Error::UnknownMethod { .. }
             | Error::NotFound { .. }

@@ -106,9 +106,9 @@ impl Transport {
             format!("https://{url}")
         };
         let mut base = reqwest::Url::parse(&with_scheme)
-            .map_err(|e| Error::InvalidArgument(format!("not a URL: {url:?} ({e})")))?;
+            .map_err(|e| Error::invalid_argument("url", format!("not a URL: {url:?} ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::invalid_argument("url", format!(
                 "not an http(s) URL: {url:?}"
             )));
         }
@@ -119,9 +119,9 @@ impl Transport {
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_STRING));
         for (name, value) in &options.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::InvalidArgument(format!("bad HTTP header name {name:?}")))?;
+                .map_err(|_| Error::invalid_argument("headers", format!("bad HTTP header name {name:?}")))?;
             let value = HeaderValue::from_str(value)
-                .map_err(|_| Error::InvalidArgument(format!("bad value for HTTP header {name}")))?;
+                .map_err(|_| Error::invalid_argument("headers", format!("bad value for HTTP header {name}")))?;
             headers.insert(name, value);
         }
         if matches!(options.tls, Tls::Pinned(_)) {
@@ -137,7 +137,7 @@ impl Transport {
             .no_proxy();
         let client = tls::apply(builder, &options.tls)?
             .build()
-            .map_err(|e| Error::InvalidArgument(format!("cannot build HTTP client: {e}")))?;
+            .map_err(|e| Error::invalid_argument("options", format!("cannot build HTTP client: {e}")))?;
         let format = match options.protocol {
             Protocol::Auto => FORMAT_UNKNOWN,
             Protocol::JsonRpc => FORMAT_JSON,
@@ -174,11 +174,11 @@ impl Transport {
             host
         };
         url.set_host(Some(&host)).map_err(|e| {
-            Error::InvalidArgument(format!("not a host address: {address:?} ({e})"))
+            Error::invalid_argument("address", format!("not a host address: {address:?} ({e})"))
         })?;
         if let Some(port) = port {
             url.set_port(Some(port))
-                .map_err(|_| Error::InvalidArgument(format!("bad port in {address:?}")))?;
+                .map_err(|_| Error::invalid_argument("address", format!("bad port in {address:?}")))?;
         }
         let options = Arc::new(ConnectOptions {
             tls,

@@ -120,7 +120,7 @@ async fn a_gap_in_the_optional_tail_is_refused_before_sending() {
     let err = Host::evacuate_with(&c, &Ref::new("OpaqueRef:h1"), &gap)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
     let text = err.to_string();
     assert!(
         text.contains("network") && text.contains("evacuate_batch_size"),

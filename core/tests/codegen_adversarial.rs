@@ -321,7 +321,7 @@ impl xenpool::Caller for Fake {
             .unwrap()
             .push((method.to_string(), with_session, params.len()));
         let result = serde_json::from_value::<T>(self.reply.clone())
-            .map_err(|e| xenpool::Error::InvalidArgument(e.to_string()));
+            .map_err(|e| xenpool::Error::invalid_argument("value", e.to_string()));
         async move { result }
     }
 }

@@ -46,7 +46,7 @@ impl Converter<'_> {
             (Ty::DateTime, Dyn::String(s)) => match DateTime::parse(s) {
                 Some(d) => Value::DateTime(d.to_wire()),
                 None => {
-                    return Err(invalid(format!("{what}: {s:?} is not a date and time")));
+                    return Err(invalid(what, format!("{what}: {s:?} is not a date and time")));
                 }
             },
             (Ty::Enum(name), Dyn::String(s)) => Value::String(enum_value(what, name, s)?),
@@ -55,7 +55,7 @@ impl Converter<'_> {
                 Value::String(r.reference.clone())
             }
             (Ty::Ref(class), Dyn::Ref(r)) => {
-                return Err(invalid(format!(
+                return Err(invalid(what, format!(
                     "{what} must be a {class} reference, not a {} one",
                     r.class
                 )));
@@ -127,14 +127,14 @@ impl Converter<'_> {
     /// `..Default::default()` does (xapi refuses a record missing a mandatory one).
     fn record(&mut self, what: &str, class: &str, pairs: &[(Dyn, Dyn)]) -> Result<Value> {
         let meta =
-            meta::class(class).ok_or_else(|| invalid(format!("{what}: unknown class {class}")))?;
+            meta::class(class).ok_or_else(|| invalid(what, format!("{what}: unknown class {class}")))?;
         let mut given: HashMap<&str, &Dyn> = HashMap::with_capacity(pairs.len());
         for (key, value) in pairs {
             let Some(name) = key.as_str() else {
-                return Err(invalid(format!("{what}: field names must be strings")));
+                return Err(invalid(what, format!("{what}: field names must be strings")));
             };
             let Some(field) = meta.field(name) else {
-                return Err(invalid(format!("{what}: {class} has no field {name:?}")));
+                return Err(invalid(what, format!("{what}: {class} has no field {name:?}")));
             };
             given.insert(field.name, value);
         }
@@ -175,7 +175,7 @@ impl Converter<'_> {
                     .map(|(k, v)| {
                         let key = k
                             .as_str()
-                            .ok_or_else(|| invalid(format!("{what}: keys must be strings")))?;
+                            .ok_or_else(|| invalid(what, format!("{what}: keys must be strings")))?;
                         Ok((key.to_string(), self.untyped(what, v)?))
                     })
                     .collect::<Result<_>>()?,
@@ -190,15 +190,15 @@ fn enum_value(what: &str, name: &str, text: &str) -> Result<String> {
     let meta = meta::enumeration(name);
     match meta.and_then(|e| e.canonical(text)) {
         Some(v) => Ok(v.to_string()),
-        None => Err(invalid(format!(
+        None => Err(invalid(what, format!(
             "{what}: {text:?} is not a {name} value; use one of: {}",
             meta.map(|e| e.values.join(", ")).unwrap_or_default()
         ))),
     }
 }
 
-fn invalid(message: String) -> Error {
-    Error::InvalidArgument(message)
+fn invalid(what: &str, message: String) -> Error {
+    Error::invalid_argument(what, message)
 }
 
 fn wrong_type(what: &str, ty: &Ty, got: &Dyn) -> Error {

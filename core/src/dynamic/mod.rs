@@ -123,7 +123,7 @@ pub async fn call_table(
 ) -> Result<usize> {
     let found = Method::find(method)?;
     let Some(table) = table_of(method) else {
-        return Err(Error::InvalidArgument(format!(
+        return Err(Error::invalid_argument("method", format!(
             "{} does not return a table of records",
             found.wire_name()
         )));
@@ -146,7 +146,7 @@ pub async fn reference(caller: &impl Caller, class: &str, key: &str) -> Result<S
         return Ok(key.to_string());
     }
     let class = meta::class_ignore_case(class)
-        .ok_or_else(|| Error::InvalidArgument(format!("no XenAPI class {class:?}")))?
+        .ok_or_else(|| Error::invalid_argument("class", format!("no XenAPI class {class:?}")))?
         .name;
     let lookup = (class, key.to_string());
     let mut found = resolve::resolve(caller, std::slice::from_ref(&lookup)).await?;
@@ -196,7 +196,7 @@ pub async fn arguments(
     let message = method.message;
     let required = message.required_params().len();
     if args.len() < required || args.len() > message.params.len() {
-        return Err(Error::InvalidArgument(arity_message(method, args.len())));
+        return Err(Error::invalid_argument("arguments", arity_message(method, args.len())));
     }
     let convert = |resolved: &HashMap<args::Lookup, String>| {
         let mut converter = args::Converter {

@@ -59,7 +59,7 @@ async fn bootstrap<C: Caller>(caller: &C, classes: &[String]) -> Result<(Tables,
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::InvalidArgument("no pool object".into()))?;
+        .ok_or_else(|| Error::invalid_argument("pool", "no pool object"))?;
     let token: String = caller
         .call(
             "event.inject",

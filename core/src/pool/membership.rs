@@ -212,8 +212,8 @@ pub async fn join(
 /// `allow_cross_vendor` only means something on top of `force`.
 fn check_policy(policy: JoinPolicy) -> Result<()> {
     if policy.allow_cross_vendor && !policy.force {
-        return Err(Error::InvalidArgument(
-            "allow_cross_vendor applies only to a forced join (pass force as well)".into(),
+        return Err(Error::invalid_argument("allow_cross_vendor", 
+            "allow_cross_vendor applies only to a forced join (pass force as well)",
         ));
     }
     Ok(())
@@ -412,7 +412,7 @@ pub async fn create_pool(
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| Error::InvalidArgument("no pool object".into()))?;
+            .ok_or_else(|| Error::invalid_argument("pool", "no pool object"))?;
         progress.step(format!("naming the pool {name}"));
         Pool::set_name_label(&pool, &pool_ref, name).await?;
         progress.step("describing it");

@@ -524,7 +524,7 @@ pub async fn create_nfs_sr(
         let master = snap
             .pool()
             .master()
-            .ok_or_else(|| Error::InvalidArgument("the pool has no coordinator".into()))?;
+            .ok_or_else(|| Error::invalid_argument("pool", "the pool has no coordinator"))?;
         let mut plan = Plan::new(format!("create NFS SR {name} on {server}:{serverpath}"));
         plan.call(
             master.name(),
@@ -1285,7 +1285,7 @@ pub async fn create_vm(
             problems.push("disk_gib must be at least 1".to_string());
         }
         if !problems.is_empty() {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::invalid_argument("spec", format!(
                 "{operation}: {}",
                 problems.join("; ")
             )));

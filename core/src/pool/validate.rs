@@ -125,7 +125,7 @@ async fn run(
             .find(|(_, h)| h.address == address)
             .map(|(r, _)| r.clone())
             .ok_or_else(|| {
-                Error::InvalidArgument(format!(
+                Error::invalid_argument("url", format!(
                     "{requested} redirected to its coordinator {}, which knows no host with \
                  address {address}",
                     conn.url()
@@ -188,7 +188,7 @@ fn normalise_url(url: &str) -> Result<reqwest::Url> {
         format!("https://{url}")
     };
     let mut parsed = reqwest::Url::parse(&with_scheme)
-        .map_err(|e| Error::InvalidArgument(format!("not a URL: {url:?} ({e})")))?;
+        .map_err(|e| Error::invalid_argument("url", format!("not a URL: {url:?} ({e})")))?;
     parsed.set_path("/");
     parsed.set_query(None);
     Ok(parsed)
@@ -253,7 +253,7 @@ fn only_pool(pools: HashMap<Ref<Pool>, PoolRecord>) -> Result<PoolRecord> {
     // xapi's P3 (`INTERNAL_ERROR`) on the remote; a database always has exactly one.
     match pools.len() {
         1 => Ok(pools.into_values().next().unwrap_or_default()),
-        n => Err(Error::InvalidArgument(format!(
+        n => Err(Error::invalid_argument("pool", format!(
             "expected exactly one pool object, found {n}"
         ))),
     }

@@ -76,7 +76,7 @@ impl PoolSnapshot {
         let (pool_ref, pool) = pools
             .into_iter()
             .next()
-            .ok_or_else(|| Error::InvalidArgument("the host reports no pool object".into()))?;
+            .ok_or_else(|| Error::invalid_argument("pool", "the host reports no pool object"))?;
         let times = futures::future::join_all(hosts.keys().map(|h| async move {
             let sent = chrono::Utc::now();
             let theirs = Host::get_servertime(c, h).await;
