@@ -8,8 +8,11 @@ export * from './generated/xenapi'
 export interface ConnectOptions {
   /** User name (default `root`). */
   user?: string
-  /** Password. Never shown in errors or `inspect` output. */
+  /** Password. Never shown in errors or `inspect` output. Without it: `passwordFile`,
+   * then `$XENPOOL_PASSWORD`; none of them is `INVALID_ARGUMENT` naming `password`. */
   password?: string
+  /** A file whose first line is the password. */
+  passwordFile?: string
   /** Pinned SHA-256 certificate fingerprint (`AB:CD:…`). */
   fingerprint?: string
   /** Learn the certificate's fingerprint on first contact and pin it (see `session.fingerprint`). */
@@ -20,8 +23,11 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Limit for opening a connection, in ms (default 10 000). */
   connectTimeoutMs?: number
-  /** RPC encoding: JSON-RPC with XML-RPC fall-back (default), or one of them only. */
-  protocol?: 'auto' | 'json' | 'xml'
+  /** RPC encoding: JSON-RPC with XML-RPC fall-back (default), or one of them only (any
+   * case; `jsonrpc`/`json-rpc` and `xmlrpc`/`xml-rpc` are accepted too). */
+  protocol?: 'auto' | 'json' | 'xml' | 'jsonrpc' | 'json-rpc' | 'xmlrpc' | 'xml-rpc' | (string & {})
+  /** How long a pool connection looks for a new coordinator, in ms (default 30 000). */
+  failoverTimeoutMs?: number
 }
 
 /** A host to reach: its URL and how to log in (a simulator host fits as is). */
@@ -226,10 +232,19 @@ export declare class XenAPIError extends Error {
   readonly code: XenAPIErrorCode | CoreErrorCode | (string & {})
   /** The parameters, in the fixed order of the code. */
   readonly params: string[]
-  /** The method or workflow that failed. */
-  readonly method: string
+  /** The XenAPI method or workflow the error belongs to; null when it arose apart from
+   * any one call (a bad option, a closed session, a transport failure). */
+  readonly method: string | null
+  /** The host that answered, where it is not the session's own (a join candidate). */
+  readonly host: string | null
   /** Whether the host may have received (and acted on) the request. */
   readonly mayHaveReachedHost: boolean
+  /** `POOL_PARTIAL`: the members done. */
+  readonly done?: string[]
+  /** `POOL_PARTIAL`: the members that failed, each with its error. */
+  readonly failed?: Array<{ member: string; error: XenAPIError }>
+  /** `POOL_PARTIAL`: the members not attempted. */
+  readonly notAttempted?: string[]
 }
 
 /** `WRONG_TYPE`: an argument does not fit its parameter. Also `instanceof XenAPIError`. */
@@ -237,7 +252,8 @@ export declare class WrongTypeError extends TypeError {
   readonly code: 'WRONG_TYPE'
   /** `[parameter, expected, got]`. */
   readonly params: string[]
-  readonly method: string
+  readonly method: string | null
+  readonly host: null
   /** The parameter (or member path). */
   readonly parameter: string
   readonly mayHaveReachedHost: false

@@ -19,8 +19,14 @@ const kXen = Symbol('xenpool.error')
 function fill(error, description) {
   error.code = description.code
   error.params = description.params ?? []
-  error.method = description.method ?? ''
-  error.mayHaveReachedHost = description.mayHaveReachedHost ?? false
+  error.method = description.method ?? null
+  error.host = description.host ?? null
+  error.mayHaveReachedHost = description.may_have_reached_host ?? false
+  if (description.partial != null) {
+    error.done = description.partial.done
+    error.failed = description.partial.failed.map((m) => ({ member: m.member, error: new XenAPIError(m.error) }))
+    error.notAttempted = description.partial.not_attempted
+  }
   Object.defineProperty(error, kXen, { value: true })
 }
 
@@ -48,8 +54,8 @@ class WrongTypeError extends TypeError {
   }
 }
 
-function describe(code, message, params = [], method = '') {
-  return { code, message, params, method, mayHaveReachedHost: false }
+function describe(code, message, params = [], method = null) {
+  return { code, message, params, method, host: null, may_have_reached_host: false }
 }
 
 /** A native error as a XenAPIError (others pass through). */
@@ -222,10 +228,11 @@ async function decode(result) {
 // ---- sessions ---------------------------------------------------------------------------
 
 function connectOptions(options = {}) {
-  const { user, username, password, fingerprint, trustOnFirstUse, insecure, timeoutMs, connectTimeoutMs, protocol, failoverTimeoutMs } = options
+  const { user, username, password, passwordFile, fingerprint, trustOnFirstUse, insecure, timeoutMs, connectTimeoutMs, protocol, failoverTimeoutMs } = options
   return JSON.stringify({
     user: user ?? username,
     password,
+    passwordFile,
     fingerprint: fingerprint ?? undefined,
     trustOnFirstUse: trustOnFirstUse ?? false,
     insecure: insecure ?? false,

@@ -1,9 +1,11 @@
-//! Connection options as the JS layer sends them (JSON, camelCase).
+//! Connection options as the JS layer sends them (JSON, camelCase, milliseconds), handed
+//! to core's [`ConnectSpec`], which applies every rule (URL forms, password sources,
+//! certificate choice, protocol names). Node offers no password prompt.
 
 use std::time::Duration;
 
 use serde::Deserialize;
-use xenpool::{ConnectOptions, Credentials, Fingerprint, Protocol, Tls};
+use xenpool::{ConnectSpec, ResolvedSpec, Secret};
 
 use crate::error::{invalid, to_napi};
 
@@ -15,6 +17,8 @@ pub struct ConnectOpts {
     pub user: Option<String>,
     /// Password.
     pub password: Option<String>,
+    /// A file whose first line is the password.
+    pub password_file: Option<String>,
     /// Pinned SHA-256 certificate fingerprint.
     pub fingerprint: Option<String>,
     /// Learn the fingerprint on first contact and pin it.
@@ -25,71 +29,33 @@ pub struct ConnectOpts {
     pub timeout_ms: Option<u64>,
     /// Limit for opening a connection.
     pub connect_timeout_ms: Option<u64>,
-    /// `auto`, `json` or `xml`.
+    /// A protocol name (`auto`, `json`, `xml`, …).
     pub protocol: Option<String>,
     /// How long a pool connection looks for a new coordinator.
     pub failover_timeout_ms: Option<u64>,
 }
 
-/// What a connection needs, worked out from the options.
-pub struct Resolved {
-    /// Login.
-    pub credentials: Credentials,
-    /// Transport options.
-    pub options: ConnectOptions,
-    /// The fingerprint pinned (given or learnt on first use).
-    pub fingerprint: Option<Fingerprint>,
-}
-
 impl ConnectOpts {
     /// Parses the JSON the JS layer sends.
     pub fn parse(text: &str) -> napi::Result<Self> {
-        serde_json::from_str(text).map_err(|e| invalid(format!("connection options: {e}")))
+        serde_json::from_str(text).map_err(|e| invalid("options", format!("connection options: {e}")))
     }
 
-    /// Credentials, TLS policy (fetching the fingerprint for trust on first use) and limits.
-    pub async fn resolve(&self, url: &str) -> napi::Result<Resolved> {
-        let mut options = ConnectOptions::default();
-        if let Some(ms) = self.timeout_ms {
-            options.call_timeout = Duration::from_millis(ms);
-        }
-        if let Some(ms) = self.connect_timeout_ms {
-            options.connect_timeout = Duration::from_millis(ms);
-        }
-        options.protocol = match self.protocol.as_deref() {
-            None | Some("auto") => Protocol::Auto,
-            Some("json") | Some("jsonrpc") => Protocol::JsonRpc,
-            Some("xml") | Some("xmlrpc") => Protocol::XmlRpc,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "protocol must be \"auto\", \"json\" or \"xml\", not {other:?}"
-                )));
-            }
+    /// The options for `url`, resolved by core's rules.
+    pub fn resolve(&self, url: &str) -> napi::Result<ResolvedSpec> {
+        let spec = ConnectSpec {
+            user: self.user.clone(),
+            password: self.password.clone().map(Secret::new),
+            password_file: self.password_file.clone().map(Into::into),
+            fingerprint: self.fingerprint.clone(),
+            trust_on_first_use: self.trust_on_first_use,
+            insecure: self.insecure,
+            protocol: self.protocol.clone(),
+            timeout: self.timeout_ms.map(Duration::from_millis),
+            connect_timeout: self.connect_timeout_ms.map(Duration::from_millis),
+            failover_timeout: self.failover_timeout_ms.map(Duration::from_millis),
+            ..ConnectSpec::new(url)
         };
-        let mut fingerprint = None;
-        options.tls = if let Some(text) = &self.fingerprint {
-            let f: Fingerprint = text.parse().map_err(to_napi)?;
-            fingerprint = Some(f);
-            Tls::Pinned(f)
-        } else if self.insecure {
-            Tls::Insecure
-        } else if self.trust_on_first_use && !url.starts_with("http://") {
-            let f = xenpool::fetch_fingerprint(url, options.connect_timeout)
-                .await
-                .map_err(to_napi)?;
-            fingerprint = Some(f);
-            Tls::Pinned(f)
-        } else {
-            Tls::Verified
-        };
-        let credentials = Credentials::new(
-            self.user.clone().unwrap_or_else(|| "root".into()),
-            self.password.clone().unwrap_or_default(),
-        );
-        Ok(Resolved {
-            credentials,
-            options,
-            fingerprint,
-        })
+        spec.resolve(None).map_err(to_napi)
     }
 }

@@ -50,7 +50,7 @@ impl Flags {
     fn parse(text: Option<String>) -> napi::Result<Self> {
         match text {
             None => Ok(Flags::default()),
-            Some(t) => serde_json::from_str(&t).map_err(|e| invalid(format!("options: {e}"))),
+            Some(t) => serde_json::from_str(&t).map_err(|e| invalid("options", format!("options: {e}"))),
         }
     }
 
@@ -79,12 +79,11 @@ struct Access {
 }
 
 async fn access(url: &str, options: &ConnectOpts) -> napi::Result<HostAccess> {
-    let r = options.resolve(url).await?;
-    Ok(HostAccess::new(url, r.credentials, r.options))
+    options.resolve(url)?.access().await.map_err(to_napi)
 }
 
 fn parse_access(text: &str) -> napi::Result<Access> {
-    serde_json::from_str(text).map_err(|e| invalid(format!("host: {e}")))
+    serde_json::from_str(text).map_err(|e| invalid("host", format!("host: {e}")))
 }
 
 /// A session made by a workflow, with the workflow's outcome.
@@ -122,7 +121,7 @@ pub async fn create_pool(
     let flags = Flags::parse(options)?;
     let master = parse_access(&master)?;
     let members: Vec<Access> =
-        serde_json::from_str(&members).map_err(|e| invalid(format!("members: {e}")))?;
+        serde_json::from_str(&members).map_err(|e| invalid("members", format!("members: {e}")))?;
     let master_access = access(&master.url, &master.options).await?;
     let mut member_access = Vec::with_capacity(members.len());
     for m in &members {
@@ -158,13 +157,14 @@ pub async fn recover_lost_coordinator(
 ) -> napi::Result<Created> {
     let flags = Flags::parse(options)?;
     let member = parse_access(&member)?;
-    let r = member.options.resolve(&member.url).await?;
+    let r = member.options.resolve(&member.url)?;
+    let member = r.access().await.map_err(to_napi)?;
     let options = flags.op_options(on_progress);
     let recovery = ops::RecoveryOptions {
         restart_vms: flags.restart_vms,
     };
     let (pool, outcome) =
-        ops::recover_lost_coordinator(&member.url, r.credentials, r.options, recovery, &options)
+        ops::recover_lost_coordinator(&member.url, member.credentials, member.options, recovery, &options)
             .await
             .map_err(to_napi)?;
     Ok(Created {
@@ -292,7 +292,7 @@ impl Session {
     ) -> napi::Result<String> {
         let mode = BondMode::from_wire(&mode);
         if let BondMode::Unknown(m) = &mode {
-            return Err(invalid(format!(
+            return Err(invalid("mode", format!(
                 "bond mode must be one of {}, not {m:?}",
                 BondMode::WIRE_VALUES.join(", ")
             )));

@@ -2,11 +2,10 @@
 //! calls any message through core's dynamic layer.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use xenpool::dynamic;
 use xenpool::pool::{AnyConnection, PoolConnection};
-use xenpool::{CancelToken, Connection};
+use xenpool::CancelToken;
 
 use crate::convert::{NativeResult, args_from_json, table_result, to_json_text, to_result};
 use crate::error::{invalid, to_napi};
@@ -44,7 +43,7 @@ impl Session {
         F: FnOnce(AnyConnection, String, Vec<dynamic::Dyn>) -> Fut,
         Fut: Future<Output = xenpool::Result<dynamic::Dyn>>,
     {
-        let args = args_from_json(args).map_err(invalid)?;
+        let args = args_from_json(args).map_err(|m| invalid("arguments", m))?;
         let token = self.call_token(cancel)?;
         let call = run(self.target.clone(), method.to_string(), args);
         let value = cancellable(&token, method, call).await?;
@@ -60,7 +59,7 @@ impl Session {
         cancel: Option<u32>,
         table: dynamic::Table,
     ) -> napi::Result<NativeResult> {
-        let args = args_from_json(args).map_err(invalid)?;
+        let args = args_from_json(args).map_err(|m| invalid("arguments", m))?;
         let token = self.call_token(cancel)?;
         let (result, writer) = table_result(table);
         let writer = Arc::new(writer);
@@ -80,7 +79,7 @@ impl Session {
     /// The pool connection, or `INVALID_ARGUMENT` for a plain session.
     pub(crate) fn pool(&self) -> napi::Result<PoolConnection> {
         (self.target.pool().cloned())
-            .ok_or_else(|| invalid("pool workflows need a pool connection: use Pool.connect()"))
+            .ok_or_else(|| invalid("session", "pool workflows need a pool connection: use Pool.connect()"))
     }
 
     /// A per-call token tripped by the call's signal or by closing the session.
@@ -123,31 +122,24 @@ impl Drop for Session {
 /// Logs in to the host at `url` (following `HOST_IS_SLAVE` to the coordinator).
 #[napi]
 pub async fn connect(url: String, options: String) -> napi::Result<Session> {
-    let opts = ConnectOpts::parse(&options)?;
-    let r = opts.resolve(&url).await?;
-    let conn = Connection::login(&url, r.credentials, r.options)
-        .await
-        .map_err(to_napi)?;
+    let mut spec = ConnectOpts::parse(&options)?.resolve(&url)?;
+    let fingerprint = spec.settle().await.map_err(to_napi)?;
+    let conn = spec.login().await.map_err(to_napi)?;
     Ok(Session::new(
         AnyConnection::Host(conn),
-        r.fingerprint.map(|f| f.to_string()),
+        fingerprint.map(|f| f.to_string()),
     ))
 }
 
 /// Connects to the pool `url` belongs to, remembering its members for failover.
 #[napi]
 pub async fn connect_pool(url: String, options: String) -> napi::Result<Session> {
-    let opts = ConnectOpts::parse(&options)?;
-    let r = opts.resolve(&url).await?;
-    let mut pool = PoolConnection::connect(&url, r.credentials, r.options)
-        .await
-        .map_err(to_napi)?;
-    if let Some(ms) = opts.failover_timeout_ms {
-        pool = pool.with_failover_timeout(Duration::from_millis(ms));
-    }
+    let mut spec = ConnectOpts::parse(&options)?.resolve(&url)?;
+    let fingerprint = spec.settle().await.map_err(to_napi)?;
+    let pool = spec.connect_pool().await.map_err(to_napi)?;
     Ok(Session::new(
         AnyConnection::Pool(pool),
-        r.fingerprint.map(|f| f.to_string()),
+        fingerprint.map(|f| f.to_string()),
     ))
 }
 

@@ -26,7 +26,7 @@ pub struct SimulatorHandle {
 }
 
 fn sim_error(e: impl std::fmt::Display) -> napi::Error {
-    invalid(e.to_string())
+    invalid("simulator", e.to_string())
 }
 
 /// Starts a simulator (`scenario`: a built-in name such as `lab`, `pool16`, `single`, or a
@@ -35,7 +35,7 @@ fn sim_error(e: impl std::fmt::Display) -> napi::Error {
 #[napi]
 pub async fn start_simulator(options: Option<String>) -> napi::Result<SimulatorHandle> {
     let o: SimOptions = match options {
-        Some(t) => serde_json::from_str(&t).map_err(|e| invalid(format!("options: {e}")))?,
+        Some(t) => serde_json::from_str(&t).map_err(|e| invalid("options", format!("options: {e}")))?,
         None => SimOptions::default(),
     };
     let mut builder = Simulator::builder()
@@ -65,7 +65,7 @@ impl SimulatorHandle {
             .lock()
             .ok()
             .and_then(|s| s.clone())
-            .ok_or_else(|| invalid("the simulator was stopped"))
+            .ok_or_else(|| invalid("simulator", "the simulator was stopped"))
     }
 }
 

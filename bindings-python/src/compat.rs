@@ -8,11 +8,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use xenpool::meta::{self, Ty};
 use xenpool::wire::Value;
-use xenpool::{Caller, Connection, Credentials, Error};
+use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
+use xenpool::{Caller, Connection, Error, Secret};
 
 use crate::convert;
 use crate::errors;
-use crate::session::connect_options;
 use crate::wait::block;
 
 /// A session logged in by `login_with_password`, calls untyped.
@@ -59,11 +59,21 @@ impl RawSession {
         originator: Option<String>,
         local: bool,
     ) -> PyResult<RawSession> {
-        let mut options =
-            connect_options(None, insecure, timeout, protocol).map_err(|e| errors::to_py(py, e))?;
+        let spec = ConnectSpec {
+            user: Some(user.to_string()),
+            password: Some(Secret::new(password)),
+            insecure,
+            protocol: Some(protocol.to_string()),
+            timeout: Some(connect_spec::seconds("timeout", timeout).map_err(|e| errors::to_py(py, e))?),
+            ..ConnectSpec::new(url)
+        };
+        let ResolvedSpec {
+            url,
+            credentials,
+            mut options,
+            ..
+        } = spec.resolve(None).map_err(|e| errors::to_py(py, e))?;
         options.originator = originator;
-        let credentials = Credentials::new(user, password);
-        let url = url.to_string();
         let conn = block(py, "session.login_with_password", move |_| async move {
             match local {
                 true => Connection::login_local_emergency(&url, credentials, options).await,

@@ -9,13 +9,12 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use serde::Serialize;
 use xenpool::generated::BondMode;
-use xenpool::pool::membership::HostAccess;
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions};
-use xenpool::{Credentials, Error};
+use xenpool::Error;
 
 use crate::errors;
-use crate::session::{Session, connect_options};
+use crate::session::{Access, Session};
 use crate::wait::block;
 
 /// An outcome as JSON text (the Python side wraps it in its classes).
@@ -42,33 +41,6 @@ fn op_options(dry_run: bool, progress: Option<Py<PyAny>>) -> OpOptions {
         });
     }
     options
-}
-
-/// How a host outside the pool is reached.
-#[derive(FromPyObject)]
-pub struct Access {
-    url: String,
-    user: String,
-    password: String,
-    fingerprint: Option<String>,
-    insecure: bool,
-    timeout: f64,
-    protocol: String,
-}
-
-impl Access {
-    fn host_access(&self) -> xenpool::Result<HostAccess> {
-        Ok(HostAccess::new(
-            self.url.clone(),
-            Credentials::new(self.user.clone(), self.password.clone()),
-            connect_options(
-                self.fingerprint.as_deref(),
-                self.insecure,
-                self.timeout,
-                &self.protocol,
-            )?,
-        ))
-    }
 }
 
 /// A pool connection.
@@ -107,10 +79,8 @@ impl Pool {
     /// the members for failover.
     #[staticmethod]
     fn connect(py: Python<'_>, access: Access) -> PyResult<Pool> {
-        let host = map(py, access.host_access())?;
-        let inner = block(py, "Pool.connect", move |_| async move {
-            PoolConnection::connect(&host.url, host.credentials, host.options).await
-        })?;
+        let spec = map(py, access.resolve(py))?;
+        let inner = block(py, "Pool.connect", move |_| spec.connect_pool())?;
         Ok(Pool { inner })
     }
 
@@ -146,9 +116,10 @@ impl Pool {
 
     /// The join pre-flight for a candidate host: a report as JSON.
     fn validate_join(&self, py: Python<'_>, candidate: Access) -> PyResult<String> {
-        let host = map(py, candidate.host_access())?;
+        let host = map(py, candidate.resolve(py))?;
         let pool = self.inner.clone();
         block(py, "validate_join", move |_| async move {
+            let host = host.access().await?;
             let options = ValidateOptions {
                 connect: host.options.clone(),
                 ..Default::default()
@@ -185,7 +156,7 @@ impl Pool {
         progress: Option<Py<PyAny>>,
         allow_cross_vendor: bool,
     ) -> PyResult<String> {
-        let host = map(py, candidate.host_access())?;
+        let host = map(py, candidate.resolve(py))?;
         let policy = JoinPolicy {
             force,
             allow_cross_vendor,
@@ -196,6 +167,7 @@ impl Pool {
             dry_run,
             progress,
             move |pool, options| async move {
+                let host = host.access().await?;
                 json(&xenpool::pool::join(&pool, &host, policy, &options).await?)
             },
         )
@@ -466,16 +438,22 @@ pub fn create_pool(
         force,
         allow_cross_vendor,
     };
-    let master = map(py, master.host_access())?;
+    let master = map(py, master.resolve(py))?;
     let members = map(
         py,
         members
             .iter()
-            .map(Access::host_access)
+            .map(|m| m.resolve(py))
             .collect::<xenpool::Result<Vec<_>>>(),
     )?;
     let options = op_options(dry_run, progress);
     let (inner, outcome) = block(py, "create_pool", move |_| async move {
+        let master = master.access().await?;
+        let mut accesses = Vec::with_capacity(members.len());
+        for member in members {
+            accesses.push(member.access().await?);
+        }
+        let members = accesses;
         let (pool, outcome) =
             xenpool::pool::create_pool(&name, &description, &master, &members, policy, &options)
                 .await?;
@@ -497,10 +475,11 @@ pub fn recover_lost_coordinator(
     progress: Option<Py<PyAny>>,
     restart_vms: bool,
 ) -> PyResult<(Option<Pool>, String)> {
-    let host = map(py, member.host_access())?;
+    let host = map(py, member.resolve(py))?;
     let options = op_options(dry_run, progress);
     let recovery = ops::RecoveryOptions { restart_vms };
     let (inner, outcome) = block(py, "recover_lost_coordinator", move |_| async move {
+        let host = host.access().await?;
         let (pool, outcome) = ops::recover_lost_coordinator(
             &host.url,
             host.credentials,
@@ -510,7 +489,7 @@ pub fn recover_lost_coordinator(
         )
         .await?;
         Ok((
-            pool.map(|p| p.with_failover_timeout(Duration::from_secs(30))),
+            pool,
             json(&outcome)?,
         ))
     })?;

@@ -1,6 +1,7 @@
 //! `Session`: a logged-in session (or a pool's failover-aware connection) on which any
 //! XenAPI message is called by name through the core's dynamic layer.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -10,68 +11,79 @@ use xenpool::dynamic::{self, Dyn, Method};
 use xenpool::pool::AnyConnection;
 use xenpool::task::WaitOptions;
 use xenpool::wire::Value;
-use xenpool::{ConnectOptions, Connection, Credentials, Error, Fingerprint, Protocol, Result, Tls};
+use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
+use xenpool::{Connection, Error, Result, Secret};
 
 use crate::convert::{self, PyDyn};
 use crate::errors;
 use crate::wait::block;
 
-/// Connection options from the keyword arguments every entry point takes.
-pub fn connect_options(
-    fingerprint: Option<&str>,
+/// How to reach a host, as Python gives it (`xenpool.Host`, or the keyword arguments of
+/// `Session`): read attribute by attribute into core's [`ConnectSpec`], which applies every
+/// rule (URL forms, password sources, certificate choice, protocol names).
+#[derive(FromPyObject)]
+pub struct Access {
+    url: String,
+    user: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    fingerprint: Option<String>,
+    trust_on_first_use: bool,
     insecure: bool,
     timeout: f64,
-    protocol: &str,
-) -> Result<ConnectOptions> {
-    let tls = match (fingerprint, insecure) {
-        (Some(f), _) => Tls::Pinned(f.parse::<Fingerprint>()?),
-        (None, true) => Tls::Insecure,
-        (None, false) => Tls::Verified,
-    };
-    let protocol = match protocol.to_ascii_lowercase().as_str() {
-        "auto" => Protocol::Auto,
-        "json" | "jsonrpc" | "json-rpc" => Protocol::JsonRpc,
-        "xml" | "xmlrpc" | "xml-rpc" => Protocol::XmlRpc,
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "protocol must be 'auto', 'json' or 'xml', not {other:?}"
-            )));
+    protocol: String,
+}
+
+impl Access {
+    /// The spec resolved by core's rules. The password prompt is `getpass`, offered only
+    /// when standard input is a terminal.
+    pub fn resolve(&self, py: Python<'_>) -> Result<ResolvedSpec> {
+        let spec = ConnectSpec {
+            url: self.url.clone(),
+            user: self.user.clone(),
+            password: self.password.clone().map(Secret::new),
+            password_file: self.password_file.clone(),
+            fingerprint: self.fingerprint.clone(),
+            trust_on_first_use: self.trust_on_first_use,
+            insecure: self.insecure,
+            protocol: Some(self.protocol.clone()),
+            timeout: Some(connect_spec::seconds("timeout", self.timeout)?),
+            ..Default::default()
+        };
+        let mut ask = |question: &str| -> std::io::Result<String> {
+            py.import("getpass")
+                .and_then(|m| m.getattr("getpass")?.call1((question,))?.extract())
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        };
+        match on_terminal(py) {
+            true => spec.resolve(Some(&mut ask)),
+            false => spec.resolve(None),
         }
-    };
-    if !(timeout.is_finite() && timeout > 0.0) {
-        return Err(Error::InvalidArgument(format!(
-            "timeout must be a positive number of seconds, not {timeout}"
-        )));
-    }
-    Ok(ConnectOptions {
-        tls,
-        call_timeout: Duration::from_secs_f64(timeout),
-        protocol,
-        ..Default::default()
-    })
-}
-
-/// The `https://address[:port]` a fingerprint is fetched from for trust on first use.
-pub fn address_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split('/').next().unwrap_or(rest);
-    if host
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        host.to_string()
-    } else {
-        format!("{host}:443")
     }
 }
 
-/// Fetches the SHA-256 fingerprint of the certificate a host presents (for pinning).
+/// True when `sys.stdin` is a terminal (a prompt can be answered).
+fn on_terminal(py: Python<'_>) -> bool {
+    py.import("sys")
+        .and_then(|sys| sys.getattr("stdin"))
+        .and_then(|stdin| match stdin.is_none() {
+            true => Ok(false),
+            false => stdin.call_method0("isatty")?.extract(),
+        })
+        .unwrap_or(false)
+}
+
+/// Fetches the SHA-256 fingerprint of the certificate a host presents (for pinning); `url`
+/// may be a bare host name, as everywhere.
 #[pyfunction]
 #[pyo3(signature = (url, timeout = 10.0))]
 pub fn fetch_fingerprint(py: Python<'_>, url: &str, timeout: f64) -> PyResult<String> {
-    let address = address_of(url);
+    let target = connect_spec::normalize_url(url)
+        .and_then(|u| Ok((u, connect_spec::seconds("timeout", timeout)?)))
+        .map_err(|e| errors::to_py(py, e));
+    let (url, timeout) = target?;
     block(py, "fetch_fingerprint", move |_| async move {
-        let f = xenpool::fetch_fingerprint(&address, Duration::from_secs_f64(timeout)).await?;
+        let f = xenpool::fetch_fingerprint(connect_spec::authority(&url), timeout).await?;
         Ok(f.to_string())
     })
 }
@@ -165,36 +177,22 @@ pub async fn task_wait(
 
 #[pymethods]
 impl Session {
-    /// Logs in (`HOST_IS_SLAVE` followed to the coordinator).
+    /// Logs in (`HOST_IS_SLAVE` followed to the coordinator); trust on first use pins the
+    /// certificate the host presents now (read back from `fingerprint`).
     #[staticmethod]
-    #[pyo3(signature = (url, user, password, *, fingerprint = None, trust_on_first_use = false,
-        insecure = false, timeout = 120.0, protocol = "auto", emergency = false))]
-    #[allow(clippy::too_many_arguments)]
-    fn login(
-        py: Python<'_>,
-        url: &str,
-        user: &str,
-        password: String,
-        fingerprint: Option<String>,
-        trust_on_first_use: bool,
-        insecure: bool,
-        timeout: f64,
-        protocol: &str,
-        emergency: bool,
-    ) -> PyResult<Session> {
-        let fingerprint = match (fingerprint, trust_on_first_use) {
-            (None, true) if url.starts_with("https") => Some(fetch_fingerprint(py, url, 10.0)?),
-            (f, _) => f,
-        };
-        let options = connect_options(fingerprint.as_deref(), insecure, timeout, protocol)
-            .map_err(|e| errors::to_py(py, e))?;
-        let credentials = Credentials::new(user, password);
-        let url = url.to_string();
-        let conn = block(py, "session.login_with_password", move |_| async move {
-            match emergency {
-                true => Connection::login_local_emergency(&url, credentials, options).await,
-                false => Connection::login(&url, credentials, options).await,
-            }
+    #[pyo3(signature = (access, emergency = false))]
+    fn login(py: Python<'_>, access: Access, emergency: bool) -> PyResult<Session> {
+        let mut spec = access.resolve(py).map_err(|e| errors::to_py(py, e))?;
+        let (conn, fingerprint) = block(py, "session.login_with_password", move |_| async move {
+            let fingerprint = spec.settle().await?.map(|f| f.to_string());
+            let conn = match emergency {
+                true => {
+                    Connection::login_local_emergency(&spec.url, spec.credentials, spec.options)
+                        .await?
+                }
+                false => Connection::login(&spec.url, spec.credentials, spec.options).await?,
+            };
+            Ok((conn, fingerprint))
         })?;
         Ok(Session::from_conn(AnyConnection::Host(conn), fingerprint))
     }

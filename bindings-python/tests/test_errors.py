@@ -3,6 +3,7 @@ and through the one native mapping for every code the core defines."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 
@@ -17,27 +18,31 @@ def test_every_core_code_has_its_class() -> None:
     codes = _native.error_codes()
     assert set(codes) == set(exceptions.CODES)
     for code in codes:
-        e = exceptions._from_native(code, ["p"], message="m", method="x.y", may_have_reached_host=False)
+        e = exceptions._from_native(json.dumps(
+            {"code": code, "params": ["p"], "message": "m", "method": "x.y", "host": None,
+             "may_have_reached_host": False}
+        ))
         assert type(e) is exceptions.CODES[code] and e.code == code and e.params == ["p"]
-        assert isinstance(e, exceptions.XenpoolError)
+        assert isinstance(e, exceptions.XenpoolError) and e.method == "x.y"
     # Python's own hierarchy where it helps: except TypeError / AttributeError / LookupError.
     assert issubclass(exceptions.WrongType, TypeError)
     assert issubclass(exceptions.UnknownMethod, AttributeError)
     assert issubclass(exceptions.NotFound, LookupError)
     assert issubclass(exceptions.TimeoutError, TimeoutError)
     assert issubclass(exceptions.TransportError, ConnectionError)
-    partial = exceptions._from_native(
-        "POOL_PARTIAL",
-        ["create_pool", "intel3"],
-        message="m",
-        method="create_pool",
-        may_have_reached_host=True,
-        done=["intel2"],
-        failed=[("intel3", "HOSTS_NOT_HOMOGENEOUS", ["CPUs differ"], "pool.join failed")],
-    )
+    member_error = {"code": "HOSTS_NOT_HOMOGENEOUS", "params": ["CPUs differ"],
+                    "message": "pool.join failed", "method": "pool.join", "host": "intel3",
+                    "may_have_reached_host": True}
+    partial = exceptions._from_native(json.dumps({
+        "code": "POOL_PARTIAL", "params": ["create_pool", "intel3"], "message": "m",
+        "method": "create_pool", "host": None, "may_have_reached_host": True,
+        "partial": {"done": ["intel2"], "failed": [{"member": "intel3", "error": member_error}],
+                    "not_attempted": []},
+    }))
     assert isinstance(partial, exceptions.PoolPartial) and partial.done == ["intel2"]
     member, err = partial.failed[0]
     assert member == "intel3" and isinstance(err, xenpool.Failure) and err.details[0] == "HOSTS_NOT_HOMOGENEOUS"
+    assert err.method == "pool.join" and err.host == "intel3"
 
 
 def test_xenapi_failures_carry_details(sim: Simulator) -> None:

@@ -14,7 +14,8 @@ use crate::editor::ShellHelper;
 use crate::history::{self, History};
 use crate::output::Output;
 use crate::session::Shell;
-use crate::start::{self, Started, TlsChoice};
+use crate::start::{self, Started};
+use xenpool::ConnectSpec;
 
 /// xenpool: XenServer / XCP-ng pool operations, one line each, on a real pool or on the
 /// embedded simulator (the default).
@@ -42,10 +43,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Pin the host's certificate by its SHA-256 fingerprint.
-    #[arg(long, value_name = "SHA256", conflicts_with_all = ["insecure", "trust_on_first_use"])]
+    #[arg(long, value_name = "SHA256")]
     pub fingerprint: Option<String>,
     /// Show the host's certificate fingerprint and pin it (also for hosts met later).
-    #[arg(long, conflicts_with = "insecure")]
+    #[arg(long)]
     pub trust_on_first_use: bool,
     /// Accept any certificate (only for throwaway labs).
     #[arg(long)]
@@ -98,19 +99,17 @@ pub fn normalise_args(
 pub fn main(cli: Cli) -> i32 {
     let out = Output::terminal(cli.no_color);
     let started = match &cli.url {
-        Some(url) => start::password(cli.password_file.as_deref()).and_then(|pw| {
-            start::real(
-                url,
-                &cli.user,
-                pw,
-                &TlsChoice {
-                    fingerprint: cli.fingerprint.clone(),
-                    trust_on_first_use: cli.trust_on_first_use,
-                    insecure: cli.insecure,
-                },
-                out.clone(),
-            )
-        }),
+        Some(url) => start::real(
+            &ConnectSpec {
+                user: Some(cli.user.clone()),
+                password_file: cli.password_file.clone(),
+                fingerprint: cli.fingerprint.clone(),
+                trust_on_first_use: cli.trust_on_first_use,
+                insecure: cli.insecure,
+                ..ConnectSpec::new(url)
+            },
+            out.clone(),
+        ),
         None => start::simulator(cli.sim.as_deref().unwrap_or("lab"), out.clone()),
     };
     let Started { state, description } = match started {

@@ -92,7 +92,7 @@ pub fn to_dyn(what: &str, value: &Dynamic) -> Result<Dyn, XenError> {
                 .collect::<Result<_, XenError>>()?,
         ));
     }
-    Err(XenError::invalid(format!(
+    Err(XenError::invalid(what, format!(
         "{what}: a {} cannot be sent to a XenAPI host",
         value.type_name()
     )))
@@ -148,7 +148,7 @@ pub fn register(engine: &mut Engine) {
         .register_indexer_get(
             |r: &mut XenRecord, name: &str| -> Result<Dynamic, Box<EvalAltResult>> {
                 r.0.field(name).map(from_dyn).ok_or_else(|| {
-                    XenError::invalid(format!(
+                    XenError::invalid(name, format!(
                         "a {} record has no field {name:?}",
                         r.0.class_name()
                     ))

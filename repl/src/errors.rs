@@ -11,8 +11,12 @@ pub struct XenError {
     pub code: String,
     /// The error's parameters as sent (for `REFUSED`: every reason).
     pub params: Vec<String>,
-    /// The XenAPI method that failed, when there was one.
+    /// The XenAPI method or workflow it belongs to (`Error::method`), else empty.
     pub method: String,
+    /// The host that answered, where it is not the session's own, else empty.
+    pub host: String,
+    /// Whether the host may have acted on the request.
+    pub may_have_reached_host: bool,
     /// A sentence for people.
     pub message: String,
 }
@@ -24,13 +28,15 @@ impl XenError {
             code: code.into(),
             params: Vec::new(),
             method: String::new(),
+            host: String::new(),
+            may_have_reached_host: false,
             message: message.into(),
         }
     }
 
-    /// An unknown argument value, e.g. a host name that matches nothing.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        XenError::new("INVALID_ARGUMENT", message)
+    /// `INVALID_ARGUMENT` naming `parameter`, as core words it.
+    pub fn invalid(parameter: &str, message: impl Into<String>) -> Self {
+        xenpool::Error::invalid_argument(parameter, message).into()
     }
 
     /// Wraps the error as a Rhai runtime error carrying this value.
@@ -43,21 +49,16 @@ impl XenError {
 }
 
 impl From<xenpool::Error> for XenError {
-    /// The core's error contract as is: its code (`HOST_IS_SLAVE`, `NOT_FOUND`, …), params
-    /// and, for XenAPI failures, the method.
+    /// Core's description of the error, field for field.
     fn from(e: xenpool::Error) -> Self {
-        let method = match &e {
-            xenpool::Error::Api(api) => api.method.clone(),
-            xenpool::Error::Timeout { method, .. }
-            | xenpool::Error::Indeterminate { method, .. }
-            | xenpool::Error::Cancelled { method, .. } => method.clone(),
-            _ => String::new(),
-        };
+        let d = e.describe();
         XenError {
-            code: e.code().to_string(),
-            params: e.params(),
-            method,
-            message: e.to_string(),
+            code: d.code,
+            params: d.params,
+            method: d.method.unwrap_or_default(),
+            host: d.host.unwrap_or_default(),
+            may_have_reached_host: d.may_have_reached_host,
+            message: d.message,
         }
     }
 }
@@ -88,6 +89,10 @@ pub fn register(engine: &mut Engine) {
                 .collect::<rhai::Array>()
         })
         .register_get("method", |e: &mut XenError| e.method.clone())
+        .register_get("host", |e: &mut XenError| e.host.clone())
+        .register_get("may_have_reached_host", |e: &mut XenError| {
+            e.may_have_reached_host
+        })
         .register_get("message", |e: &mut XenError| e.message.clone())
         .register_fn("to_string", |e: &mut XenError| e.message.clone())
         .register_fn("to_debug", |e: &mut XenError| {

@@ -93,7 +93,7 @@ struct Options(Map);
 impl Options {
     fn parse(map: Map, known: &[&str]) -> Fallible<Self> {
         if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(XenError::invalid(format!(
+            return Err(XenError::invalid("options", format!(
                 "unknown option {k:?}; this function takes {}",
                 known.join(", ")
             ))
@@ -106,7 +106,7 @@ impl Options {
         match self.0.get(key) {
             None => Ok(false),
             Some(v) => v.as_bool().map_err(|_| {
-                XenError::invalid(format!("option {key} must be true or false")).into_rhai()
+                XenError::invalid(key, format!("option {key} must be true or false")).into_rhai()
             }),
         }
     }
@@ -115,7 +115,7 @@ impl Options {
         match self.0.get(key) {
             None => Ok(None),
             Some(v) => v.as_int().map(Some).map_err(|_| {
-                XenError::invalid(format!("option {key} must be an integer")).into_rhai()
+                XenError::invalid(key, format!("option {key} must be an integer")).into_rhai()
             }),
         }
     }
@@ -124,7 +124,7 @@ impl Options {
         match self.0.get(key) {
             None => Ok(None),
             Some(v) => v.clone().into_string().map(Some).map_err(|_| {
-                XenError::invalid(format!("option {key} must be a string")).into_rhai()
+                XenError::invalid(key, format!("option {key} must be a string")).into_rhai()
             }),
         }
     }
@@ -232,10 +232,10 @@ fn connect(s: &State, host: &str, user: Option<&str>, password: Option<&str>) ->
 
 fn read_password(s: &State, prompt: &str) -> Fallible<String> {
     if s.out.is_captured() {
-        return Err(XenError::invalid("password() needs a terminal").into_rhai());
+        return Err(XenError::invalid("password", "password() needs a terminal").into_rhai());
     }
     let p = rpassword::prompt_password(prompt)
-        .map_err(|e| XenError::invalid(format!("cannot read a password: {e}")).into_rhai())?;
+        .map_err(|e| XenError::invalid("password", format!("cannot read a password: {e}")).into_rhai())?;
     s.secrets.remember(&p);
     Ok(p)
 }
@@ -404,7 +404,7 @@ fn confirm(question: &str) -> Fallible<bool> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| XenError::invalid(format!("cannot read the answer: {e}")).into_rhai())?;
+        .map_err(|e| XenError::invalid("answer", format!("cannot read the answer: {e}")).into_rhai())?;
     Ok(matches!(answer.trim().to_lowercase().as_str(), "yes" | "y"))
 }
 
@@ -413,7 +413,7 @@ fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
         return access(s, &name, None, None);
     }
     let Some(map) = member.clone().try_cast::<Map>() else {
-        return Err(XenError::invalid(format!(
+        return Err(XenError::invalid("member", format!(
             "a member is a host name, an address or #{{host, user, password}}, not {}",
             member.type_name()
         ))
@@ -428,7 +428,7 @@ fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
     let opts = Options::parse(map, &["host", "user", "password"])?;
     let host = opts
         .text("host")?
-        .ok_or_else(|| XenError::invalid("a member map needs `host`").into_rhai())?;
+        .ok_or_else(|| XenError::invalid("host", "a member map needs `host`").into_rhai())?;
     let user = opts.text("user")?;
     let password = opts.text("password")?;
     access(s, &host, user.as_deref(), password.as_deref())
@@ -490,12 +490,12 @@ fn create_bond(
         .into_iter()
         .map(|d| {
             d.into_string()
-                .map_err(|_| XenError::invalid("devices are names such as \"eth2\"").into_rhai())
+                .map_err(|_| XenError::invalid("devices", "devices are names such as \"eth2\"").into_rhai())
         })
         .collect::<Fallible<_>>()?;
     let mode = match BondMode::from_wire(&mode.to_ascii_lowercase()) {
         BondMode::Unknown(m) => {
-            return Err(XenError::invalid(format!(
+            return Err(XenError::invalid("mode", format!(
                 "bond mode {m:?} is not one of: balance-slb, active-backup, lacp"
             ))
             .into_rhai());
@@ -569,7 +569,7 @@ fn name_of(value: &Dynamic) -> Fallible<String> {
         return Ok(text);
     }
     convert::identify(value).map(|o| o.uuid).ok_or_else(|| {
-        XenError::invalid(format!(
+        XenError::invalid("name", format!(
             "expected a name, uuid or object, not {}",
             value.type_name()
         ))
@@ -782,7 +782,7 @@ fn wait_for(
         .ok()
         .filter(|t| !t.is_zero() && *t <= Duration::from_secs(7 * 24 * 3600))
         .ok_or_else(|| {
-            XenError::invalid("the timeout is a positive number of seconds (at most a week)")
+            XenError::invalid("timeout", "the timeout is a positive number of seconds (at most a week)")
                 .into_rhai()
         })?;
     let cache = s.cache(class)?;
@@ -796,7 +796,7 @@ fn wait_for(
                 Ok(b) => b,
                 Err(_) => {
                     *failure.borrow_mut() = Some(
-                        XenError::invalid("the wait_for condition must return true or false")
+                        XenError::invalid("condition", "the wait_for condition must return true or false")
                             .into_rhai(),
                     );
                     true
@@ -924,13 +924,13 @@ fn target_of(s: &State, class: &str, arg: &Dynamic) -> Fallible<String> {
 
 fn sim(s: &State) -> Fallible<&xenpool_sim::Simulator> {
     s.book.sim().ok_or_else(|| {
-        XenError::invalid("this works on the embedded simulator only (start with --sim)")
+        XenError::invalid("simulator", "this works on the embedded simulator only (start with --sim)")
             .into_rhai()
     })
 }
 
 fn sim_error(e: xenpool_sim::SimError) -> Box<rhai::EvalAltResult> {
-    XenError::invalid(e.to_string()).into_rhai()
+    XenError::invalid("simulator", e.to_string()).into_rhai()
 }
 
 fn sim_hosts(s: &State) -> Fallible<Array> {
@@ -994,7 +994,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     });
     f!("trust", |s, host: &str, fingerprint: &str| {
         let fp: xenpool::Fingerprint = fingerprint.parse().map_err(raise)?;
-        s.book.trust(crate::hostbook::authority(host), fp);
+        s.book.trust(xenpool::connect_spec::authority(host), fp);
         Ok::<_, Box<rhai::EvalAltResult>>(())
     });
     f!("password", |s| read_password(s, "Password: "));
@@ -1178,7 +1178,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let (class, r) = convert::identify(&target)
             .map(|o| (o.class, o.reference))
             .ok_or_else(|| {
-                XenError::invalid(
+                XenError::invalid("target", 
                     "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
                 )
                 .into_rhai()
@@ -1193,7 +1193,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let (class, r) = convert::identify(&target)
             .map(|o| (o.class, o.reference))
             .ok_or_else(|| {
-                XenError::invalid(
+                XenError::invalid("target", 
                     "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
                 )
                 .into_rhai()
@@ -1332,7 +1332,7 @@ fn check(ok: bool, message: &str) -> Fallible<()> {
 fn seconds(v: &Dynamic) -> Fallible<f64> {
     v.as_float()
         .or_else(|_| v.as_int().map(|i| i as f64))
-        .map_err(|_| XenError::invalid("the timeout is a number of seconds").into_rhai())
+        .map_err(|_| XenError::invalid("timeout", "the timeout is a number of seconds").into_rhai())
 }
 
 /// The datamodel's spelling of a class name typed in any case (`vm` → `VM`).
@@ -1340,5 +1340,5 @@ fn wire_class(name: &str) -> Fallible<&'static str> {
     meta::api()
         .class_ignore_case(name)
         .map(|c| c.name)
-        .ok_or_else(|| XenError::invalid(format!("no XenAPI class {name:?}")).into_rhai())
+        .ok_or_else(|| XenError::invalid("class", format!("no XenAPI class {name:?}")).into_rhai())
 }

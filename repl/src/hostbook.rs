@@ -5,27 +5,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use xenpool::connect_spec;
 use xenpool::pool::HostAccess;
 use xenpool::{ConnectOptions, Credentials, Fingerprint, Secret, Tls};
 use xenpool_sim::Simulator;
 
 use crate::errors::XenError;
 use crate::output::Output;
-
-/// `host` as a URL: as given when it has a scheme, else `https://host`.
-pub fn https_url(host: &str) -> String {
-    if host.contains("://") {
-        host.to_string()
-    } else {
-        format!("https://{host}")
-    }
-}
-
-/// The `host[:port]` part of a URL (or of a bare address), which certificates are kept by.
-pub fn authority(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or_default()
-}
 
 /// A host as resolved for connecting.
 #[derive(Debug, Clone)]
@@ -49,7 +35,7 @@ impl Endpoint {
             (Some(p), _) => Secret::new(p),
             (None, Some(p)) => p.clone(),
             (None, None) => {
-                return Err(XenError::invalid(format!(
+                return Err(XenError::invalid("password", format!(
                     "a password is needed for {} (pass user and password)",
                     self.url
                 )));
@@ -107,7 +93,7 @@ impl HostBook {
     pub fn resolve(&self, host: &str) -> Result<Endpoint, XenError> {
         let host = host.trim();
         if host.is_empty() {
-            return Err(XenError::invalid("an empty host name"));
+            return Err(XenError::invalid("host", "an empty host name"));
         }
         if let Some(sim) = &self.sim {
             let bare = host
@@ -138,13 +124,13 @@ impl HostBook {
         {
             // On the simulator a bare word is a host name: never resolve it through DNS.
             let names: Vec<String> = sim.hosts().into_iter().map(|h| h.name).collect();
-            return Err(XenError::invalid(format!(
+            return Err(XenError::invalid("host", format!(
                 "no simulated host named {host:?} (there are: {})",
                 names.join(", ")
             )));
         }
-        let url = https_url(host);
-        let tls = self.tls_for(authority(&url))?;
+        let url = connect_spec::normalize_url(host)?;
+        let tls = self.tls_for(connect_spec::authority(&url))?;
         Ok(Endpoint {
             url,
             options: ConnectOptions {
@@ -198,7 +184,5 @@ mod tests {
         assert!(!format!("{e:?}").contains("sim-root-pw"));
         let access = e.access(None, None).unwrap();
         assert!(!format!("{access:?}").contains("sim-root-pw"));
-        assert_eq!(authority("https://h:8443/path"), "h:8443");
-        assert_eq!(authority("10.0.0.5"), "10.0.0.5");
     }
 }

@@ -1,15 +1,15 @@
 //! Starting a session: the embedded simulator, or a real pool with a password and a
 //! certificate policy.
 
-use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
 use xenpool::pool::PoolConnection;
-use xenpool::{ConnectOptions, Credentials, Fingerprint, Secret, Tls};
+use xenpool::connect_spec::{self, ConnectSpec, TrustChoice};
+use xenpool::{ConnectOptions, Credentials, Tls};
 use xenpool_sim::{Config, Scenario, Simulator};
 
-use crate::hostbook::{HostBook, authority, https_url};
+use crate::hostbook::HostBook;
 use crate::output::Output;
 use crate::secrets::Secrets;
 use crate::state::State;
@@ -91,89 +91,43 @@ pub fn simulator(scenario: &str, out: Output) -> Result<Started, StartError> {
     })
 }
 
-/// How the certificate of a real host is checked.
-#[derive(Debug, Clone, Default)]
-pub struct TlsChoice {
-    /// A SHA-256 fingerprint to pin.
-    pub fingerprint: Option<String>,
-    /// Fetch and show the fingerprint, then pin it (and do so for other hosts met later).
-    pub trust_on_first_use: bool,
-    /// Accept any certificate.
-    pub insecure: bool,
-}
-
-/// Where the password comes from: `--password-file` (the explicit choice), else
-/// `XENPOOL_PASSWORD`, else a prompt without echo.
-pub fn password(file: Option<&Path>) -> Result<Secret, StartError> {
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            StartError(format!(
-                "cannot read the password file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let first = text.lines().next().unwrap_or_default();
-        return Ok(Secret::new(first));
-    }
-    if let Ok(p) = std::env::var("XENPOOL_PASSWORD") {
-        return Ok(Secret::new(p));
-    }
-    if !console::user_attended_stderr() && !console::Term::stdout().is_term() {
-        return Err(StartError(
-            "no password: set XENPOOL_PASSWORD, pass --password-file, or run on a terminal".into(),
-        ));
-    }
-    rpassword::prompt_password("Password: ")
-        .map(Secret::new)
-        .map_err(|e| StartError(format!("cannot read the password: {e}")))
-}
-
-/// Connects to a real pool at `url`.
-pub fn real(
-    url: &str,
-    user: &str,
-    password: Secret,
-    tls: &TlsChoice,
-    out: Output,
-) -> Result<Started, StartError> {
-    let url = https_url(url);
-    let authority = authority(&url).to_string();
-    let policy = if tls.insecure {
+/// Connects to a real pool as `spec` says, by core's rules (URL forms, password sources,
+/// certificate choice). The password prompt, without echo, is offered on a terminal only.
+pub fn real(spec: &ConnectSpec, out: Output) -> Result<Started, StartError> {
+    let mut ask = |question: &str| rpassword::prompt_password(question);
+    let on_terminal = console::user_attended_stderr() || console::Term::stdout().is_term();
+    let mut spec = match on_terminal {
+        true => spec.resolve(Some(&mut ask)),
+        false => spec.resolve(None),
+    }?;
+    let authority = connect_spec::authority(&spec.url).to_string();
+    if spec.trust == TrustChoice::Insecure {
         out.note("warning: --insecure: certificates are not checked");
-        Tls::Insecure
-    } else if let Some(fp) = &tls.fingerprint {
-        Tls::Pinned(fp.parse::<Fingerprint>()?)
-    } else if tls.trust_on_first_use {
-        let fp = xenpool::blocking::fetch_fingerprint(&authority, Duration::from_secs(10))?;
+    }
+    let learning = spec.trust == TrustChoice::OnFirstUse;
+    let pinned = xenpool::blocking::block_on(spec.settle())??;
+    if let (true, Some(fp)) = (learning, pinned) {
         out.note(&format!(
             "trusting {authority} on first use: SHA-256 fingerprint {fp}"
         ));
-        Tls::Pinned(fp)
-    } else {
-        Tls::Verified
-    };
+    }
+    // Hosts met later (join candidates) are checked the same way, except for the pin,
+    // which belongs to this host alone.
     let base = ConnectOptions {
-        tls: if tls.insecure {
-            Tls::Insecure
-        } else {
-            Tls::Verified
+        tls: match spec.trust {
+            TrustChoice::Insecure => Tls::Insecure,
+            _ => Tls::Verified,
         },
         ..Default::default()
     };
-    let book = HostBook::new(None, base, tls.trust_on_first_use, out.clone());
-    if let Tls::Pinned(fp) = &policy {
-        book.trust(&authority, *fp);
+    let book = HostBook::new(None, base, learning, out.clone());
+    if let Some(fp) = pinned {
+        book.trust(&authority, fp);
     }
     let secrets = Secrets::default();
-    secrets.remember(password.expose());
-    let pool = xenpool::blocking::block_on(PoolConnection::connect(
-        &url,
-        Credentials::new(user, password),
-        ConnectOptions {
-            tls: policy,
-            ..Default::default()
-        },
-    ))??;
+    secrets.remember(spec.credentials.password.expose());
+    let user = spec.credentials.username.clone();
+    let pool = xenpool::blocking::block_on(spec.connect_pool())??;
     let description = format!("connected to {} as {user}", pool.coordinator_address());
     Ok(Started {
         state: Rc::new(State::new(pool, book, secrets, out)),

@@ -60,18 +60,7 @@ def recover_lost_coordinator(
 @final
 class Session:
     @staticmethod
-    def login(
-        url: str,
-        user: str,
-        password: str,
-        *,
-        fingerprint: str | None = None,
-        trust_on_first_use: bool = False,
-        insecure: bool = False,
-        timeout: float = 120.0,
-        protocol: str = "auto",
-        emergency: bool = False,
-    ) -> Session: ...
+    def login(access: Any, emergency: bool = False) -> Session: ...
     def call(self, method: str, *args: Any) -> Any: ...
     def call_async(self, method: str, *args: Any) -> Awaitable[Any]: ...
     def wait_task(self, task: str, method: str, timeout: float | None = None) -> Any: ...

@@ -10,6 +10,7 @@ error chain as ``__cause__``.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 __all__ = [
@@ -45,13 +46,15 @@ class XenpoolError(Exception):
     """Base of every xenpool error.
 
     ``code`` is stable and machine-readable, ``params`` its parameters as strings,
-    ``method`` the call or operation, ``may_have_reached_host`` whether the host may have
-    acted on the request (decides whether a non-idempotent call may be retried).
+    ``method`` the call or operation, ``host`` the host that answered where it is not the
+    session's own, ``may_have_reached_host`` whether the host may have acted on the request
+    (decides whether a non-idempotent call may be retried).
     """
 
     code: str
     params: list[str]
     method: str | None
+    host: str | None = None
     may_have_reached_host: bool
 
     def __init__(
@@ -221,31 +224,29 @@ CODES: dict[str, type[XenpoolError]] = {
 }
 
 
-def _from_native(
-    code: str,
-    params: list[str],
-    *,
-    message: str,
-    method: str | None,
-    may_have_reached_host: bool,
-    done: list[str] | None = None,
-    failed: list[tuple[str, str, list[str], str]] | None = None,
-) -> XenpoolError:
-    """Builds the exception for a core error (called by the native module only)."""
+def _from_native(description: str) -> XenpoolError:
+    """Builds the exception for a core error from core's description of it (JSON: code,
+    params, method, host, may_have_reached_host, message, and for POOL_PARTIAL the
+    members); called by the native module only."""
+    return _from_description(json.loads(description))
+
+
+def _from_description(d: dict[str, Any]) -> XenpoolError:
+    code, params, method = d["code"], d["params"], d.get("method")
     cls = CODES.get(code)
     if cls is None:
-        return Failure([code, *params], message, method=method)
-    e = cls(
-        message,
-        code=code,
-        params=params,
-        method=method,
-        may_have_reached_host=may_have_reached_host,
-    )
-    if isinstance(e, PoolPartial):
-        e.done = list(done or [])
-        e.failed = [
-            (member, _from_native(c, p, message=m, method=None, may_have_reached_host=True))
-            for member, c, p, m in (failed or [])
-        ]
+        e: XenpoolError = Failure([code, *params], d["message"], method=method)
+    else:
+        e = cls(
+            d["message"],
+            code=code,
+            params=params,
+            method=method,
+            may_have_reached_host=d["may_have_reached_host"],
+        )
+    e.host = d.get("host")
+    partial = d.get("partial")
+    if isinstance(e, PoolPartial) and partial is not None:
+        e.done = list(partial["done"])
+        e.failed = [(m["member"], _from_description(m["error"])) for m in partial["failed"]]
     return e

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import _html, _native
 from .api import XenAPI
-from .session import Session, resolve_password
+from .session import Host, Session
 
 __all__ = ["Host", "Pool", "JoinReport", "Outcome", "PoolOverview", "ObjectCache", "Progress"]
 
@@ -30,30 +30,6 @@ def _progress(progress: Any) -> Callable[[int, int, str], Any] | None:
         bar.set_description(message)
 
     return update
-
-
-@dataclass(frozen=True)
-class Host:
-    """How to reach a host outside the pool (a candidate, a future coordinator)."""
-
-    url: str
-    user: str = "root"
-    password: str | None = field(default=None, repr=False)
-    fingerprint: str | None = None
-    insecure: bool = False
-    timeout: float = 120.0
-    protocol: str = "auto"
-
-    def _resolved(self) -> Host:
-        return Host(
-            self.url,
-            self.user,
-            resolve_password(self.password, self.user, self.url),
-            self.fingerprint,
-            self.insecure,
-            self.timeout,
-            self.protocol,
-        )
 
 
 class _Data(Mapping[str, Any]):
@@ -196,7 +172,8 @@ class Pool:
         protocol: str = "auto",
     ) -> Pool:
         """Logs in through any member and learns the members for failover."""
-        host = Host(url, user, password, fingerprint, insecure, timeout, protocol)._resolved()
+        host = Host(url, user, password, fingerprint=fingerprint, insecure=insecure,
+                    timeout=timeout, protocol=protocol)
         return cls(_native.Pool.connect(host))
 
     @staticmethod
@@ -215,8 +192,8 @@ class Pool:
         native, outcome = _native.create_pool(
             name,
             description,
-            master._resolved(),
-            [m._resolved() for m in members],
+            master,
+            list(members),
             force,
             dry_run,
             _progress(progress),
@@ -237,7 +214,7 @@ class Pool:
         stay down dead and starts their VMs on the others (only when they are gone for
         good). The pool is ``None`` in a dry run, which contacts nothing."""
         native, outcome = _native.recover_lost_coordinator(
-            member._resolved(), dry_run, _progress(progress), restart_vms
+            member, dry_run, _progress(progress), restart_vms
         )
         pool = Pool(native) if native is not None else None
         return pool, Outcome("recover_lost_coordinator", json.loads(outcome))
@@ -275,7 +252,7 @@ class Pool:
         insecure: bool = False,
     ) -> JoinReport:
         """Checks whether the host at ``url`` can join, changing nothing."""
-        host = Host(url, user, password, fingerprint, insecure)._resolved()
+        host = Host(url, user, password, fingerprint=fingerprint, insecure=insecure)
         return JoinReport(json.loads(self._native.validate_join(host)))
 
     def join(
@@ -294,7 +271,7 @@ class Pool:
         """Joins the host at ``url``. ``force=True`` goes past the documentation's advice
         and xapi's homogeneity check (``pool.join_force``), e.g. for another CPU model; a
         CPU vendor mismatch also needs ``allow_cross_vendor=True`` (an unsupported pool)."""
-        host = Host(url, user, password, fingerprint, insecure)._resolved()
+        host = Host(url, user, password, fingerprint=fingerprint, insecure=insecure)
         data = json.loads(
             self._native.join(host, force, dry_run, _progress(progress), allow_cross_vendor)
         )

@@ -4,38 +4,33 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
-import sys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable, Iterator
 
 from . import _native
 from .api import AioXenAPI, XenAPI
-from .exceptions import InvalidArgument
 
-__all__ = ["Session", "AsyncSession", "Event", "Events", "resolve_password"]
+__all__ = ["Host", "Session", "AsyncSession", "Event", "Events"]
 
-#: Environment variable read when no password is given.
-PASSWORD_ENV = "XENPOOL_PASSWORD"
+@dataclass(frozen=True)
+class Host:
+    """How to reach a host: a URL or bare host name, the user, and where the password comes
+    from — the argument, ``password_file``, ``$XENPOOL_PASSWORD`` or, on a terminal, a
+    prompt (core's rules, the same on every surface). TLS: verified by default;
+    ``fingerprint`` pins a certificate, ``trust_on_first_use`` pins whatever the host
+    presents now, ``insecure`` accepts anything (at most one of the three)."""
 
-
-def resolve_password(password: str | None, user: str, url: str) -> str:
-    """The password from the argument, else ``$XENPOOL_PASSWORD``, else a ``getpass``
-    prompt when stdin is a terminal."""
-    if password is not None:
-        return password
-    env = os.environ.get(PASSWORD_ENV)
-    if env is not None:
-        return env
-    if sys.stdin is not None and sys.stdin.isatty():
-        return getpass.getpass(f"Password for {user} on {url}: ")
-    raise InvalidArgument(
-        f"no password for {user} on {url}: pass password=, set ${PASSWORD_ENV}, or run interactively",
-        code="INVALID_ARGUMENT",
-        params=["password"],
-    )
+    url: str
+    user: str = "root"
+    password: str | None = field(default=None, repr=False)
+    fingerprint: str | None = None
+    insecure: bool = False
+    timeout: float = 120.0
+    protocol: str = "auto"
+    password_file: str | os.PathLike[str] | None = None
+    trust_on_first_use: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,8 +83,8 @@ class Session:
     ``trust_on_first_use=True`` pins whatever the host presents now (read it back from
     ``session.fingerprint`` to store it), ``insecure=True`` accepts anything.
     ``protocol`` is ``"auto"`` (JSON-RPC, falling back to XML-RPC), ``"json"`` or ``"xml"``.
-    The password comes from the argument, ``$XENPOOL_PASSWORD`` or a prompt; it is never
-    kept on the object nor shown in a repr or message.
+    The password comes from the argument, ``password_file``, ``$XENPOOL_PASSWORD`` or, on
+    a terminal, a prompt; it is never kept on the object nor shown in a repr or message.
     """
 
     xenapi: XenAPI
@@ -105,16 +100,11 @@ class Session:
         insecure: bool = False,
         timeout: float = 120.0,
         protocol: str = "auto",
+        password_file: str | os.PathLike[str] | None = None,
     ) -> None:
         native = _native.Session.login(
-            url,
-            user,
-            resolve_password(password, user, url),
-            fingerprint=fingerprint,
-            trust_on_first_use=trust_on_first_use,
-            insecure=insecure,
-            timeout=timeout,
-            protocol=protocol,
+            Host(url, user, password, fingerprint, insecure, timeout, protocol,
+                 password_file, trust_on_first_use)
         )
         self._attach(native)
 
@@ -205,23 +195,19 @@ class AsyncSession:
         insecure: bool = False,
         timeout: float = 120.0,
         protocol: str = "auto",
+        password_file: str | os.PathLike[str] | None = None,
     ) -> None:
-        self._args: tuple[str, ...] = (url, user, resolve_password(password, user, url))
-        self._kwargs: dict[str, Any] = dict(
-            fingerprint=fingerprint,
-            trust_on_first_use=trust_on_first_use,
-            insecure=insecure,
-            timeout=timeout,
-            protocol=protocol,
-        )
+        self._url = url
+        self._host: Host | None = Host(url, user, password, fingerprint, insecure, timeout,
+                                       protocol, password_file, trust_on_first_use)
         self._native: Any = None
 
     async def login(self) -> AsyncSession:
         """Logs in (done by ``async with``)."""
-        if self._native is None:
-            args, kwargs = self._args, self._kwargs
-            self._native = await asyncio.to_thread(lambda: _native.Session.login(*args, **kwargs))
-            self._args = ()  # drop the password as soon as it is used
+        if self._native is None and self._host is not None:
+            host = self._host
+            self._native = await asyncio.to_thread(lambda: _native.Session.login(host))
+            self._host = None  # drop the password as soon as it is used
             self.xenapi = AioXenAPI(self._native)
         return self
 
@@ -244,5 +230,5 @@ class AsyncSession:
 
     def __repr__(self) -> str:
         if self._native is None:
-            return f"AsyncSession(url={self._args[0] if self._args else '?'!r}, not logged in)"
+            return f"AsyncSession(url={self._url!r}, not logged in)"
         return "Async" + repr(self._native)
