@@ -12,6 +12,8 @@ use xenpool::meta::{self, Ty};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, PoolConnection, ValidateOptions};
 use xenpool::wire::Value;
+use xenpool::connect_spec::{self, TrustChoice};
+use xenpool::{ConnectSpec, Secret};
 
 use crate::convert;
 use crate::display;
@@ -55,7 +57,7 @@ docs! {
     "vms", "inspect", "vms()", "Every VM (not templates, snapshots or control domains).";
     "vm", "inspect", "vm(name_or_uuid)", "One VM.";
     "srs", "inspect", "srs()", "Every storage repository, with the hosts it is plugged on.";
-    "connect", "connect", "connect(host) | connect(host, user, password)", "Switches the shell to another host or pool (follows the coordinator).";
+    "connect", "connect", "connect(host) | connect(host, user, password) | connect(host, #{user, password, password_file, fingerprint, trust_on_first_use, insecure, protocol})", "Switches the shell to another host or pool (follows the coordinator); the options mean what they mean for xenpool --url.";
     "trust", "connect", "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
     "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
     "validate_join", "join", "validate_join(host [, user, password])", "Checks a host against this pool and reports every problem, not just the first (simulated hosts need no password).";
@@ -226,6 +228,63 @@ fn open_pool(s: &State, target: &HostAccess) -> Fallible<PoolConnection> {
 fn connect(s: &State, host: &str, user: Option<&str>, password: Option<&str>) -> Fallible<Pool> {
     let target = access(s, host, user, password)?;
     let pool = open_pool(s, &target)?;
+    s.switch(pool);
+    self::pool(s)
+}
+
+/// `connect(host, #{user, password, password_file, fingerprint, trust_on_first_use,
+/// insecure, protocol})`: the options mean what core's `ConnectSpec` says, as for
+/// `xenpool --url`. A simulated host needs no password and, without a certificate choice,
+/// keeps the pin the shell knows for it.
+fn connect_with(s: &State, host: &str, opts: Map) -> Fallible<Pool> {
+    const KEYS: &[&str] = &[
+        "user",
+        "password",
+        "password_file",
+        "fingerprint",
+        "trust_on_first_use",
+        "insecure",
+        "protocol",
+    ];
+    let o = Options::parse(opts, KEYS)?;
+    let endpoint = s.book.resolve(host).map_err(XenError::into_rhai)?;
+    let password = o.text("password")?;
+    if let Some(p) = &password {
+        s.secrets.remember(p);
+    }
+    let typed_address = host.contains(['.', ':', '/']);
+    let spec = ConnectSpec {
+        url: if typed_address { host.to_string() } else { endpoint.url.clone() },
+        user: o.text("user")?,
+        password: password.or_else(|| endpoint.known_password.as_ref().map(|p| p.expose().to_string())).map(Secret::new),
+        password_file: o.text("password_file")?.map(Into::into),
+        fingerprint: o.text("fingerprint")?,
+        trust_on_first_use: o.flag("trust_on_first_use")?,
+        insecure: o.flag("insecure")?,
+        protocol: o.text("protocol")?,
+        ..Default::default()
+    };
+    let chosen = spec.fingerprint.is_some() || spec.trust_on_first_use || spec.insecure;
+    let mut ask = |question: &str| rpassword::prompt_password(question);
+    let mut resolved = match on_terminal(s) {
+        true => spec.resolve(Some(&mut ask)),
+        false => spec.resolve(None),
+    }
+    .map_err(raise)?;
+    if !chosen {
+        resolved.options.tls = endpoint.options.tls.clone();
+    }
+    let learning = resolved.trust == TrustChoice::OnFirstUse;
+    let pool = s.call(&format!("connecting to {}", resolved.url), async move {
+        let pinned = resolved.settle().await?;
+        let authority = connect_spec::authority(&resolved.url).to_string();
+        Ok((resolved.connect_pool().await?, pinned.map(|f| (authority, f))))
+    })?;
+    let (pool, pinned) = pool;
+    if let (true, Some((authority, fp))) = (learning, pinned) {
+        s.out.note(&format!("trusting {authority} on first use: SHA-256 fingerprint {fp}"));
+        s.book.trust(&authority, fp);
+    }
     s.switch(pool);
     self::pool(s)
 }
@@ -989,6 +1048,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("srs", |s| srs(s));
 
     f!("connect", |s, host: &str| connect(s, host, None, None));
+    f!("connect", |s, host: &str, opts: Map| connect_with(s, host, opts));
     f!("connect", |s, host: &str, user: &str, password: &str| {
         connect(s, host, Some(user), Some(password))
     });

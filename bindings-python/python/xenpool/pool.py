@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -170,10 +171,13 @@ class Pool:
         insecure: bool = False,
         timeout: float = 120.0,
         protocol: str = "auto",
+        password_file: str | os.PathLike[str] | None = None,
+        trust_on_first_use: bool = False,
     ) -> Pool:
-        """Logs in through any member and learns the members for failover."""
-        host = Host(url, user, password, fingerprint=fingerprint, insecure=insecure,
-                    timeout=timeout, protocol=protocol)
+        """Logs in through any member and learns the members for failover (options as
+        for :class:`Host`)."""
+        host = Host(url, user, password, fingerprint, insecure, timeout, protocol,
+                    password_file, trust_on_first_use)
         return cls(_native.Pool.connect(host))
 
     @staticmethod

@@ -141,10 +141,11 @@ fn play_all(
     Ok(results)
 }
 
-fn cell(r: Option<&StepResult>) -> [String; 4] {
+fn cell(r: Option<&StepResult>) -> [String; 5] {
     match r {
         None => [
             "(no result)".into(),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),
@@ -154,10 +155,12 @@ fn cell(r: Option<&StepResult>) -> [String; 4] {
             String::new(),
             String::new(),
             String::new(),
+            String::new(),
         ],
         Some(r) => [
             r.ok.to_string(),
             r.code.clone().unwrap_or_else(|| "-".into()),
+            r.method.clone().unwrap_or_else(|| "-".into()),
             r.params
                 .as_ref()
                 .map(|p| serde_json::to_string(p).unwrap_or_default())
@@ -182,20 +185,21 @@ fn side_by_side(
         .copied()
         .filter(|s| results.contains_key(s))
         .collect();
-    let cols: Vec<[String; 4]> = names
+    let cols: Vec<[String; 5]> = names
         .iter()
         .map(|s| cell(results.get(s).and_then(|v| v.get(i))))
         .collect();
-    let mut expected = [String::new(), String::new(), String::new(), String::new()];
+    let mut expected: [String; 5] = Default::default();
     if let Some(e) = expect {
         expected[0] = e.ok.map(|b| b.to_string()).unwrap_or_default();
         expected[1] = e.code.clone().unwrap_or_default();
-        expected[2] = e
+        expected[2] = e.method.clone().unwrap_or_default();
+        expected[3] = e
             .params
             .as_ref()
             .map(|p| serde_json::to_string(p).unwrap_or_default())
             .unwrap_or_default();
-        expected[3] = e
+        expected[4] = e
             .state
             .as_ref()
             .map(|s| serde_json::Value::Object(s.clone()).to_string())
@@ -208,7 +212,7 @@ fn side_by_side(
         .chain(names.iter().map(|s| s.to_string()))
         .collect();
     out.push_str(&format!("    | {} |\n", header.join(" | ")));
-    for (f, field) in ["ok", "code", "params", "state"].iter().enumerate() {
+    for (f, field) in ["ok", "code", "method", "params", "state"].iter().enumerate() {
         let mut row = vec![field.to_string(), expected[f].clone()];
         let first = cols
             .iter()
@@ -296,6 +300,7 @@ pub fn run(root: &Path, files: &[PathBuf], surfaces: &Surfaces) -> Result<bool> 
                         || r.params == reference.params;
                     if r.ok != reference.ok
                         || r.code != reference.code
+                        || r.method != reference.method
                         || !same_params
                         || r.state != reference.state
                     {

@@ -10,7 +10,7 @@ use xenpool::pool::{
     HostAccess, JoinPolicy, OpOptions, Plan, PoolConnection, PoolSnapshot, ValidateOptions,
     create_pool, join, validate_join,
 };
-use xenpool::{ConnectOptions, Credentials, Tls};
+use xenpool::{ConnectOptions, ConnectSpec, Credentials, Secret, Tls};
 use xenpool_sim::{Config, Scenario as SimScenario, Simulator};
 
 use crate::scenario::{Scenario, Step, StepResult};
@@ -44,6 +44,24 @@ fn access(sim: &Simulator, name: &str, password: Option<&str>) -> Result<HostAcc
     ))
 }
 
+/// A `connect` step's options as core's `ConnectSpec` (tests/README.md, `with`).
+fn connect_spec(sim: &Simulator, name: &str, step: &Step) -> Result<ConnectSpec> {
+    let h = sim.host(name)?;
+    let with = step.with.clone().unwrap_or_default();
+    Ok(ConnectSpec {
+        url: match with.bare {
+            true => format!("{}:{}", h.address, h.port),
+            false => h.url.clone(),
+        },
+        password: (!with.no_password).then(|| Secret::new(h.password.as_str())),
+        fingerprint: with.fingerprint.clone(),
+        trust_on_first_use: with.trust_on_first_use,
+        insecure: with.insecure,
+        protocol: with.protocol.clone(),
+        ..ConnectSpec::default()
+    })
+}
+
 async fn state(pool: &PoolConnection) -> Value {
     match PoolSnapshot::fetch(pool).await {
         Ok(snap) => {
@@ -71,6 +89,7 @@ fn succeeded(step: &Step, state: Value) -> StepResult {
         ok: true,
         code: None,
         params: None,
+        method: None,
         state,
     }
 }
@@ -92,6 +111,7 @@ fn failed(step: &Step, e: &xenpool::Error) -> StepResult {
         ok: false,
         code: Some(e.code().to_string()),
         params: Some(e.params()),
+        method: e.method().map(str::to_string),
         state: Value::Null,
     }
 }
@@ -175,6 +195,19 @@ async fn one(
         }
     };
     Ok(match step.action.as_str() {
+        "connect" if step.with.is_some() => {
+            let spec = connect_spec(sim, host, step)?;
+            let connected = async { spec.resolve(None)?.connect_pool().await };
+            match connected.await {
+                Ok(p) => {
+                    if let Some(old) = pool.replace(p) {
+                        let _ = old.close().await;
+                    }
+                    done(pool.as_ref().expect("just set")).await
+                }
+                Err(e) => failed(step, &e),
+            }
+        }
         "connect" => {
             let mut a = access(sim, host, step.password.as_deref())?;
             if step.unreachable {

@@ -54,6 +54,9 @@ pub struct Step {
     /// connect: a loopback port nothing listens on.
     #[serde(default)]
     pub unreachable: bool,
+    /// connect: the options given, each as core's `ConnectSpec` reads it.
+    #[serde(default)]
+    pub with: Option<ConnectWith>,
     /// What must come of it; every key given is checked, others are not.
     pub expect: Option<Expect>,
 }
@@ -68,12 +71,36 @@ impl Step {
     }
 }
 
+/// How a `connect` step asks for its connection (tests/README.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectWith {
+    /// A protocol name, spelt as given.
+    pub protocol: Option<String>,
+    /// Accept any certificate.
+    #[serde(default)]
+    pub insecure: bool,
+    /// A fingerprint, given as it is.
+    pub fingerprint: Option<String>,
+    /// Fetch the host's fingerprint and pin it.
+    #[serde(default)]
+    pub trust_on_first_use: bool,
+    /// Name the host as a bare `address:port` (no scheme).
+    #[serde(default)]
+    pub bare: bool,
+    /// No password anywhere: no argument, no file, no `$XENPOOL_PASSWORD`, no terminal.
+    #[serde(default)]
+    pub no_password: bool,
+}
+
 /// An expected outcome. For `validate`, `ok` is "ready" and `code`/`params` are the
 /// predicted `pool.join` error; `fails` are the failing check ids.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Expect {
     pub ok: Option<bool>,
     pub code: Option<String>,
+    /// The failure's method or workflow (`Error::method`).
+    pub method: Option<String>,
     pub params: Option<Vec<String>>,
     pub fails: Option<Vec<String>>,
     pub state: Option<ExpectState>,
@@ -97,6 +124,9 @@ pub struct StepResult {
     pub code: Option<String>,
     #[serde(default)]
     pub params: Option<Vec<String>>,
+    /// A failure's method or workflow, as core's `Error::method` (absent: none).
+    #[serde(default)]
+    pub method: Option<String>,
     /// `{coordinator, hosts}` after a pool step; `{fails}` after a validate.
     #[serde(default)]
     pub state: Value,
@@ -128,6 +158,11 @@ impl StepResult {
             && Some(code) != self.code.as_ref()
         {
             out.push(format!("code: expected {code}, got {:?}", self.code));
+        }
+        if let Some(method) = &expect.method
+            && Some(method) != self.method.as_ref()
+        {
+            out.push(format!("method: expected {method}, got {:?}", self.method));
         }
         if let Some(params) = &expect.params
             && self.params.as_ref().is_some_and(|p| p != params)

@@ -33,6 +33,36 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
         "connect" if step.unreachable => {
             format!("connect(\"127.0.0.1:{unreachable_port}\", \"root\", \"x\"); r.fill_state();")
         }
+        "connect" if step.with.is_some() => {
+            let with = step.with.clone().unwrap_or_default();
+            if with.no_password {
+                return Err("the shell's host book knows every simulated host's password; \
+                            xenpool --url without one is tested in repl/tests/cli.rs"
+                    .into());
+            }
+            let mut opts = Vec::new();
+            if let Some(p) = &with.protocol {
+                opts.push(format!("protocol: {}", quote(p)));
+            }
+            if with.insecure {
+                opts.push("insecure: true".into());
+            }
+            if with.trust_on_first_use {
+                opts.push("trust_on_first_use: true".into());
+            }
+            if let Some(f) = &with.fingerprint {
+                opts.push(format!("fingerprint: {}", quote(f)));
+            }
+            // Bare: the host's URL without its scheme (`127.0.0.N:PORT`).
+            let target = match with.bare {
+                true => format!(
+                    "{{ let u = sim_hosts().filter(|h| h.name == {host})[0].url; \
+                     u.replace(\"https://\", \"\"); u }}"
+                ),
+                false => host.clone(),
+            };
+            format!("connect({target}, #{{{}}}); r.fill_state();", opts.join(", "))
+        }
         "connect" => match &step.password {
             Some(p) => format!("connect({host}, \"root\", {}); r.fill_state();", quote(p)),
             None => format!("connect({host}); r.fill_state();"),
@@ -112,9 +142,10 @@ pub fn script(scenario: &Scenario, unreachable_port: u16) -> String {
             Ok(body) => {
                 let _ = writeln!(
                     s,
-                    "{{\n    let r = #{{step: {label}, ok: false, code: (), params: (), state: ()}};\n    \
+                    "{{\n    let r = #{{step: {label}, ok: false, code: (), params: (), method: (), state: ()}};\n    \
                      try {{\n        {body}\n    }} catch (e) {{\n        r.ok = false;\n        \
-                     if type_of(e) == \"XenError\" {{ r.code = e.code; r.params = e.params; }} \
+                     if type_of(e) == \"XenError\" {{ r.code = e.code; r.params = e.params; \
+                     if e.method != \"\" {{ r.method = e.method; }} }} \
                      else {{ r.code = \"SCRIPT\"; r.params = [`${{e}}`]; }}\n        r.state = ();\n    }}\n    \
                      print(\"@@STEP \" + r.to_json());\n}}"
                 );

@@ -51,13 +51,26 @@ try {
     const kind = step.do
     const host = step.host ?? ''
     const label = step.id ?? (host ? `${kind} ${host}` : kind)
-    let r = { step: label, ok: false, code: null, params: null, state: null }
+    let r = { step: label, ok: false, code: null, params: null, method: null, state: null }
     const dry = { dryRun: step.dry_run ?? false }
     const flags = { force: step.force ?? false, allowCrossVendor: step.allow_cross_vendor ?? false, ...dry }
     let plan = null // a workflow's plan (its result in a dry run)
     try {
       switch (kind) {
         case 'connect': {
+          if (step.with != null) {
+            const w = step.with
+            const h = sim.host(host)
+            const url = w.bare ? h.url.replace('https://', '') : h.url
+            await replace(await Pool.connect(url, {
+              password: w.no_password ? undefined : h.password,
+              fingerprint: w.fingerprint,
+              insecure: w.insecure ?? false,
+              trustOnFirstUse: w.trust_on_first_use ?? false,
+              protocol: w.protocol,
+            }))
+            break
+          }
           const a = access(host)
           if (step.password) a.password = step.password
           if (step.unreachable) a.url = `https://127.0.0.1:${await freePort()}`
@@ -147,7 +160,7 @@ try {
       }
     } catch (e) {
       if (typeof e?.code !== 'string') throw e
-      Object.assign(r, { ok: false, code: e.code, params: [...(e.params ?? [])], state: null })
+      Object.assign(r, { ok: false, code: e.code, params: [...(e.params ?? [])], method: e.method ?? null, state: null })
     }
     console.log('@@STEP ' + JSON.stringify(r))
   }

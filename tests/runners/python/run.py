@@ -63,12 +63,25 @@ def play(path: str) -> None:
             kind = step["do"]
             host = step.get("host", "")
             label = step.get("id") or (f"{kind} {host}" if host else kind)
-            r: dict[str, Any] = {"step": label, "ok": False, "code": None, "params": None, "state": None}
+            r: dict[str, Any] = {"step": label, "ok": False, "code": None, "params": None, "method": None, "state": None}
             dry = step.get("dry_run", False)
             outcome: xenpool.Outcome | None = None
             flags = {"force": step.get("force", False), "allow_cross_vendor": step.get("allow_cross_vendor", False)}
             try:
-                if kind == "connect":
+                if kind == "connect" and "with" in step:
+                    w, h = step["with"], sim.host(host)
+                    url = h.url.removeprefix("https://") if w.get("bare") else h.url
+                    new = xenpool.Pool.connect(
+                        url,
+                        password=None if w.get("no_password") else h.password,
+                        fingerprint=w.get("fingerprint"),
+                        insecure=w.get("insecure", False),
+                        protocol=w.get("protocol", "auto"),
+                        trust_on_first_use=w.get("trust_on_first_use", False),
+                    )
+                    close_quietly(pool)
+                    pool = new
+                elif kind == "connect":
                     c = cred(host)
                     if step.get("password"):
                         c["password"] = step["password"]
@@ -156,7 +169,7 @@ def play(path: str) -> None:
                     r["ok"] = True
                     r["state"] = state(pool)
             except exceptions.XenpoolError as e:
-                r.update(ok=False, code=e.code, params=list(e.params), state=None)
+                r.update(ok=False, code=e.code, params=list(e.params), method=e.method, state=None)
             print("@@STEP " + json.dumps(r), flush=True)
         close_quietly(pool)
 
