@@ -240,6 +240,7 @@ async fn one(
                         ok: report.is_ready(),
                         code: predicted.as_ref().map(|(c, _)| c.wire().to_string()),
                         params: predicted.map(|(_, p)| p),
+                        method: None,
                         state: json!({ "fails": fails }),
                     }
                 }
