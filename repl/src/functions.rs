@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 use xenpool::generated::BondMode;
-use xenpool::meta::{self, Ty};
+use xenpool::meta;
+use xenpool::pool::cache::{Cached, WaitTarget};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, PoolConnection, ValidateOptions};
-use xenpool::wire::Value;
 
 use crate::convert;
 use crate::display;
@@ -74,7 +74,7 @@ docs! {
     "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
     "disable_ha", "ha", "disable_ha([#{dry_run, yes}])", "Turns HA off. On a terminal it asks first, as xe does; yes: true skips the question.";
     "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run, yes}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good). On a terminal it shows the warnings and asks first; yes: true skips the question.";
-    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
+    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs]) | wait_for(class, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record (or, given only a class, any object's of that class) satisfies the condition; returns that record.";
     "xenapi", "xenapi", "xenapi(\"Class.method\", args... [, #{yes: true}])", "Any XenAPI call; arguments and results are converted by the datamodel's types. On a terminal, destructive calls (VM/VDI/SR/host destroy, SR.forget, host shutdown/reboot/declare_dead, pool.eject) say what they risk and ask first; a last #{yes: true} answers in advance.";
     "full", "inspect", "full(value)", "Prints a big result whole: a map or list longer than a line shows its first 10 rows and a count (`:full` prints the last result whole).";
     "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
@@ -770,11 +770,13 @@ fn recover_coordinator(
 
 // ---- events ----------------------------------------------------------------------------
 
+/// Waits until the record of `reference` (one object) or, without one, of any object of
+/// `class` satisfies the script's condition; returns that record.
 fn wait_for(
     s: &State,
     ctx: &NativeCallContext,
     class: &str,
-    reference: &str,
+    reference: Option<&str>,
     predicate: &FnPtr,
     timeout_secs: f64,
 ) -> Fallible<Dynamic> {
@@ -787,10 +789,8 @@ fn wait_for(
         })?;
     let cache = s.cache(class)?;
     let failure: std::cell::RefCell<Option<Box<rhai::EvalAltResult>>> = Default::default();
-    let class_name = class.to_string();
-    let record_type = Ty::Record(meta::class_ignore_case(&class_name).map_or("", |c| c.name));
-    let test = |record: &Value| {
-        let map = convert::from_dyn(xenpool::dynamic::typed(&record_type, record.clone()));
+    let test = |c: &Cached| {
+        let map = convert::from_dyn(c.to_dyn());
         match predicate.call_within_context::<Dynamic>(ctx, (map,)) {
             Ok(v) => match v.as_bool() {
                 Ok(b) => b,
@@ -808,16 +808,23 @@ fn wait_for(
             }
         }
     };
-    let record = s.call(&format!("waiting for {class} {reference}"), async {
-        cache.wait_until(class, reference, test, timeout).await
+    let (target, what) = match reference {
+        Some(r) => (
+            WaitTarget::Object(r.into()),
+            format!("waiting for {class} {r}"),
+        ),
+        None => (
+            WaitTarget::Class(class.into()),
+            format!("waiting for any {class}"),
+        ),
+    };
+    let found = s.call(&what, async {
+        cache.wait_for_value(target, test, timeout).await
     })?;
     if let Some(e) = failure.into_inner() {
         return Err(e);
     }
-    Ok(convert::from_dyn(xenpool::dynamic::typed(
-        &record_type,
-        record,
-    )))
+    Ok(convert::from_dyn(found.to_dyn()))
 }
 
 /// A reference for `class` from a reference, uuid or name.
@@ -1183,7 +1190,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                 )
                 .into_rhai()
             })?;
-        wait_for(s, &ctx, class, &r, &predicate, 60.0)
+        wait_for(s, &ctx, class, Some(&r), &predicate, 60.0)
     });
     ctx!("wait_for", |s,
                       ctx,
@@ -1198,7 +1205,18 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                 )
                 .into_rhai()
             })?;
-        wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
+        wait_for(s, &ctx, class, Some(&r), &predicate, seconds(&timeout)?)
+    });
+    ctx!("wait_for", |s, ctx, class: &str, predicate: FnPtr| {
+        wait_for(s, &ctx, wire_class(class)?, None, &predicate, 60.0)
+    });
+    ctx!("wait_for", |s,
+                      ctx,
+                      class: &str,
+                      predicate: FnPtr,
+                      timeout: Dynamic| {
+        let class = wire_class(class)?;
+        wait_for(s, &ctx, class, None, &predicate, seconds(&timeout)?)
     });
     ctx!("wait_for", |s,
                       ctx,
@@ -1207,7 +1225,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                       predicate: FnPtr| {
         let class = wire_class(class)?;
         let r = lookup(s, class, key)?;
-        wait_for(s, &ctx, class, &r, &predicate, 60.0)
+        wait_for(s, &ctx, class, Some(&r), &predicate, 60.0)
     });
     ctx!("wait_for", |s,
                       ctx,
@@ -1217,7 +1235,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                       timeout: Dynamic| {
         let class = wire_class(class)?;
         let r = lookup(s, class, key)?;
-        wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
+        wait_for(s, &ctx, class, Some(&r), &predicate, seconds(&timeout)?)
     });
 
     f!("xenapi", |s, m: &str| xenapi(s, m, &[]));
