@@ -218,9 +218,8 @@ async fn waiting_for_any_object_of_a_class() {
     assert_eq!(err.params()[0], "waiting for any VM");
 
     // A class the cache does not follow would never change.
-    let err = cache
-        .wait(WaitTarget::Class("host".into()), LONG)
-        .unwrap_err();
+    assert_eq!(cache.target("Host"), WaitTarget::Class("host".into()));
+    let err = cache.wait(cache.target("host"), LONG).unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
 
     // Cancelled through a CancelToken, well before the timeout.

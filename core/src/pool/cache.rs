@@ -203,8 +203,10 @@ impl CacheWait {
         }
     }
 
-    fn timed_out(&self) -> Error {
-        let what = match &self.target {
+    /// What is waited for, for errors: `waiting for VM OpaqueRef:…` (the class once the
+    /// object is cached), `waiting for any VM`.
+    pub fn what(&self) -> String {
+        match &self.target {
             WaitTarget::Object(reference) => {
                 let class = self.inner.tables.read().ok().and_then(|t| {
                     t.iter()
@@ -217,10 +219,13 @@ impl CacheWait {
                 }
             }
             WaitTarget::Class(class) => format!("waiting for any {}", canonical(class)),
-        };
+        }
+    }
+
+    fn timed_out(&self) -> Error {
         Error::Timeout {
             url: "the object cache".into(),
-            method: what,
+            method: self.what(),
             after: self.timeout,
             may_have_reached_host: false,
         }
@@ -424,16 +429,11 @@ impl ObjectCache {
             .collect())
     }
 
-    /// What `text` names for a wait: a class this cache follows (any case), otherwise a
-    /// reference. For front ends where both arrive as strings.
+    /// What `text` names for a wait: a class (a datamodel class name, any case),
+    /// otherwise a reference. For front ends where both arrive as strings.
     pub fn target(&self, text: &str) -> WaitTarget {
-        match self
-            .inner
-            .classes
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(text))
-        {
-            Some(class) => WaitTarget::Class(class.to_string()),
+        match meta::class_ignore_case(text) {
+            Some(class) => WaitTarget::Class(class.name.to_string()),
             None => WaitTarget::Object(text.to_string()),
         }
     }
