@@ -94,16 +94,29 @@ export declare class Session implements AsyncDisposable {
 /** A record with its reference. */
 export type Cached<C extends keyof Records> = Records[C] & { readonly $ref: Ref<C & string> }
 
-/** Records kept up to date from `event.from`. */
+/** Options of `cache.waitFor()`. */
+export interface WaitOptions extends CallOptions {
+  /** How long to wait, in ms (default 30 000); then it rejects with `code === "TIMEOUT"`. */
+  timeoutMs?: number
+}
+
+/** Records kept up to date from `event.from` (core's object cache). */
 export declare class ObjectCache implements AsyncDisposable {
-  /** The classes followed (lower-case). */
+  /** The classes followed, as the datamodel spells them (`VM`). */
   readonly classes: string[]
   /** The cached record of `ref`. */
+  get<C extends keyof Records>(ref: Ref<C & string>): Cached<C> | undefined
+  /** The cached record of `ref`, if it is of class `cls`. */
   get<C extends keyof Records>(cls: C, ref: Ref<C & string>): Cached<C> | undefined
   /** Every cached record of `cls`. */
   all<C extends keyof Records>(cls: C): Map<Ref<C & string>, Cached<C>>
-  /** The first record of `cls` for which `predicate` holds, waiting for events; `TIMEOUT` after `timeoutMs` (30 000). */
-  waitFor<C extends keyof Records>(cls: C, predicate: (record: Cached<C>, ref: Ref<C & string>) => boolean, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Cached<C>>
+  /**
+   * The first record of class `cls` for which `predicate` holds (one already cached counts),
+   * waiting for events; `TIMEOUT` after `timeoutMs`, `SESSION_CLOSED` once the cache is closed.
+   */
+  waitFor<C extends keyof Records>(cls: C, predicate: (record: Cached<C>, ref: Ref<C & string>) => boolean, options?: WaitOptions): Promise<Cached<C>>
+  /** The record of the object `ref` once `predicate` holds on it (it may not be cached yet). */
+  waitFor<C extends keyof Records>(ref: Ref<C & string>, predicate: (record: Cached<C>, ref: Ref<C & string>) => boolean, options?: WaitOptions): Promise<Cached<C>>
   /** Stops following events; pending `waitFor` calls reject with `SESSION_CLOSED`. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>

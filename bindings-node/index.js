@@ -343,11 +343,9 @@ class Session {
     }
   }
 
-  /** An object cache of `classes`, fed by `event.from`. */
+  /** An object cache of `classes` (core's), fed by `event.from`. */
   async cache(classes, { signal } = {}) {
-    const cache = new ObjectCache(this, this.#native, classes)
-    await cache.start(signal)
-    return cache
+    return new ObjectCache(await native_((id) => this.#native.cache(classes, id), signal))
   }
 
   /** @internal */
@@ -367,112 +365,65 @@ async function connect(url, options = {}) {
 
 // ---- the object cache -------------------------------------------------------------------
 
-/** Records of some classes kept up to date from `event.from` (like xen-api's cache). */
+/** Runs a synchronous native call, its error as a XenAPIError. */
+function now(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw convertError(e)
+  }
+}
+
+/** `record` with its reference as a non-enumerable `$ref`. */
+function withRef(record, ref) {
+  Object.defineProperty(record, '$ref', { value: ref, enumerable: false })
+  return record
+}
+
+/**
+ * Records of some classes kept up to date from `event.from`: core's cache. A wait hands
+ * over the records that changed (all of them first) and the predicate runs here; core
+ * keeps the deadline (`TIMEOUT`) and reports the cache stopping (`SESSION_CLOSED`).
+ */
 class ObjectCache {
-  #session
-  #stream
-  #tables = new Map()
-  #waiters = new Set()
-  #closed = false
-  #loop
+  #native
 
-  constructor(session, handle, classes) {
-    this.#session = session
-    this.classes = classes.map((c) => c.toLowerCase())
-    this.#stream = handle.events(this.classes, undefined, 30)
+  constructor(handle) {
+    this.#native = handle
+    /** The classes followed, as the datamodel spells them. */
+    this.classes = handle.classes
   }
 
-  async start(signal) {
-    // The first call (empty token) announces every existing object and returns at once.
-    this.#apply(await native_(async (id) => decode(await this.#stream.poll(id)), signal))
-    this.#loop = this.#run()
-  }
-
-  async #run() {
-    while (!this.#closed) {
-      try {
-        this.#apply(await native_(async () => decode(await this.#stream.poll())))
-      } catch (e) {
-        if (this.#closed) return
-        for (const w of this.#waiters) w.fail(e)
-        await new Promise((r) => setTimeout(r, 500))
-      }
-    }
-  }
-
-  #apply(events) {
-    if (events === null) {
-      this.#tables.clear()
-      return
-    }
-    for (const ev of events) {
-      let table = this.#tables.get(ev.class)
-      if (!table) this.#tables.set(ev.class, (table = new Map()))
-      if (ev.operation === 'del') table.delete(ev.ref)
-      else if (ev.snapshot) {
-        Object.defineProperty(ev.snapshot, '$ref', { value: ev.ref, enumerable: false })
-        table.set(ev.ref, ev.snapshot)
-      }
-    }
-    for (const w of this.#waiters) w.check()
-  }
-
-  /** The cached record of `ref`, if any. */
-  get(cls, ref) {
-    return this.#tables.get(cls.toLowerCase())?.get(ref)
+  /** The cached record of `ref` (`get(ref)`, or `get(cls, ref)` to require its class). */
+  get(clsOrRef, ref) {
+    const [cls, r] = ref === undefined ? [undefined, clsOrRef] : [clsOrRef, ref]
+    const found = this.#native.get(r, cls)
+    return found === null ? undefined : withRef(parseSlice(found), r)
   }
 
   /** Every cached record of `cls`, by reference. */
   all(cls) {
-    return new Map(this.#tables.get(cls.toLowerCase()) ?? [])
+    const records = parseSlice(now(() => this.#native.all(cls)))
+    return new Map(Object.entries(records).map(([ref, record]) => [ref, withRef(record, ref)]))
   }
 
-  /** The first record of `cls` for which `predicate(record, ref)` holds, waiting for events. */
-  waitFor(cls, predicate, { timeoutMs = 30000, signal } = {}) {
-    const table = () => this.#tables.get(cls.toLowerCase()) ?? new Map()
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        check: () => {
-          for (const [ref, record] of table()) {
-            let ok
-            try {
-              ok = predicate(record, ref)
-            } catch (e) {
-              return waiter.fail(e)
-            }
-            if (ok) return waiter.done(record)
-          }
-        },
-        done: (record) => {
-          cleanup()
-          resolve(record)
-        },
-        fail: (e) => {
-          cleanup()
-          reject(e)
-        },
+  /**
+   * The record of `target` (a reference) once `predicate(record, ref)` holds, or the first
+   * record of `target` (a class) for which it holds.
+   */
+  async waitFor(target, predicate, { timeoutMs = 30000, signal } = {}) {
+    const wait = now(() => this.#native.wait(target, timeoutMs))
+    for (;;) {
+      const changed = await native_(async (id) => decode(await wait.next(id)), signal)
+      for (const [ref, record] of Object.entries(changed)) {
+        if (predicate(withRef(record, ref), ref)) return record
       }
-      const timer = setTimeout(() => waiter.fail(new XenAPIError(describe('TIMEOUT', `waiting for a ${cls} timed out after ${timeoutMs} ms`, [`waiting for ${cls}`, String(timeoutMs / 1000)]))), timeoutMs)
-      const onAbort = () => waiter.fail(Object.assign(new XenAPIError(describe('CANCELLED', `waiting for a ${cls} was cancelled`, [`waiting for ${cls}`]), { cause: signal.reason }), { name: 'AbortError' }))
-      const cleanup = () => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        this.#waiters.delete(waiter)
-      }
-      if (this.#closed) return waiter.fail(new XenAPIError(describe('SESSION_CLOSED', 'the object cache was closed')))
-      if (signal?.aborted) return onAbort()
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#waiters.add(waiter)
-      waiter.check()
-    })
+    }
   }
 
-  /** Stops following events. */
+  /** Stops following events; pending `waitFor` calls reject with `SESSION_CLOSED`. */
   async close() {
-    this.#closed = true
-    this.#stream.close()
-    for (const w of this.#waiters) w.fail(new XenAPIError(describe('SESSION_CLOSED', 'the object cache was closed')))
-    await this.#loop
+    this.#native.close()
   }
 
   [dispose]() {

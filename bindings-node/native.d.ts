@@ -9,6 +9,17 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One wait in progress on the cache. */
+export declare class CacheWait {
+  /**
+   * The target's records that changed since the previous call (every current one on
+   * the first) as `{ reference: record }`, waiting for a change when there are none.
+   * Rejects with `TIMEOUT` at the deadline, `SESSION_CLOSED` once the cache stops,
+   * `CANCELLED` when `cancel` trips.
+   */
+  next(cancel?: number | undefined | null): Promise<NativeResult>
+}
+
 /** A session made by a workflow, with the workflow's outcome. */
 export declare class Created {
   /** The session on the new pool (once). */
@@ -64,8 +75,33 @@ export declare class NativeResult {
   next(): Promise<Array<string>>
 }
 
+/** Records of some classes, kept up to date from `event.from`. */
+export declare class ObjectCache {
+  /** The classes followed, as the datamodel spells them. */
+  get classes(): Array<string>
+  /**
+   * The cached record of `reference` as `[text, fixups]` (of class `className` when
+   * given), or `null`.
+   */
+  get(reference: string, className?: string | undefined | null): Array<string> | null
+  /**
+   * Every cached record of class `className`, as `[text, fixups]` of
+   * `{ reference: record }`.
+   */
+  all(className: string): Array<string>
+  /**
+   * Starts a wait on `target` (a class this cache follows, or a reference) that fails
+   * with `TIMEOUT` after `timeoutMs`.
+   */
+  wait(target: string, timeoutMs: number): CacheWait
+  /** Stops following events: waits in progress reject with `SESSION_CLOSED`. */
+  close(): void
+}
+
 /** A logged-in session. */
 export declare class Session {
+  /** Starts an object cache of `classes` (wire names, any case). */
+  cache(classes: Array<string>, cancel?: number | undefined | null): Promise<ObjectCache>
   /**
    * Watches `classes` (`vm`, `host`, `*`), from `token` or from the beginning (the
    * first batch then announces every existing object). `pollSeconds` bounds each

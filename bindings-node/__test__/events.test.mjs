@@ -70,6 +70,57 @@ test('cache: waitFor resolves when a record matches, times out with TIMEOUT othe
   }
 })
 
+test('cache: waitFor a class resolves with a record already there, or one that comes later', async () => {
+  const s = await session(sim)
+  try {
+    const cache = await s.cache(['vm'])
+    assert.deepEqual(cache.classes, ['VM'])
+    const dom0 = await cache.waitFor('VM', (r) => r.is_control_domain, { timeoutMs: 1000 })
+    assert.ok(dom0.$ref.startsWith('OpaqueRef:'))
+    assert.equal(cache.get(dom0.$ref).uuid, dom0.uuid)
+    const waiting = cache.waitFor('vm', (r, ref) => r.name_label === 'later' && ref.startsWith('OpaqueRef:'), { timeoutMs: 10000 })
+    const vm = await s.xenapi.VM.create(vmRecord('later'))
+    assert.equal((await waiting).$ref, vm)
+    const e = await rejectsWith(cache.waitFor('VM', () => false, { timeoutMs: 100 }), 'TIMEOUT')
+    assert.equal(e.params[0], 'waiting for any VM')
+    await rejectsWith(cache.waitFor('host', () => true), 'INVALID_ARGUMENT')
+    await cache.close()
+  } finally {
+    await s.close()
+  }
+})
+
+test('cache: waitFor a reference, an AbortSignal cancels it, a throwing predicate rejects', async () => {
+  const s = await session(sim)
+  try {
+    const cache = await s.cache(['VM'])
+    const vm = await s.xenapi.VM.create(vmRecord('one'))
+    // The object may not be cached yet: the wait covers its arrival.
+    const halted = await cache.waitFor(vm, (r) => r.power_state === 'Halted', { timeoutMs: 10000 })
+    assert.equal(halted.name_label, 'one')
+    assert.equal(halted.$ref, vm)
+    const running = cache.waitFor(vm, (r) => r.power_state === 'Running', { timeoutMs: 10000 })
+    await s.xenapi.VM.start(vm, false, false)
+    assert.ok((await running).resident_on.startsWith('OpaqueRef:'))
+    const e = await rejectsWith(cache.waitFor(vm, (r) => r.name_label === 'never', { timeoutMs: 100 }), 'TIMEOUT')
+    assert.equal(e.params[0], `waiting for VM ${vm}`)
+    const controller = new AbortController()
+    const aborted = rejectsWith(cache.waitFor(vm, () => false, { signal: controller.signal }), 'CANCELLED')
+    controller.abort()
+    assert.equal((await aborted).name, 'AbortError')
+    await assert.rejects(
+      cache.waitFor(vm, () => {
+        throw new RangeError('bad predicate')
+      }),
+      RangeError,
+    )
+    await cache.close()
+    await rejectsWith(cache.waitFor(vm, () => false), 'SESSION_CLOSED')
+  } finally {
+    await s.close()
+  }
+})
+
 test('closing a session ends its event streams', async () => {
   const baseline = sim.sessionCount()
   const s = await session(sim)

@@ -372,6 +372,14 @@ pub fn to_json_text(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
+/// A value's `[text, fixups]`, written at once: for a synchronous result (a cached record).
+pub fn to_text(value: &Dyn) -> Vec<String> {
+    let mut w = Writer::default();
+    w.value(value);
+    let (text, fixups) = w.finish();
+    vec![text, fixups]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ extern crate napi_derive;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cache;
 mod convert;
 mod error;
 mod events;

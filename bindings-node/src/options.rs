@@ -38,7 +38,8 @@ pub struct ConnectOpts {
 impl ConnectOpts {
     /// Parses the JSON the JS layer sends.
     pub fn parse(text: &str) -> napi::Result<Self> {
-        serde_json::from_str(text).map_err(|e| invalid("options", format!("connection options: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| invalid("options", format!("connection options: {e}")))
     }
 
     /// The options for `url`, resolved by core's rules.

@@ -50,7 +50,9 @@ impl Flags {
     fn parse(text: Option<String>) -> napi::Result<Self> {
         match text {
             None => Ok(Flags::default()),
-            Some(t) => serde_json::from_str(&t).map_err(|e| invalid("options", format!("options: {e}"))),
+            Some(t) => {
+                serde_json::from_str(&t).map_err(|e| invalid("options", format!("options: {e}")))
+            }
         }
     }
 
@@ -163,10 +165,15 @@ pub async fn recover_lost_coordinator(
     let recovery = ops::RecoveryOptions {
         restart_vms: flags.restart_vms,
     };
-    let (pool, outcome) =
-        ops::recover_lost_coordinator(&member.url, member.credentials, member.options, recovery, &options)
-            .await
-            .map_err(to_napi)?;
+    let (pool, outcome) = ops::recover_lost_coordinator(
+        &member.url,
+        member.credentials,
+        member.options,
+        recovery,
+        &options,
+    )
+    .await
+    .map_err(to_napi)?;
     Ok(Created {
         // None in a dry run, which contacts nothing.
         session: pool.map(|pool| Session::new(pool.into(), None)),
@@ -292,10 +299,13 @@ impl Session {
     ) -> napi::Result<String> {
         let mode = BondMode::from_wire(&mode);
         if let BondMode::Unknown(m) = &mode {
-            return Err(invalid("mode", format!(
-                "bond mode must be one of {}, not {m:?}",
-                BondMode::WIRE_VALUES.join(", ")
-            )));
+            return Err(invalid(
+                "mode",
+                format!(
+                    "bond mode must be one of {}, not {m:?}",
+                    BondMode::WIRE_VALUES.join(", ")
+                ),
+            ));
         }
         self.workflow(
             "create_bond",

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use xenpool::CancelToken;
 use xenpool::dynamic;
 use xenpool::pool::{AnyConnection, PoolConnection};
-use xenpool::CancelToken;
 
 use crate::convert::{NativeResult, args_from_json, table_result, to_json_text, to_result};
 use crate::error::{invalid, to_napi};
@@ -78,8 +78,12 @@ impl Session {
 
     /// The pool connection, or `INVALID_ARGUMENT` for a plain session.
     pub(crate) fn pool(&self) -> napi::Result<PoolConnection> {
-        (self.target.pool().cloned())
-            .ok_or_else(|| invalid("session", "pool workflows need a pool connection: use Pool.connect()"))
+        (self.target.pool().cloned()).ok_or_else(|| {
+            invalid(
+                "session",
+                "pool workflows need a pool connection: use Pool.connect()",
+            )
+        })
     }
 
     /// A per-call token tripped by the call's signal or by closing the session.

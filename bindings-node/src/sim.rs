@@ -35,7 +35,9 @@ fn sim_error(e: impl std::fmt::Display) -> napi::Error {
 #[napi]
 pub async fn start_simulator(options: Option<String>) -> napi::Result<SimulatorHandle> {
     let o: SimOptions = match options {
-        Some(t) => serde_json::from_str(&t).map_err(|e| invalid("options", format!("options: {e}")))?,
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|e| invalid("options", format!("options: {e}")))?
+        }
         None => SimOptions::default(),
     };
     let mut builder = Simulator::builder()

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
 use xenpool::meta::{self, Ty};
 use xenpool::wire::Value;
-use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
 use xenpool::{Caller, Connection, Error, Secret};
 
 use crate::convert;
@@ -64,7 +64,9 @@ impl RawSession {
             password: Some(Secret::new(password)),
             insecure,
             protocol: Some(protocol.to_string()),
-            timeout: Some(connect_spec::seconds("timeout", timeout).map_err(|e| errors::to_py(py, e))?),
+            timeout: Some(
+                connect_spec::seconds("timeout", timeout).map_err(|e| errors::to_py(py, e))?,
+            ),
             ..ConnectSpec::new(url)
         };
         let ResolvedSpec {

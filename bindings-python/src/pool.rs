@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use serde::Serialize;
+use xenpool::Error;
+use xenpool::dynamic::{Dyn, RefValue};
 use xenpool::generated::BondMode;
+use xenpool::pool::cache::WaitTarget;
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions};
-use xenpool::Error;
 
 use crate::errors;
 use crate::session::{Access, Session};
@@ -488,10 +490,7 @@ pub fn recover_lost_coordinator(
             &options,
         )
         .await?;
-        Ok((
-            pool,
-            json(&outcome)?,
-        ))
+        Ok((pool, json(&outcome)?))
     })?;
     Ok((inner.map(|inner| Pool { inner }), outcome))
 }
@@ -508,6 +507,47 @@ fn class_of(class: &str) -> PyResult<&'static str> {
         .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("no XenAPI class {class}")))
 }
 
+impl ObjectCache {
+    /// Core's wait on `target`, the predicate called here, on the caller's thread, with
+    /// each record handed over (all of them first, then those that change): the first
+    /// record it accepts, with its reference. Waiting releases the GIL; Ctrl-C cancels.
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        target: WaitTarget,
+        predicate: &Bound<'py, PyAny>,
+        timeout: f64,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err("timeout is a number of seconds, 0 or more")
+        })?;
+        let wait = self
+            .inner
+            .wait(target, timeout)
+            .map_err(|e| errors::to_py(py, e))?;
+        let what = wait.what();
+        let wait = Arc::new(tokio::sync::Mutex::new(wait));
+        loop {
+            let w = wait.clone();
+            let changed = block(
+                py,
+                &what,
+                move |_| async move { w.lock().await.next().await },
+            )?;
+            for c in changed {
+                let record = crate::convert::to_py(py, c.to_dyn())?;
+                if predicate.call1((&record,))?.is_truthy()? {
+                    let reference = Dyn::Ref(RefValue {
+                        class: c.class,
+                        reference: c.reference,
+                    });
+                    return Ok((crate::convert::to_py(py, reference)?, record));
+                }
+            }
+        }
+    }
+}
+
 #[pymethods]
 impl ObjectCache {
     /// The cached record of `reference`, typed, or `None`.
@@ -520,8 +560,8 @@ impl ObjectCache {
         let class = class_of(class)?;
         let value = self
             .inner
-            .get_value(&class.to_ascii_lowercase(), reference)
-            .map_or(xenpool::dynamic::Dyn::Null, |v| {
+            .get_value(class, reference)
+            .map_or(Dyn::Null, |v| {
                 xenpool::dynamic::typed(&xenpool::meta::Ty::Record(class), v)
             });
         crate::convert::to_py(py, value)
@@ -535,31 +575,30 @@ impl ObjectCache {
         py: Python<'py>,
         class: &str,
         reference: String,
-        predicate: Py<PyAny>,
+        predicate: &Bound<'py, PyAny>,
         timeout: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let class = class_of(class)?;
-        let lower = class.to_ascii_lowercase();
-        let cache = self.inner.clone();
-        let test = move |v: &xenpool::wire::Value| -> bool {
-            Python::attach(|py| {
-                let value = xenpool::dynamic::typed(&xenpool::meta::Ty::Record(class), v.clone());
-                crate::convert::to_py(py, value)
-                    .and_then(|obj| predicate.call1(py, (obj,)))
-                    .and_then(|r| r.is_truthy(py))
-                    .unwrap_or_else(|e| {
-                        e.write_unraisable(py, None);
-                        false
-                    })
-            })
-        };
-        let r = reference.clone();
-        let found = block(py, "wait_for", move |_| async move {
-            cache
-                .wait_until(&lower, &r, test, Duration::from_secs_f64(timeout))
-                .await
-        })?;
-        let value = xenpool::dynamic::typed(&xenpool::meta::Ty::Record(class), found);
-        crate::convert::to_py(py, value)
+        class_of(class)?;
+        let target = WaitTarget::Object(reference);
+        Ok(self.wait(py, target, predicate, timeout)?.1)
+    }
+
+    /// Waits (at most `timeout` seconds) until the record of some object of `class`
+    /// satisfies `predicate`; returns `(reference, record)` of the first that does.
+    #[pyo3(signature = (class, predicate, timeout = 30.0))]
+    fn wait_for_any<'py>(
+        &self,
+        py: Python<'py>,
+        class: &str,
+        predicate: &Bound<'py, PyAny>,
+        timeout: f64,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let target = WaitTarget::Class(class_of(class)?.to_string());
+        self.wait(py, target, predicate, timeout)
+    }
+
+    /// Stops following events; waits in progress end with `SessionClosed`.
+    fn close(&self) {
+        self.inner.close();
     }
 }

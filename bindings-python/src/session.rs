@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
 use xenpool::dynamic::{self, Dyn, Method};
 use xenpool::pool::AnyConnection;
 use xenpool::task::WaitOptions;
 use xenpool::wire::Value;
-use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
 use xenpool::{Connection, Error, Result, Secret};
 
 use crate::convert::{self, PyDyn};

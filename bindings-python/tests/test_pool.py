@@ -112,6 +112,45 @@ def test_the_pool_story(sim: Simulator) -> None:
     assert sim.session_count() == 0
 
 
+def test_the_cache_waits_for_one_object_or_any_of_a_class(sim: Simulator) -> None:
+    with sim.pool("intel1") as pool:
+        cache = pool.cache(["VM"])
+        gib = 1 << 30
+        vm = pool.xenapi.VM.create(
+            {"name_label": "cached", "memory_static_max": gib, "memory_dynamic_max": gib,
+             "memory_dynamic_min": gib, "memory_static_min": gib // 2, "VCPUs_max": 1,
+             "VCPUs_at_startup": 1}
+        )
+
+        # One object: it may not be cached yet, and a record that already fits returns.
+        rec = cache.wait_for("VM", vm, lambda r: r.power_state == "Halted", timeout=10)
+        assert rec.name_label == "cached"
+        pool.xenapi.VM.start(vm, False, False)
+        rec = cache.wait_for("VM", vm, lambda r: r.power_state == "Running", timeout=10)
+        assert not rec.resident_on.is_null
+        with pytest.raises(exceptions.TimeoutError) as timeout:
+            cache.wait_for("VM", vm, lambda r: False, timeout=0.2)
+        assert timeout.value.params[0] == f"waiting for VM {vm}"
+
+        # Any object of a class: the first record that fits, with its reference.
+        ref, rec = cache.wait_for_any("vm", lambda r: r.is_control_domain, timeout=10)
+        assert rec.is_control_domain and ref.xenapi_class == "VM"
+        ref, rec = cache.wait_for_any("VM", lambda r: r.power_state == "Running" and not r.is_control_domain)
+        assert ref == vm and rec.name_label == "cached"
+        with pytest.raises(exceptions.TimeoutError) as timeout:
+            cache.wait_for_any("VM", lambda r: r.name_label == "never", timeout=0.2)
+        assert timeout.value.params[0] == "waiting for any VM"
+        with pytest.raises(exceptions.InvalidArgument):
+            cache.wait_for_any("host", lambda r: True)
+
+        # The predicate runs in the caller's thread: its exception is the caller's.
+        with pytest.raises(ZeroDivisionError):
+            cache.wait_for_any("VM", lambda r: 1 / 0)
+        cache.close()
+        with pytest.raises(exceptions.SessionClosed):
+            cache.wait_for("VM", vm, lambda r: False)
+
+
 def test_recovery_of_a_lost_coordinator(sim: Simulator) -> None:
     a = lambda name: sim.host(name).access()  # noqa: E731
     pool, _ = xenpool.Pool.create("p", a("intel1"), [a("intel2")])

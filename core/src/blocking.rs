@@ -49,7 +49,8 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 /// when called from inside an async runtime, where the async API must be used.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::invalid_argument("runtime", 
+        return Err(Error::invalid_argument(
+            "runtime",
             "the blocking API was called from inside an async runtime; use the async API there",
         ));
     }

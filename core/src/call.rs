@@ -115,10 +115,13 @@ pub fn push_optional<const N: usize>(
         match value {
             Some(v) => params.push(v),
             None => {
-                return Err(Error::invalid_argument("name", format!(
-                    "{method}: `{name}` must be set to send `{last_name}` (optional parameters \
+                return Err(Error::invalid_argument(
+                    "name",
+                    format!(
+                        "{method}: `{name}` must be set to send `{last_name}` (optional parameters \
                      are sent by position)"
-                )));
+                    ),
+                ));
             }
         }
     }

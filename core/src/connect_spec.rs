@@ -303,8 +303,9 @@ impl ResolvedSpec {
     /// Returns the pinned fingerprint, if any, for the user to store.
     pub async fn settle(&mut self) -> Result<Option<Fingerprint>> {
         if self.trust == TrustChoice::OnFirstUse {
-            let f = crate::tls::fetch_fingerprint(authority(&self.url), self.options.connect_timeout)
-                .await?;
+            let f =
+                crate::tls::fetch_fingerprint(authority(&self.url), self.options.connect_timeout)
+                    .await?;
             self.trust = TrustChoice::Pinned(f);
             self.options.tls = Tls::Pinned(f);
         }
@@ -335,8 +336,7 @@ impl ResolvedSpec {
     pub async fn connect_pool(mut self) -> Result<crate::pool::PoolConnection> {
         self.settle().await?;
         let pool =
-            crate::pool::PoolConnection::connect(&self.url, self.credentials, self.options)
-                .await?;
+            crate::pool::PoolConnection::connect(&self.url, self.credentials, self.options).await?;
         Ok(match self.failover_timeout {
             Some(t) => pool.with_failover_timeout(t),
             None => pool,
@@ -397,10 +397,16 @@ mod tests {
         assert_eq!(refused(&s)[0], "fingerprint");
         let mut s = spec("http://h");
         s.insecure = true;
-        assert!(matches!(s.resolve(None).unwrap().options.tls, Tls::Insecure));
+        assert!(matches!(
+            s.resolve(None).unwrap().options.tls,
+            Tls::Insecure
+        ));
         let mut s = spec("h");
         s.fingerprint = Some(fp);
-        assert!(matches!(s.resolve(None).unwrap().trust, TrustChoice::Pinned(_)));
+        assert!(matches!(
+            s.resolve(None).unwrap().trust,
+            TrustChoice::Pinned(_)
+        ));
         let mut s = spec("h");
         s.trust_on_first_use = true;
         let r = s.resolve(None).unwrap();
@@ -431,8 +437,14 @@ mod tests {
         let mut s = spec("h");
         s.timeout = Some(Duration::ZERO);
         assert_eq!(refused(&s)[0], "timeout");
-        assert_eq!(seconds("timeout", f64::NAN).unwrap_err().params()[0], "timeout");
-        assert_eq!(seconds("timeout", 1.5).unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            seconds("timeout", f64::NAN).unwrap_err().params()[0],
+            "timeout"
+        );
+        assert_eq!(
+            seconds("timeout", 1.5).unwrap(),
+            Duration::from_millis(1500)
+        );
     }
 
     #[test]
@@ -462,7 +474,11 @@ mod tests {
         s.password_file = Some(file.clone());
         assert_eq!(pw(&s).expose(), "from-file");
         s.password = Some(Secret::new(""));
-        assert_eq!(pw(&s).expose(), "", "an explicit empty password is a choice");
+        assert_eq!(
+            pw(&s).expose(),
+            "",
+            "an explicit empty password is a choice"
+        );
         unsafe { std::env::remove_var(PASSWORD_ENV) };
         s.password = None;
         s.password_file = Some(dir.join("missing"));

@@ -417,9 +417,10 @@ async fn login(
             }
         }
     }
-    Err(Error::invalid_argument("url", format!(
-        "more than {MAX_REDIRECTS} HOST_IS_SLAVE redirects at login"
-    )))
+    Err(Error::invalid_argument(
+        "url",
+        format!("more than {MAX_REDIRECTS} HOST_IS_SLAVE redirects at login"),
+    ))
 }
 
 async fn logout(transport: &Transport, session: &str, kind: LoginKind) -> Result<()> {

@@ -23,8 +23,8 @@ pub mod wire;
 
 pub use call::Caller;
 pub use cancel::CancelToken;
-pub use connection::{Connection, LoginKind};
 pub use connect_spec::{ConnectSpec, ResolvedSpec};
+pub use connection::{Connection, LoginKind};
 pub use error::{ApiError, BoxError, Error, ErrorDescription, Result};
 pub use generated::ErrorCode;
 pub use secret::{Credentials, Secret};

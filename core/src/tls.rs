@@ -40,10 +40,16 @@ impl FromStr for Fingerprint {
             .filter(|c| *c != ':' && !c.is_whitespace())
             .collect();
         let bytes = hex::decode(&hex_digits).map_err(|_| {
-            Error::invalid_argument("fingerprint", format!("not a SHA-256 fingerprint (hex expected): {s:?}"))
+            Error::invalid_argument(
+                "fingerprint",
+                format!("not a SHA-256 fingerprint (hex expected): {s:?}"),
+            )
         })?;
         let array: [u8; 32] = bytes.try_into().map_err(|_| {
-            Error::invalid_argument("fingerprint", format!("a SHA-256 fingerprint has 32 bytes: {s:?}"))
+            Error::invalid_argument(
+                "fingerprint",
+                format!("a SHA-256 fingerprint has 32 bytes: {s:?}"),
+            )
         })?;
         Ok(Fingerprint(array))
     }
@@ -188,7 +194,9 @@ fn parse_certificates(blobs: &[Vec<u8>]) -> Result<Vec<reqwest::Certificate>> {
         } else {
             reqwest::Certificate::from_der(blob)
         }
-        .map_err(|e| Error::invalid_argument("trusted_roots", format!("unusable CA certificate: {e}")))?;
+        .map_err(|e| {
+            Error::invalid_argument("trusted_roots", format!("unusable CA certificate: {e}"))
+        })?;
         out.push(cert);
     }
     Ok(out)
@@ -212,8 +220,9 @@ pub async fn fetch_fingerprint(address: &str, timeout: Duration) -> Result<Finge
     let (host, port) = host_and_port(address)?;
     let (config, seen) = pin_config(None);
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let server_name = ServerName::try_from(host.clone())
-        .map_err(|_| Error::invalid_argument("address", format!("not a host name or address: {host:?}")))?;
+    let server_name = ServerName::try_from(host.clone()).map_err(|_| {
+        Error::invalid_argument("address", format!("not a host name or address: {host:?}"))
+    })?;
     let url = format!("https://{host}:{port}");
     let attempt = async {
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))

@@ -108,9 +108,10 @@ impl Transport {
         let mut base = reqwest::Url::parse(&with_scheme)
             .map_err(|e| Error::invalid_argument("url", format!("not a URL: {url:?} ({e})")))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(Error::invalid_argument("url", format!(
-                "not an http(s) URL: {url:?}"
-            )));
+            return Err(Error::invalid_argument(
+                "url",
+                format!("not an http(s) URL: {url:?}"),
+            ));
         }
         base.set_path("/");
         base.set_query(None);
@@ -118,10 +119,12 @@ impl Transport {
         let mut headers = HeaderMap::new();
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_STRING));
         for (name, value) in &options.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::invalid_argument("headers", format!("bad HTTP header name {name:?}")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| Error::invalid_argument("headers", format!("bad value for HTTP header {name}")))?;
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::invalid_argument("headers", format!("bad HTTP header name {name:?}"))
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                Error::invalid_argument("headers", format!("bad value for HTTP header {name}"))
+            })?;
             headers.insert(name, value);
         }
         if matches!(options.tls, Tls::Pinned(_)) {
@@ -135,9 +138,9 @@ impl Transport {
             .connect_timeout(options.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .no_proxy();
-        let client = tls::apply(builder, &options.tls)?
-            .build()
-            .map_err(|e| Error::invalid_argument("options", format!("cannot build HTTP client: {e}")))?;
+        let client = tls::apply(builder, &options.tls)?.build().map_err(|e| {
+            Error::invalid_argument("options", format!("cannot build HTTP client: {e}"))
+        })?;
         let format = match options.protocol {
             Protocol::Auto => FORMAT_UNKNOWN,
             Protocol::JsonRpc => FORMAT_JSON,
@@ -177,8 +180,9 @@ impl Transport {
             Error::invalid_argument("address", format!("not a host address: {address:?} ({e})"))
         })?;
         if let Some(port) = port {
-            url.set_port(Some(port))
-                .map_err(|_| Error::invalid_argument("address", format!("bad port in {address:?}")))?;
+            url.set_port(Some(port)).map_err(|_| {
+                Error::invalid_argument("address", format!("bad port in {address:?}"))
+            })?;
         }
         let options = Arc::new(ConnectOptions {
             tls,

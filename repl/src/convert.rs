@@ -92,10 +92,13 @@ pub fn to_dyn(what: &str, value: &Dynamic) -> Result<Dyn, XenError> {
                 .collect::<Result<_, XenError>>()?,
         ));
     }
-    Err(XenError::invalid(what, format!(
-        "{what}: a {} cannot be sent to a XenAPI host",
-        value.type_name()
-    )))
+    Err(XenError::invalid(
+        what,
+        format!(
+            "{what}: a {} cannot be sent to a XenAPI host",
+            value.type_name()
+        ),
+    ))
 }
 
 /// A dynamic-layer value as a script value: integers as `i64`, datetimes as ISO 8601 text,
@@ -148,10 +151,10 @@ pub fn register(engine: &mut Engine) {
         .register_indexer_get(
             |r: &mut XenRecord, name: &str| -> Result<Dynamic, Box<EvalAltResult>> {
                 r.0.field(name).map(from_dyn).ok_or_else(|| {
-                    XenError::invalid(name, format!(
-                        "a {} record has no field {name:?}",
-                        r.0.class_name()
-                    ))
+                    XenError::invalid(
+                        name,
+                        format!("a {} record has no field {name:?}", r.0.class_name()),
+                    )
                     .into_rhai()
                 })
             },

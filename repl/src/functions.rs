@@ -7,12 +7,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
+use xenpool::connect_spec::{self, TrustChoice};
 use xenpool::generated::BondMode;
-use xenpool::meta::{self, Ty};
+use xenpool::meta;
+use xenpool::pool::cache::{Cached, WaitTarget};
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{HostAccess, JoinPolicy, OpOptions, PoolConnection, ValidateOptions};
-use xenpool::wire::Value;
-use xenpool::connect_spec::{self, TrustChoice};
 use xenpool::{ConnectSpec, Secret};
 
 use crate::convert;
@@ -76,7 +76,7 @@ docs! {
     "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
     "disable_ha", "ha", "disable_ha([#{dry_run, yes}])", "Turns HA off. On a terminal it asks first, as xe does; yes: true skips the question.";
     "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run, yes}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good). On a terminal it shows the warnings and asks first; yes: true skips the question.";
-    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record satisfies the condition; returns the record.";
+    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs]) | wait_for(class, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record (or, given only a class, any object's of that class) satisfies the condition; returns that record.";
     "xenapi", "xenapi", "xenapi(\"Class.method\", args... [, #{yes: true}])", "Any XenAPI call; arguments and results are converted by the datamodel's types. On a terminal, destructive calls (VM/VDI/SR/host destroy, SR.forget, host shutdown/reboot/declare_dead, pool.eject) say what they risk and ask first; a last #{yes: true} answers in advance.";
     "full", "inspect", "full(value)", "Prints a big result whole: a map or list longer than a line shows its first 10 rows and a count (`:full` prints the last result whole).";
     "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
@@ -95,10 +95,13 @@ struct Options(Map);
 impl Options {
     fn parse(map: Map, known: &[&str]) -> Fallible<Self> {
         if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(XenError::invalid("options", format!(
-                "unknown option {k:?}; this function takes {}",
-                known.join(", ")
-            ))
+            return Err(XenError::invalid(
+                "options",
+                format!(
+                    "unknown option {k:?}; this function takes {}",
+                    known.join(", ")
+                ),
+            )
             .into_rhai());
         }
         Ok(Options(map))
@@ -254,9 +257,20 @@ fn connect_with(s: &State, host: &str, opts: Map) -> Fallible<Pool> {
     }
     let typed_address = host.contains(['.', ':', '/']);
     let spec = ConnectSpec {
-        url: if typed_address { host.to_string() } else { endpoint.url.clone() },
+        url: if typed_address {
+            host.to_string()
+        } else {
+            endpoint.url.clone()
+        },
         user: o.text("user")?,
-        password: password.or_else(|| endpoint.known_password.as_ref().map(|p| p.expose().to_string())).map(Secret::new),
+        password: password
+            .or_else(|| {
+                endpoint
+                    .known_password
+                    .as_ref()
+                    .map(|p| p.expose().to_string())
+            })
+            .map(Secret::new),
         password_file: o.text("password_file")?.map(Into::into),
         fingerprint: o.text("fingerprint")?,
         trust_on_first_use: o.flag("trust_on_first_use")?,
@@ -278,11 +292,16 @@ fn connect_with(s: &State, host: &str, opts: Map) -> Fallible<Pool> {
     let pool = s.call(&format!("connecting to {}", resolved.url), async move {
         let pinned = resolved.settle().await?;
         let authority = connect_spec::authority(&resolved.url).to_string();
-        Ok((resolved.connect_pool().await?, pinned.map(|f| (authority, f))))
+        Ok((
+            resolved.connect_pool().await?,
+            pinned.map(|f| (authority, f)),
+        ))
     })?;
     let (pool, pinned) = pool;
     if let (true, Some((authority, fp))) = (learning, pinned) {
-        s.out.note(&format!("trusting {authority} on first use: SHA-256 fingerprint {fp}"));
+        s.out.note(&format!(
+            "trusting {authority} on first use: SHA-256 fingerprint {fp}"
+        ));
         s.book.trust(&authority, fp);
     }
     s.switch(pool);
@@ -293,8 +312,9 @@ fn read_password(s: &State, prompt: &str) -> Fallible<String> {
     if s.out.is_captured() {
         return Err(XenError::invalid("password", "password() needs a terminal").into_rhai());
     }
-    let p = rpassword::prompt_password(prompt)
-        .map_err(|e| XenError::invalid("password", format!("cannot read a password: {e}")).into_rhai())?;
+    let p = rpassword::prompt_password(prompt).map_err(|e| {
+        XenError::invalid("password", format!("cannot read a password: {e}")).into_rhai()
+    })?;
     s.secrets.remember(&p);
     Ok(p)
 }
@@ -463,7 +483,9 @@ fn confirm(question: &str) -> Fallible<bool> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| XenError::invalid("answer", format!("cannot read the answer: {e}")).into_rhai())?;
+        .map_err(|e| {
+            XenError::invalid("answer", format!("cannot read the answer: {e}")).into_rhai()
+        })?;
     Ok(matches!(answer.trim().to_lowercase().as_str(), "yes" | "y"))
 }
 
@@ -472,10 +494,13 @@ fn member_access(s: &State, member: &Dynamic) -> Fallible<HostAccess> {
         return access(s, &name, None, None);
     }
     let Some(map) = member.clone().try_cast::<Map>() else {
-        return Err(XenError::invalid("member", format!(
-            "a member is a host name, an address or #{{host, user, password}}, not {}",
-            member.type_name()
-        ))
+        return Err(XenError::invalid(
+            "member",
+            format!(
+                "a member is a host name, an address or #{{host, user, password}}, not {}",
+                member.type_name()
+            ),
+        )
         .into_rhai());
     };
     if let Some(p) = map
@@ -548,15 +573,17 @@ fn create_bond(
     let devices: Vec<String> = devices
         .into_iter()
         .map(|d| {
-            d.into_string()
-                .map_err(|_| XenError::invalid("devices", "devices are names such as \"eth2\"").into_rhai())
+            d.into_string().map_err(|_| {
+                XenError::invalid("devices", "devices are names such as \"eth2\"").into_rhai()
+            })
         })
         .collect::<Fallible<_>>()?;
     let mode = match BondMode::from_wire(&mode.to_ascii_lowercase()) {
         BondMode::Unknown(m) => {
-            return Err(XenError::invalid("mode", format!(
-                "bond mode {m:?} is not one of: balance-slb, active-backup, lacp"
-            ))
+            return Err(XenError::invalid(
+                "mode",
+                format!("bond mode {m:?} is not one of: balance-slb, active-backup, lacp"),
+            )
             .into_rhai());
         }
         known => known,
@@ -628,10 +655,10 @@ fn name_of(value: &Dynamic) -> Fallible<String> {
         return Ok(text);
     }
     convert::identify(value).map(|o| o.uuid).ok_or_else(|| {
-        XenError::invalid("name", format!(
-            "expected a name, uuid or object, not {}",
-            value.type_name()
-        ))
+        XenError::invalid(
+            "name",
+            format!("expected a name, uuid or object, not {}", value.type_name()),
+        )
         .into_rhai()
     })
 }
@@ -829,11 +856,13 @@ fn recover_coordinator(
 
 // ---- events ----------------------------------------------------------------------------
 
+/// Waits until the record of `reference` (one object) or, without one, of any object of
+/// `class` satisfies the script's condition; returns that record.
 fn wait_for(
     s: &State,
     ctx: &NativeCallContext,
     class: &str,
-    reference: &str,
+    reference: Option<&str>,
     predicate: &FnPtr,
     timeout_secs: f64,
 ) -> Fallible<Dynamic> {
@@ -841,22 +870,26 @@ fn wait_for(
         .ok()
         .filter(|t| !t.is_zero() && *t <= Duration::from_secs(7 * 24 * 3600))
         .ok_or_else(|| {
-            XenError::invalid("timeout", "the timeout is a positive number of seconds (at most a week)")
-                .into_rhai()
+            XenError::invalid(
+                "timeout",
+                "the timeout is a positive number of seconds (at most a week)",
+            )
+            .into_rhai()
         })?;
     let cache = s.cache(class)?;
     let failure: std::cell::RefCell<Option<Box<rhai::EvalAltResult>>> = Default::default();
-    let class_name = class.to_string();
-    let record_type = Ty::Record(meta::class_ignore_case(&class_name).map_or("", |c| c.name));
-    let test = |record: &Value| {
-        let map = convert::from_dyn(xenpool::dynamic::typed(&record_type, record.clone()));
+    let test = |c: &Cached| {
+        let map = convert::from_dyn(c.to_dyn());
         match predicate.call_within_context::<Dynamic>(ctx, (map,)) {
             Ok(v) => match v.as_bool() {
                 Ok(b) => b,
                 Err(_) => {
                     *failure.borrow_mut() = Some(
-                        XenError::invalid("condition", "the wait_for condition must return true or false")
-                            .into_rhai(),
+                        XenError::invalid(
+                            "condition",
+                            "the wait_for condition must return true or false",
+                        )
+                        .into_rhai(),
                     );
                     true
                 }
@@ -867,16 +900,23 @@ fn wait_for(
             }
         }
     };
-    let record = s.call(&format!("waiting for {class} {reference}"), async {
-        cache.wait_until(class, reference, test, timeout).await
+    let (target, what) = match reference {
+        Some(r) => (
+            WaitTarget::Object(r.into()),
+            format!("waiting for {class} {r}"),
+        ),
+        None => (
+            WaitTarget::Class(class.into()),
+            format!("waiting for any {class}"),
+        ),
+    };
+    let found = s.call(&what, async {
+        cache.wait_for_value(target, test, timeout).await
     })?;
     if let Some(e) = failure.into_inner() {
         return Err(e);
     }
-    Ok(convert::from_dyn(xenpool::dynamic::typed(
-        &record_type,
-        record,
-    )))
+    Ok(convert::from_dyn(found.to_dyn()))
 }
 
 /// A reference for `class` from a reference, uuid or name.
@@ -983,8 +1023,11 @@ fn target_of(s: &State, class: &str, arg: &Dynamic) -> Fallible<String> {
 
 fn sim(s: &State) -> Fallible<&xenpool_sim::Simulator> {
     s.book.sim().ok_or_else(|| {
-        XenError::invalid("simulator", "this works on the embedded simulator only (start with --sim)")
-            .into_rhai()
+        XenError::invalid(
+            "simulator",
+            "this works on the embedded simulator only (start with --sim)",
+        )
+        .into_rhai()
     })
 }
 
@@ -1048,7 +1091,9 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     f!("srs", |s| srs(s));
 
     f!("connect", |s, host: &str| connect(s, host, None, None));
-    f!("connect", |s, host: &str, opts: Map| connect_with(s, host, opts));
+    f!("connect", |s, host: &str, opts: Map| connect_with(
+        s, host, opts
+    ));
     f!("connect", |s, host: &str, user: &str, password: &str| {
         connect(s, host, Some(user), Some(password))
     });
@@ -1238,12 +1283,13 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let (class, r) = convert::identify(&target)
             .map(|o| (o.class, o.reference))
             .ok_or_else(|| {
-                XenError::invalid("target", 
+                XenError::invalid(
+                    "target",
                     "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
                 )
                 .into_rhai()
             })?;
-        wait_for(s, &ctx, class, &r, &predicate, 60.0)
+        wait_for(s, &ctx, class, Some(&r), &predicate, 60.0)
     });
     ctx!("wait_for", |s,
                       ctx,
@@ -1253,12 +1299,24 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
         let (class, r) = convert::identify(&target)
             .map(|o| (o.class, o.reference))
             .ok_or_else(|| {
-                XenError::invalid("target", 
+                XenError::invalid(
+                    "target",
                     "wait_for takes a host, VM, SR or pool object, or (class, name, condition)",
                 )
                 .into_rhai()
             })?;
-        wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
+        wait_for(s, &ctx, class, Some(&r), &predicate, seconds(&timeout)?)
+    });
+    ctx!("wait_for", |s, ctx, class: &str, predicate: FnPtr| {
+        wait_for(s, &ctx, wire_class(class)?, None, &predicate, 60.0)
+    });
+    ctx!("wait_for", |s,
+                      ctx,
+                      class: &str,
+                      predicate: FnPtr,
+                      timeout: Dynamic| {
+        let class = wire_class(class)?;
+        wait_for(s, &ctx, class, None, &predicate, seconds(&timeout)?)
     });
     ctx!("wait_for", |s,
                       ctx,
@@ -1267,7 +1325,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                       predicate: FnPtr| {
         let class = wire_class(class)?;
         let r = lookup(s, class, key)?;
-        wait_for(s, &ctx, class, &r, &predicate, 60.0)
+        wait_for(s, &ctx, class, Some(&r), &predicate, 60.0)
     });
     ctx!("wait_for", |s,
                       ctx,
@@ -1277,7 +1335,7 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
                       timeout: Dynamic| {
         let class = wire_class(class)?;
         let r = lookup(s, class, key)?;
-        wait_for(s, &ctx, class, &r, &predicate, seconds(&timeout)?)
+        wait_for(s, &ctx, class, Some(&r), &predicate, seconds(&timeout)?)
     });
 
     f!("xenapi", |s, m: &str| xenapi(s, m, &[]));

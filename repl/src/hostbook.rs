@@ -35,10 +35,13 @@ impl Endpoint {
             (Some(p), _) => Secret::new(p),
             (None, Some(p)) => p.clone(),
             (None, None) => {
-                return Err(XenError::invalid("password", format!(
-                    "a password is needed for {} (pass user and password)",
-                    self.url
-                )));
+                return Err(XenError::invalid(
+                    "password",
+                    format!(
+                        "a password is needed for {} (pass user and password)",
+                        self.url
+                    ),
+                ));
             }
         };
         Ok(HostAccess::new(
@@ -124,10 +127,13 @@ impl HostBook {
         {
             // On the simulator a bare word is a host name: never resolve it through DNS.
             let names: Vec<String> = sim.hosts().into_iter().map(|h| h.name).collect();
-            return Err(XenError::invalid("host", format!(
-                "no simulated host named {host:?} (there are: {})",
-                names.join(", ")
-            )));
+            return Err(XenError::invalid(
+                "host",
+                format!(
+                    "no simulated host named {host:?} (there are: {})",
+                    names.join(", ")
+                ),
+            ));
         }
         let url = connect_spec::normalize_url(host)?;
         let tls = self.tls_for(connect_spec::authority(&url))?;

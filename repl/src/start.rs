@@ -4,8 +4,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use xenpool::pool::PoolConnection;
 use xenpool::connect_spec::{self, ConnectSpec, TrustChoice};
+use xenpool::pool::PoolConnection;
 use xenpool::{ConnectOptions, Credentials, Tls};
 use xenpool_sim::{Config, Scenario, Simulator};
 

@@ -73,7 +73,8 @@ impl State {
     pub fn run<F: Future>(&self, what: &str, future: F) -> Fallible<F::Output> {
         if tokio::runtime::Handle::try_current().is_ok() {
             // Only a wait_for condition runs while another call is in flight.
-            return Err(XenError::invalid("condition", 
+            return Err(XenError::invalid(
+                "condition",
                 "a wait_for condition cannot contact the pool: compute such values before wait_for",
             )
             .into_rhai());

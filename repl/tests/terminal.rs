@@ -163,7 +163,8 @@ fn the_password_for_a_url_is_asked_without_echo() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xenpool"));
     cmd.args(["--url", &host.url, "--insecure"]);
     let mut p = terminal(cmd, &history, 30_000);
-    p.exp_string(&format!("Password for root on {}: ", host.url)).unwrap();
+    p.exp_string(&format!("Password for root on {}: ", host.url))
+        .unwrap();
     p.send_line(&host.password).unwrap();
     let shown = p.exp_string(PROMPT).unwrap();
     assert!(!shown.contains(&host.password), "echoed: {shown:?}");

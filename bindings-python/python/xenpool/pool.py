@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from . import _html, _native
+from ._types import Ref
 from .api import XenAPI
 from .session import Host, Session
 
@@ -147,9 +148,24 @@ class ObjectCache:
     def wait_for(
         self, class_: str, ref: str, predicate: Callable[[Any], bool], timeout: float = 30.0
     ) -> Any:
-        """Waits until the record satisfies ``predicate``; returns it
-        (:class:`~xenpool.exceptions.TimeoutError` after ``timeout`` seconds)."""
+        """Waits until the record of ``ref`` satisfies ``predicate`` (at once if it
+        already does); returns it (:class:`~xenpool.exceptions.TimeoutError` after
+        ``timeout`` seconds)."""
         return self._native.wait_for(class_, ref, predicate, timeout)
+
+    def wait_for_any(
+        self, class_: str, predicate: Callable[[Any], bool], timeout: float = 30.0
+    ) -> tuple[Ref, Any]:
+        """Waits until the record of some object of ``class_`` satisfies ``predicate``
+        (at once if one already does); returns ``(ref, record)`` of the first that does
+        (:class:`~xenpool.exceptions.TimeoutError` after ``timeout`` seconds)."""
+        found: tuple[Ref, Any] = self._native.wait_for_any(class_, predicate, timeout)
+        return found
+
+    def close(self) -> None:
+        """Stops following events; waits in progress raise
+        :class:`~xenpool.exceptions.SessionClosed`."""
+        self._native.close()
 
 
 class Pool:

@@ -46,7 +46,10 @@ impl Converter<'_> {
             (Ty::DateTime, Dyn::String(s)) => match DateTime::parse(s) {
                 Some(d) => Value::DateTime(d.to_wire()),
                 None => {
-                    return Err(invalid(what, format!("{what}: {s:?} is not a date and time")));
+                    return Err(invalid(
+                        what,
+                        format!("{what}: {s:?} is not a date and time"),
+                    ));
                 }
             },
             (Ty::Enum(name), Dyn::String(s)) => Value::String(enum_value(what, name, s)?),
@@ -55,10 +58,10 @@ impl Converter<'_> {
                 Value::String(r.reference.clone())
             }
             (Ty::Ref(class), Dyn::Ref(r)) => {
-                return Err(invalid(what, format!(
-                    "{what} must be a {class} reference, not a {} one",
-                    r.class
-                )));
+                return Err(invalid(
+                    what,
+                    format!("{what} must be a {class} reference, not a {} one", r.class),
+                ));
             }
             (Ty::Ref(class), Dyn::String(s)) => Value::String(self.reference(class, s)),
             (Ty::Ref(class), Dyn::Record(r)) if r.class_name().eq_ignore_ascii_case(class) => {
@@ -126,15 +129,21 @@ impl Converter<'_> {
     /// from the datamodel's default or the type's zero value, as the typed API's
     /// `..Default::default()` does (xapi refuses a record missing a mandatory one).
     fn record(&mut self, what: &str, class: &str, pairs: &[(Dyn, Dyn)]) -> Result<Value> {
-        let meta =
-            meta::class(class).ok_or_else(|| invalid(what, format!("{what}: unknown class {class}")))?;
+        let meta = meta::class(class)
+            .ok_or_else(|| invalid(what, format!("{what}: unknown class {class}")))?;
         let mut given: HashMap<&str, &Dyn> = HashMap::with_capacity(pairs.len());
         for (key, value) in pairs {
             let Some(name) = key.as_str() else {
-                return Err(invalid(what, format!("{what}: field names must be strings")));
+                return Err(invalid(
+                    what,
+                    format!("{what}: field names must be strings"),
+                ));
             };
             let Some(field) = meta.field(name) else {
-                return Err(invalid(what, format!("{what}: {class} has no field {name:?}")));
+                return Err(invalid(
+                    what,
+                    format!("{what}: {class} has no field {name:?}"),
+                ));
             };
             given.insert(field.name, value);
         }
@@ -173,9 +182,9 @@ impl Converter<'_> {
                 pairs
                     .iter()
                     .map(|(k, v)| {
-                        let key = k
-                            .as_str()
-                            .ok_or_else(|| invalid(what, format!("{what}: keys must be strings")))?;
+                        let key = k.as_str().ok_or_else(|| {
+                            invalid(what, format!("{what}: keys must be strings"))
+                        })?;
                         Ok((key.to_string(), self.untyped(what, v)?))
                     })
                     .collect::<Result<_>>()?,
@@ -190,10 +199,13 @@ fn enum_value(what: &str, name: &str, text: &str) -> Result<String> {
     let meta = meta::enumeration(name);
     match meta.and_then(|e| e.canonical(text)) {
         Some(v) => Ok(v.to_string()),
-        None => Err(invalid(what, format!(
-            "{what}: {text:?} is not a {name} value; use one of: {}",
-            meta.map(|e| e.values.join(", ")).unwrap_or_default()
-        ))),
+        None => Err(invalid(
+            what,
+            format!(
+                "{what}: {text:?} is not a {name} value; use one of: {}",
+                meta.map(|e| e.values.join(", ")).unwrap_or_default()
+            ),
+        )),
     }
 }
 

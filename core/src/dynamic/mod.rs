@@ -123,10 +123,10 @@ pub async fn call_table(
 ) -> Result<usize> {
     let found = Method::find(method)?;
     let Some(table) = table_of(method) else {
-        return Err(Error::invalid_argument("method", format!(
-            "{} does not return a table of records",
-            found.wire_name()
-        )));
+        return Err(Error::invalid_argument(
+            "method",
+            format!("{} does not return a table of records", found.wire_name()),
+        ));
     };
     let params = arguments(caller, &found, args).await?;
     results::call_table(
@@ -196,7 +196,10 @@ pub async fn arguments(
     let message = method.message;
     let required = message.required_params().len();
     if args.len() < required || args.len() > message.params.len() {
-        return Err(Error::invalid_argument("arguments", arity_message(method, args.len())));
+        return Err(Error::invalid_argument(
+            "arguments",
+            arity_message(method, args.len()),
+        ));
     }
     let convert = |resolved: &HashMap<args::Lookup, String>| {
         let mut converter = args::Converter {

@@ -212,7 +212,8 @@ pub async fn join(
 /// `allow_cross_vendor` only means something on top of `force`.
 fn check_policy(policy: JoinPolicy) -> Result<()> {
     if policy.allow_cross_vendor && !policy.force {
-        return Err(Error::invalid_argument("allow_cross_vendor", 
+        return Err(Error::invalid_argument(
+            "allow_cross_vendor",
             "allow_cross_vendor applies only to a forced join (pass force as well)",
         ));
     }

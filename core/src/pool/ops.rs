@@ -1285,10 +1285,10 @@ pub async fn create_vm(
             problems.push("disk_gib must be at least 1".to_string());
         }
         if !problems.is_empty() {
-            return Err(Error::invalid_argument("spec", format!(
-                "{operation}: {}",
-                problems.join("; ")
-            )));
+            return Err(Error::invalid_argument(
+                "spec",
+                format!("{operation}: {}", problems.join("; ")),
+            ));
         }
         let snap = PoolSnapshot::fetch(pool).await?;
         let sr = match (&spec.disk_gib, &spec.sr) {

@@ -113,13 +113,14 @@ async fn run(
     // The client follows HOST_IS_SLAVE at login; a changed URL means the candidate is a
     // member and `local` is its pool's database (which is also what xapi checks on a member).
     let redirected = conn.url() != requested.as_str();
-    let me = if redirected {
-        let address = requested
-            .host_str()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        local
+    let me =
+        if redirected {
+            let address = requested
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            local
             .hosts
             .iter()
             .find(|(_, h)| h.address == address)
@@ -131,9 +132,9 @@ async fn run(
                     conn.url()
                 ))
             })?
-    } else {
-        local.pool.master.clone()
-    };
+        } else {
+            local.pool.master.clone()
+        };
     let coordinator_ref = remote.pool.master.clone();
     let (their_time, my_time) = futures::try_join!(
         Host::get_servertime(&remote_caller, &coordinator_ref),
@@ -253,9 +254,10 @@ fn only_pool(pools: HashMap<Ref<Pool>, PoolRecord>) -> Result<PoolRecord> {
     // xapi's P3 (`INTERNAL_ERROR`) on the remote; a database always has exactly one.
     match pools.len() {
         1 => Ok(pools.into_values().next().unwrap_or_default()),
-        n => Err(Error::invalid_argument("pool", format!(
-            "expected exactly one pool object, found {n}"
-        ))),
+        n => Err(Error::invalid_argument(
+            "pool",
+            format!("expected exactly one pool object, found {n}"),
+        )),
     }
 }
 

@@ -212,7 +212,10 @@ fn side_by_side(
         .chain(names.iter().map(|s| s.to_string()))
         .collect();
     out.push_str(&format!("    | {} |\n", header.join(" | ")));
-    for (f, field) in ["ok", "code", "method", "params", "state"].iter().enumerate() {
+    for (f, field) in ["ok", "code", "method", "params", "state"]
+        .iter()
+        .enumerate()
+    {
         let mut row = vec![field.to_string(), expected[f].clone()];
         let first = cols
             .iter()

@@ -36,9 +36,11 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
         "connect" if step.with.is_some() => {
             let with = step.with.clone().unwrap_or_default();
             if with.no_password {
-                return Err("the shell's host book knows every simulated host's password; \
+                return Err(
+                    "the shell's host book knows every simulated host's password; \
                             xenpool --url without one is tested in repl/tests/cli.rs"
-                    .into());
+                        .into(),
+                );
             }
             let mut opts = Vec::new();
             if let Some(p) = &with.protocol {
@@ -61,7 +63,10 @@ fn action(step: &Step, unreachable_port: u16) -> Result<String, String> {
                 ),
                 false => host.clone(),
             };
-            format!("connect({target}, #{{{}}}); r.fill_state();", opts.join(", "))
+            format!(
+                "connect({target}, #{{{}}}); r.fill_state();",
+                opts.join(", ")
+            )
         }
         "connect" => match &step.password {
             Some(p) => format!("connect({host}, \"root\", {}); r.fill_state();", quote(p)),
