@@ -1,6 +1,8 @@
 //! Project automation: `cargo xtask codegen [--check] [--datamodel P] [--errors P] [--out DIR]`,
 //! `cargo xtask refresh-inputs [--from DIR]` and `cargo xtask test [--no-fuzz] [--fuzz-seconds N]`.
 
+#[cfg(test)]
+mod citations;
 mod generate;
 mod inputs;
 mod model;
