@@ -93,11 +93,7 @@ fn pages(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// Each broken citation in `text` as `page.md#anchor`.
-fn broken<'a>(
-    text: &'a str,
-    prefix: &str,
-    pages: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<String> {
+fn broken(text: &str, prefix: &str, pages: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     citations(text, prefix)
         .into_iter()
         .filter(|(page, anchor)| !pages.get(*page).is_some_and(|a| a.contains(*anchor)))

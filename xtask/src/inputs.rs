@@ -124,9 +124,12 @@ pub(crate) fn with_sha256(readme: &str, name: &str, sha: &str) -> Result<String>
     Ok(out)
 }
 
+/// The names of one kind of item in an input (classes, messages, error codes, …).
+type Names = fn(&Value) -> BTreeSet<String>;
+
 /// Lines describing what a new version of an input adds and removes.
 fn summarize(name: &str, old: &Value, new: &Value) -> Vec<String> {
-    let kinds: &[(&str, fn(&Value) -> BTreeSet<String>)] = if name == "errors.json" {
+    let kinds: &[(&str, Names)] = if name == "errors.json" {
         &[("error codes", error_codes)]
     } else {
         &[
