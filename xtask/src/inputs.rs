@@ -90,6 +90,10 @@ pub(crate) fn refresh(root: &Path, args: &[String]) -> Result<ExitCode> {
             },
             sha256(&new)
         );
+        let (was, now) = (origin(&old_json), origin(&new_json));
+        if was != now {
+            println!("  source {was} -> {now}: update the text of xapi/README.md to match");
+        }
         for line in summarize(name, &old_json, &new_json) {
             println!("  {line}");
         }
@@ -168,6 +172,12 @@ fn summarize(name: &str, old: &Value, new: &Value) -> Vec<String> {
         lines.push("no class, field, message, enum value or error code added or removed".into());
     }
     lines
+}
+
+/// Where an input says it was exported from: `repository@commit`.
+fn origin(input: &Value) -> String {
+    let source = input.get("source").unwrap_or(&Value::Null);
+    format!("{}@{}", name(source, "repository"), name(source, "commit"))
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
