@@ -17,7 +17,7 @@ use crate::transport::{ConnectOptions, Reply, Transport, USER_AGENT_STRING};
 use crate::wire::{Response, ResultSeed, Value};
 
 /// The XenAPI version this client was generated for, sent at login (xapi records it but
-/// does not act on it; wire-protocol.md §4). `2.23` is xapi's at the datamodel's commit.
+/// does not act on it; docs/wire-protocol.md#sessions). `2.23` is xapi's at the datamodel's commit.
 pub const API_VERSION: &str = "2.23";
 
 /// How many `HOST_IS_SLAVE` redirects one call may follow before giving up.
@@ -82,7 +82,7 @@ impl Connection {
     }
 
     /// Emergency login to one member with `session.slave_local_login_with_password`: no
-    /// redirect, works while the coordinator is down (wire-protocol.md §8).
+    /// redirect, works while the coordinator is down (docs/wire-protocol.md#pool-roles).
     pub async fn login_local_emergency(
         url: &str,
         credentials: Credentials,
@@ -298,7 +298,7 @@ impl Caller for Connection {
                 }
             };
             // Both failures are raised by xapi's session check, before the call runs, so
-            // retrying cannot make it happen twice (wire-protocol.md §4, §8).
+            // retrying cannot make it happen twice (docs/wire-protocol.md#sessions).
             match &error.code {
                 ErrorCode::SessionInvalid if with_session && !relogged => {
                     relogged = true;

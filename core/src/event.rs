@@ -1,5 +1,5 @@
 //! `event.from`: a watcher that keeps the token, long-polls, and recovers when the host
-//! says events were lost (wire-protocol.md §6).
+//! says events were lost (docs/wire-protocol.md#events).
 
 use std::collections::HashMap;
 use std::time::Duration;

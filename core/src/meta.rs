@@ -197,7 +197,7 @@ pub struct EnumMeta {
 
 impl EnumMeta {
     /// The value spelled like `text` ignoring ASCII case, in its datamodel spelling (xapi
-    /// matches enum values that way, wire-protocol.md §3).
+    /// matches enum values that way, docs/wire-protocol.md#types).
     pub fn canonical(&self, text: &str) -> Option<&'static str> {
         self.values
             .iter()

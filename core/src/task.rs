@@ -1,6 +1,6 @@
 //! Waiting for `Async.` calls: follow a task to its end with `event.from` (or back-off
 //! polling where events are unavailable), with a timeout and cancellation, and destroy it
-//! afterwards (xapi keeps finished tasks for 65 minutes otherwise; wire-protocol.md §5).
+//! afterwards (xapi keeps finished tasks for 65 minutes otherwise; docs/wire-protocol.md#tasks).
 
 use std::future::Future;
 use std::time::Duration;

@@ -84,7 +84,8 @@ pub enum Tls {
     TrustedRoots(Vec<Vec<u8>>),
     /// Accept exactly the certificate with this fingerprint (names are not checked: the
     /// pin is stronger than any name). When a pool member redirects to its master, the
-    /// master's fingerprint is learnt from the pinned member (wire-protocol.md §1).
+    /// master's fingerprint is learnt from the pinned member
+    /// (docs/wire-protocol.md#certificate-thumbprint).
     Pinned(Fingerprint),
     /// Accept any certificate. Only when explicitly asked for: anyone on the path can
     /// read the password.

@@ -19,7 +19,7 @@ use crate::wire::{
 pub const USER_AGENT_STRING: &str = concat!("xenpool/", env!("CARGO_PKG_VERSION"));
 
 /// Asks a pinned host to name its coordinator's certificate when it answers
-/// `HOST_IS_SLAVE` (wire-protocol.md §1).
+/// `HOST_IS_SLAVE` (docs/wire-protocol.md#certificate-thumbprint).
 const THUMBPRINT_REQUEST: &str = "x-xenapi-request-host-certificate-thumbprint";
 const THUMBPRINT_RESPONSE: &str = "x-xenapi-response-host-certificate-thumbprint";
 
@@ -320,7 +320,7 @@ impl Transport {
             }
             if !status.is_success() {
                 // xapi answers transport-level breakage (unparseable request) with HTTP 500
-                // and an HTML body (wire-protocol.md §1): not a XenAPI failure.
+                // and an HTML body (docs/wire-protocol.md#transport-errors): not a XenAPI failure.
                 return Err(self.http_error(status, true));
             }
             let master_fingerprint = response

@@ -210,7 +210,7 @@ pub const DATETIME_NEWTYPE: &str = "$xenpool::DateTime";
 ///
 /// xapi writes `YYYYMMDDTHH:MM:SSZ`; decoding also accepts `YYYYMMDDTHH:MM:SS` (no zone =
 /// UTC, as xapi assumes), `YYYYMMDDTHHMMSSZ`, and RFC 3339 with or without fraction and
-/// offset (wire-protocol.md §3). "Unset" is the epoch.
+/// offset (docs/wire-protocol.md#datetimes). "Unset" is the epoch.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
 

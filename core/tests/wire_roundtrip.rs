@@ -95,7 +95,8 @@ fn map_leaves(v: &Value, f: &dyn Fn(&Value) -> Value) -> Value {
     }
 }
 
-/// xapi's response style writes int64 untagged: standard readers see a string (§3); the
+/// xapi's response style writes int64 untagged: standard readers see a string
+/// (docs/wire-protocol.md#types); the
 /// typed path also hands datetimes over as their text.
 fn as_response_reader_sees(v: &Value) -> Value {
     map_leaves(v, &|leaf| match leaf {

@@ -1,4 +1,5 @@
-//! Every encoding rule of wire-protocol.md §2–3, in both directions.
+//! Every encoding rule of docs/wire-protocol.md#envelopes and docs/wire-protocol.md#types, in both
+//! directions.
 
 use std::collections::HashMap;
 
@@ -54,7 +55,7 @@ fn st(members: &[(&str, Value)]) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------
-// XML-RPC decoding (§3 "accepted")
+// XML-RPC decoding (docs/wire-protocol.md#types, what xapi reads)
 
 #[test]
 fn xml_untagged_value_is_a_string_and_an_int_when_asked() {
@@ -115,7 +116,7 @@ fn xml_whitespace_inside_untagged_value_is_content_between_tags_it_is_not() {
 fn xml_boolean_only_1_is_true() {
     assert!(xml::<bool>("<value><boolean>1</boolean></value>").unwrap());
     assert!(!xml::<bool>("<value><boolean>0</boolean></value>").unwrap());
-    // xapi: anything but "1" is false, even "true" (wire-protocol.md §3).
+    // xapi: anything but "1" is false, even "true" (docs/wire-protocol.md#types).
     assert!(!xml::<bool>("<value><boolean>true</boolean></value>").unwrap());
     assert_eq!(
         xml::<Value>("<value><boolean>true</boolean></value>").unwrap(),
@@ -399,7 +400,7 @@ fn xml_wrong_types_name_what_was_expected_and_where() {
 }
 
 // ---------------------------------------------------------------------------------------
-// XML-RPC envelopes (§2)
+// XML-RPC envelopes (docs/wire-protocol.md#envelopes)
 
 #[test]
 fn xml_failure_envelope_and_member_order() {
@@ -463,7 +464,7 @@ fn xml_bare_response_for_list_methods() {
 }
 
 // ---------------------------------------------------------------------------------------
-// XML-RPC encoding (§3 "produced")
+// XML-RPC encoding (docs/wire-protocol.md#types, what xapi writes)
 
 fn enc_resp(v: &Value) -> String {
     String::from_utf8(encode_response(Format::XmlRpc, None, Ok(v))).unwrap()
@@ -598,7 +599,7 @@ fn xml_task_result_fragment() {
 }
 
 // ---------------------------------------------------------------------------------------
-// JSON-RPC (§2–3)
+// JSON-RPC (docs/wire-protocol.md#envelopes, docs/wire-protocol.md#types)
 
 #[test]
 fn json_response_shapes() {

@@ -1,4 +1,6 @@
-//! From a decoded call to a reply, in xapi's order (wire-protocol.md §1, §4, §8):
+//! From a decoded call to a reply, in xapi's order (docs/wire-protocol.md#method-names,
+//! docs/wire-protocol.md#parameters, docs/wire-protocol.md#sessions,
+//! docs/wire-protocol.md#pool-roles):
 //! method lookup, parameter count, emergency mode, session check (`HOST_IS_SLAVE` on
 //! members), removed messages, unmarshalling, async mode, then the handler — an explicit
 //! one, the generic implicit-message store, or `NOT_IMPLEMENTED`.
@@ -15,7 +17,8 @@ use crate::handlers::{self, Handler};
 use crate::sim::Sim;
 
 /// The value xapi uses for an optional parameter the caller left out. The datamodel export
-/// carries no parameter defaults: these are the ones the fact sheets name, and otherwise
+/// carries no parameter defaults: these are the ones docs/wire-protocol.md#parameters names, and
+/// otherwise
 /// the type's empty value (xapi's defaults for the optional tails are `false`, `""`, `{}`,
 /// the null reference, or an enum's first value such as `balance-slb` — `datamodel*.ml`).
 pub fn param_default(class: &str, message: &str, param: &ParamMeta) -> Value {
@@ -179,7 +182,8 @@ pub async fn dispatch(sim: &Sim, host: usize, label: &str, mut params: Vec<Value
     };
     let wire_name = format!("{}.{}", class.name, message.name);
 
-    // Parameter count (wire-protocol.md §1): the session does not count. A message with
+    // Parameter count (docs/wire-protocol.md#parameters): the session does not count. A message
+    // with
     // optional parameters takes its required ones plus any prefix of the optional tail,
     // ignores anything beyond, and fills in the defaults of what was left out; one without
     // takes exactly its parameters (`gen_server.ml`: `default_args`). A host older than the

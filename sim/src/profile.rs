@@ -365,7 +365,8 @@ pub fn mac_for(seed: u64, nic: usize) -> String {
 }
 
 impl HostProfile {
-    /// `host.software_version` as xapi builds it (keys per pool-operations.md §(i)).
+    /// `host.software_version` as xapi builds it (keys per
+    /// docs/pool-operations.md#software-version).
     pub fn software_version(&self) -> Value {
         let v = &self.version;
         let mut pairs = vec![
@@ -933,7 +934,7 @@ pub fn create_vm(
 }
 
 /// `pool.cpu_info` levelled over hosts: vendor of the last host, counts summed, feature
-/// words ANDed (pool-operations.md §(i)).
+/// words ANDed (docs/pool-operations.md#cpu-info).
 pub fn pool_cpu_info(cpus: &[CpuProfile]) -> Value {
     let mut count = 0;
     let mut sockets = 0;

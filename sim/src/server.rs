@@ -1,6 +1,7 @@
 //! One HTTP(S) endpoint per simulated host: XML-RPC at `/` (and `/RPC2`, and the legacy
 //! `/json`), JSON-RPC at `/jsonrpc`, CORS pre-flight, xapi's HTTP 500 for bodies it cannot
-//! parse (wire-protocol.md §1), and the fault controls (latency, dropped connections).
+//! parse (docs/wire-protocol.md#transport-errors), and the fault controls (latency, dropped
+//! connections).
 
 use std::sync::{Arc, Mutex};
 
@@ -220,7 +221,7 @@ async fn serve(
     };
     // Emergency mode is raised before dispatch, outside the normal reply path: JSON-RPC
     // gets xapi's corner-case shape (a 2.0 envelope, the error a bare array, id 0) and
-    // neither protocol gets the CORS headers (`api_server.ml`, wire-protocol.md §2).
+    // neither protocol gets the CORS headers (`api_server.ml`, docs/wire-protocol.md#envelopes).
     if let Some(Failure(d)) = dispatch::emergency_refusal(&sim, index, &call.method) {
         let (content_type, body) = if json {
             let body = serde_json::json!({ "jsonrpc": "2.0", "error": d, "id": 0 });

@@ -99,7 +99,7 @@ impl Sim {
     }
 
     /// Records a task's outcome: the result as an XML-RPC `<value>` fragment even for
-    /// JSON-RPC users (wire-protocol.md §5), or the failure in `error_info`.
+    /// JSON-RPC users (docs/wire-protocol.md#tasks), or the failure in `error_info`.
     pub fn finish_task(&self, caller: &Caller, task: &str, outcome: Outcome) {
         let mut world = self.world();
         let now = xenpool::DateTime::now().to_wire();
@@ -158,7 +158,7 @@ impl Sim {
 impl Sim {
     /// HA noticed that a host died: it is marked dead, its guests are reset to Halted, a
     /// survivor takes over as coordinator if needed, and protected VMs restart on live hosts
-    /// (pool-operations.md §(d) "Failures").
+    /// (docs/pool-operations.md#ha-failures).
     pub fn ha_host_failed(&self, index: usize) {
         let mut world = self.world();
         if world.hosts[index].alive {
@@ -243,7 +243,7 @@ impl Sim {
     }
 
     /// After an eject: the host comes back as a fresh standalone install with the same
-    /// uuid and management address, and the pool's root password (pool-operations.md §(b)).
+    /// uuid and management address, and the pool's root password (docs/pool-operations.md#eject).
     pub fn reset_to_standalone(&self, index: usize) {
         let mut world = self.world();
         let h = world.hosts[index].clone();

@@ -1,4 +1,5 @@
-//! Parameter counts as xapi checks them (wire-protocol.md §1, `gen_server.ml`): optional
+//! Parameter counts as xapi checks them (docs/wire-protocol.md#parameters, `gen_server.ml`):
+//! optional
 //! trailing parameters may be left out; a host whose xapi predates a message's optional
 //! tail refuses it with `MESSAGE_PARAMETER_COUNT_MISMATCH`; surplus parameters are ignored
 //! by messages with an optional tail and refused by the others.

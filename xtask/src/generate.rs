@@ -177,7 +177,7 @@ impl Ctx {
 }
 
 /// Adds the hidden `get_all_records_where` / `get_all_where` to classes that have
-/// `get_all_records` but not them (wire-protocol.md §7).
+/// `get_all_records` but not them (docs/wire-protocol.md#implicit-messages).
 fn add_hidden_messages(dm: &mut Datamodel) {
     for class in &mut dm.classes {
         let Some(gar) = class.messages.iter().find(|m| m.name == "get_all_records") else {

@@ -1,7 +1,10 @@
-//! Project automation: `cargo xtask codegen [--check] [--datamodel P] [--errors P] [--out DIR]`
-//! and `cargo xtask test [--no-fuzz] [--fuzz-seconds N]`.
+//! Project automation: `cargo xtask codegen [--check] [--datamodel P] [--errors P] [--out DIR]`,
+//! `cargo xtask refresh-inputs [--from DIR]` and `cargo xtask test [--no-fuzz] [--fuzz-seconds N]`.
 
+#[cfg(test)]
+mod citations;
 mod generate;
+mod inputs;
 mod model;
 mod names;
 mod test;
@@ -20,12 +23,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen(&args[1..]),
+        Some("refresh-inputs") => inputs::refresh(&workspace_root(), &args[1..]),
         Some("test") => test::test(&workspace_root(), &args[1..]),
         _ => Err(anyhow::anyhow!(
             "{}",
             concat!(
                 "usage: cargo xtask codegen [--check] [--datamodel PATH] [--errors PATH] ",
-                "[--out DIR]\n       cargo xtask test [--no-fuzz] [--fuzz-seconds N]"
+                "[--out DIR]\n       cargo xtask refresh-inputs [--from DIR]\n",
+                "       cargo xtask test [--no-fuzz] [--fuzz-seconds N]"
             )
         )),
     };
@@ -68,7 +73,7 @@ enum Target {
 
 pub(crate) fn codegen(args: &[String]) -> Result<ExitCode> {
     let root = workspace_root();
-    let shared = root.join("..").join("shared").join("xapi");
+    let inputs_dir = inputs::repo_dir(&root);
     let mut check = false;
     let mut datamodel = None;
     let mut errors = None;
@@ -88,44 +93,24 @@ pub(crate) fn codegen(args: &[String]) -> Result<ExitCode> {
             other => bail!("unknown argument {other}"),
         }
     }
-    let fixture = root.join("core/tests/fixtures/adversarial");
-    let mut jobs = vec![Job {
-        datamodel: fixture.join("datamodel.json"),
-        errors: fixture.join("errors.json"),
-        out: Target::File(fixture.join("generated.rs")),
-        core: false,
-    }];
-    let datamodel = datamodel.unwrap_or_else(|| shared.join("datamodel.json"));
-    let errors = errors.unwrap_or_else(|| shared.join("errors.json"));
-    if datamodel.exists() && errors.exists() {
-        jobs.insert(
-            0,
-            Job {
-                datamodel,
-                errors,
-                out: Target::Dir(out.unwrap_or_else(|| root.join("core/src/generated"))),
-                core: true,
-            },
-        );
-    } else if check && std::env::var_os("CI").is_some() {
-        // CI always has ../shared beside the checkout: a missing datamodel there would
-        // let stale generated code pass unchecked.
-        bail!(
-            "../shared/xapi not found under CI (looked for {})",
-            datamodel.display()
-        );
-    } else if check {
-        println!(
-            "skipping codegen check: ../shared/xapi not found (looked for {})",
-            datamodel.display()
-        );
-    } else {
-        bail!(
-            "inputs not found: {} and {}",
-            datamodel.display(),
-            errors.display()
-        );
+    if datamodel.is_none() && errors.is_none() {
+        inputs::warn_if_shared_differs(&root);
     }
+    let fixture = root.join("core/tests/fixtures/adversarial");
+    let jobs = [
+        Job {
+            datamodel: datamodel.unwrap_or_else(|| inputs_dir.join("datamodel.json")),
+            errors: errors.unwrap_or_else(|| inputs_dir.join("errors.json")),
+            out: Target::Dir(out.unwrap_or_else(|| root.join("core/src/generated"))),
+            core: true,
+        },
+        Job {
+            datamodel: fixture.join("datamodel.json"),
+            errors: fixture.join("errors.json"),
+            out: Target::File(fixture.join("generated.rs")),
+            core: false,
+        },
+    ];
     let mut stale = Vec::new();
     for job in &jobs {
         let files = render(job, &root)?;
@@ -297,7 +282,7 @@ fn write(target: &Target, files: &BTreeMap<String, String>) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The committed output matches the inputs (skipped without `../shared/xapi`).
+    /// The committed output matches the committed inputs in `xapi/`.
     #[test]
     fn generated_code_is_fresh() {
         let code = codegen(&["--check".to_string()]).expect("codegen --check runs");

@@ -28,7 +28,7 @@ pub fn payload_files() -> (PathBuf, PathBuf) {
     if !xml.exists() || !json.exists() {
         let status = Command::new("python3")
             .arg(shared().join("bench/gen_payload.py"))
-            .arg(shared().join("xapi/datamodel.json"))
+            .arg(workspace_root().join("xapi/datamodel.json"))
             .arg(n.to_string())
             .arg(&dir)
             .status()
@@ -46,7 +46,8 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared` beside the checkout.
+/// `../shared` beside the checkout, where the bench scripts (`bench/*.py`) are delivered
+/// (the datamodel they read is the repository's copy in `xapi/`).
 pub fn shared() -> PathBuf {
     workspace_root().join("../shared")
 }

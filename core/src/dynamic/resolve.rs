@@ -1,5 +1,6 @@
 //! References given as a uuid or a name, looked up in one call per class: every key of a
-//! class goes into one `get_all_records_where` expression (wire-protocol.md §7), however
+//! class goes into one `get_all_records_where` expression
+//! (docs/wire-protocol.md#filter-expressions), however
 //! many arguments name objects of it.
 
 use std::collections::HashMap;

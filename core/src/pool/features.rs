@@ -1,5 +1,5 @@
 //! CPU feature vectors as xapi writes them: 32-bit words in hex joined by `-`
-//! (`1fcbfbff-f7fa3223-…`), empty meaning unknown (pool-operations.md §(i)).
+//! (`1fcbfbff-f7fa3223-…`), empty meaning unknown (docs/pool-operations.md#cpu-info).
 
 /// Parses a feature vector; `None` when empty (unknown) or not hex words.
 pub fn parse(text: &str) -> Option<Vec<u32>> {

@@ -1,4 +1,4 @@
-//! Pool workflows, hand-written on the generated API (facts: `../shared/xapi/pool-operations.md`):
+//! Pool workflows, hand-written on the generated API (facts: `docs/pool-operations.md`):
 //! a failover-aware pool connection (and a session on either a host or a pool), typed
 //! views, the join pre-flight, pool operations with dry runs and progress, and an
 //! event-fed object cache.

@@ -52,7 +52,7 @@ impl Default for EjectOptions {
 
 /// Removes a member from the pool, found by uuid, name or address as `xe host-list` users
 /// name hosts. The coordinator is refused. Running VMs are live-migrated away first unless
-/// told otherwise. The host reboots into a fresh install (pool-operations.md §(b)).
+/// told otherwise. The host reboots into a fresh install (docs/pool-operations.md#eject).
 pub async fn eject(
     pool: &PoolConnection,
     host: &str,
@@ -284,7 +284,8 @@ pub struct BondProblem {
 
 /// Finds members whose bonds sit on the wrong NICs. After a join, xapi copies each of the
 /// coordinator's bonds onto the NICs at the same positions (the N of `xenbrN`,
-/// pool-operations.md §(e)), which are the wrong NICs when hosts are cabled differently.
+/// docs/pool-operations.md#bonds-after-a-join), which are the wrong NICs when hosts are cabled
+/// differently.
 /// The coordinator's bond is the reference: a member's bond should use as many NICs of the
 /// same link speeds, none of them carrying management.
 pub fn check_bonds(snap: &PoolSnapshot) -> Vec<BondProblem> {

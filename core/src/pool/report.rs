@@ -40,7 +40,8 @@ impl CheckStatus {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CheckSource {
     /// One of xapi's pre-join checks. `order` is its position in `pre_join_checks`
-    /// (1–33, pool-operations.md §(a)); 0 marks the steps xapi runs before them (the
+    /// (1–33, docs/pool-operations.md#pre-join-checks); 0 marks the steps xapi runs before them
+    /// (the
     /// session check on the joiner and the Pooling licence, P1).
     Xapi {
         /// Execution order in xapi.
@@ -233,7 +234,7 @@ impl fmt::Display for FeatureBit {
     }
 }
 
-/// What joining this CPU would do to the pool (pool-operations.md §(i), levelling).
+/// What joining this CPU would do to the pool (docs/pool-operations.md#cpu-info, levelling).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeterogeneousAnalysis {
     /// Candidate `cpu_info["vendor"]`.

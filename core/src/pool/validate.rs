@@ -1,6 +1,6 @@
 //! The join pre-flight: reads the pool and a standalone candidate host with a handful of
 //! `get_all_records` calls each, then runs xapi's pre-join checks in xapi's order with
-//! the exact codes and parameters (pool-operations.md §(a)) and the pooling
+//! the exact codes and parameters (docs/pool-operations.md#pre-join-checks) and the pooling
 //! documentation's extra demands, without changing anything on either side.
 
 use std::collections::{BTreeSet, HashMap};
@@ -31,7 +31,7 @@ use crate::types::{DateTime, Ref};
 use crate::wire::Value;
 
 /// The clock difference above which xapi's coordinator raises the `HOST_CLOCK_SKEW_DETECTED`
-/// alert for a member (`xapi_globs.ml` `max_clock_skew`, pool-operations.md §(a)).
+/// alert for a member (`xapi_globs.ml` `max_clock_skew`, docs/pool-operations.md#clock-skew).
 pub const XAPI_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// How [`validate_join`] reaches the candidate and how strict it is.
@@ -43,7 +43,7 @@ pub struct ValidateOptions {
     /// Above [`XAPI_MAX_CLOCK_SKEW`] (300 s) it fails: xapi would alert right after the join.
     pub clock_skew_threshold: Duration,
     /// Pool size above which the report warns (default 16, a vendor support statement;
-    /// xapi enforces no limit, pool-operations.md §(h)).
+    /// xapi enforces no limit, docs/pool-operations.md#pool-size).
     pub supported_pool_size: usize,
 }
 
@@ -628,7 +628,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Every requirement, one row each: xapi's checks in xapi's execution order
-    /// (pool-operations.md §(a)), each also carrying the documentation's stricter demand
+    /// (docs/pool-operations.md#pre-join-checks), each also carrying the documentation's stricter
+    /// demand
     /// on the same subject, then the demands xapi does not check at all.
     fn checks(&self) -> Vec<Check> {
         vec![
@@ -1889,7 +1890,7 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Pool size: a support statement only; xapi has no limit (§(h)).
+    /// Pool size: a support statement only; xapi has no limit (docs/pool-operations.md#pool-size).
     fn supported_pool_size(&self) -> Check {
         let after = self.r.hosts.len() + 1;
         let limit = self.options.supported_pool_size;

@@ -40,7 +40,7 @@ pub(crate) fn in_member(mut e: ProtocolError, key: &str) -> ProtocolError {
 }
 
 /// Finds the variant spelled like `text` ignoring ASCII case: xapi parses enums
-/// case-insensitively (wire-protocol.md §3).
+/// case-insensitively (docs/wire-protocol.md#types).
 pub(crate) fn enum_variant<'a>(text: &'a str, variants: &'static [&'static str]) -> &'a str {
     if variants.contains(&text) {
         return text;
@@ -145,7 +145,7 @@ pub(crate) struct VariantBuilder<T> {
 fn key_string(v: Value) -> Result<String, ProtocolError> {
     match v {
         Value::String(s) | Value::DateTime(s) => Ok(s),
-        // Int keys are written in decimal (wire-protocol.md §3).
+        // Int keys are written in decimal (docs/wire-protocol.md#types).
         Value::Int(i) => Ok(i.to_string()),
         Value::Int32(i) => Ok(i.to_string()),
         Value::Bool(b) => Ok(b.to_string()),

@@ -1,4 +1,4 @@
-//! JSON-RPC 1.0 and 2.0 as xapi speaks them (wire-protocol.md §2), both directions.
+//! JSON-RPC 1.0 and 2.0 as xapi speaks them (docs/wire-protocol.md#envelopes), both directions.
 //!
 //! Decoding runs serde_json through a lenient adapter (ints from digit strings, floats from
 //! numeric strings, `void` from anything) that also counts nesting against
@@ -675,7 +675,8 @@ pub(crate) fn decode_response_seeded<S: ResultSeed>(
     }
     match parts.error {
         Some(serde_json::Value::Null) | None => {}
-        // 1.0, and 2.0-shaped replies from before dispatch: `["CODE", params…]` (§2).
+        // 1.0, and 2.0-shaped replies from before dispatch: `["CODE", params…]`
+        // (docs/wire-protocol.md#envelopes).
         Some(serde_json::Value::Array(items)) => {
             return Ok((
                 Response::Failure(items.iter().map(error_text).collect()),
@@ -783,7 +784,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Writes `v` as JSON, with non-finite doubles as bare `NaN`/`Infinity`/`-Infinity` as
-/// xapi writes them (wire-protocol.md §2).
+/// xapi writes them (docs/wire-protocol.md#envelopes).
 pub fn write_value(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::String(s) | Value::DateTime(s) => write_str(out, s),
@@ -885,7 +886,7 @@ pub(crate) fn encode_response(
             out.extend_from_slice(b",\"id\":");
         }
         (JsonVersion::V2, Err(description)) => {
-            // `code` is always 1; the XenAPI code is the message (§2).
+            // `code` is always 1; the XenAPI code is the message (docs/wire-protocol.md#envelopes).
             out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":1,\"message\":");
             write_str(&mut out, description.first().map_or("", String::as_str));
             out.extend_from_slice(b",\"data\":[");

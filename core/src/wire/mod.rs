@@ -2,7 +2,7 @@
 //!
 //! Client side: [`encode_call`] and [`decode_response`] (typed, straight from bytes).
 //! Server side (the simulator): [`decode_call`] and [`encode_response`].
-//! Facts: `../shared/xapi/wire-protocol.md` §2–3.
+//! Facts: `docs/wire-protocol.md#envelopes` and `docs/wire-protocol.md#types`.
 
 mod convert;
 pub mod exact_vec;
@@ -193,7 +193,7 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ProtocolError>
 }
 
 /// Decodes an XML-RPC `<value>` fragment into `T`: how xapi stores `task.result`, even for
-/// JSON-RPC users (wire-protocol.md §5). An empty result (void) decodes as `""`.
+/// JSON-RPC users (docs/wire-protocol.md#tasks). An empty result (void) decodes as `""`.
 pub fn decode_value_fragment<T: DeserializeOwned>(fragment: &str) -> Result<T, ProtocolError> {
     if fragment.trim().is_empty() {
         return from_value(Value::String(String::new()));

@@ -27,7 +27,7 @@ impl XmlSerializer<'_> {
     fn int(self, i: i64) -> Result<()> {
         let out = self.out;
         let _ = match self.style {
-            // xapi writes int64 untagged (wire-protocol.md §3).
+            // xapi writes int64 untagged (docs/wire-protocol.md#types).
             IntStyle::Response => write!(out, "<value>{i}</value>"),
             IntStyle::Request if i32::try_from(i).is_ok() => {
                 write!(out, "<value><int>{i}</int></value>")
@@ -311,7 +311,8 @@ impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = ProtocolError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<()> {
-        // Keys are always strings on the wire: ints in decimal, enums by name (§3).
+        // Keys are always strings on the wire: ints in decimal, enums by name
+        // (docs/wire-protocol.md#types).
         let key = match to_value(k)? {
             Value::String(s) | Value::DateTime(s) => s,
             Value::Int(i) => i.to_string(),

@@ -1,4 +1,5 @@
-//! XML-RPC as xapi speaks it (wire-protocol.md §2–3), both directions.
+//! XML-RPC as xapi speaks it (docs/wire-protocol.md#envelopes, docs/wire-protocol.md#types), both
+//! directions.
 //!
 //! Decoding goes straight from bytes into the caller's type: a serde `Deserializer` driven
 //! by quick-xml's event reader over the input slice, so strings without escapes are
@@ -725,7 +726,7 @@ macro_rules! de_int {
     ($($method:ident),*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
             match self.head {
-                // xapi writes int64 untagged, i.e. as a string (wire-protocol.md §3).
+                // xapi writes int64 untagged, i.e. as a string (docs/wire-protocol.md#types).
                 Head::Str(ref t) | Head::Int(ref t) => {
                     let t = t.trim();
                     match t.parse::<i64>() {
@@ -785,7 +786,8 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_, 'de> {
                 let i = parse_int(t).map_err(|h| expected("an integer", &h))?;
                 visitor.visit_i64(i)
             }
-            // Only the text `1` is true: xapi reads `<boolean>true</boolean>` as false (§3).
+            // Only the text `1` is true: xapi reads `<boolean>true</boolean>` as false
+            // (docs/wire-protocol.md#types).
             Head::Bool(t) => visitor.visit_bool(t.trim() == "1"),
             Head::Double(ref t) => match parse_float(t) {
                 Some(d) => visitor.visit_f64(d),
@@ -825,7 +827,8 @@ impl<'de> de::Deserializer<'de> for ValueDe<'_, 'de> {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.head {
-            // Only the text `1` is true: xapi reads `<boolean>true</boolean>` as false (§3).
+            // Only the text `1` is true: xapi reads `<boolean>true</boolean>` as false
+            // (docs/wire-protocol.md#types).
             Head::Bool(t) => visitor.visit_bool(t.trim() == "1"),
             ref other => Err(expected("a <boolean>", other)),
         }
@@ -1160,7 +1163,7 @@ pub(crate) fn decode_response_seeded<S: ResultSeed>(
 }
 
 /// Decodes a response without the Status/Value envelope: `system.listMethods` answers
-/// with a bare array (wire-protocol.md §1).
+/// with a bare array (docs/wire-protocol.md#method-names).
 pub fn decode_bare_response<T: DeserializeOwned>(
     body: &[u8],
     limits: &Limits,
@@ -1235,7 +1238,7 @@ pub(crate) fn decode_call(body: &[u8], limits: &Limits) -> Result<Call> {
 }
 
 /// Decodes one XML-RPC `<value>…</value>` fragment into a [`Value`] (e.g. `task.result`,
-/// which xapi stores as XML-RPC text even for JSON-RPC users, wire-protocol.md §5).
+/// which xapi stores as XML-RPC text even for JSON-RPC users, docs/wire-protocol.md#tasks).
 pub fn decode_value(fragment: &[u8], limits: &Limits) -> Result<Value> {
     check_size(fragment, limits)?;
     read_fragment(Parser::new(fragment, limits.max_depth))
@@ -1257,7 +1260,7 @@ fn read_fragment(mut p: Parser<'_>) -> Result<Value> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntStyle {
     /// Exactly as xapi writes: int64 untagged (`<value>123</value>`), so standard clients
-    /// such as XenAPI.py see a string (wire-protocol.md §3).
+    /// such as XenAPI.py see a string (docs/wire-protocol.md#types).
     Response,
     /// `<int>` when the value fits in i32, else `<i8>`: what XML-RPC servers expect.
     Request,
@@ -1352,7 +1355,8 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, style: IntStyle) {
             out.extend_from_slice(b"<struct>");
             for (k, item) in members {
                 out.extend_from_slice(b"<member><name>");
-                // xapi writes names unescaped (§3); escaping keeps odd keys well-formed.
+                // xapi writes names unescaped (docs/wire-protocol.md#types); escaping keeps odd
+                // keys well-formed.
                 write_escaped(out, k);
                 out.extend_from_slice(b"</name>");
                 write_value(out, item, style);
@@ -1420,7 +1424,7 @@ pub(crate) fn encode_response(result: Result<&Value, &[String]>) -> Vec<u8> {
 }
 
 /// Encodes a response without the Status/Value envelope, as xapi answers
-/// `system.listMethods` (wire-protocol.md §1).
+/// `system.listMethods` (docs/wire-protocol.md#method-names).
 pub fn encode_bare_response(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(XML_DECL);

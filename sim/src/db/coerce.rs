@@ -1,5 +1,5 @@
 //! Turning incoming parameters into the canonical stored form of their datamodel type,
-//! the way xapi's unmarshallers accept them (wire-protocol.md §3, "accepted" columns):
+//! the way xapi's unmarshallers accept them (docs/wire-protocol.md#types, what xapi reads):
 //! ints from `<i4>/<int>/<i8>` or digit strings, doubles from ints or numeric strings,
 //! enums case-insensitively, datetimes from strings.
 

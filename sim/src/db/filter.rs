@@ -1,4 +1,5 @@
-//! xapi's `get_all_records_where` expression language (wire-protocol.md §7): equality on
+//! xapi's `get_all_records_where` expression language (docs/wire-protocol.md#filter-expressions):
+//! equality on
 //! the database string form of a field, `and`, `or`, `not`, parentheses, `true`, `false`.
 //! Column names join namespaces with `__` (`name__label` is `name_label`).
 

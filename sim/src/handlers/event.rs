@@ -1,5 +1,5 @@
 //! `event.from`, `event.inject` and the legacy `event.register`/`unregister`/`next` with
-//! xapi's token format and record shapes (wire-protocol.md §6): tokens are
+//! xapi's token format and record shapes (docs/wire-protocol.md#events): tokens are
 //! `<generation>,<message generation>` as two 20-digit numbers; class names are compared
 //! lower-cased; `del` events have no snapshot; messages, which xapi keeps outside its
 //! database, have events with id `0` tracked by the token's second component.

@@ -1,5 +1,5 @@
 //! Every implicit message of every class, driven by the datamodel metadata
-//! (wire-protocol.md §7): getters, setters, map and set updates, `get_all*`,
+//! (docs/wire-protocol.md#implicit-messages): getters, setters, map and set updates, `get_all*`,
 //! `get_by_uuid`, `get_by_name_label`, constructors and destructors.
 
 use xenpool::ErrorCode;
@@ -172,7 +172,7 @@ fn accessor(
 
 /// The implicit constructor: a struct of every RW and RO/constructor field; fields with a
 /// datamodel default may be omitted, a missing mandatory one is an `INTERNAL_ERROR`
-/// (xapi's `my_assoc` lookup fails; wire-protocol.md §1).
+/// (xapi's `my_assoc` lookup fails; docs/wire-protocol.md#parameters).
 fn create(ctx: &mut Ctx<'_>, class: &'static meta::ClassMeta, args: Value) -> Outcome {
     let Value::Struct(members) = args else {
         return Err(Failure::internal("bad __structure"));

@@ -1,5 +1,6 @@
 //! Hosts: disable/enable, evacuation (plan first, then live migrations), per-host clocks,
-//! `host.destroy` for dead members (pool-operations.md §(g), §(b)).
+//! `host.destroy` for dead members (docs/pool-operations.md#host-maintenance,
+//! docs/pool-operations.md#removing-a-dead-host).
 
 use std::sync::Arc;
 
@@ -254,7 +255,7 @@ fn servertime(ctx: &mut Ctx<'_>, args: Vec<Value>, utc: bool) -> Outcome {
         .host_by_ref(pool, &host)
         .ok_or_else(|| Failure::handle_invalid("host", &host))?;
     let now = ctx.world.host_time(index);
-    // Local time has no zone suffix (wire-protocol.md §3); simulated hosts run on UTC.
+    // Local time has no zone suffix (docs/wire-protocol.md#datetimes); simulated hosts run on UTC.
     Ok(Value::DateTime(if utc {
         now.format("%Y%m%dT%H:%M:%SZ").to_string()
     } else {

@@ -1,4 +1,4 @@
-//! Networking: bonds (checks in xapi's order, pool-operations.md §(e)), VLANs, IP
+//! Networking: bonds (checks in xapi's order, docs/pool-operations.md#bonds), VLANs, IP
 //! reconfiguration and management moves.
 
 use indexmap::IndexMap;
@@ -194,7 +194,7 @@ fn bond_create(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 }
 
 /// Creates a bond and its master PIF, moving IP configuration and management from the
-/// primary member (pool-operations.md §(e) "Effects").
+/// primary member (docs/pool-operations.md#bond-effects).
 pub fn make_bond(
     db: &mut Db,
     host: &str,

@@ -1,6 +1,7 @@
 //! Pool membership and coordination: `pool.join`/`join_force` with xapi's pre-join checks
-//! in order, the merge and the member's start-up (pool-operations.md §(a)); `pool.eject`
-//! (§(b)); coordinator changes and emergency recovery (§(c)); HA (§(d)).
+//! in order, the merge and the member's start-up (docs/pool-operations.md#join); `pool.eject`
+//! (docs/pool-operations.md#eject); coordinator changes and emergency recovery
+//! (docs/pool-operations.md#coordinator-changes); HA (docs/pool-operations.md#ha).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -856,7 +857,7 @@ pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
 
 /// xapi's `copy_bonds_from_master`: member PIFs are matched to the coordinator's bond
 /// members by position, the N of the `xenbrN` bridge of the member PIF's network
-/// (pool-operations.md §(e)); partial bonds are allowed.
+/// (docs/pool-operations.md#bonds-after-a-join); partial bonds are allowed.
 pub fn copy_bonds_from_master(db: &mut Db, master: &str, member: &str) {
     let position = |db: &Db, pif: &str| -> Option<String> {
         let bridge = db.str_field("network", &db.str_field("PIF", pif, "network"), "bridge");

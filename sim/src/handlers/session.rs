@@ -1,6 +1,6 @@
 //! Sessions: per-pool root password, xapi's 5 s delay on a wrong password, logins on a
 //! member redirected with `HOST_IS_SLAVE`, emergency local logins, and xapi's session caps
-//! (wire-protocol.md §4).
+//! (docs/wire-protocol.md#sessions).
 
 use std::sync::Arc;
 

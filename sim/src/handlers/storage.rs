@@ -1,5 +1,5 @@
 //! Storage: `SR.create` (NFS and local types; a PBD per host for shared SRs, all plugged),
-//! PBD lifecycle, `SR.introduce`/`forget`/`destroy` (pool-operations.md §(f)).
+//! PBD lifecycle, `SR.introduce`/`forget`/`destroy` (docs/pool-operations.md#shared-storage).
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! VMs: power operations, placement checks (`assert_can_boot_here`) and live migration
-//! (`VM.pool_migrate`, checks in xapi's order: pool-operations.md §(g)).
+//! (`VM.pool_migrate`, checks in xapi's order: docs/pool-operations.md#live-migration).
 
 use std::sync::Arc;
 
