@@ -160,13 +160,15 @@ pub enum Error {
     Internal(String),
 
     /// A pool workflow's pre-checks refused the operation before anything was changed
-    /// (the master cannot be ejected, the target host lacks the VM's storage, …).
-    #[error("{operation} refused: {}", problems.join("; "))]
+    /// (the master cannot be ejected, the target host lacks the VM's storage, …). Its
+    /// params are the ids of the refusing checks, one per problem; the words are in the
+    /// message.
+    #[error("{operation} refused: {}", messages(problems))]
     Refused {
         /// The workflow, e.g. `eject`.
         operation: String,
-        /// Every reason, in words.
-        problems: Vec<String>,
+        /// Every reason, with the id of the check that found it.
+        problems: Vec<Refusal>,
     },
 
     /// The coordinator stopped answering after a call that changes state was sent: it may
@@ -221,6 +223,31 @@ pub struct MemberDescription {
     pub member: String,
     /// Its error.
     pub error: ErrorDescription,
+}
+
+/// One reason a workflow refused: the id of the check that found it (a join pre-flight
+/// row id such as `cpu_vendor`, or a workflow's own such as `coordinator`) and the words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Refusal {
+    /// The check's machine-readable id.
+    pub check: String,
+    /// What it found, in words.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A reason found by `check`.
+    pub fn new(check: impl Into<String>, message: impl Into<String>) -> Self {
+        Refusal {
+            check: check.into(),
+            message: message.into(),
+        }
+    }
+}
+
+fn messages(problems: &[Refusal]) -> String {
+    let words: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    words.join("; ")
 }
 
 /// One member's failure in a [`Error::PartialPool`].
@@ -412,8 +439,9 @@ impl Error {
 
     /// The error's parameters, as strings, in a fixed order per code: the XenAPI failure's
     /// own; `[url]` (transport, TLS); `[method, seconds]` (timeout); `[parameter, message]`
-    /// (invalid argument); `[parameter, expected, got]` (wrong type); `[method, suggestions…]`; `[class, key]` (not found); `[class, key, count]`
-    /// (ambiguous); `[method]` (cancelled); the problems (refused); `[method, reason]`
+    /// (invalid argument); `[parameter, expected, got]` (wrong type); `[method,
+    /// suggestions…]`; `[class, key]` (not found); `[class, key, count]` (ambiguous);
+    /// `[method]` (cancelled); the refusing checks' ids (refused); `[method, reason]`
     /// (indeterminate); `[operation, failed members…]` (partial pool); `[message]` else.
     pub fn params(&self) -> Vec<String> {
         match self {
@@ -445,7 +473,7 @@ impl Error {
             }
             Error::SessionClosed => vec![],
             Error::Cancelled { method, .. } => vec![method.clone()],
-            Error::Refused { problems, .. } => problems.clone(),
+            Error::Refused { problems, .. } => problems.iter().map(|p| p.check.clone()).collect(),
             Error::Indeterminate { method, reason } => vec![method.clone(), reason.clone()],
             Error::PartialPool {
                 operation, failed, ..

@@ -25,7 +25,7 @@ pub use call::Caller;
 pub use cancel::CancelToken;
 pub use connect_spec::{ConnectSpec, ResolvedSpec};
 pub use connection::{Connection, LoginKind};
-pub use error::{ApiError, BoxError, Error, ErrorDescription, Result};
+pub use error::{ApiError, BoxError, Error, ErrorDescription, Refusal, Result};
 pub use generated::ErrorCode;
 pub use secret::{Credentials, Secret};
 pub use tls::{Fingerprint, Tls, fetch_fingerprint};
