@@ -20,7 +20,7 @@ pub mod transport;
 pub mod types;
 pub mod wire;
 
-pub use call::Caller;
+pub use call::{CallRequest, Caller};
 pub use cancel::CancelToken;
 pub use connection::{Connection, LoginKind};
 pub use error::{ApiError, BoxError, Error, Result};
