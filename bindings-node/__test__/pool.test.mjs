@@ -142,8 +142,9 @@ test('HA: the coordinator dies, the pool connection follows the new one, the VM 
     assert.equal(back.$ref, vm)
     assert.notEqual(p.coordinator, sim.host('intel1').address)
     await cache.close()
-    const plan = await p.disableHa({ dryRun: true })
-    assert.ok(plan.calls.length > 0)
+    const off = await p.disableHa({ dryRun: true })
+    assert.deepEqual([off.executed, off.complete], [false, false])
+    assert.ok(off.plan.calls.length > 0)
   } finally {
     await p.close()
   }

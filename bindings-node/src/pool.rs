@@ -140,11 +140,9 @@ pub async fn create_pool(
     )
     .await
     .map_err(to_napi)?;
-    let mut outcome_json = serde_json::to_value(&outcome).unwrap_or_default();
-    outcome_json["complete"] = json!(outcome.is_complete());
     Ok(Created {
         session: Some(Session::new(pool.into(), None)),
-        outcome: outcome_json.to_string(),
+        outcome: serde_json::to_string(&outcome).map_err(|e| invalid(e.to_string()))?,
     })
 }
 
@@ -420,7 +418,7 @@ impl Session {
         .await
     }
 
-    /// Disables HA; returns the plan.
+    /// Disables HA.
     #[napi]
     pub async fn disable_ha(
         &self,

@@ -79,7 +79,7 @@ async fn seed_story() {
     .await
     .unwrap();
     assert!(created.is_complete(), "{created:?}");
-    assert_eq!(created.detail.joined, ["intel2", "intel3"]);
+    assert_eq!(created.joined, ["intel2", "intel3"]);
     let (last_step, total, _) = steps.lock().unwrap().last().cloned().unwrap();
     assert_eq!(last_step, total, "progress reaches the end");
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
@@ -142,7 +142,7 @@ async fn seed_story() {
         "{:?}",
         plan.plan.warnings
     );
-    assert_eq!(plan.detail.forced_past.len(), 1);
+    assert_eq!(plan.forced_past.len(), 1);
     assert_eq!(sim.host("amd1").unwrap().master_address, None, "a dry run");
 
     // 3. A pool-wide storage bond, then a host of another CPU model forced in: its bond
@@ -156,7 +156,7 @@ async fn seed_story() {
     )
     .await
     .unwrap();
-    assert_eq!(bonds.detail.bonds.len(), 3);
+    assert_eq!(bonds.bonds.len(), 3);
     let not_forced = join(
         &pool,
         &access(&sim, "intel-old"),
@@ -177,17 +177,17 @@ async fn seed_story() {
     )
     .await
     .unwrap();
-    assert!(forced.detail.notes.iter().any(|n| n.contains("password")));
+    assert!(forced.notes.iter().any(|n| n.contains("password")));
     // What force went past is said, by name.
-    let past: Vec<&str> = forced.detail.forced_past.iter().map(|c| c.id.as_str()).collect();
+    let past: Vec<&str> = forced.forced_past.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(past, ["cpu_homogeneous"], "{forced:?}");
     assert!(
         forced
-            .detail.notes
+            .notes
             .iter()
             .any(|n| n.starts_with("forced past: Same CPU model and features")),
         "{:?}",
-        forced.detail.notes
+        forced.notes
     );
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     let problems = ops::check_bonds(&snap);
@@ -223,7 +223,7 @@ async fn seed_story() {
     .unwrap();
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     let default = snap.pool().default_sr().unwrap();
-    assert_eq!(Some(default.r.as_str().to_string()), sr.detail.sr);
+    assert_eq!(Some(default.r.as_str().to_string()), sr.sr);
     assert!(default.reaches_every_host());
 
     // 5. Live-migrate a VM.
@@ -256,7 +256,7 @@ async fn seed_story() {
     let moved = ops::migrate(&pool, "web", "intel2", &OpOptions::default())
         .await
         .unwrap();
-    assert_eq!(moved.detail.moved, [("web".to_string(), "intel2".to_string())]);
+    assert_eq!(moved.moved, [("web".to_string(), "intel2".to_string())]);
     // Back to intel3, then eject intel3: the VM is evacuated first.
     ops::migrate(&pool, "web", "intel3", &OpOptions::default())
         .await
@@ -289,7 +289,7 @@ async fn seed_story() {
     )
     .await
     .unwrap();
-    assert_eq!(ejected.detail.evacuated, ["web"]);
+    assert_eq!(ejected.evacuated, ["web"]);
     assert!(ejected.plan.warnings.iter().any(|w| w.contains("IPMI")));
     assert!(
         ejected
@@ -314,7 +314,7 @@ async fn seed_story() {
     let ha = ops::enable_ha(&pool, None, &OpOptions::default())
         .await
         .unwrap();
-    assert!(ha.detail.failures_to_tolerate >= 1);
+    assert!(ha.failures_to_tolerate >= 1);
     let baseline = sim.session_count();
     sim.kill("intel1").unwrap();
     let started = Instant::now();
@@ -404,14 +404,14 @@ async fn state_changing_calls_are_not_retried_blindly() {
     .await
     .unwrap();
     let pool2 = pool2.expect("a pool after a real run");
-    assert!(outcome.detail.recovered.is_empty(), "intel1 is dead");
-    assert_eq!(outcome.detail.declared_dead, ["intel1"]);
+    assert!(outcome.recovered.is_empty(), "intel1 is dead");
+    assert_eq!(outcome.declared_dead, ["intel1"]);
     assert_eq!(
-        outcome.detail.restarted,
+        outcome.restarted,
         [("app".to_string(), "intel2".to_string())],
         "{outcome:?}"
     );
-    assert!(outcome.detail.not_restarted.is_empty());
+    assert!(outcome.not_restarted.is_empty());
     assert_eq!(Host::get_all(&pool2).await.unwrap().len(), 2);
     pool2.close().await.unwrap();
     assert!(xenpool::pool::connection::is_idempotent("VM.get_record"));
@@ -553,7 +553,7 @@ async fn running_vm(
     let made = ops::create_vm(pool, &spec, &OpOptions::default())
         .await
         .unwrap();
-    assert_eq!(made.detail.resident_on.as_deref(), Some(host));
+    assert_eq!(made.resident_on.as_deref(), Some(host));
 }
 
 #[tokio::test]
@@ -613,11 +613,11 @@ async fn evacuate_names_the_real_blocker_and_leaves_the_host_enabled() {
     let dry = ops::evacuate(&pool, "intel2", &OpOptions::dry_run())
         .await
         .unwrap();
-    assert_eq!(dry.detail.moved, [("web".to_string(), "intel1".to_string())]);
+    assert_eq!(dry.moved, [("web".to_string(), "intel1".to_string())]);
     let done = ops::evacuate(&pool, "intel2", &OpOptions::default())
         .await
         .unwrap();
-    assert_eq!(done.detail.moved, [("web".to_string(), "intel1".to_string())]);
+    assert_eq!(done.moved, [("web".to_string(), "intel1".to_string())]);
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     assert!(!snap.find_host("intel2").unwrap().record.enabled);
     ops::enable_host(&pool, "intel2").await.unwrap();

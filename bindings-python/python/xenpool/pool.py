@@ -84,7 +84,7 @@ class _Data(Mapping[str, Any]):
 
 class Outcome(_Data):
     """What a workflow did (or, in a dry run, would do): ``plan`` (calls and warnings),
-    ``executed`` and the workflow's own fields."""
+    ``executed``, ``complete`` and the workflow's own fields."""
 
     def __init__(self, operation: str, data: dict[str, Any]) -> None:
         super().__init__(data)
@@ -360,8 +360,8 @@ class Pool:
 
     def disable_ha(self, *, dry_run: bool = False, progress: Progress | Any = None) -> Outcome:
         """Disables HA."""
-        plan = json.loads(self._native.disable_ha(dry_run, _progress(progress)))
-        return Outcome("disable_ha", {"plan": plan, "executed": not dry_run})
+        data = self._native.disable_ha(dry_run, _progress(progress))
+        return Outcome("disable_ha", json.loads(data))
 
     def overview(self) -> PoolOverview:
         """The pool at a glance (an SVG picture in Jupyter)."""

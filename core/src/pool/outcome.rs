@@ -2,6 +2,8 @@
 //! its end, and the workflow's own detail. One shape, serialised flat, so that every front
 //! end shows the same fields: `{plan, executed, complete, …detail}`.
 
+use std::ops::{Deref, DerefMut};
+
 use serde::Serialize;
 
 use super::plan::Plan;
@@ -52,6 +54,20 @@ impl<D> Outcome<D> {
     /// Whether it ran and did all it set out to.
     pub fn is_complete(&self) -> bool {
         self.complete
+    }
+}
+
+/// The detail's fields read as the outcome's own (`outcome.moved`), as they serialise.
+impl<D> Deref for Outcome<D> {
+    type Target = D;
+    fn deref(&self) -> &D {
+        &self.detail
+    }
+}
+
+impl<D> DerefMut for Outcome<D> {
+    fn deref_mut(&mut self) -> &mut D {
+        &mut self.detail
     }
 }
 

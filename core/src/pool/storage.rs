@@ -9,8 +9,8 @@ use super::outcome::Outcome;
 use super::plan::{OpOptions, Plan, Progress, refused, run_task};
 use super::views::PoolSnapshot;
 use crate::error::{Error, Result};
-use crate::types::Ref;
 use crate::generated::{Pool, Sr};
+use crate::types::Ref;
 
 /// What [`create_nfs_sr`] did.
 pub type SrOutcome = Outcome<SrCreated>;

@@ -118,7 +118,7 @@ try {
           plan = (await pool.enableHa(dry)).plan
           break
         case 'disable_ha':
-          plan = await pool.disableHa(dry)
+          plan = (await pool.disableHa(dry)).plan
           break
         case 'check_bonds':
           Object.assign(r, { ok: true, state: { bond_problems: (await pool.checkBonds()).map((b) => b.host).sort() } })
