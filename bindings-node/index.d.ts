@@ -164,7 +164,7 @@ export interface JoinReport {
   /** True when nothing would refuse the join. */
   ready: boolean
   /** The XenAPI error `pool.join` would raise, if any. */
-  predictedFailure: { code: XenAPIErrorCode | string; params: string[] } | null
+  predicted_failure: { code: XenAPIErrorCode | string; params: string[] } | null
   checks: Check[]
   [detail: string]: unknown
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use napi::Status;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use xenpool::generated::BondMode;
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{
@@ -175,7 +174,7 @@ pub async fn recover_lost_coordinator(
 #[napi]
 impl Session {
     /// Checks the host `candidate` (JSON `{url, password, …}`) against this pool: every
-    /// problem, not just the first. JSON `JoinReport` plus `ready`.
+    /// problem, not just the first. JSON `JoinReport`.
     #[napi]
     pub async fn validate_join(
         &self,
@@ -200,13 +199,7 @@ impl Session {
             ),
         )
         .await?;
-        let mut value = serde_json::to_value(&report).unwrap_or_default();
-        value["ready"] = json!(report.is_ready());
-        value["predictedFailure"] = match report.predicted_failure(false) {
-            Some((code, params)) => json!({"code": code.wire(), "params": params}),
-            None => json!(null),
-        };
-        Ok(value.to_string())
+        serde_json::to_string(&report).map_err(|e| invalid(e.to_string()))
     }
 
     /// Runs a workflow: pool connection, flags, options (dry run, progress), the call's

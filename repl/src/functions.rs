@@ -16,6 +16,7 @@ use xenpool::wire::Value;
 use crate::convert;
 use crate::display;
 use crate::errors::{Fallible, XenError, raise};
+use crate::join_report;
 use crate::objects::{self, Host, Outcome, Pool, Report, SimHost, Vm};
 use crate::progress::Reporter;
 use crate::state::State;
@@ -262,7 +263,7 @@ fn validate_join(
         )
         .await
     })?;
-    Ok(Report::of_width(&report, display::width()))
+    Ok(join_report::summary(&report, display::width()))
 }
 
 fn pool_join(

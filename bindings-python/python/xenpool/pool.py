@@ -125,8 +125,8 @@ class JoinReport(_Data):
     def predicted_failure(self) -> tuple[str, list[str]] | None:
         """The error ``pool.join`` would raise as ``(code, params)``; ``None`` if it would
         succeed (only the documentation's advice may fail)."""
-        details = self._data.get("predicted_failure")
-        return (details[0], list(details[1:])) if details else None
+        error = self._data.get("predicted_failure")
+        return (error["code"], list(error["params"])) if error else None
 
     def check(self, id: str) -> dict[str, Any] | None:  # noqa: A002
         """The check ``id`` (e.g. ``cpu_vendor``)."""

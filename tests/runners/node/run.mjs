@@ -67,8 +67,8 @@ try {
         case 'validate': {
           const rep = await pool.validateJoin(access(host))
           r.ok = rep.ready
-          r.code = rep.predictedFailure?.code ?? null
-          r.params = rep.predictedFailure?.params ?? null
+          r.code = rep.predicted_failure?.code ?? null
+          r.params = rep.predicted_failure?.params ?? null
           r.state = { fails: rep.checks.filter((c) => c.status === 'fail').map((c) => c.id) }
           break
         }
