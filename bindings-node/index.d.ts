@@ -161,6 +161,8 @@ export interface Plan {
 export interface Outcome {
   plan: Plan
   executed: boolean
+  /** It ran and did all it set out to (never for a dry run). */
+  complete: boolean
   [detail: string]: unknown
 }
 
@@ -181,7 +183,7 @@ export interface JoinReport {
   /** True when nothing would refuse the join. */
   ready: boolean
   /** The XenAPI error `pool.join` would raise, if any. */
-  predictedFailure: { code: XenAPIErrorCode | string; params: string[] } | null
+  predicted_failure: { code: XenAPIErrorCode | string; params: string[] } | null
   checks: Check[]
   [detail: string]: unknown
 }
@@ -191,7 +193,7 @@ export declare class Pool extends Session {
   /** Connects to the pool that `url` (any member) belongs to. */
   static connect(url: string, options?: ConnectOptions & { failoverTimeoutMs?: number }): Promise<Pool>
   /** Makes `master` a coordinator of a new pool `name` and joins each of `members`. */
-  static create(name: string, master: HostAccess, members: HostAccess[], options?: WorkflowOptions & { description?: string; force?: boolean; allowCrossVendor?: boolean }): Promise<{ pool: Pool; outcome: Outcome & { complete: boolean; joined: string[] } }>
+  static create(name: string, master: HostAccess, members: HostAccess[], options?: WorkflowOptions & { description?: string; force?: boolean; allowCrossVendor?: boolean }): Promise<{ pool: Pool; outcome: Outcome & { joined: string[] } }>
   /** Makes `member` the coordinator of a pool whose coordinator is lost. */
   /** The coordinator is gone and HA is off: makes `member` the coordinator. `restartVms`
    * also declares the hosts that stay down dead and starts their VMs on the others. `pool`
@@ -224,7 +226,7 @@ export declare class Pool extends Session {
   /** Enables HA (`heartbeatSr` defaults to the pool's default SR). */
   enableHa(options?: WorkflowOptions & { heartbeatSr?: string }): Promise<Outcome & { failures_to_tolerate: number }>
   /** Disables HA. */
-  disableHa(options?: WorkflowOptions): Promise<Plan>
+  disableHa(options?: WorkflowOptions): Promise<Outcome>
 }
 
 /** Logs in to the host at `url` (a member redirects to its coordinator). */

@@ -28,9 +28,9 @@ test('validateJoin reports every problem; join refuses, force joins what force m
     assert.equal(ok.ready, true)
     const amd = await p.validateJoin(access('amd1'))
     assert.equal(amd.ready, false)
-    assert.equal(amd.predictedFailure.code, 'HOSTS_NOT_HOMOGENEOUS')
+    assert.equal(amd.predicted_failure.code, 'HOSTS_NOT_HOMOGENEOUS')
     const busy = await p.validateJoin(access('busy'))
-    assert.equal(busy.predictedFailure.code, 'JOINING_HOST_CANNOT_HAVE_RUNNING_VMS')
+    assert.equal(busy.predicted_failure.code, 'JOINING_HOST_CANNOT_HAVE_RUNNING_VMS')
     await rejectsWith(p.join(access('busy')), 'REFUSED')
     // Force alone does not pool two CPU vendors; the override is named, and only with force.
     await rejectsWith(p.join(access('amd1'), { force: true }), 'REFUSED')
@@ -142,8 +142,9 @@ test('HA: the coordinator dies, the pool connection follows the new one, the VM 
     assert.equal(back.$ref, vm)
     assert.notEqual(p.coordinator, sim.host('intel1').address)
     await cache.close()
-    const plan = await p.disableHa({ dryRun: true })
-    assert.ok(plan.calls.length > 0)
+    const off = await p.disableHa({ dryRun: true })
+    assert.deepEqual([off.executed, off.complete], [false, false])
+    assert.ok(off.plan.calls.length > 0)
   } finally {
     await p.close()
   }

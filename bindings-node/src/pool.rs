@@ -8,7 +8,6 @@ use std::time::Duration;
 use napi::Status;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use xenpool::generated::BondMode;
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{
@@ -141,11 +140,9 @@ pub async fn create_pool(
     )
     .await
     .map_err(to_napi)?;
-    let mut outcome_json = serde_json::to_value(&outcome).unwrap_or_default();
-    outcome_json["complete"] = json!(outcome.is_complete());
     Ok(Created {
         session: Some(Session::new(pool.into(), None)),
-        outcome: outcome_json.to_string(),
+        outcome: serde_json::to_string(&outcome).map_err(|e| invalid(e.to_string()))?,
     })
 }
 
@@ -184,7 +181,7 @@ pub async fn recover_lost_coordinator(
 #[napi]
 impl Session {
     /// Checks the host `candidate` (JSON `{url, password, …}`) against this pool: every
-    /// problem, not just the first. JSON `JoinReport` plus `ready`.
+    /// problem, not just the first. JSON `JoinReport`.
     #[napi]
     pub async fn validate_join(
         &self,
@@ -209,13 +206,7 @@ impl Session {
             ),
         )
         .await?;
-        let mut value = serde_json::to_value(&report).unwrap_or_default();
-        value["ready"] = json!(report.is_ready());
-        value["predictedFailure"] = match report.predicted_failure(false) {
-            Some((code, params)) => json!({"code": code.wire(), "params": params}),
-            None => json!(null),
-        };
-        Ok(value.to_string())
+        serde_json::to_string(&report).map_err(|e| invalid(e.to_string()))
     }
 
     /// Runs a workflow: pool connection, flags, options (dry run, progress), the call's
@@ -430,7 +421,7 @@ impl Session {
         .await
     }
 
-    /// Disables HA; returns the plan.
+    /// Disables HA.
     #[napi]
     pub async fn disable_ha(
         &self,

@@ -128,21 +128,7 @@ impl Pool {
             };
             let report =
                 xenpool::pool::validate_join(&pool, &host.url, &host.credentials, &options).await?;
-            let mut value = serde_json::to_value(&report)
-                .map_err(|e| Error::Internal(format!("serialising: {e}")))?;
-            if let Some(o) = value.as_object_mut() {
-                o.insert("ready".into(), report.is_ready().into());
-                o.insert(
-                    "predicted_failure".into(),
-                    serde_json::to_value(report.predicted_failure(false).map(|(c, p)| {
-                        let mut d = vec![c.wire().to_string()];
-                        d.extend(p);
-                        d
-                    }))
-                    .unwrap_or_default(),
-                );
-            }
-            json(&value)
+            json(&report)
         })
     }
 

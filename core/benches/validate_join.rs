@@ -5,10 +5,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::de::DeserializeOwned;
 use xenpool::pool::{ValidateOptions, validate_join};
-use xenpool::wire::Value;
-use xenpool::{Caller, ConnectOptions, Connection, Credentials, Protocol, Tls};
+use xenpool::wire::ResultSeed;
+use xenpool::{CallRequest, Caller, ConnectOptions, Connection, Credentials, Protocol, Tls};
 use xenpool_sim::{Scenario, Simulator};
 
 const CANDIDATES: [&str; 15] = [
@@ -37,20 +36,13 @@ struct Counting<C> {
 }
 
 impl<C: Caller> Caller for Counting<C> {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> xenpool::Result<T>
+    async fn call_seeded<S>(&self, request: CallRequest<'_>, seed: S) -> xenpool::Result<S::Value>
     where
-        T: DeserializeOwned + Send + 'static,
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
     {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .call_with_timeout(method, with_session, params, timeout)
-            .await
+        self.inner.call_seeded(request, seed).await
     }
 }
 

@@ -151,7 +151,7 @@ use crate::pool::ops::{
     self, BondOutcome, BondProblem, EjectOptions, EjectOutcome, HaOutcome, MoveOutcome,
     RepairOutcome, SrOutcome,
 };
-use crate::pool::{JoinReport, OpOptions, Plan, PoolSnapshot, ValidateOptions};
+use crate::pool::{JoinReport, OpOptions, Outcome, PoolSnapshot, ValidateOptions};
 
 impl Pool {
     /// See [`crate::generated::Pool::connect`].
@@ -292,7 +292,7 @@ impl Pool {
     }
 
     /// See [`ops::disable_ha`].
-    pub fn disable_ha(&self, options: &OpOptions) -> Result<Plan> {
+    pub fn disable_ha(&self, options: &OpOptions) -> Result<Outcome<()>> {
         block_on(ops::disable_ha(&self.inner, options))?
     }
 

@@ -4,11 +4,8 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-
-use crate::call::{Caller, Void};
+use crate::call::{CallRequest, Caller, Void};
 use crate::error::{ApiError, Error, Result};
 use crate::generated::ErrorCode;
 use crate::secret::Credentials;
@@ -243,38 +240,17 @@ impl Connection {
 }
 
 impl Caller for Connection {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> Result<T>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        self.call_seeded_with_timeout(
-            method,
-            with_session,
-            params,
-            timeout,
-            std::marker::PhantomData::<T>,
-        )
-        .await
-    }
-
-    async fn call_seeded_with_timeout<S>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-        seed: S,
-    ) -> Result<S::Value>
+    async fn call_seeded<S>(&self, request: CallRequest<'_>, seed: S) -> Result<S::Value>
     where
         S: ResultSeed + Send + 'static,
         S::Value: Send + 'static,
     {
+        let CallRequest {
+            method,
+            with_session,
+            params,
+            timeout,
+        } = request;
         let mut relogged = false;
         let mut redirects = 0;
         loop {

@@ -21,7 +21,7 @@ pub mod transport;
 pub mod types;
 pub mod wire;
 
-pub use call::Caller;
+pub use call::{CallRequest, Caller};
 pub use cancel::CancelToken;
 pub use connect_spec::{ConnectSpec, ResolvedSpec};
 pub use connection::{Connection, LoginKind};

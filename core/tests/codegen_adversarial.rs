@@ -306,21 +306,22 @@ struct Fake {
 }
 
 impl xenpool::Caller for Fake {
-    fn call_with_timeout<T>(
+    fn call_seeded<S>(
         &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<xenpool::wire::Value>,
-        _timeout: Option<std::time::Duration>,
-    ) -> impl std::future::Future<Output = xenpool::Result<T>> + Send
+        request: xenpool::CallRequest<'_>,
+        seed: S,
+    ) -> impl std::future::Future<Output = xenpool::Result<S::Value>> + Send
     where
-        T: serde::de::DeserializeOwned + Send + 'static,
+        S: xenpool::wire::ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
     {
-        self.seen
-            .lock()
-            .unwrap()
-            .push((method.to_string(), with_session, params.len()));
-        let result = serde_json::from_value::<T>(self.reply.clone())
+        self.seen.lock().unwrap().push((
+            request.method.to_string(),
+            request.with_session,
+            request.params.len(),
+        ));
+        let result = seed
+            .decode(self.reply.clone())
             .map_err(|e| xenpool::Error::invalid_argument("value", e.to_string()));
         async move { result }
     }

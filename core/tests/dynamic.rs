@@ -448,32 +448,9 @@ async fn either_kind_of_connection_calls_streams_tables_and_closes_as_its_own() 
 struct FixedReply(&'static str);
 
 impl xenpool::Caller for FixedReply {
-    async fn call_with_timeout<T>(
+    async fn call_seeded<S>(
         &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> xenpool::Result<T>
-    where
-        T: serde::de::DeserializeOwned + Send + 'static,
-    {
-        self.call_seeded_with_timeout(
-            method,
-            with_session,
-            params,
-            timeout,
-            std::marker::PhantomData::<T>,
-        )
-        .await
-    }
-
-    async fn call_seeded_with_timeout<S>(
-        &self,
-        _: &str,
-        _: bool,
-        _: Vec<Value>,
-        _: Option<Duration>,
+        _: xenpool::CallRequest<'_>,
         seed: S,
     ) -> xenpool::Result<S::Value>
     where
@@ -519,4 +496,56 @@ async fn a_bare_nan_in_a_table_hands_on_each_record_once() {
     assert!(
         matches!(got[1].record.field("HVM_shadow_multiplier"), Some(Dyn::Float(f)) if f.is_nan())
     );
+}
+
+/// A wrapper in the manner of a counting or logging one: it writes the one required method
+/// and forwards it.
+struct Counted<C> {
+    inner: C,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl<C: xenpool::Caller> xenpool::Caller for Counted<C> {
+    async fn call_seeded<S>(
+        &self,
+        request: xenpool::CallRequest<'_>,
+        seed: S,
+    ) -> xenpool::Result<S::Value>
+    where
+        S: xenpool::wire::ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
+    {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.call_seeded(request, seed).await
+    }
+}
+
+#[tokio::test]
+async fn a_wrapper_forwarding_the_caller_keeps_streaming() {
+    // The reply breaks off in its second record. Streamed, the first record is handed on
+    // before the decoder reaches the break; decoded whole first, nothing would be.
+    let body = r#"{"jsonrpc":"2.0","id":1,"result":{
+        "OpaqueRef:a":{"uuid":"a","name_label":"one"},
+        "OpaqueRef:b":{"uuid":"b","name_label":"#;
+    let wrapped = Counted {
+        inner: FixedReply(body),
+        calls: Default::default(),
+    };
+    async fn handed_on_before_the_break(caller: &impl xenpool::Caller) -> Vec<Dyn> {
+        let (sink, got) = collecting();
+        let err = dynamic::call_table(caller, "VM.get_all_records", &[], sink)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err}");
+        let got = got.lock().unwrap();
+        got.iter()
+            .map(|e| e.record.field("name_label").unwrap())
+            .collect()
+    }
+    let one = [Dyn::String("one".into())];
+    assert_eq!(handed_on_before_the_break(&wrapped).await, one);
+    // Through a reference to it too (the `&C` impl).
+    assert_eq!(handed_on_before_the_break(&&wrapped).await, one);
+    assert_eq!(wrapped.calls.load(std::sync::atomic::Ordering::Relaxed), 2);
 }

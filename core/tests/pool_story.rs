@@ -95,8 +95,14 @@ async fn seed_story() {
         panic!("{refused:?}")
     };
     assert!(
-        problems.iter().any(|p| p.contains("AuthenticAMD")),
+        problems
+            .iter()
+            .any(|p| p.check == "cpu_vendor" && p.message.contains("AuthenticAMD")),
         "{problems:?}"
+    );
+    assert!(
+        refused.params().contains(&"cpu_vendor".to_string()),
+        "{refused}"
     );
     assert_eq!(sim.host("amd1").unwrap().master_address, None);
     // Force alone does not make a cross-vendor pool (pool.join_force would); the override
@@ -108,7 +114,10 @@ async fn seed_story() {
         panic!("{forced:?}")
     };
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].contains("allow_cross_vendor"), "{problems:?}");
+    assert!(
+        problems[0].message.contains("allow_cross_vendor"),
+        "{problems:?}"
+    );
     let override_alone = JoinPolicy {
         force: false,
         allow_cross_vendor: true,
@@ -593,11 +602,14 @@ async fn evacuate_names_the_real_blocker_and_leaves_the_host_enabled() {
             panic!("{err:?}")
         };
         assert_eq!(problems.len(), 1, "only db is stuck: {problems:?}");
+        assert_eq!(problems[0].check, "storage");
         assert!(
-            problems[0].starts_with("db has a disk on Local storage, which intel1 cannot reach"),
+            problems[0]
+                .message
+                .starts_with("db has a disk on Local storage, which intel1 cannot reach"),
             "{problems:?}"
         );
-        assert!(!problems[0].contains("OpaqueRef"), "{problems:?}");
+        assert!(!problems[0].message.contains("OpaqueRef"), "{problems:?}");
     }
     let snap = PoolSnapshot::fetch(&pool).await.unwrap();
     assert!(

@@ -7,8 +7,8 @@ import { sim, access } from './lab.mjs'
 
 const pool = await Pool.connect(access('intel1').url, access('intel1'))
 const report = await pool.validateJoin(access('amd1'))
-assert.equal(report.predictedFailure.code, 'HOSTS_NOT_HOMOGENEOUS')
-console.log(`amd1: ${report.predictedFailure.code} ${report.predictedFailure.params.join(', ')}`)
+assert.equal(report.predicted_failure.code, 'HOSTS_NOT_HOMOGENEOUS')
+console.log(`amd1: ${report.predicted_failure.code} ${report.predicted_failure.params.join(', ')}`)
 try {
   await pool.join(access('amd1'))
   assert.fail('joins only with force')

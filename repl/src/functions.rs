@@ -18,6 +18,7 @@ use xenpool::{ConnectSpec, Secret};
 use crate::convert;
 use crate::display;
 use crate::errors::{Fallible, XenError, raise};
+use crate::join_report;
 use crate::objects::{self, Host, Outcome, Pool, Report, SimHost, Vm};
 use crate::progress::Reporter;
 use crate::state::State;
@@ -341,7 +342,7 @@ fn validate_join(
         )
         .await
     })?;
-    Ok(Report::of_width(&report, display::width()))
+    Ok(join_report::summary(&report, display::width()))
 }
 
 fn pool_join(
@@ -437,7 +438,12 @@ fn pool_eject(s: &State, host: &str, opts: Map) -> Fallible<Outcome> {
     for warning in &o.plan.warnings {
         summary.push_str(&format!("\n  warning: {warning}"));
     }
-    Ok(Outcome::new(&o.plan, o.executed, summary, o.evacuated))
+    Ok(Outcome::new(
+        &o.plan,
+        o.executed,
+        summary,
+        o.detail.evacuated,
+    ))
 }
 
 /// True when a destructive operation should ask first, as `xe` does: a real run, on a
@@ -645,7 +651,7 @@ fn create_nfs_sr(s: &State, name: &str, server: &str, path: &str, opts: Map) -> 
         &o.plan,
         o.executed,
         summary,
-        o.sr.into_iter().collect(),
+        o.detail.sr.into_iter().collect(),
     ))
 }
 
@@ -767,16 +773,18 @@ fn disable_ha(s: &State, opts: Map) -> Fallible<Outcome> {
     let pool = s.pool();
     if asks(s, &opts, dry_run)? {
         let p = pool.clone();
-        let mut plan = s.call("planning to disable HA", async move {
-            ops::disable_ha(&p, &OpOptions::dry_run()).await
-        })?;
+        let mut plan = s
+            .call("planning to disable HA", async move {
+                ops::disable_ha(&p, &OpOptions::dry_run()).await
+            })?
+            .plan;
         plan.warn("hosts that fail are no longer fenced and their VMs not restarted");
         ask_first(s, &plan, "Disable HA on the pool?", "disable HA")?;
     }
-    let plan = operation(s, "disable HA", dry_run, |options| async move {
+    let o = operation(s, "disable HA", dry_run, |options| async move {
         ops::disable_ha(&pool, &options).await
     })?;
-    Ok(Outcome::new(&plan, !dry_run, "HA disabled", vec![]))
+    Ok(Outcome::new(&o.plan, o.executed, "HA disabled", vec![]))
 }
 
 fn recover_coordinator(
@@ -851,7 +859,7 @@ fn recover_coordinator(
             summary.push_str(&format!("\n  not restarted: {vm}: {why}"));
         }
     }
-    Ok(Outcome::new(&o.plan, true, summary, o.recovered))
+    Ok(Outcome::new(&o.plan, true, summary, o.detail.recovered))
 }
 
 // ---- events ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ pub mod functions;
 pub mod help;
 pub mod history;
 pub mod hostbook;
+pub mod join_report;
 pub mod objects;
 pub mod output;
 pub mod progress;

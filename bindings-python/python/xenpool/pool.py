@@ -62,7 +62,7 @@ class _Data(Mapping[str, Any]):
 
 class Outcome(_Data):
     """What a workflow did (or, in a dry run, would do): ``plan`` (calls and warnings),
-    ``executed`` and the workflow's own fields."""
+    ``executed``, ``complete`` and the workflow's own fields."""
 
     def __init__(self, operation: str, data: dict[str, Any]) -> None:
         super().__init__(data)
@@ -103,8 +103,8 @@ class JoinReport(_Data):
     def predicted_failure(self) -> tuple[str, list[str]] | None:
         """The error ``pool.join`` would raise as ``(code, params)``; ``None`` if it would
         succeed (only the documentation's advice may fail)."""
-        details = self._data.get("predicted_failure")
-        return (details[0], list(details[1:])) if details else None
+        error = self._data.get("predicted_failure")
+        return (error["code"], list(error["params"])) if error else None
 
     def check(self, id: str) -> dict[str, Any] | None:  # noqa: A002
         """The check ``id`` (e.g. ``cpu_vendor``)."""
@@ -357,8 +357,8 @@ class Pool:
 
     def disable_ha(self, *, dry_run: bool = False, progress: Progress | Any = None) -> Outcome:
         """Disables HA."""
-        plan = json.loads(self._native.disable_ha(dry_run, _progress(progress)))
-        return Outcome("disable_ha", {"plan": plan, "executed": not dry_run})
+        data = self._native.disable_ha(dry_run, _progress(progress))
+        return Outcome("disable_ha", json.loads(data))
 
     def overview(self) -> PoolOverview:
         """The pool at a glance (an SVG picture in Jupyter)."""

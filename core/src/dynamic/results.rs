@@ -13,7 +13,7 @@ use serde::Deserializer;
 use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 
 use super::value::{AnyRecord, Dyn, EnumValue, Record, RefValue};
-use crate::call::Caller;
+use crate::call::{CallRequest, Caller};
 use crate::error::Result;
 use crate::meta::{self, Ty};
 use crate::types::{DateTime, Ref, XenClass};
@@ -188,7 +188,11 @@ pub(super) async fn call_table(
                         by_ref: table.by_ref,
                         types: PhantomData,
                     };
-                    Box::pin(caller.call_seeded_with_timeout(method, session, params, None, seed))
+                    let request = CallRequest {
+                        with_session: session,
+                        ..CallRequest::new(method, params)
+                    };
+                    Box::pin(caller.call_seeded(request, seed))
                         .await
                 })*
                 // Every record class is generated; should one not be, decode it whole.

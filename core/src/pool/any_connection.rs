@@ -2,15 +2,11 @@
 //! fails over to a new coordinator. It calls as the one it holds (results streamed into a
 //! seed included) and closes the way that one closes.
 
-use std::time::Duration;
-
-use serde::de::DeserializeOwned;
-
-use crate::call::Caller;
+use crate::call::{CallRequest, Caller};
 use crate::connection::Connection;
 use crate::error::Result;
 use crate::pool::PoolConnection;
-use crate::wire::{ResultSeed, Value};
+use crate::wire::ResultSeed;
 
 /// A session on one host, or on a pool.
 #[derive(Clone, Debug)]
@@ -60,47 +56,14 @@ impl From<PoolConnection> for AnyConnection {
 }
 
 impl Caller for AnyConnection {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> Result<T>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        self.call_seeded_with_timeout(
-            method,
-            with_session,
-            params,
-            timeout,
-            std::marker::PhantomData::<T>,
-        )
-        .await
-    }
-
-    async fn call_seeded_with_timeout<S>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-        seed: S,
-    ) -> Result<S::Value>
+    async fn call_seeded<S>(&self, request: CallRequest<'_>, seed: S) -> Result<S::Value>
     where
         S: ResultSeed + Send + 'static,
         S::Value: Send + 'static,
     {
         match self {
-            AnyConnection::Host(c) => {
-                c.call_seeded_with_timeout(method, with_session, params, timeout, seed)
-                    .await
-            }
-            AnyConnection::Pool(p) => {
-                p.call_seeded_with_timeout(method, with_session, params, timeout, seed)
-                    .await
-            }
+            AnyConnection::Host(c) => c.call_seeded(request, seed).await,
+            AnyConnection::Pool(p) => p.call_seeded(request, seed).await,
         }
     }
 }

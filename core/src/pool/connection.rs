@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use serde::de::DeserializeOwned;
 
-use crate::call::Caller;
+use crate::call::{CallRequest, Caller};
 use crate::connection::Connection;
 use crate::error::{BoxError, Error, Result};
 use crate::generated::{ErrorCode, Host, Pool};
@@ -299,34 +298,7 @@ fn lost_coordinator(e: &Error) -> bool {
 }
 
 impl Caller for PoolConnection {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> Result<T>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        self.call_seeded_with_timeout(
-            method,
-            with_session,
-            params,
-            timeout,
-            std::marker::PhantomData::<T>,
-        )
-        .await
-    }
-
-    async fn call_seeded_with_timeout<S>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-        seed: S,
-    ) -> Result<S::Value>
+    async fn call_seeded<S>(&self, request: CallRequest<'_>, seed: S) -> Result<S::Value>
     where
         S: ResultSeed + Send + 'static,
         S::Value: Send + 'static,
@@ -336,7 +308,7 @@ impl Caller for PoolConnection {
         let first = self
             .inner
             .conn
-            .call_seeded_with_timeout(method, with_session, params.clone(), timeout, seed.clone())
+            .call_seeded(request.clone(), seed.clone())
             .await;
         let error = match first {
             Err(e) if lost_coordinator(&e) => e,
@@ -347,14 +319,14 @@ impl Caller for PoolConnection {
             return Err(error);
         }
         let sent = error.may_have_reached_host();
-        let changes_state = sent && !is_idempotent(method);
+        let changes_state = sent && !is_idempotent(request.method);
         if let Err(lost) = self.failover().await {
             // No coordinator to ask, but the call may have been carried out before it went:
             // report that, not the failover's own "never sent" error, so nobody retries a
             // `pool.join` blindly.
             return Err(match changes_state {
                 true => Error::Indeterminate {
-                    method: method.to_string(),
+                    method: request.method.to_string(),
                     reason: format!(
                         "the coordinator stopped answering after the call was sent ({error}), \
                          and no member took over ({lost})"
@@ -365,7 +337,7 @@ impl Caller for PoolConnection {
         }
         if changes_state {
             return Err(Error::Indeterminate {
-                method: method.to_string(),
+                method: request.method.to_string(),
                 reason: format!(
                     "the coordinator stopped answering after the call was sent ({error}); now \
                      connected to {}",
@@ -373,9 +345,6 @@ impl Caller for PoolConnection {
                 ),
             });
         }
-        self.inner
-            .conn
-            .call_seeded_with_timeout(method, with_session, params, timeout, seed)
-            .await
+        self.inner.conn.call_seeded(request, seed).await
     }
 }

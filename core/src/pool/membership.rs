@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::connection::PoolConnection;
+use super::outcome::Outcome;
 use super::plan::{OpOptions, Plan, Progress};
 use super::report::{Check, JoinPolicy, JoinReport, Waiver};
 use super::validate::{ValidateOptions, validate_join};
 use super::views::PoolSnapshot;
 use crate::connection::Connection;
-use crate::error::{Error, MemberError, Result};
+use crate::error::{Error, MemberError, Refusal, Result};
 use crate::generated::{Host, Pool};
 use crate::secret::Credentials;
 use crate::transport::ConnectOptions;
@@ -40,12 +41,12 @@ impl HostAccess {
 }
 
 /// What [`join`] did.
+pub type JoinOutcome = Outcome<Joined>;
+
+/// [`join`]'s own part of its outcome (serialised beside `plan`, `executed` and
+/// `complete`).
 #[derive(Debug, Clone, Serialize)]
-pub struct JoinOutcome {
-    /// The calls.
-    pub plan: Plan,
-    /// Whether anything ran.
-    pub executed: bool,
+pub struct Joined {
     /// The pre-flight report.
     pub report: JoinReport,
     /// The failing checks a forced join went past (empty for a plain join).
@@ -57,7 +58,7 @@ pub struct JoinOutcome {
 }
 
 /// Why the pre-flight refuses a join under `policy`: each failing check it does not waive.
-fn refusals(report: &JoinReport, policy: JoinPolicy) -> Vec<String> {
+fn refusals(report: &JoinReport, policy: JoinPolicy) -> Vec<Refusal> {
     report
         .refusals(policy)
         .into_iter()
@@ -77,7 +78,7 @@ fn refusals(report: &JoinReport, policy: JoinPolicy) -> Vec<String> {
                 ),
                 _ => {}
             }
-            line
+            Refusal::new(&c.id, line)
         })
         .collect()
 }
@@ -180,14 +181,15 @@ pub async fn join(
     let plan = join_plan(&report, &coordinator, policy);
     let (forced_past, warnings) = waived_and_warned(&report, policy);
     if options.dry_run {
-        return Ok(JoinOutcome {
+        return Ok(Outcome::dry_run(
             plan,
-            executed: false,
-            report,
-            forced_past,
-            warnings,
-            notes: vec![],
-        });
+            Joined {
+                report,
+                forced_past,
+                warnings,
+                notes: vec![],
+            },
+        ));
     }
     let mut progress = Progress::new(options, 3);
     execute_join(pool, candidate, &report, policy.force, &mut progress).await?;
@@ -197,14 +199,15 @@ pub async fn join(
     )];
     notes.extend(forced_past.iter().map(|c| format!("forced past: {}", describe(c))));
     notes.extend(warnings.iter().map(|c| format!("warning: {}", describe(c))));
-    Ok(JoinOutcome {
+    Ok(Outcome::done(
         plan,
-        executed: true,
-        report,
-        forced_past,
-        warnings,
-        notes,
-    })
+        Joined {
+            report,
+            forced_past,
+            warnings,
+            notes,
+        },
+    ))
     })
     .await
 }
@@ -292,24 +295,16 @@ pub async fn wait_until_member_ready(
 }
 
 /// What [`create_pool`] did: every report, and which hosts joined, failed or were not tried.
+pub type CreatePoolOutcome = Outcome<PoolCreated>;
+
+/// [`create_pool`]'s own part of its outcome (serialised beside `plan`, `executed` and
+/// `complete`).
 #[derive(Debug, Clone, Serialize)]
-pub struct CreatePoolOutcome {
-    /// The calls.
-    pub plan: Plan,
-    /// Whether anything ran.
-    pub executed: bool,
+pub struct PoolCreated {
     /// The pre-flight of every member.
     pub reports: Vec<JoinReport>,
     /// Members that joined.
     pub joined: Vec<String>,
-}
-
-impl CreatePoolOutcome {
-    /// True when the pool was made and every member joined (a member that fails stops the
-    /// operation with [`Error::PartialPool`]).
-    pub fn is_complete(&self) -> bool {
-        self.executed && self.joined.len() == self.reports.len()
-    }
 }
 
 /// Makes a pool of `master` and `members`: validates every member first (refusing, with
@@ -344,10 +339,13 @@ pub async fn create_pool(
                 .map_or(coordinator.clone(), |h| h.name_label.clone());
             return Err(Error::Refused {
                 operation: format!("create pool {name}"),
-                problems: vec![format!(
-                    "{who} already coordinates a pool of {} hosts: create a pool from a \
-                     standalone host, or join the others to this pool",
-                    hosts.len()
+                problems: vec![Refusal::new(
+                    "standalone_coordinator",
+                    format!(
+                        "{who} already coordinates a pool of {} hosts: create a pool from a \
+                         standalone host, or join the others to this pool",
+                        hosts.len()
+                    ),
                 )],
             });
         }
@@ -365,12 +363,13 @@ pub async fn create_pool(
                 .map(|(m, v)| validate_join(&pool, &m.url, &m.credentials, v)),
         )
         .await?;
-        let problems: Vec<String> = reports
+        let problems: Vec<Refusal> = reports
             .iter()
             .flat_map(|r| {
-                refusals(r, policy)
-                    .into_iter()
-                    .map(move |p| format!("{}: {p}", r.candidate.name))
+                refusals(r, policy).into_iter().map(move |p| Refusal {
+                    message: format!("{}: {}", r.candidate.name, p.message),
+                    ..p
+                })
             })
             .collect();
         if !problems.is_empty() {
@@ -400,12 +399,13 @@ pub async fn create_pool(
         if options.dry_run {
             return Ok((
                 pool,
-                CreatePoolOutcome {
+                Outcome::dry_run(
                     plan,
-                    executed: false,
-                    reports,
-                    joined: vec![],
-                },
+                    PoolCreated {
+                        reports,
+                        joined: vec![],
+                    },
+                ),
             ));
         }
         let mut progress = Progress::new(options, 2 + 3 * members.len());
@@ -418,20 +418,15 @@ pub async fn create_pool(
         Pool::set_name_label(&pool, &pool_ref, name).await?;
         progress.step("describing it");
         Pool::set_name_description(&pool, &pool_ref, description).await?;
-        let mut outcome = CreatePoolOutcome {
-            plan,
-            executed: true,
-            reports: reports.clone(),
-            joined: vec![],
-        };
+        let mut joined = Vec::new();
         for (i, (member, report)) in members.iter().zip(&reports).enumerate() {
             match execute_join(&pool, member, report, policy.force, &mut progress).await {
-                Ok(()) => outcome.joined.push(report.candidate.name.clone()),
+                Ok(()) => joined.push(report.candidate.name.clone()),
                 Err(error) => {
                     // The pool exists and some members are in it: say exactly who is.
                     return Err(Error::PartialPool {
                         operation: format!("create pool {name}"),
-                        done: outcome.joined,
+                        done: joined,
                         failed: vec![MemberError {
                             member: report.candidate.name.clone(),
                             error: Box::new(error),
@@ -444,7 +439,8 @@ pub async fn create_pool(
                 }
             }
         }
-        Ok((pool, outcome))
+        // Every member joined: a failed one returned above.
+        Ok((pool, Outcome::done(plan, PoolCreated { reports, joined })))
     })
     .await
 }

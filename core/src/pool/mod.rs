@@ -4,21 +4,31 @@
 //! event-fed object cache.
 
 pub mod any_connection;
+mod bonds;
 pub mod cache;
 pub mod connection;
+mod eject;
 pub mod features;
+mod ha;
 pub mod membership;
 pub mod ops;
+pub mod outcome;
+mod placement;
 pub mod plan;
 pub mod report;
+mod storage;
 pub mod summary;
 pub mod validate;
 pub mod views;
+mod vm;
 
 pub use any_connection::AnyConnection;
 pub use cache::ObjectCache;
 pub use connection::{Member, PoolConnection};
-pub use membership::{CreatePoolOutcome, HostAccess, JoinOutcome, create_pool, join};
+pub use membership::{
+    CreatePoolOutcome, HostAccess, JoinOutcome, Joined, PoolCreated, create_pool, join,
+};
+pub use outcome::Outcome;
 pub use plan::{OpOptions, Plan, ProgressEvent};
 pub use report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,

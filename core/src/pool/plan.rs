@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::call::Caller;
-use crate::error::Result;
+use crate::error::{Error, Refusal, Result};
 use crate::generated::Task;
 use crate::task::{self, TaskOutcome, WaitOptions};
 use crate::types::Ref;
@@ -265,6 +265,14 @@ pub async fn run_task<C: Caller>(
                 report(&event);
             }
         }
+    }
+}
+
+/// A workflow refused before it changed anything, with every reason found.
+pub(crate) fn refused(operation: &str, problems: Vec<Refusal>) -> Error {
+    Error::Refused {
+        operation: operation.to_string(),
+        problems,
     }
 }
 

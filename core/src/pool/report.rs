@@ -1,10 +1,10 @@
 //! The join pre-flight's report: every check with its verdict, evidence and remedy, the
-//! error xapi would raise, and a heterogeneous-CPU analysis. Renders as a table and
-//! serialises with serde (for the Python and Node bindings).
+//! error xapi would raise, and a heterogeneous-CPU analysis. Plain text as `Display` (the
+//! shell draws its own table) and serialised with serde, verdicts included, for the
+//! Python and Node bindings.
 
 use std::fmt;
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use serde::{Deserialize, Serialize};
 
 use crate::generated::ErrorCode;
@@ -274,8 +274,10 @@ pub struct CallCounts {
     pub candidate: usize,
 }
 
-/// The outcome of [`crate::pool::validate_join`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The outcome of [`crate::pool::validate_join`]. It serialises with its verdicts,
+/// `ready` and `predicted_failure` (`{code, params}` or null), so that no front end works
+/// them out again; reading one back ignores them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct JoinReport {
     /// The host that would join.
     pub candidate: HostIdentity,
@@ -295,12 +297,17 @@ impl JoinReport {
     /// The error `pool.join` (or, with `force`, `pool.join_force`) would raise: the first
     /// failing xapi check in xapi's order, skipping #13 when forced. `None` = it would join.
     pub fn predicted_failure(&self, force: bool) -> Option<(ErrorCode, Vec<String>)> {
+        self.predicted_error(force)
+            .map(|e| (e.error_code(), e.params.clone()))
+    }
+
+    /// [`JoinReport::predicted_failure`] as on the wire.
+    pub fn predicted_error(&self, force: bool) -> Option<&XapiError> {
         self.checks
             .iter()
             .filter(|c| c.is_xapi() && c.status == CheckStatus::Fail)
             .filter(|c| !(force && c.bypassed_by_force))
             .find_map(|c| c.xapi_error.as_ref())
-            .map(|e| (e.error_code(), e.params.clone()))
     }
 
     /// The failing checks that stop a join under `policy`, in order.
@@ -342,100 +349,106 @@ impl JoinReport {
     fn with_status(&self, status: CheckStatus) -> Vec<&Check> {
         self.checks.iter().filter(|c| c.status == status).collect()
     }
-
-    /// The report as text, with a coloured status column when `colour` is true, 140
-    /// columns wide at most.
-    pub fn render(&self, colour: bool) -> String {
-        self.render_width(colour, 140)
-    }
-
-    /// The report as text at most `width` columns wide (a terminal's width).
-    pub fn render_width(&self, colour: bool, width: u16) -> String {
-        let mut out = String::new();
+    /// The report's opening lines: who joins what, and what `pool.join` and
+    /// `pool.join_force` would say.
+    pub fn headline(&self) -> String {
         let c = &self.candidate;
         let p = &self.pool;
-        out.push_str(&format!(
-            "Join pre-flight: {} ({}, {}) into {} (coordinator {} {}, {})\n",
+        let verdict = |force: bool| match self.predicted_error(force) {
+            None => "would succeed".to_string(),
+            Some(e) => format!("would fail: {} {:?}", e.code, e.params),
+        };
+        format!(
+            "Join pre-flight: {} ({}, {}) into {} (coordinator {} {}, {})\n\
+             pool.join: {}; pool.join_force: {}",
             c.name,
             c.address,
             c.uuid,
             p.label(),
             p.coordinator.name,
             p.coordinator.address,
-            plural(p.hosts, "host")
-        ));
-        let verdict = |force: bool| match self.predicted_failure(force) {
-            None => "would succeed".to_string(),
-            Some((code, params)) => format!("would fail: {} {:?}", code.wire(), params),
-        };
-        out.push_str(&format!(
-            "pool.join: {}; pool.join_force: {}\n",
+            plural(p.hosts, "host"),
             verdict(false),
             verdict(true)
-        ));
+        )
+    }
 
-        let mut table = Table::new();
-        table
-            .load_style(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width)
-            .set_header(["Status", "Check", "Candidate", "Pool", "Remedy"]);
-        if colour {
-            table.enforce_styling();
-        } else {
-            table.force_no_tty();
-        }
-        for check in &self.checks {
-            let mut status = Cell::new(check.status.label());
-            if colour {
-                status = status.fg(match check.status {
-                    CheckStatus::Pass => Color::Green,
-                    CheckStatus::Fail => Color::Red,
-                    CheckStatus::Warn => Color::Yellow,
-                    CheckStatus::NotApplicable => Color::DarkGrey,
-                });
-            }
-            let origin = match check.source {
-                CheckSource::Xapi { order } => format!("xapi #{order}"),
-                CheckSource::Documentation => "docs".to_string(),
-            };
-            let mut title = format!("{} [{origin}]", check.title);
-            if let Some(e) = &check.xapi_error {
-                title.push_str(&format!("\n→ {e}"));
-            }
-            if check.status == CheckStatus::Fail {
-                match check.waiver {
-                    Waiver::None => {}
-                    Waiver::Force => title.push_str("\n(a forced join accepts this)"),
-                    Waiver::CrossVendorOverride => {
-                        title.push_str("\n(only force with allow_cross_vendor; unsupported)")
-                    }
-                }
-            }
-            let remedy = if matches!(check.status, CheckStatus::Fail | CheckStatus::Warn) {
-                check.remedy.clone()
-            } else {
-                String::new()
-            };
-            table.add_row(vec![
-                status,
-                Cell::new(title),
-                Cell::new(&check.evidence.candidate),
-                Cell::new(&check.evidence.pool),
-                Cell::new(remedy),
-            ]);
-        }
-        out.push_str(&table.to_string());
-        out.push('\n');
+    /// The report's closing lines: the CPU analysis, and what `pool.join_force` skips.
+    pub fn cpu_lines(&self) -> String {
         let h = &self.heterogeneous;
-        out.push_str(&format!("CPU: {}\n", h.summary));
+        let mut out = format!("CPU: {}", h.summary);
         if !h.force_bypasses.is_empty() {
             out.push_str(&format!(
-                "join_force would bypass: {}\n",
+                "\njoin_force would bypass: {}",
                 h.force_bypasses.join("; ")
             ));
         }
         out
+    }
+}
+
+impl Check {
+    /// Where it comes from, short: `xapi #13` or `docs`.
+    pub fn origin(&self) -> String {
+        match self.source {
+            CheckSource::Xapi { order } => format!("xapi #{order}"),
+            CheckSource::Documentation => "docs".to_string(),
+        }
+    }
+
+    /// What a join needs to go past it, when it fails and something can.
+    pub fn waiver_note(&self) -> Option<&'static str> {
+        match (self.status, self.waiver) {
+            (CheckStatus::Fail, Waiver::Force) => Some("a forced join accepts this"),
+            (CheckStatus::Fail, Waiver::CrossVendorOverride) => {
+                Some("only force with allow_cross_vendor; unsupported")
+            }
+            _ => None,
+        }
+    }
+
+    /// The remedy, for a check that fails or warns (empty otherwise).
+    pub fn remedy_if_needed(&self) -> &str {
+        match self.status {
+            CheckStatus::Fail | CheckStatus::Warn => &self.remedy,
+            _ => "",
+        }
+    }
+}
+
+impl Serialize for JoinReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            candidate: &'a HostIdentity,
+            pool: &'a PoolIdentity,
+            checks: &'a [Check],
+            heterogeneous: &'a HeterogeneousAnalysis,
+            clock_skew_secs: Option<i64>,
+            calls: &'a CallCounts,
+            ready: bool,
+            predicted_failure: Option<&'a XapiError>,
+        }
+        // Every field, by name: a new one does not compile until it is serialised too.
+        let JoinReport {
+            candidate,
+            pool,
+            checks,
+            heterogeneous,
+            clock_skew_secs,
+            calls,
+        } = self;
+        Wire {
+            candidate,
+            pool,
+            checks,
+            heterogeneous,
+            clock_skew_secs: *clock_skew_secs,
+            calls,
+            ready: self.is_ready(),
+            predicted_failure: self.predicted_error(false),
+        }
+        .serialize(s)
     }
 }
 
@@ -448,8 +461,28 @@ pub(crate) fn plural(n: usize, noun: &str) -> String {
     }
 }
 
+/// Plain text, a paragraph per check (the shell draws it as a table).
 impl fmt::Display for JoinReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(false))
+        writeln!(f, "{}", self.headline())?;
+        for c in &self.checks {
+            writeln!(f, "{:<4} {} [{}]", c.status.label(), c.title, c.origin())?;
+            if let Some(e) = &c.xapi_error {
+                writeln!(f, "     → {e}")?;
+            }
+            if let Some(note) = c.waiver_note() {
+                writeln!(f, "     ({note})")?;
+            }
+            writeln!(
+                f,
+                "     candidate: {}; pool: {}",
+                c.evidence.candidate, c.evidence.pool
+            )?;
+            let remedy = c.remedy_if_needed();
+            if !remedy.is_empty() {
+                writeln!(f, "     remedy: {remedy}")?;
+            }
+        }
+        writeln!(f, "{}", self.cpu_lines())
     }
 }

@@ -297,21 +297,17 @@ pub struct JoinSummary {
     pub warnings: Vec<CheckSummary>,
     /// Every check.
     pub checks: Vec<CheckSummary>,
-    /// The report rendered as plain text.
+    /// The report as plain text (its `Display`; the shell puts its table here).
     pub text: String,
-    /// The report rendered with terminal colours.
+    /// The report for a colour terminal: the plain text unless a front end draws its own
+    /// (the shell's coloured table).
     #[serde(skip)]
     pub coloured: String,
 }
 
 impl JoinSummary {
-    /// The brief of a report, its table at most 140 columns wide.
+    /// The brief of a report.
     pub fn of(r: &JoinReport) -> Self {
-        Self::of_width(r, 140)
-    }
-
-    /// The brief of a report, its table at most `width` columns wide (a terminal's).
-    pub fn of_width(r: &JoinReport, width: u16) -> Self {
         let summaries = |checks: Vec<&Check>| checks.into_iter().map(CheckSummary::from).collect();
         let predicted = r.predicted_failure(false);
         JoinSummary {
@@ -325,8 +321,8 @@ impl JoinSummary {
             problems: summaries(r.fails()),
             warnings: summaries(r.warnings()),
             checks: r.checks.iter().map(CheckSummary::from).collect(),
-            text: r.render_width(false, width),
-            coloured: r.render_width(true, width),
+            text: r.to_string(),
+            coloured: r.to_string(),
         }
     }
 }

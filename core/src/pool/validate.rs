@@ -7,14 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-
 use super::features;
 use super::report::{
     CallCounts, Check, CheckSource, CheckStatus, Evidence, FeatureBit, HeterogeneousAnalysis,
     HostIdentity, JoinReport, PoolIdentity, Waiver, XapiError, plural,
 };
-use crate::call::Caller;
+use crate::call::{CallRequest, Caller};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::generated::{
@@ -28,7 +26,7 @@ use crate::generated::{
 use crate::secret::Credentials;
 use crate::transport::ConnectOptions;
 use crate::types::{DateTime, Ref};
-use crate::wire::Value;
+use crate::wire::ResultSeed;
 
 /// The clock difference above which xapi's coordinator raises the `HOST_CLOCK_SKEW_DETECTED`
 /// alert for a member (`xapi_globs.ml` `max_clock_skew`, docs/pool-operations.md#clock-skew).
@@ -210,20 +208,13 @@ struct Counting<'a, C> {
 }
 
 impl<C: Caller> Caller for Counting<'_, C> {
-    async fn call_with_timeout<T>(
-        &self,
-        method: &str,
-        with_session: bool,
-        params: Vec<Value>,
-        timeout: Option<Duration>,
-    ) -> Result<T>
+    async fn call_seeded<S>(&self, request: CallRequest<'_>, seed: S) -> Result<S::Value>
     where
-        T: DeserializeOwned + Send + 'static,
+        S: ResultSeed + Send + 'static,
+        S::Value: Send + 'static,
     {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .call_with_timeout(method, with_session, params, timeout)
-            .await
+        self.inner.call_seeded(request, seed).await
     }
 }
 

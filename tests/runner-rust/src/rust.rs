@@ -360,7 +360,7 @@ async fn one(
         "disable_ha" => {
             let p = need(pool)?;
             match ops::disable_ha(&p, &opts).await {
-                Ok(plan) => finished(&p, &plan).await,
+                Ok(o) => finished(&p, &o.plan).await,
                 Err(e) => failed(step, &e),
             }
         }

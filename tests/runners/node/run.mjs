@@ -80,8 +80,8 @@ try {
         case 'validate': {
           const rep = await pool.validateJoin(access(host))
           r.ok = rep.ready
-          r.code = rep.predictedFailure?.code ?? null
-          r.params = rep.predictedFailure?.params ?? null
+          r.code = rep.predicted_failure?.code ?? null
+          r.params = rep.predicted_failure?.params ?? null
           r.state = { fails: rep.checks.filter((c) => c.status === 'fail').map((c) => c.id) }
           break
         }
@@ -131,7 +131,7 @@ try {
           plan = (await pool.enableHa(dry)).plan
           break
         case 'disable_ha':
-          plan = await pool.disableHa(dry)
+          plan = (await pool.disableHa(dry)).plan
           break
         case 'check_bonds':
           Object.assign(r, { ok: true, state: { bond_problems: (await pool.checkBonds()).map((b) => b.host).sort() } })

@@ -13,7 +13,7 @@ async fn main() -> xenpool::Result<()> {
     Vm::start_on(&pool, &vm, &intel2, false, false).await?;
     ops::migrate(&pool, "db", "intel3", &progress()).await?;
     let moved = ops::evacuate(&pool, "intel3", &progress()).await?;
-    for (vm, to) in moved.moved {
+    for (vm, to) in moved.detail.moved {
         println!("{vm} moved to {to}");
     }
     let snap = PoolSnapshot::fetch(&pool).await?;
