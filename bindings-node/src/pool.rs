@@ -142,7 +142,7 @@ pub async fn create_pool(
     .map_err(to_napi)?;
     Ok(Created {
         session: Some(Session::new(pool.into(), None)),
-        outcome: serde_json::to_string(&outcome).map_err(|e| invalid(e.to_string()))?,
+        outcome: serde_json::to_string(&outcome).map_err(|e| invalid("outcome", e.to_string()))?,
     })
 }
 
@@ -206,7 +206,7 @@ impl Session {
             ),
         )
         .await?;
-        serde_json::to_string(&report).map_err(|e| invalid(e.to_string()))
+        serde_json::to_string(&report).map_err(|e| invalid("report", e.to_string()))
     }
 
     /// Runs a workflow: pool connection, flags, options (dry run, progress), the call's

@@ -70,15 +70,17 @@ def test_the_gil_is_released_during_a_big_call() -> None:
         with xenpool.Session(h.url, "root", h.password, fingerprint=h.fingerprint) as s:
             ticks = 0
             stop = threading.Event()
+            counting = threading.Event()
 
             def count() -> None:
                 nonlocal ticks
+                counting.set()
                 while not stop.is_set():
                     ticks += 1
 
             t = threading.Thread(target=count)
             t.start()
-            time.sleep(0.05)
+            assert counting.wait(10), "the counting thread runs"
             before = ticks
             started = time.monotonic()
             vms = s.xenapi.VM.get_all_records()

@@ -38,7 +38,8 @@ async fn the_cache_follows_the_pool() {
         .map(|(r, _)| r.clone())
         .unwrap();
 
-    // A change made after the cache started shows up, and wait_for returns the new record.
+    // A change made by someone else shows up, and wait_for returns the new record.
+    // The cache learns of it only from the event feed, so wait_for waits on that.
     Vm::start(&pool, &web, false, false).await.unwrap();
     let running = cache
         .wait_for(&web, |v| v.power_state == VmPowerState::Running, LONG)

@@ -10,7 +10,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
-use crate::functions::FUNCTIONS;
+use crate::functions::{FUNCTIONS, Returns};
 use crate::objects;
 use crate::session::Shell;
 
@@ -170,32 +170,13 @@ impl Kind {
     }
 }
 
-/// What a shell function returns.
+/// What a shell function returns, as its declaration in [`FUNCTIONS`] says.
 fn returns(function: &str, args: &str) -> Kind {
-    let list = |name| Kind::Array(Box::new(Kind::Object(name)));
-    match function {
-        "host" => Kind::Object("Host"),
-        "vm" => Kind::Object("VM"),
-        "pool" | "connect" => Kind::Object("Pool"),
-        "hosts" => list("Host"),
-        "vms" => list("VM"),
-        "srs" => list("SR"),
-        "sim_hosts" => list("SimHost"),
-        "check_bonds" => list("BondProblem"),
-        "validate_join" => Kind::Object("JoinReport"),
-        "pool_join"
-        | "pool_eject"
-        | "create_pool"
-        | "create_bond"
-        | "repair_bonds"
-        | "create_nfs_sr"
-        | "migrate"
-        | "evacuate"
-        | "create_vm"
-        | "enable_ha"
-        | "disable_ha"
-        | "recover_coordinator" => Kind::Object("Outcome"),
-        "xenapi" => {
+    let declared = FUNCTIONS.iter().find(|f| f.name == function);
+    match declared.map(|f| f.returns) {
+        Some(Returns::Object(name)) => Kind::Object(name),
+        Some(Returns::List(name)) => Kind::Array(Box::new(Kind::Object(name))),
+        Some(Returns::XenApiResult) => {
             // The datamodel knows the result of xenapi("Class.message", …).
             let name = args
                 .trim_start()
@@ -212,7 +193,7 @@ fn returns(function: &str, args: &str) -> Kind {
                 Err(_) => Kind::Unknown,
             }
         }
-        _ => Kind::Unknown,
+        Some(Returns::Other) | None => Kind::Unknown,
     }
 }
 
@@ -560,6 +541,26 @@ mod tests {
         let members = Kind::Object("Host").members();
         assert!(members.contains(&"cpu_model".to_string()));
         assert!(!members.contains(&"power_state".to_string()), "{members:?}");
+    }
+
+    #[test]
+    fn every_declared_return_type_has_fields_to_complete() {
+        for f in FUNCTIONS {
+            if let Returns::Object(name) | Returns::List(name) = f.returns {
+                assert!(
+                    objects::fields_of(name).is_some(),
+                    "{} returns {name}, which completion does not know",
+                    f.name
+                );
+                let call = format!("{}()", f.name);
+                let kind = infer(&call, &|_| None);
+                assert!(
+                    matches!(&kind, Kind::Object(n) if *n == name)
+                        || matches!(&kind, Kind::Array(k) if **k == Kind::Object(name)),
+                    "{call} infers {kind:?}"
+                );
+            }
+        }
     }
 
     #[test]

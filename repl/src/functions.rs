@@ -1,6 +1,7 @@
 //! The shell's functions: one line per pool operation, and `xenapi(…)` for everything else.
-//! Each is a thin adapter from Rhai values to `xenpool::pool`; the documentation table
-//! [`FUNCTIONS`] feeds `:help` and tab completion.
+//! Each is a thin adapter from Rhai values to `xenpool::pool`. [`FUNCTIONS`] declares each
+//! function once (usage, help line, return type); registration, `:help` and tab completion
+//! all read it.
 
 use std::future::Future;
 use std::rc::Rc;
@@ -34,60 +35,89 @@ pub struct FnDoc {
     pub topic: &'static str,
     /// One sentence.
     pub summary: &'static str,
+    /// What it returns, for completion.
+    pub returns: Returns,
+}
+
+/// What a function returns, for completion after its call (`host("x").` offers a host's
+/// fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returns {
+    /// One object of a shell type (`Host`, `Pool`, `Outcome`, …).
+    Object(&'static str),
+    /// A list of such objects.
+    List(&'static str),
+    /// What the datamodel says the message named by the first argument returns.
+    XenApiResult,
+    /// Anything else: completion does not look into it.
+    Other,
 }
 
 macro_rules! docs {
-    ($( $name:literal, $topic:literal, $usage:literal, $summary:literal; )*) => {
-        /// Every shell function, for `:help` and completion.
+    ($( $name:literal, $topic:literal, $returns:expr, $usage:literal, $summary:literal; )*) => {
+        /// Every shell function, declared once: registration refuses a name missing here,
+        /// and `:help` and completion read it (tests/functions.rs checks the engine against
+        /// it).
         pub const FUNCTIONS: &[FnDoc] = &[$(FnDoc {
             name: $name,
             usage: $usage,
             topic: $topic,
             summary: $summary,
+            returns: $returns,
         }),*];
     };
 }
 
+/// `name`, once checked to be declared in [`FUNCTIONS`]: every registration goes through
+/// this, so a function cannot be added without its help line and completion type.
+fn declared(name: &'static str) -> &'static str {
+    assert!(
+        FUNCTIONS.iter().any(|f| f.name == name),
+        "shell function {name} is registered but not declared in FUNCTIONS"
+    );
+    name
+}
+
 docs! {
-    "pool", "inspect", "pool()", "The connected pool: name, coordinator, hosts, HA, default SR.";
-    "hosts", "inspect", "hosts()",
+    "pool", "inspect", Returns::Object("Pool"), "pool()", "The connected pool: name, coordinator, hosts, HA, default SR.";
+    "hosts", "inspect", Returns::List("Host"), "hosts()",
         "Every host of the pool (a table; each has name, uuid, address, live, cpu_model, vms, \
             ...).";
-    "host", "inspect", "host(name_or_uuid)", "One host of the pool.";
-    "host_list", "inspect", "host_list()", "Prints the hosts as `xe host-list` does.";
-    "vms", "inspect", "vms()", "Every VM (not templates, snapshots or control domains).";
-    "vm", "inspect", "vm(name_or_uuid)", "One VM.";
-    "srs", "inspect", "srs()", "Every storage repository, with the hosts it is plugged on.";
-    "connect", "connect", "connect(host) | connect(host, user, password) | connect(host, #{user, password, password_file, fingerprint, trust_on_first_use, insecure, protocol})", "Switches the shell to another host or pool (follows the coordinator); the options mean what they mean for xenpool --url.";
-    "trust", "connect", "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
-    "password", "connect", "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
-    "validate_join", "join", "validate_join(host [, user, password])", "Checks a host against this pool and reports every problem, not just the first (simulated hosts need no password).";
-    "pool_join", "join", "pool_join(master_address [, master_username, master_password] [, #{force, allow_cross_vendor, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator (simulated hosts need no password). `force` goes past the documentation's advice and xapi's homogeneity check; a CPU vendor mismatch also needs `allow_cross_vendor` (an unsupported pool).";
-    "pool_eject", "join", "pool_eject(uuid_or_name [, #{dry_run, evacuate, yes}])", "Ejects a member (its VMs are evacuated first unless evacuate: false). On a terminal it says what ejecting does and asks first, as xe pool-eject does; yes: true skips the question.";
-    "create_pool", "join", "create_pool(name, members [, #{description, force, allow_cross_vendor, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
-    "create_bond", "network", "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
-    "check_bonds", "network", "check_bonds()", "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
-    "repair_bonds", "network", "repair_bonds([#{dry_run}])", "Rebuilds the bonds check_bonds() reports.";
-    "create_nfs_sr", "storage", "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])", "Shared NFS storage plugged on every host, made the pool's default SR.";
-    "migrate", "vms", "migrate(vm, host [, #{dry_run}])", "XenMotion: live-migrates a running VM to another host of the pool.";
-    "evacuate", "vms", "evacuate(host [, #{dry_run}])", "Maintenance: disables a host and moves every running VM off it; refused, naming each VM's blocker, when one has nowhere to go.";
-    "create_vm", "vms", "create_vm(name [, #{memory_mib, vcpus, disk_gib, sr, host, start, dry_run}])", "A minimal VM (1024 MiB, 1 vCPU, no disk unless disk_gib; the disk on sr or the pool's default SR), started on host (or where xapi chooses) when start: true.";
-    "enable_host", "vms", "enable_host(host)", "Ends maintenance: the host takes VMs again (host.enable).";
-    "disable_host", "vms", "disable_host(host)", "Maintenance without moving VMs: no new VMs land on the host (host.disable).";
-    "enable_ha", "ha", "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
-    "disable_ha", "ha", "disable_ha([#{dry_run, yes}])", "Turns HA off. On a terminal it asks first, as xe does; yes: true skips the question.";
-    "recover_coordinator", "ha", "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run, yes}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good). On a terminal it shows the warnings and asks first; yes: true skips the question.";
-    "wait_for", "events", "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs]) | wait_for(class, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record (or, given only a class, any object's of that class) satisfies the condition; returns that record.";
-    "xenapi", "xenapi", "xenapi(\"Class.method\", args... [, #{yes: true}])", "Any XenAPI call; arguments and results are converted by the datamodel's types. On a terminal, destructive calls (VM/VDI/SR/host destroy, SR.forget, host shutdown/reboot/declare_dead, pool.eject) say what they risk and ask first; a last #{yes: true} answers in advance.";
-    "full", "inspect", "full(value)", "Prints a big result whole: a map or list longer than a line shows its first 10 rows and a count (`:full` prints the last result whole).";
-    "join", "scripting", "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
-    "assert", "scripting", "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
-    "sim_hosts", "simulator", "sim_hosts()", "The simulated hosts (embedded simulator only).";
-    "sim_kill", "simulator", "sim_kill(host)",
+    "host", "inspect", Returns::Object("Host"), "host(name_or_uuid)", "One host of the pool.";
+    "host_list", "inspect", Returns::Other, "host_list()", "Prints the hosts as `xe host-list` does.";
+    "vms", "inspect", Returns::List("VM"), "vms()", "Every VM (not templates, snapshots or control domains).";
+    "vm", "inspect", Returns::Object("VM"), "vm(name_or_uuid)", "One VM.";
+    "srs", "inspect", Returns::List("SR"), "srs()", "Every storage repository, with the hosts it is plugged on.";
+    "connect", "connect", Returns::Object("Pool"), "connect(host) | connect(host, user, password) | connect(host, #{user, password, password_file, fingerprint, trust_on_first_use, insecure, protocol})", "Switches the shell to another host or pool (follows the coordinator); the options mean what they mean for xenpool --url.";
+    "trust", "connect", Returns::Other, "trust(host, sha256_fingerprint)", "Pins a host's certificate (self-signed hosts met later: join candidates, coordinators).";
+    "password", "connect", Returns::Other, "password() | password(prompt)", "Reads a password without echo; it never reaches the history.";
+    "validate_join", "join", Returns::Object("JoinReport"), "validate_join(host [, user, password])", "Checks a host against this pool and reports every problem, not just the first (simulated hosts need no password).";
+    "pool_join", "join", Returns::Object("Outcome"), "pool_join(master_address [, master_username, master_password] [, #{force, allow_cross_vendor, dry_run}])", "As `xe pool-join`: the connected host joins the pool of that coordinator (simulated hosts need no password). `force` goes past the documentation's advice and xapi's homogeneity check; a CPU vendor mismatch also needs `allow_cross_vendor` (an unsupported pool).";
+    "pool_eject", "join", Returns::Object("Outcome"), "pool_eject(uuid_or_name [, #{dry_run, evacuate, yes}])", "Ejects a member (its VMs are evacuated first unless evacuate: false). On a terminal it says what ejecting does and asks first, as xe pool-eject does; yes: true skips the question.";
+    "create_pool", "join", Returns::Object("Outcome"), "create_pool(name, members [, #{description, force, allow_cross_vendor, dry_run}])", "Makes the connected host a coordinator and joins each member (names, addresses or #{host, user, password}).";
+    "create_bond", "network", Returns::Object("Outcome"), "create_bond(devices, mode, network [, #{dry_run}])", "A bond of the NICs `devices` on every host, e.g. create_bond([\"eth2\",\"eth3\"], \"lacp\", \"Storage\").";
+    "check_bonds", "network", Returns::List("BondProblem"), "check_bonds()", "Bonds that differ from the coordinator's (after a join, bonds follow NIC positions).";
+    "repair_bonds", "network", Returns::Object("Outcome"), "repair_bonds([#{dry_run}])", "Rebuilds the bonds check_bonds() reports.";
+    "create_nfs_sr", "storage", Returns::Object("Outcome"), "create_nfs_sr(name, server, path [, #{nfs_version, dry_run}])", "Shared NFS storage plugged on every host, made the pool's default SR.";
+    "migrate", "vms", Returns::Object("Outcome"), "migrate(vm, host [, #{dry_run}])", "XenMotion: live-migrates a running VM to another host of the pool.";
+    "evacuate", "vms", Returns::Object("Outcome"), "evacuate(host [, #{dry_run}])", "Maintenance: disables a host and moves every running VM off it; refused, naming each VM's blocker, when one has nowhere to go.";
+    "create_vm", "vms", Returns::Object("Outcome"), "create_vm(name [, #{memory_mib, vcpus, disk_gib, sr, host, start, dry_run}])", "A minimal VM (1024 MiB, 1 vCPU, no disk unless disk_gib; the disk on sr or the pool's default SR), started on host (or where xapi chooses) when start: true.";
+    "enable_host", "vms", Returns::Other, "enable_host(host)", "Ends maintenance: the host takes VMs again (host.enable).";
+    "disable_host", "vms", Returns::Other, "disable_host(host)", "Maintenance without moving VMs: no new VMs land on the host (host.disable).";
+    "enable_ha", "ha", Returns::Object("Outcome"), "enable_ha([heartbeat_sr] [, #{dry_run}])", "Turns HA on (a shared SR holds the heartbeat).";
+    "disable_ha", "ha", Returns::Object("Outcome"), "disable_ha([#{dry_run, yes}])", "Turns HA off. On a terminal it asks first, as xe does; yes: true skips the question.";
+    "recover_coordinator", "ha", Returns::Object("Outcome"), "recover_coordinator(member [, user, password] [, #{restart_vms, dry_run, yes}])", "Emergency: the coordinator is gone and HA is off; makes `member` the coordinator. With restart_vms, the hosts that stay down are declared dead and their VMs started on the others (only when they are gone for good). On a terminal it shows the warnings and asks first; yes: true skips the question.";
+    "wait_for", "events", Returns::Other, "wait_for(object, |record| condition [, timeout_secs]) | wait_for(class, name, |record| condition [, timeout_secs]) | wait_for(class, |record| condition [, timeout_secs])", "Waits, fed by events, until an object's record (or, given only a class, any object's of that class) satisfies the condition; returns that record.";
+    "xenapi", "xenapi", Returns::XenApiResult, "xenapi(\"Class.method\", args... [, #{yes: true}])", "Any XenAPI call; arguments and results are converted by the datamodel's types. On a terminal, destructive calls (VM/VDI/SR/host destroy, SR.forget, host shutdown/reboot/declare_dead, pool.eject) say what they risk and ask first; a last #{yes: true} answers in advance.";
+    "full", "inspect", Returns::Other, "full(value)", "Prints a big result whole: a map or list longer than a line shows its first 10 rows and a count (`:full` prints the last result whole).";
+    "join", "scripting", Returns::Other, "list.join(separator)", "The items as text, separated: hosts().map(|h| h.name).join(\", \").";
+    "assert", "scripting", Returns::Other, "assert(condition [, message])", "Stops the script with an ASSERTION error unless the condition holds.";
+    "sim_hosts", "simulator", Returns::List("SimHost"), "sim_hosts()", "The simulated hosts (embedded simulator only).";
+    "sim_kill", "simulator", Returns::Other, "sim_kill(host)",
         "Kills a simulated host (HA then elects a new coordinator).";
-    "sim_restart", "simulator", "sim_restart(host)", "Restarts a killed simulated host.";
-    "sim_latency", "simulator", "sim_latency(host, ms)", "Delays every reply of a simulated host.";
-    "sim_operation_time", "simulator", "sim_operation_time(ms)", "How long simulated long operations (VM start, migration, SR creation) take, to watch their progress.";
+    "sim_restart", "simulator", Returns::Other, "sim_restart(host)", "Restarts a killed simulated host.";
+    "sim_latency", "simulator", Returns::Other, "sim_latency(host, ms)", "Delays every reply of a simulated host.";
+    "sim_operation_time", "simulator", Returns::Other, "sim_operation_time(ms)", "How long simulated long operations (VM start, migration, SR creation) take, to watch their progress.";
 }
 
 /// Options given as a map, checked against the names an operation knows.
@@ -1073,13 +1103,13 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
     macro_rules! f {
         ($name:literal, |$s:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
             let st = state.clone();
-            engine.register_fn($name, move |$($arg: $ty),*| { let $s: &State = &st; $body });
+            engine.register_fn(declared($name), move |$($arg: $ty),*| { let $s: &State = &st; $body });
         }};
     }
     macro_rules! ctx {
         ($name:literal, |$s:ident, $ctx:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {{
             let st = state.clone();
-            engine.register_fn($name, move |$ctx: NativeCallContext, $($arg: $ty),*| {
+            engine.register_fn(declared($name), move |$ctx: NativeCallContext, $($arg: $ty),*| {
                 let $s: &State = &st;
                 $body
             });
@@ -1411,18 +1441,20 @@ pub fn register(engine: &mut Engine, state: &Rc<State>) {
 
     engine
         .register_type_with_name::<display::Full>("Full")
-        .register_fn("full", |v: Dynamic| display::Full(v))
+        .register_fn(declared("full"), |v: Dynamic| display::Full(v))
         .register_fn("to_string", |f: &mut display::Full| f.0.to_string());
     // Rhai arrays have no join; lists of names are everywhere here.
-    engine.register_fn("join", |items: Array, separator: &str| {
+    engine.register_fn(declared("join"), |items: Array, separator: &str| {
         items
             .iter()
             .map(|d| d.to_string())
             .collect::<Vec<_>>()
             .join(separator)
     });
-    engine.register_fn("assert", |ok: bool| check(ok, "assertion failed"));
-    engine.register_fn("assert", |ok: bool, message: &str| check(ok, message));
+    engine.register_fn(declared("assert"), |ok: bool| check(ok, "assertion failed"));
+    engine.register_fn(declared("assert"), |ok: bool, message: &str| {
+        check(ok, message)
+    });
 
     f!("sim_hosts", |s| sim_hosts(s));
     f!("sim_kill", |s, host: &str| {

@@ -81,6 +81,13 @@ pub fn help(topic: &str) -> String {
         for f in FUNCTIONS.iter().filter(|f| f.topic == *name) {
             out.push_str(&format!("  {}\n      {}\n", f.usage, f.summary));
         }
+        // A function named like the topic (`vms`, `join`) is documented here too.
+        if let Some(f) = FUNCTIONS
+            .iter()
+            .find(|f| f.name == *name && f.topic != *name)
+        {
+            out.push_str(&format!("{}\n  {}\n", f.usage, f.summary));
+        }
         return out;
     }
     if let Some(f) = FUNCTIONS.iter().find(|f| f.name == topic) {

@@ -110,9 +110,14 @@ fn an_interactive_session_in_a_terminal() {
     // Ctrl-C cancels a slow call and keeps the session.
     p.send_line("sim_latency(\"intel1\", 20000)").unwrap();
     p.exp_string(PROMPT).unwrap();
-    p.send_line("try { hosts() } catch (e) { print(`caught ${e.code}`) }")
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Ctrl-C goes once the entry is evaluating (its first print is out; the echo of the
+    // typed line reads `"call" + "ing"`, not `calling`), so it reaches the slow call rather
+    // than the line editor.
+    p.send_line(
+        "print(\"call\" + \"ing\"); try { hosts() } catch (e) { print(`caught ${e.code}`) }",
+    )
+    .unwrap();
+    p.exp_string("calling").unwrap();
     p.send_control('c').unwrap();
     p.flush().unwrap();
     let before = p.exp_string("cancelled").unwrap();

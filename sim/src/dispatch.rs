@@ -11,10 +11,11 @@ use xenpool::ErrorCode;
 use xenpool::meta::{self, Lifecycle, MessageMeta, ParamMeta};
 use xenpool::wire::Value;
 
+use crate::call::{Ctx, Handler};
 use crate::db::coerce::coerce;
 use crate::failure::{Failure, Outcome};
-use crate::handlers::{self, Handler};
-use crate::sim::Sim;
+use crate::handlers;
+use crate::sim::{Caller, Sim};
 
 /// The value xapi uses for an optional parameter the caller left out. The datamodel export
 /// carries no parameter defaults: these are the ones docs/wire-protocol.md#parameters names, and
@@ -76,21 +77,6 @@ const EMERGENCY_CALLS: &[&str] = &[
     "host.is_in_emergency_mode",
     "host.shutdown_agent",
 ];
-
-/// Who is calling, once the session is checked.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The serving host (index into `World::hosts`).
-    pub host: usize,
-    /// The session reference, for messages that take one.
-    pub session: Option<String>,
-    /// True for a `slave_local_login` session.
-    pub local: bool,
-    /// `class.message`, without `Async.`.
-    pub method: String,
-    /// The task of an `Async.` call.
-    pub task: Option<String>,
-}
 
 /// Wire aliases xapi accepts for emergency calls.
 fn canonical(method: &str) -> &str {
@@ -274,7 +260,7 @@ async fn run(
         Handler::Sync(f) => {
             let mut world = sim.world();
             f(
-                &mut handlers::Ctx {
+                &mut Ctx {
                     world: &mut world,
                     caller,
                     message,

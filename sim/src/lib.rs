@@ -5,15 +5,18 @@
 //! are unavailable, its own port on 127.0.0.1. Pools share a database; members answer
 //! `HOST_IS_SLAVE`. Start one with [`Simulator::builder`].
 
+pub mod call;
 pub mod control;
 pub mod db;
 pub mod dispatch;
 pub mod failure;
 pub mod handlers;
+pub mod model;
 pub mod profile;
 pub mod scenario;
 pub mod server;
 pub mod sim;
+pub mod values;
 pub mod world;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -388,7 +391,7 @@ pub fn build_world(
         };
         for member in &spec.members {
             if let Some(m) = world.host_by_name(member) {
-                handlers::pool::merge_into_pool(&mut world, m, master);
+                model::membership::merge_into_pool(&mut world, m, master);
             }
         }
         let pool_id = world.hosts[master].pool;
@@ -491,7 +494,7 @@ pub fn build_world(
                     } else {
                         &bond.mode
                     };
-                    handlers::network::make_bond(
+                    model::network::make_bond(
                         db,
                         h,
                         &members,
@@ -518,7 +521,7 @@ pub fn build_world(
             }
         }
         for h in &hosts {
-            handlers::vm::refresh_free_memory(db, h);
+            model::placement::refresh_free_memory(db, h);
         }
         if spec.ha
             && let Some(sr) = spec

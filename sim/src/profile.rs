@@ -680,11 +680,11 @@ pub fn build_standalone(
         if members.is_empty() {
             continue;
         }
-        crate::handlers::network::profile_bond(db, &host, &members, &bond.mode, &bond.network, n);
+        crate::model::network::profile_bond(db, &host, &members, &bond.mode, &bond.network, n);
     }
     for vlan in &profile.vlans {
         if let Some(pif) = pif_by_device.get(&vlan.nic) {
-            crate::handlers::network::profile_vlan(db, &host, pif, vlan.tag, &vlan.network);
+            crate::model::network::profile_vlan(db, &host, pif, vlan.tag, &vlan.network);
         }
     }
 

@@ -5,10 +5,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
-use crate::handlers::message::add as add_message;
+use crate::model::membership::make_coordinator;
+use crate::model::messages::add as add_message;
+use crate::model::placement;
 use crate::world::{World, record};
+
+/// Who is calling, once the session is checked.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The serving host (index into `World::hosts`).
+    pub host: usize,
+    /// The session reference, for messages that take one.
+    pub session: Option<String>,
+    /// True for a `slave_local_login` session.
+    pub local: bool,
+    /// `class.message`, without `Async.`.
+    pub method: String,
+    /// The task of an `Async.` call.
+    pub task: Option<String>,
+}
 
 /// A handle on the simulated world (cheap to clone).
 #[derive(Clone)]
@@ -173,7 +189,7 @@ impl Sim {
                 .into_iter()
                 .find(|&i| world.hosts[i].alive);
             let Some(survivor) = survivor else { return };
-            crate::handlers::pool::make_coordinator(&mut world, pool, survivor);
+            make_coordinator(&mut world, pool, survivor);
             let uuid = world.hosts[survivor].uuid.clone();
             add_message(
                 &mut world.pools.get_mut(&pool).expect("pool").db,
@@ -204,7 +220,7 @@ impl Sim {
         });
         let mut protected = Vec::new();
         for vm in guests {
-            crate::handlers::vm::halt(db, &vm);
+            placement::halt(db, &vm);
             let priority = db.str_field("VM", &vm, "ha_restart_priority");
             if priority == "restart" || priority == "best-effort" {
                 protected.push((priority == "restart", vm));
@@ -213,13 +229,11 @@ impl Sim {
         // `restart` VMs first, then best-effort ones if there is room.
         protected.sort_by_key(|(restart, _)| !restart);
         for (_, vm) in protected {
-            let target = crate::handlers::vm::candidate_hosts(db, &vm)
+            let target = placement::candidate_hosts(db, &vm)
                 .into_iter()
-                .find(|h| {
-                    crate::handlers::vm::assert_can_boot_here(db, &vm, h, false, false).is_ok()
-                });
+                .find(|h| placement::assert_can_boot_here(db, &vm, h, false, false).is_ok());
             if let Some(h) = target {
-                crate::handlers::vm::place(db, &vm, &h);
+                placement::place(db, &vm, &h);
             }
         }
     }

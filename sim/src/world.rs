@@ -100,7 +100,7 @@ pub struct World {
     pub pools: HashMap<PoolId, PoolState>,
     next_pool: PoolId,
     /// Legacy `event.register` queues, by session.
-    pub event_registrations: HashMap<String, crate::handlers::event::Registration>,
+    pub event_registrations: HashMap<String, crate::db::events::Registration>,
     /// Hosts already reported with `HOST_CLOCK_SKEW_DETECTED` (re-armed below half the
     /// limit, as xapi's `db_gc.ml` does).
     pub clock_skew_reported: HashSet<String>,
@@ -215,7 +215,7 @@ impl World {
                 let name = self.hosts[member].name.clone();
                 let db = &mut self.pools.get_mut(&pool).expect("pool").db;
                 let pool_name = db.str_field("pool", &World::pool_ref(db), "name_label");
-                crate::handlers::message::add(
+                crate::model::messages::add(
                     db,
                     "HOST_CLOCK_SKEW_DETECTED",
                     3,

@@ -345,11 +345,25 @@ async fn messages_events_and_tasks_look_like_xapi() {
         .await
         .unwrap()["token"]
         .clone();
+    let listeners = || {
+        let world = sim.world();
+        let feeds = world.pools.values().map(|p| p.db.changed.receiver_count());
+        feeds.sum::<usize>()
+    };
+    let idle = listeners();
     let waiter = tokio::spawn({
         let (url, s2) = (url.clone(), s2.clone());
         async move { call(&url, "event.from", json!([s2, ["vm"], now, 30.0])).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Log out once the call is waiting: it then listens on the database's change feed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while listeners() == idle {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "event.from never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     call(&url, "session.logout", json!([s2])).await.unwrap();
     let err = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
@@ -618,6 +632,7 @@ async fn ha_elects_a_new_coordinator_only_after_the_heartbeat_timeout() {
                 "{refusal:?}"
             );
         }
+        // The sampling interval of a check over a time window, not an ordering wait.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // After it, one survivor has been elected and the other follows it.

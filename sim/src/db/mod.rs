@@ -4,7 +4,9 @@
 
 pub mod coerce;
 pub mod defaults;
+pub mod events;
 pub mod filter;
+pub mod lifecycle;
 pub mod relations;
 
 use std::collections::HashMap;
@@ -360,7 +362,7 @@ impl Db {
 /// `allowed_operations` follow its power state and operations (`update_allowed_operations`).
 fn refresh_derived(class: &str, record: &mut Record) {
     if class == "VM" {
-        let ops = crate::handlers::lifecycle::allowed_operations(record);
+        let ops = lifecycle::allowed_operations(record);
         record.insert("allowed_operations".into(), ops);
     }
 }

@@ -13,11 +13,12 @@ use xenpool::ErrorCode;
 use xenpool::meta;
 use xenpool::wire::Value;
 
-use super::{Ctx, Handler, Registry, refs, s, text, void};
+use crate::call::{Ctx, Handler, Registry};
+use crate::db::events::{Registration, Subscription, Token};
 use crate::db::{Db, MESSAGE};
-use crate::dispatch::Caller;
 use crate::failure::{Failure, Outcome};
-use crate::sim::Sim;
+use crate::sim::{Caller, Sim};
+use crate::values::{refs, s, text, void};
 
 /// Registers the event messages.
 pub fn register(r: &mut Registry) {
@@ -48,44 +49,6 @@ const NOT_IN_DB: &[&str] = &[
     "vdi_nbd_server_info",
     "auth",
 ];
-
-/// A position in the event stream: database and message generations.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Token {
-    db: u64,
-    messages: u64,
-}
-
-impl Token {
-    fn parse(t: &str) -> Option<Token> {
-        if t.is_empty() {
-            return Some(Token::default());
-        }
-        let (db, messages) = t.split_once(',')?;
-        Some(Token {
-            db: db.trim().parse().ok()?,
-            messages: messages.trim().parse().ok()?,
-        })
-    }
-
-    fn now(db: &Db) -> Token {
-        Token {
-            db: db.generation(),
-            messages: db.message_generation(),
-        }
-    }
-
-    fn wire(self) -> String {
-        format!("{:020},{:020}", self.db, self.messages)
-    }
-}
-
-/// A subscription entry: a class (lower-case) and maybe one object.
-#[derive(Debug, Clone)]
-pub struct Subscription {
-    class: String,
-    object: Option<String>,
-}
 
 fn subscriptions(classes: &Value) -> Vec<Subscription> {
     refs(classes)
@@ -261,13 +224,6 @@ fn inject(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         messages: 0,
     };
     Ok(s(token.wire()))
-}
-
-/// A session's legacy event queue: what it subscribed to and how far it has read.
-#[derive(Debug, Clone)]
-pub struct Registration {
-    subs: Vec<Subscription>,
-    seen: Token,
 }
 
 fn session_key(caller: &Caller) -> String {

@@ -6,9 +6,10 @@ use xenpool::ErrorCode;
 use xenpool::meta::{self, FieldMeta, Qualifier, Ty};
 use xenpool::wire::Value;
 
-use super::{Ctx, s, text, void};
+use crate::call::Ctx;
 use crate::db::{Record, filter};
 use crate::failure::{Failure, Outcome};
+use crate::values::{s, text, void};
 
 /// The record as sent on the wire: option fields that are absent stay absent.
 pub fn wire_record(record: &Record) -> Value {

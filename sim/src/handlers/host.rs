@@ -9,12 +9,16 @@ use indexmap::IndexMap;
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use super::vm;
-use super::{Ctx, Handler, Registry, flag, s, text, void};
-use crate::db::{Db, NULL_REF};
-use crate::dispatch::Caller;
+use crate::call::{Ctx, Handler, Registry};
+use crate::db::Db;
 use crate::failure::{Failure, Outcome};
-use crate::sim::Sim;
+use crate::model::membership::remove_host_objects;
+use crate::model::migration::migrate;
+use crate::model::placement::{
+    assert_can_boot_here, force_halt, free_memory, host_live, needed_memory,
+};
+use crate::sim::{Caller, Sim};
+use crate::values::{flag, s, text, void};
 use crate::world::World;
 
 /// Registers the host messages.
@@ -51,7 +55,7 @@ pub fn register(r: &mut Registry) {
         "host.compute_free_memory",
         Handler::Sync(|ctx, args| {
             let host = ctx.existing("host", &args[0])?;
-            Ok(Value::Int(vm::free_memory(ctx.db(), &host).max(0)))
+            Ok(Value::Int(free_memory(ctx.db(), &host).max(0)))
         }),
     );
     r.insert(
@@ -92,7 +96,7 @@ fn ha_enabled(db: &Db) -> bool {
 fn set_enabled(ctx: &mut Ctx<'_>, args: Vec<Value>, enabled: bool) -> Outcome {
     let host = ctx.existing("host", &args[0])?;
     let db = ctx.db();
-    if enabled && !vm::host_live(db, &host) {
+    if enabled && !host_live(db, &host) {
         return Err(Failure::code(ErrorCode::HostNotLive));
     }
     db.update("host", &host, |r| {
@@ -118,7 +122,7 @@ pub fn evacuation_plan(db: &Db, host: &str) -> Result<Vec<(String, String)>, VmF
         .all("host")
         .filter(|(h, r)| *h != host && r.get("enabled") == Some(&Value::Bool(true)))
         .map(|(h, _)| h.clone())
-        .filter(|h| vm::host_live(db, h))
+        .filter(|h| host_live(db, h))
         .collect();
     let mut reserved: IndexMap<String, i64> = IndexMap::new();
     let mut plan = Vec::new();
@@ -139,14 +143,14 @@ pub fn evacuation_plan(db: &Db, host: &str) -> Result<Vec<(String, String)>, VmF
             ));
             continue;
         }
-        let need = vm::needed_memory(db, &guest);
+        let need = needed_memory(db, &guest);
         let mut last = None;
         let chosen =
-            targets.iter().find(
-                |t| match vm::assert_can_boot_here(db, &guest, t, true, false) {
+            targets
+                .iter()
+                .find(|t| match assert_can_boot_here(db, &guest, t, true, false) {
                     Ok(())
-                        if vm::free_memory(db, t) - reserved.get(*t).copied().unwrap_or(0)
-                            >= need =>
+                        if free_memory(db, t) - reserved.get(*t).copied().unwrap_or(0) >= need =>
                     {
                         true
                     }
@@ -161,8 +165,7 @@ pub fn evacuation_plan(db: &Db, host: &str) -> Result<Vec<(String, String)>, VmF
                         last = Some(e);
                         false
                     }
-                },
-            );
+                });
         match chosen {
             Some(t) => {
                 *reserved.entry(t.clone()).or_default() += need;
@@ -203,7 +206,7 @@ async fn evacuate(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
             task: None,
             ..(*caller).clone()
         };
-        match vm::migrate(&sim, &sub, &guest, &target, false).await {
+        match migrate(&sim, &sub, &guest, &target, false).await {
             // A VM that stopped meanwhile is no longer in the way.
             Err(e) if e.wire_code() == "VM_BAD_POWER_STATE" => {}
             other => {
@@ -302,49 +305,6 @@ fn destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     void()
 }
 
-/// Removes a host and what belongs to it from a pool database (eject, destroy).
-pub fn remove_host_objects(db: &mut Db, host: &str) {
-    for class in [
-        "PIF",
-        "PBD",
-        "host_cpu",
-        "host_crashdump",
-        "host_patch",
-        "Certificate",
-        "PCI",
-        "PGPU",
-        "PUSB",
-    ] {
-        for r in db.find(class, |rec| {
-            rec.get("host").and_then(Value::as_str) == Some(host)
-        }) {
-            db.delete(class, &r);
-        }
-    }
-    for bond in db.all("Bond").map(|(k, _)| k.clone()).collect::<Vec<_>>() {
-        let master = db.str_field("Bond", &bond, "master");
-        if !db.exists("PIF", &master) {
-            db.delete("Bond", &bond);
-        }
-    }
-    for vlan in db.all("VLAN").map(|(k, _)| k.clone()).collect::<Vec<_>>() {
-        if !db.exists("PIF", &db.str_field("VLAN", &vlan, "untagged_PIF")) {
-            db.delete("VLAN", &vlan);
-        }
-    }
-    for dom0 in db.find("VM", |r| {
-        r.get("is_control_domain") == Some(&Value::Bool(true))
-            && r.get("resident_on").and_then(Value::as_str) == Some(host)
-    }) {
-        db.delete("VM", &dom0);
-    }
-    let metrics = db.str_field("host", host, "metrics");
-    db.delete("host", host);
-    if metrics != NULL_REF {
-        db.delete("host_metrics", &metrics);
-    }
-}
-
 /// `host.declare_dead` (`xapi_host.ml`): for a host that is down for good. Refused while the
 /// host answers, or for the coordinator itself (`HOST_IS_LIVE`); then every guest that was
 /// resident there is reset to Halted (as `VM.power_state_reset` does) and the host is
@@ -361,7 +321,7 @@ fn declare_dead(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     }
     let db = ctx.db();
     for guest in resident_guests(db, &host) {
-        vm::force_halt(db, &guest);
+        force_halt(db, &guest);
     }
     db.update("host", &host, |r| {
         r.insert("enabled".into(), Value::Bool(false));
@@ -408,7 +368,7 @@ fn set_up(sim: &Sim, index: usize, host: &str, up: bool) {
     let db = world.db(index);
     if !up {
         for guest in resident_guests(db, host) {
-            vm::force_halt(db, &guest);
+            force_halt(db, &guest);
         }
     }
     let metrics = db.str_field("host", host, "metrics");

@@ -6,10 +6,11 @@ use indexmap::IndexMap;
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use super::{Ctx, Handler, Registry, s, string_map, text, void};
+use crate::call::{Ctx, Handler, Registry};
 use crate::db::{Db, MESSAGE, Record};
 use crate::failure::{Failure, Outcome};
-use crate::world::record;
+use crate::model::messages::add;
+use crate::values::{refs, s, string_map, text, void};
 
 /// Registers the message messages.
 pub fn register(r: &mut Registry) {
@@ -26,31 +27,6 @@ pub fn register(r: &mut Registry) {
     r.insert("message.get", Handler::Sync(get));
     r.insert("message.get_record", Handler::Sync(get_record));
     r.insert("message.get_by_uuid", Handler::Sync(get_by_uuid));
-}
-
-/// Creates an alert, as xapi's own code does (`Xapi_alert.add`).
-pub fn add(
-    db: &mut Db,
-    name: &str,
-    priority: i64,
-    class: &str,
-    obj_uuid: &str,
-    body: &str,
-) -> String {
-    db.create(
-        MESSAGE,
-        record([
-            ("name", s(name)),
-            ("priority", Value::Int(priority)),
-            ("cls", s(class)),
-            ("obj_uuid", s(obj_uuid)),
-            (
-                "timestamp",
-                Value::DateTime(xenpool::DateTime::now().to_wire()),
-            ),
-            ("body", s(body)),
-        ]),
-    )
 }
 
 /// `message.create`: the object must exist for the class (`xapi_message.ml` checks the
@@ -93,7 +69,7 @@ fn destroy(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
 }
 
 fn destroy_many(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
-    for m in super::refs(&args[0]) {
+    for m in refs(&args[0]) {
         ctx.db().delete(MESSAGE, &m);
     }
     void()

@@ -11,13 +11,18 @@ use indexmap::IndexMap;
 use xenpool::wire::Value;
 use xenpool::{Caller as _, ConnectOptions, Connection, Credentials, ErrorCode, Protocol, Tls};
 
-use super::{Ctx, Handler, Registry, flag, refs, s, text, vm, void};
-use crate::db::{Db, NULL_REF, Record};
-use crate::dispatch::Caller;
+use crate::call::{Ctx, Handler, Registry};
+use crate::db::{Db, Record};
 use crate::failure::{Failure, Outcome};
-use crate::profile::{self, map_get};
-use crate::sim::Sim;
-use crate::world::{PoolId, World, record};
+use crate::model::membership::{
+    make_coordinator, merge_into_pool, recompute_pool_cpu_info, remove_host_objects,
+};
+use crate::model::placement::{host_live, needed_memory};
+use crate::model::storage::forget_records;
+use crate::profile::map_get;
+use crate::sim::{Caller, Sim};
+use crate::values::{flag, refs, s, str_of, text, truthy, void};
+use crate::world::{World, record};
 
 /// Registers the pool messages.
 pub fn register(r: &mut Registry) {
@@ -161,20 +166,6 @@ impl Side {
             .find(|r| str_of(r, "host") == host && truthy(r, "management"))
             .cloned()
     }
-}
-
-fn str_of(r: &Record, k: &str) -> String {
-    match r.get(k) {
-        Some(Value::String(s)) | Some(Value::DateTime(s)) => s.clone(),
-        Some(Value::Int(i)) => i.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn truthy(r: &Record, k: &str) -> bool {
-    matches!(r.get(k), Some(Value::Bool(true)))
-        || matches!(r.get(k), Some(Value::String(s)) if s == "true" || s == "1")
 }
 
 fn int_of(r: &Record, k: &str) -> i64 {
@@ -673,258 +664,6 @@ fn login_failure(e: xenpool::Error) -> Failure {
     }
 }
 
-/// Moves a standalone host into the pool of `master` the way a join ends: objects merged
-/// by uuid, networks matched by bridge, PBDs for shared SRs, bonds copied from the
-/// coordinator, CPU features levelled. Also used to build pools from scenarios.
-pub fn merge_into_pool(world: &mut World, joiner: usize, master: usize) {
-    let target: PoolId = world.hosts[master].pool;
-    let source: PoolId = world.hosts[joiner].pool;
-    if target == source {
-        return;
-    }
-    let old = world.pools.remove(&source).expect("the joiner's pool");
-    let src = &old.db;
-    let me = world.hosts[joiner].host_ref.clone();
-    let master_address = world.hosts[master].address.clone();
-    let dst = &mut world.pools.get_mut(&target).expect("the pool").db;
-
-    // host, its metrics and CPUs.
-    let host_rec = src.get("host", &me).cloned().unwrap_or_default();
-    let metrics = str_of(&host_rec, "metrics");
-    if let Some(m) = src.get("host_metrics", &metrics) {
-        dst.absorb("host_metrics", &metrics, m.clone());
-    }
-    let mut host_rec = host_rec;
-    for set in [
-        "resident_VMs",
-        "PIFs",
-        "PBDs",
-        "host_CPUs",
-        "updates",
-        "crashdumps",
-        "patches",
-        "PCIs",
-        "PGPUs",
-        "PUSBs",
-        "certificates",
-    ] {
-        host_rec.insert(set.into(), Value::Array(vec![]));
-    }
-    dst.absorb("host", &me, host_rec);
-    for (r, rec) in src.all("host_cpu") {
-        dst.absorb("host_cpu", r, rec.clone());
-    }
-    // Updates, merged by uuid.
-    for (_, u) in src.all("pool_update") {
-        let uuid = str_of(u, "uuid");
-        let existing = dst.by_uuid("pool_update", &uuid);
-        let pu = existing.unwrap_or_else(|| {
-            let mut rec = u.clone();
-            rec.insert("hosts".into(), Value::Array(vec![]));
-            dst.create("pool_update", rec)
-        });
-        let me2 = me.clone();
-        dst.update("pool_update", &pu, |r| {
-            if let Some(Value::Array(h)) = r.get_mut("hosts") {
-                h.push(s(me2));
-            }
-        });
-        let pu2 = pu.clone();
-        dst.update("host", &me, |r| {
-            if let Some(Value::Array(u)) = r.get_mut("updates") {
-                u.push(s(pu2));
-            }
-        });
-    }
-    // Networks: physical ones map to the pool network with the same bridge.
-    let mut network_map: IndexMap<String, String> = IndexMap::new();
-    for (n, rec) in src.all("network") {
-        let bridge = str_of(rec, "bridge");
-        let physical = src
-            .all("PIF")
-            .any(|(_, p)| str_of(p, "network") == *n && truthy(p, "physical"));
-        let internal_mgmt =
-            map_get(rec, "other_config", "is_host_internal_management_network") == "true";
-        if physical || internal_mgmt {
-            let pool_net = dst
-                .find_one("network", "bridge", &bridge)
-                .unwrap_or_else(|| {
-                    let mut r = rec.clone();
-                    r.insert("PIFs".into(), Value::Array(vec![]));
-                    r.insert("VIFs".into(), Value::Array(vec![]));
-                    dst.create("network", r)
-                });
-            network_map.insert(n.clone(), pool_net);
-        }
-    }
-    // Physical PIFs only (bond and VLAN PIFs are refused before the merge).
-    for (p, rec) in src.all("PIF").filter(|(_, r)| truthy(r, "physical")) {
-        let mut rec = rec.clone();
-        let net = network_map
-            .get(&str_of(&rec, "network"))
-            .cloned()
-            .unwrap_or_else(|| NULL_REF.into());
-        rec.insert("network".into(), s(net));
-        for k in [
-            "bond_master_of",
-            "VLAN_slave_of",
-            "tunnel_access_PIF_of",
-            "tunnel_transport_PIF_of",
-        ] {
-            rec.insert(k.into(), Value::Array(vec![]));
-        }
-        rec.insert("bond_slave_of".into(), s(NULL_REF));
-        if let Some(m) = src.get("PIF_metrics", &str_of(&rec, "metrics")) {
-            dst.absorb("PIF_metrics", &str_of(&rec, "metrics"), m.clone());
-        }
-        dst.absorb("PIF", p, rec);
-    }
-    // SRs come in non-shared, with their VDIs and PBDs.
-    for (sr, rec) in src.all("SR") {
-        let mut rec = rec.clone();
-        rec.insert("shared".into(), Value::Bool(false));
-        rec.insert("VDIs".into(), Value::Array(vec![]));
-        rec.insert("PBDs".into(), Value::Array(vec![]));
-        dst.absorb("SR", sr, rec);
-    }
-    for class in ["VDI", "PBD"] {
-        for (r, rec) in src.all(class) {
-            let mut rec = rec.clone();
-            rec.insert("VBDs".into(), Value::Array(vec![]));
-            dst.absorb(class, r, rec);
-        }
-    }
-    // VM metadata (dom0 and templates included).
-    for (v, rec) in src.all("VM") {
-        let mut rec = rec.clone();
-        for k in vm::CHILD_SETS {
-            rec.insert(k.to_string(), Value::Array(vec![]));
-        }
-        if let Some(m) = src.get("VM_metrics", &str_of(&rec, "metrics")) {
-            dst.absorb("VM_metrics", &str_of(&rec, "metrics"), m.clone());
-        }
-        dst.absorb("VM", v, rec);
-    }
-    for (r, rec) in src.all("VBD") {
-        dst.absorb("VBD", r, rec.clone());
-    }
-    for (r, rec) in src.all("VIF") {
-        let mut rec = rec.clone();
-        if let Some(net) = network_map.get(&str_of(&rec, "network")) {
-            rec.insert("network".into(), s(net.clone()));
-        }
-        dst.absorb("VIF", r, rec);
-    }
-    // Start-up as a member: local PBDs unplugged and re-plugged, a PBD for every shared SR,
-    // bonds copied from the coordinator, CPU features levelled.
-    let master_ref = world.hosts[master].host_ref.clone();
-    world.hosts[joiner].pool = target;
-    world.hosts[joiner].master_address = Some(master_address);
-    world.hosts[joiner].local_sessions.clear();
-    let dst = &mut world.pools.get_mut(&target).expect("the pool").db;
-    for (sr, _) in dst
-        .all("SR")
-        .filter(|(_, r)| truthy(r, "shared"))
-        .map(|(k, r)| (k.clone(), r.clone()))
-        .collect::<Vec<_>>()
-    {
-        let has = dst.find("PBD", |r| str_of(r, "SR") == sr && str_of(r, "host") == me);
-        if has.is_empty() {
-            let template = dst.find("PBD", |r| {
-                str_of(r, "SR") == sr && str_of(r, "host") == master_ref
-            });
-            let mut config = template
-                .first()
-                .and_then(|t| dst.get_field("PBD", t, "device_config").cloned())
-                .unwrap_or(Value::Struct(IndexMap::new()));
-            if let Value::Struct(m) = &mut config {
-                m.shift_remove("SRmaster");
-            }
-            dst.create(
-                "PBD",
-                record([
-                    ("host", s(me.clone())),
-                    ("SR", s(sr.clone())),
-                    ("device_config", config),
-                    ("currently_attached", Value::Bool(true)),
-                ]),
-            );
-        }
-    }
-    copy_bonds_from_master(dst, &master_ref, &me);
-    recompute_pool_cpu_info(dst);
-}
-
-/// xapi's `copy_bonds_from_master`: member PIFs are matched to the coordinator's bond
-/// members by position, the N of the `xenbrN` bridge of the member PIF's network
-/// (docs/pool-operations.md#bonds-after-a-join); partial bonds are allowed.
-pub fn copy_bonds_from_master(db: &mut Db, master: &str, member: &str) {
-    let position = |db: &Db, pif: &str| -> Option<String> {
-        let bridge = db.str_field("network", &db.str_field("PIF", pif, "network"), "bridge");
-        bridge.strip_prefix("xenbr").map(str::to_string)
-    };
-    for (bond, rec) in db
-        .all("Bond")
-        .map(|(k, r)| (k.clone(), r.clone()))
-        .collect::<Vec<_>>()
-    {
-        let bond_master = str_of(&rec, "master");
-        if db.str_field("PIF", &bond_master, "host") != master {
-            continue;
-        }
-        let network = db.str_field("PIF", &bond_master, "network");
-        let slaves = db.find("PIF", |r| str_of(r, "bond_slave_of") == bond);
-        let bond_mac = db.str_field("PIF", &bond_master, "MAC");
-        let mut positions: Vec<(String, bool)> = slaves
-            .iter()
-            .filter_map(|p| position(db, p).map(|n| (n, db.str_field("PIF", p, "MAC") == bond_mac)))
-            .collect();
-        positions.sort_by_key(|(_, primary)| !primary);
-        let members: Vec<String> = positions
-            .iter()
-            .filter_map(|(n, _)| {
-                db.find("PIF", |r| {
-                    str_of(r, "host") == member
-                        && truthy(r, "physical")
-                        && str_of(r, "bond_slave_of") == NULL_REF
-                })
-                .into_iter()
-                .find(|p| position(db, p).as_deref() == Some(n.as_str()))
-            })
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        let mode = str_of(&rec, "mode");
-        let properties = match rec.get("properties") {
-            Some(Value::Struct(m)) => m.clone(),
-            _ => IndexMap::new(),
-        };
-        super::network::make_bond(db, member, &members, &mode, &network, None, properties);
-    }
-}
-
-/// `pool.cpu_info` recomputed over every host (vendor of the last, counts summed, feature
-/// words ANDed).
-pub fn recompute_pool_cpu_info(db: &mut Db) {
-    let cpus: Vec<profile::CpuProfile> = db
-        .all("host")
-        .map(|(_, h)| profile::CpuProfile {
-            vendor: map_get(h, "cpu_info", "vendor"),
-            features_hvm: map_get(h, "cpu_info", "features_hvm_host"),
-            features_pv: map_get(h, "cpu_info", "features_pv_host"),
-            cpu_count: map_get(h, "cpu_info", "cpu_count").parse().unwrap_or(0),
-            socket_count: map_get(h, "cpu_info", "socket_count").parse().unwrap_or(0),
-            ..Default::default()
-        })
-        .collect();
-    let info = profile::pool_cpu_info(&cpus);
-    let pool = World::pool_ref(db);
-    db.update("pool", &pool, |r| {
-        r.insert("cpu_info".into(), info);
-    });
-}
-
 async fn eject(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
     let host_ref = text(&args[0]);
     let (index, delay) = {
@@ -963,10 +702,10 @@ async fn eject(sim: Sim, caller: Arc<Caller>, args: Vec<Value>) -> Outcome {
             let sr = db.str_field("PBD", &pbd, "SR");
             db.delete("PBD", &pbd);
             if db.find("PBD", |r| str_of(r, "SR") == sr).is_empty() {
-                super::storage::forget_records(db, &sr);
+                forget_records(db, &sr);
             }
         }
-        super::host::remove_host_objects(db, &host_ref);
+        remove_host_objects(db, &host_ref);
         recompute_pool_cpu_info(db);
         (index, world.config.xapi_restart_delay)
     };
@@ -996,23 +735,6 @@ fn designate_new_master(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
     };
     make_coordinator(ctx.world, pool, index);
     void()
-}
-
-/// Makes `index` the coordinator of `pool`: the database names it, every other member of the
-/// pool points its `pool.conf` at it.
-pub fn make_coordinator(world: &mut World, pool: PoolId, index: usize) {
-    let address = world.hosts[index].address.clone();
-    let host_ref = world.hosts[index].host_ref.clone();
-    for i in world.members(pool) {
-        world.hosts[i].master_address = if i == index {
-            None
-        } else {
-            Some(address.clone())
-        };
-    }
-    let db = &mut world.pools.get_mut(&pool).expect("pool").db;
-    let pool_ref = World::pool_ref(db);
-    db.set_field("pool", &pool_ref, "master", s(host_ref));
 }
 
 fn emergency_transition_to_master(ctx: &mut Ctx<'_>, _args: Vec<Value>) -> Outcome {
@@ -1089,7 +811,7 @@ fn enable_ha(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
         return Err(Failure::new(ErrorCode::RequiredPifIsUnplugged, unplugged));
     }
     let hosts: Vec<String> = db.all("host").map(|(k, _)| k.clone()).collect();
-    if let Some(dead) = hosts.iter().find(|h| !vm::host_live(db, h)) {
+    if let Some(dead) = hosts.iter().find(|h| !host_live(db, h)) {
         return Err(Failure::new(ErrorCode::HostOffline, [dead.clone()]));
     }
     // The heartbeat SR needs a plugged PBD on every host.
@@ -1184,7 +906,7 @@ fn disable_ha(ctx: &mut Ctx<'_>, _args: Vec<Value>) -> Outcome {
 pub fn max_failures(db: &Db) -> i64 {
     let mut capacity: Vec<i64> = db
         .all("host")
-        .filter(|(h, _)| vm::host_live(db, h))
+        .filter(|(h, _)| host_live(db, h))
         .map(|(h, _)| {
             let metrics = db.str_field("host", h, "metrics");
             match db.get_field("host_metrics", &metrics, "memory_total") {
@@ -1201,7 +923,7 @@ pub fn max_failures(db: &Db) -> i64 {
                 && !truthy(r, "is_a_template")
         })
         .iter()
-        .map(|v| vm::needed_memory(db, v))
+        .map(|v| needed_memory(db, v))
         .sum();
     let hosts = capacity.len() as i64;
     (0..hosts)

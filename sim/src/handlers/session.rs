@@ -8,10 +8,10 @@ use futures::FutureExt;
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use super::{Ctx, Handler, Registry, s, text, void};
-use crate::dispatch::Caller;
+use crate::call::{Ctx, Handler, Registry};
 use crate::failure::{Failure, Outcome};
-use crate::sim::Sim;
+use crate::sim::{Caller, Sim};
+use crate::values::{s, text, void};
 use crate::world::record;
 
 /// Registers the session messages.

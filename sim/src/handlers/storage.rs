@@ -8,11 +8,11 @@ use indexmap::IndexMap;
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use super::{Ctx, Handler, Registry, flag, s, string_map, text, void};
-use crate::db::Db;
-use crate::dispatch::Caller;
+use crate::call::{Ctx, Handler, Registry};
 use crate::failure::{Failure, Outcome};
-use crate::sim::Sim;
+use crate::model::storage::forget_records;
+use crate::sim::{Caller, Sim};
+use crate::values::{flag, s, string_map, text, void};
 use crate::world::record;
 
 /// Registers the storage messages.
@@ -169,17 +169,6 @@ fn introduce(ctx: &mut Ctx<'_>, args: Vec<Value>) -> Outcome {
             ("physical_utilisation", Value::Int(-1)),
         ]),
     )))
-}
-
-/// Removes an SR's records (its PBDs and VDIs too).
-pub fn forget_records(db: &mut Db, sr: &str) {
-    for pbd in db.find("PBD", |r| r.get("SR").and_then(Value::as_str) == Some(sr)) {
-        db.delete("PBD", &pbd);
-    }
-    for vdi in db.find("VDI", |r| r.get("SR").and_then(Value::as_str) == Some(sr)) {
-        db.delete("VDI", &vdi);
-    }
-    db.delete("SR", sr);
 }
 
 fn forget(ctx: &mut Ctx<'_>, args: Vec<Value>, destroy: bool) -> Outcome {

@@ -4,8 +4,9 @@
 use xenpool::ErrorCode;
 use xenpool::wire::Value;
 
-use super::{Ctx, Handler, Registry, s, text, void};
+use crate::call::{Ctx, Handler, Registry};
 use crate::failure::{Failure, Outcome};
+use crate::values::{s, text, void};
 use crate::world::record;
 
 /// Registers the task messages.
