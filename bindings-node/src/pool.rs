@@ -8,7 +8,6 @@ use std::time::Duration;
 use napi::Status;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use serde::{Deserialize, Serialize};
-use xenpool::generated::BondMode;
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{
     self as xpool, HostAccess, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions,
@@ -288,16 +287,7 @@ impl Session {
         on_progress: Option<ProgressCallback>,
         cancel: Option<u32>,
     ) -> napi::Result<String> {
-        let mode = BondMode::from_wire(&mode);
-        if let BondMode::Unknown(m) = &mode {
-            return Err(invalid(
-                "mode",
-                format!(
-                    "bond mode must be one of {}, not {m:?}",
-                    BondMode::WIRE_VALUES.join(", ")
-                ),
-            ));
-        }
+        let mode = ops::bond_mode(&mode);
         self.workflow(
             "create_bond",
             options,

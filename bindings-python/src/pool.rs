@@ -10,7 +10,6 @@ use pyo3::prelude::*;
 use serde::Serialize;
 use xenpool::Error;
 use xenpool::dynamic::{Dyn, RefValue};
-use xenpool::generated::BondMode;
 use xenpool::pool::cache::WaitTarget;
 use xenpool::pool::ops::{self, EjectOptions};
 use xenpool::pool::{JoinPolicy, OpOptions, PoolConnection, PoolSnapshot, ValidateOptions};
@@ -193,7 +192,7 @@ impl Pool {
         dry_run: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
-        let mode = BondMode::from_wire(mode);
+        let mode = ops::bond_mode(mode);
         self.op(
             py,
             "create_bond",

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext};
 use xenpool::connect_spec::{self, TrustChoice};
-use xenpool::generated::BondMode;
 use xenpool::meta;
 use xenpool::pool::cache::{Cached, WaitTarget};
 use xenpool::pool::ops::{self, EjectOptions};
@@ -614,16 +613,7 @@ fn create_bond(
             })
         })
         .collect::<Fallible<_>>()?;
-    let mode = match BondMode::from_wire(&mode.to_ascii_lowercase()) {
-        BondMode::Unknown(m) => {
-            return Err(XenError::invalid(
-                "mode",
-                format!("bond mode {m:?} is not one of: balance-slb, active-backup, lacp"),
-            )
-            .into_rhai());
-        }
-        known => known,
-    };
+    let mode = ops::bond_mode(mode);
     let pool = s.pool();
     let network = network.to_string();
     let o = operation(s, "bond", dry_run, |options| async move {

@@ -7,7 +7,7 @@ use super::connection::PoolConnection;
 use super::outcome::Outcome;
 use super::plan::{OpOptions, Plan, Progress, refused};
 use super::views::PoolSnapshot;
-use crate::error::{Refusal, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::generated::{Bond, BondCreateOptions, BondMode, Host, Network, NetworkRecord, Pif};
 use crate::types::Ref;
 
@@ -35,6 +35,12 @@ pub struct BondCreated {
     pub bonds: Vec<HostBond>,
 }
 
+/// A bond mode as a user types it, in any case (`LACP`, `balance-slb`); a name xapi does
+/// not know stays `Unknown`, which [`create_bond`] refuses.
+pub fn bond_mode(text: &str) -> BondMode {
+    BondMode::from_wire(&text.trim().to_ascii_lowercase())
+}
+
 /// Creates a bond over the NICs named `devices` on every host of the pool, all carrying
 /// one new network — what XenCenter does for a pool-wide bond.
 pub async fn create_bond(
@@ -44,6 +50,15 @@ pub async fn create_bond(
     network_name: &str,
     options: &OpOptions,
 ) -> Result<BondOutcome> {
+    if let BondMode::Unknown(m) = &mode {
+        return Err(Error::invalid_argument(
+            "mode",
+            format!(
+                "bond mode must be one of {}, not {m:?}",
+                BondMode::WIRE_VALUES.join(", ")
+            ),
+        ));
+    }
     // Boxed so callers' futures stay small (deep workflows overflow debug stacks).
     Box::pin(async move {
         let snap = PoolSnapshot::fetch(pool).await?;

@@ -4,8 +4,8 @@
 //! [`super::Outcome`].
 
 pub use super::bonds::{
-    BondCreated, BondOutcome, BondProblem, BondsRepaired, HostBond, RepairOutcome, check_bonds,
-    create_bond, repair_bonds,
+    BondCreated, BondOutcome, BondProblem, BondsRepaired, HostBond, RepairOutcome, bond_mode,
+    check_bonds, create_bond, repair_bonds,
 };
 pub use super::eject::{EjectOptions, EjectOutcome, Ejected, eject};
 pub use super::ha::{
