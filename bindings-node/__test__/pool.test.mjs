@@ -72,7 +72,8 @@ test('eject: the coordinator is refused; a member leaves', async () => {
   const p = await production()
   try {
     const refused = await rejectsWith(p.eject('intel1'), 'REFUSED')
-    assert.ok(refused.params.length > 0)
+    assert.deepEqual(refused.params, ['not_coordinator'])
+    assert.equal(refused.method, 'eject intel1')
     const dry = await p.eject('intel3', { dryRun: true })
     assert.equal(dry.executed, false)
     const done = await p.eject('intel3')

@@ -21,9 +21,8 @@ def main() -> None:
             try:
                 pool.join(old.url, "root", old.password, fingerprint=old.fingerprint)
             except exceptions.Refused as refused:
-                print(f"intel-old refused: {refused.code}")
-                for reason in refused.params:
-                    print(f"  {reason}")
+                print(f"intel-old refused: {refused.code} ({', '.join(refused.params)})")
+                print(f"  {refused}")
             plan = pool.join(old.url, "root", old.password, fingerprint=old.fingerprint, force=True, dry_run=True)
             print(f"forced plan: {', '.join(plan.calls)}")
             pool.join(old.url, "root", old.password, fingerprint=old.fingerprint, force=True)
