@@ -318,7 +318,7 @@ fn describe(err: &EvalAltResult) -> (String, Position) {
                         {
                             format!("{} ({})", x.message, x.code)
                         } else {
-                            x.message
+                            x.message.clone()
                         }
                     }
                     None => format!("thrown: {value}"),

@@ -1,37 +1,41 @@
 //! XenAPI and workflow failures as Rhai values: `try { … } catch (e) { e.code }`.
 
 use rhai::{Dynamic, Engine, EvalAltResult, Position};
+use xenpool::ErrorDescription;
 
-/// A failure a script can catch and inspect.
+/// A failure a script can catch and inspect: core's description of the error (code,
+/// params, method, host, may_have_reached_host, message), boxed to keep results small.
+/// The code is the XenAPI error code (`HOSTS_NOT_HOMOGENEOUS`), or core's
+/// (`xenpool::error::codes`: `TRANSPORT`, `NOT_FOUND`, `WRONG_TYPE`, …), or the shell's own
+/// `ASSERTION`. (Ctrl-C is not catchable.)
 #[derive(Debug, Clone)]
-pub struct XenError {
-    /// The XenAPI error code (`HOSTS_NOT_HOMOGENEOUS`), or for other failures the core's
-    /// code (`xenpool::error::codes`: `TRANSPORT`, `NOT_FOUND`, `WRONG_TYPE`, …) or the
-    /// shell's own `ASSERTION`. (Ctrl-C is not catchable.)
-    pub code: String,
-    /// The error's parameters as sent (for `REFUSED`: every reason).
-    pub params: Vec<String>,
-    /// The XenAPI method or workflow it belongs to (`Error::method`), else empty.
-    pub method: String,
-    /// The host that answered, where it is not the session's own, else empty.
-    pub host: String,
-    /// Whether the host may have acted on the request.
-    pub may_have_reached_host: bool,
-    /// A sentence for people.
-    pub message: String,
+pub struct XenError(Box<ErrorDescription>);
+
+impl std::ops::Deref for XenError {
+    type Target = ErrorDescription;
+    fn deref(&self) -> &ErrorDescription {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for XenError {
+    fn deref_mut(&mut self) -> &mut ErrorDescription {
+        &mut self.0
+    }
 }
 
 impl XenError {
     /// A failure raised by the shell itself.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        XenError {
+        XenError(Box::new(ErrorDescription {
             code: code.into(),
             params: Vec::new(),
-            method: String::new(),
-            host: String::new(),
+            method: None,
+            host: None,
             may_have_reached_host: false,
             message: message.into(),
-        }
+            partial: None,
+        }))
     }
 
     /// `INVALID_ARGUMENT` naming `parameter`, as core words it.
@@ -49,17 +53,9 @@ impl XenError {
 }
 
 impl From<xenpool::Error> for XenError {
-    /// Core's description of the error, field for field.
+    /// Core's description of the error, as it is.
     fn from(e: xenpool::Error) -> Self {
-        let d = e.describe();
-        XenError {
-            code: d.code,
-            params: d.params,
-            method: d.method.unwrap_or_default(),
-            host: d.host.unwrap_or_default(),
-            may_have_reached_host: d.may_have_reached_host,
-            message: d.message,
-        }
+        XenError(Box::new(e.describe()))
     }
 }
 
@@ -88,8 +84,12 @@ pub fn register(engine: &mut Engine) {
                 .map(|p| Dynamic::from(p.clone()))
                 .collect::<rhai::Array>()
         })
-        .register_get("method", |e: &mut XenError| e.method.clone())
-        .register_get("host", |e: &mut XenError| e.host.clone())
+        .register_get("method", |e: &mut XenError| {
+            e.method.clone().unwrap_or_default()
+        })
+        .register_get("host", |e: &mut XenError| {
+            e.host.clone().unwrap_or_default()
+        })
         .register_get("may_have_reached_host", |e: &mut XenError| {
             e.may_have_reached_host
         })

@@ -67,7 +67,7 @@ pub fn simulator(scenario: &str, out: Output) -> Result<Started, StartError> {
     );
     let endpoint = book
         .resolve(&first.name)
-        .map_err(|e| StartError(e.message))?;
+        .map_err(|e| StartError(e.message.clone()))?;
     let pool = xenpool::blocking::block_on(PoolConnection::connect(
         &endpoint.url,
         Credentials::new("root", first.password.as_str()),
