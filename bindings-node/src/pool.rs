@@ -141,7 +141,7 @@ pub async fn create_pool(
     .map_err(to_napi)?;
     Ok(Created {
         session: Some(Session::new(pool.into(), None)),
-        outcome: serde_json::to_string(&outcome).map_err(|e| invalid("outcome", e.to_string()))?,
+        outcome: to_json_text(&outcome),
     })
 }
 
@@ -205,7 +205,7 @@ impl Session {
             ),
         )
         .await?;
-        serde_json::to_string(&report).map_err(|e| invalid("report", e.to_string()))
+        Ok(to_json_text(&report))
     }
 
     /// Runs a workflow: pool connection, flags, options (dry run, progress), the call's

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use xenpool::CancelToken;
 use xenpool::dynamic;
 use xenpool::pool::{AnyConnection, PoolConnection};
+use xenpool::{CancelToken, LoginKind};
 
 use crate::convert::{NativeResult, args_from_json, table_result, to_json_text, to_result};
 use crate::error::{invalid, to_napi};
@@ -128,7 +128,7 @@ impl Drop for Session {
 pub async fn connect(url: String, options: String) -> napi::Result<Session> {
     let mut spec = ConnectOpts::parse(&options)?.resolve(&url)?;
     let fingerprint = spec.settle().await.map_err(to_napi)?;
-    let conn = spec.login().await.map_err(to_napi)?;
+    let conn = spec.login(LoginKind::Pool).await.map_err(to_napi)?;
     Ok(Session::new(
         AnyConnection::Host(conn),
         fingerprint.map(|f| f.to_string()),

@@ -6,10 +6,10 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec};
+use xenpool::connect_spec::{self, ConnectSpec};
 use xenpool::meta::{self, Ty};
 use xenpool::wire::Value;
-use xenpool::{Caller, Connection, Error, Secret};
+use xenpool::{Caller, Connection, Error, LoginKind, Secret};
 
 use crate::convert;
 use crate::errors;
@@ -69,19 +69,13 @@ impl RawSession {
             ),
             ..ConnectSpec::new(url)
         };
-        let ResolvedSpec {
-            url,
-            credentials,
-            mut options,
-            ..
-        } = spec.resolve(None).map_err(|e| errors::to_py(py, e))?;
-        options.originator = originator;
-        let conn = block(py, "session.login_with_password", move |_| async move {
-            match local {
-                true => Connection::login_local_emergency(&url, credentials, options).await,
-                false => Connection::login(&url, credentials, options).await,
-            }
-        })?;
+        let mut spec = spec.resolve(None).map_err(|e| errors::to_py(py, e))?;
+        spec.options.originator = originator;
+        let kind = match local {
+            true => LoginKind::LocalEmergency,
+            false => LoginKind::Pool,
+        };
+        let conn = block(py, "session.login_with_password", move |_| spec.login(kind))?;
         Ok(RawSession {
             conn: Mutex::new(Some(conn)),
         })

@@ -12,7 +12,7 @@ use xenpool::dynamic::{self, Dyn, Method};
 use xenpool::pool::AnyConnection;
 use xenpool::task::WaitOptions;
 use xenpool::wire::Value;
-use xenpool::{Connection, Error, Result, Secret};
+use xenpool::{Error, LoginKind, Result, Secret};
 
 use crate::convert::{self, PyDyn};
 use crate::errors;
@@ -183,16 +183,13 @@ impl Session {
     #[pyo3(signature = (access, emergency = false))]
     fn login(py: Python<'_>, access: Access, emergency: bool) -> PyResult<Session> {
         let mut spec = access.resolve(py).map_err(|e| errors::to_py(py, e))?;
+        let kind = match emergency {
+            true => LoginKind::LocalEmergency,
+            false => LoginKind::Pool,
+        };
         let (conn, fingerprint) = block(py, "session.login_with_password", move |_| async move {
             let fingerprint = spec.settle().await?.map(|f| f.to_string());
-            let conn = match emergency {
-                true => {
-                    Connection::login_local_emergency(&spec.url, spec.credentials, spec.options)
-                        .await?
-                }
-                false => Connection::login(&spec.url, spec.credentials, spec.options).await?,
-            };
-            Ok((conn, fingerprint))
+            Ok((spec.login(kind).await?, fingerprint))
         })?;
         Ok(Session::from_conn(AnyConnection::Host(conn), fingerprint))
     }

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::connection::{Connection, LoginKind};
 use crate::error::{Error, Result};
 use crate::pool::HostAccess;
 use crate::secret::{Credentials, Secret};
@@ -326,10 +327,17 @@ impl ResolvedSpec {
         Ok(HostAccess::new(self.url, self.credentials, self.options))
     }
 
-    /// Logs in to the host (`HOST_IS_SLAVE` followed to the coordinator).
-    pub async fn login(mut self) -> Result<crate::Connection> {
+    /// Logs in to the host: to its pool (`HOST_IS_SLAVE` followed to the coordinator), or
+    /// to the member alone for emergency access.
+    pub async fn login(mut self, kind: LoginKind) -> Result<Connection> {
         self.settle().await?;
-        crate::Connection::login(&self.url, self.credentials, self.options).await
+        let (url, credentials, options) = (&self.url, self.credentials, self.options);
+        match kind {
+            LoginKind::Pool => Connection::login(url, credentials, options).await,
+            LoginKind::LocalEmergency => {
+                Connection::login_local_emergency(url, credentials, options).await
+            }
+        }
     }
 
     /// Connects to the pool the host belongs to, with the failover limit given.

@@ -309,12 +309,7 @@ fn connect_with(s: &State, host: &str, opts: Map) -> Fallible<Pool> {
         ..Default::default()
     };
     let chosen = spec.fingerprint.is_some() || spec.trust_on_first_use || spec.insecure;
-    let mut ask = |question: &str| rpassword::prompt_password(question);
-    let mut resolved = match on_terminal(s) {
-        true => spec.resolve(Some(&mut ask)),
-        false => spec.resolve(None),
-    }
-    .map_err(raise)?;
+    let mut resolved = crate::start::resolve(&spec, on_terminal(s)).map_err(raise)?;
     if !chosen {
         resolved.options.tls = endpoint.options.tls.clone();
     }

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use xenpool::connect_spec::{self, ConnectSpec, TrustChoice};
+use xenpool::connect_spec::{self, ConnectSpec, ResolvedSpec, TrustChoice};
 use xenpool::pool::PoolConnection;
 use xenpool::{ConnectOptions, Credentials, Tls};
 use xenpool_sim::{Config, Scenario, Simulator};
@@ -91,15 +91,20 @@ pub fn simulator(scenario: &str, out: Output) -> Result<Started, StartError> {
     })
 }
 
+/// `spec` by core's rules, with a password prompt without echo when `on_terminal`.
+pub fn resolve(spec: &ConnectSpec, on_terminal: bool) -> xenpool::Result<ResolvedSpec> {
+    let mut ask = |question: &str| rpassword::prompt_password(question);
+    match on_terminal {
+        true => spec.resolve(Some(&mut ask)),
+        false => spec.resolve(None),
+    }
+}
+
 /// Connects to a real pool as `spec` says, by core's rules (URL forms, password sources,
 /// certificate choice). The password prompt, without echo, is offered on a terminal only.
 pub fn real(spec: &ConnectSpec, out: Output) -> Result<Started, StartError> {
-    let mut ask = |question: &str| rpassword::prompt_password(question);
     let on_terminal = console::user_attended_stderr() || console::Term::stdout().is_term();
-    let mut spec = match on_terminal {
-        true => spec.resolve(Some(&mut ask)),
-        false => spec.resolve(None),
-    }?;
+    let mut spec = resolve(spec, on_terminal)?;
     let authority = connect_spec::authority(&spec.url).to_string();
     if spec.trust == TrustChoice::Insecure {
         out.note("warning: --insecure: certificates are not checked");
